@@ -1,0 +1,216 @@
+package io.sluice;
+
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.admission.AdmissionController;
+import io.sluice.admission.BufferPool;
+import io.sluice.admission.MemoryMonitor;
+import io.sluice.admission.MemoryPressure;
+import io.sluice.admission.MemorySnapshot;
+import io.sluice.admission.SheddingTracker;
+import io.sluice.config.AdmissionConfig;
+import io.sluice.config.SluiceConfig;
+import io.sluice.db.Database;
+import io.sluice.http.ConnectionCap;
+import io.sluice.http.HttpServer;
+import io.sluice.http.Router;
+import io.sluice.ops.HealthApi;
+import io.sluice.storage.BlobStore;
+import io.sluice.storage.local.LocalBlobStore;
+import io.sluice.upload.DirectUploadApi;
+import io.sluice.upload.FilenamePolicy;
+import io.sluice.upload.IdGenerator;
+import io.sluice.upload.SqlUploadRepository;
+import io.sluice.upload.TypeDetector;
+import io.sluice.upload.UploadService;
+import org.eclipse.jetty.server.Request;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The composition root: builds every component from a validated configuration, starts serving, and shuts down
+ * in order (drain, stop HTTP within the grace period, wait for handlers' cleanup, close the database).
+ * Commands and tests both start Sluice through here.
+ */
+public final class Application implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Application.class);
+    /** How often memory is sampled for admission; admission itself never reads /proc on the request path. */
+    public static final long MEMORY_SAMPLE_MILLIS = 500;
+    /** After Jetty stops, how long to wait for aborted handlers to finish removing their staged files. */
+    private static final long HANDLER_CLEANUP_WAIT_MILLIS = 5_000;
+
+    private final SluiceConfig config;
+    private final Database db;
+    private final BlobStore store;
+    private final HttpServer http;
+    private final Router publicRouter;
+    private final SheddingTracker shedding;
+    private final AdmissionController admission;
+    private final ScheduledExecutorService scheduler;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
+                        SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler) {
+        this.config = config;
+        this.db = db;
+        this.store = store;
+        this.http = http;
+        this.publicRouter = publicRouter;
+        this.shedding = shedding;
+        this.admission = admission;
+        this.scheduler = scheduler;
+    }
+
+    public static String version() {
+        String v = Application.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    public static Application start(SluiceConfig config) throws Exception {
+        PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(metrics);
+        new JvmGcMetrics().bindTo(metrics);
+        new JvmThreadMetrics().bindTo(metrics);
+        new ClassLoaderMetrics().bindTo(metrics);
+        new ProcessorMetrics().bindTo(metrics);
+        new UptimeMetrics().bindTo(metrics);
+
+        BlobStore store = new LocalBlobStore(config.dataDir());
+        store.sweepStaged();
+        Database db = Database.openSqlite(config.dataDir());
+
+        AdmissionConfig ac = config.admission();
+        long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
+                : (long) (Runtime.getRuntime().maxMemory() * AdmissionConfig.AUTO_BUDGET_HEAP_FRACTION);
+        // Each admitted upload holds exactly one buffer, so more buffers than slots could never be used.
+        BufferPool pool = new BufferPool(ac.bufferSize(),
+                Math.min(budget, (long) ac.maxConcurrentUploads() * ac.bufferSize()));
+        MemoryMonitor monitor = new MemoryMonitor();
+        AtomicReference<MemorySnapshot> latest = new AtomicReference<>(monitor.sample());
+        MemoryPressure pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);
+        SheddingTracker shedding = new SheddingTracker(() -> pressure.check(0, 0));
+        AdmissionController admission = new AdmissionController(ac, pool, pressure, () -> {
+            try {
+                return store.usableSpace();
+            } catch (IOException e) {
+                return -1;
+            }
+        }, config.limits().diskReserve(), shedding);
+
+        Gauge.builder("sluice.uploads.active", admission, AdmissionController::activeUploads).register(metrics);
+        Gauge.builder("sluice.uploads.slots.available", admission, AdmissionController::slotsAvailable).register(metrics);
+        Gauge.builder("sluice.buffers.in.use", pool, BufferPool::outstanding).register(metrics);
+        Gauge.builder("sluice.shedding", shedding, s -> s.state().ordinal())
+                .description("0 accepting, 1 shedding, 2 draining").register(metrics);
+        FunctionCounter.builder("sluice.admission.refused", shedding, SheddingTracker::refusedTotal)
+                .description("requests refused by admission (429/503/507)").register(metrics);
+
+        FilenamePolicy names = new FilenamePolicy();
+        UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db),
+                new IdGenerator(Clock.systemUTC()), names, new TypeDetector(config.limits().allowedTypes()),
+                config.limits(), admission, Clock.systemUTC(), metrics);
+
+        Router publicRouter = new Router(Request::getRemoteAddr);
+        Router adminRouter = new Router(Request::getRemoteAddr);
+        ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
+        HealthApi health = new HealthApi(config, db, store, admission, shedding, latest::get, cap::open, metrics,
+                version());
+        health.register(publicRouter);
+        health.register(adminRouter);
+        new DirectUploadApi(uploads, admission, names).register(publicRouter);
+
+        HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter());
+
+        ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-monitor");
+            t.setDaemon(true);
+            return t;
+        });
+        scheduler.scheduleAtFixedRate(() -> latest.set(monitor.sample()), MEMORY_SAMPLE_MILLIS, MEMORY_SAMPLE_MILLIS,
+                TimeUnit.MILLISECONDS);
+        scheduler.scheduleAtFixedRate(shedding::tick, SheddingTracker.TICK_MILLIS, SheddingTracker.TICK_MILLIS,
+                TimeUnit.MILLISECONDS);
+
+        Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler);
+        try {
+            http.start();
+        } catch (Exception e) {
+            app.close();
+            throw e;
+        }
+        log.info("Sluice {} listening on http://{}:{}{} with data in {} (heap max {} MiB, {} upload slots, "
+                        + "{} buffers of {} KiB)", version(), config.server().host(), http.port(),
+                http.adminPort() > 0 ? " (admin port " + http.adminPort() + ")" : "",
+                config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
+                ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
+        return app;
+    }
+
+    public int port() {
+        return http.port();
+    }
+
+    public int adminPort() {
+        return http.adminPort();
+    }
+
+    public AdmissionController admission() {
+        return admission;
+    }
+
+    public BlobStore store() {
+        return store;
+    }
+
+    public SheddingTracker shedding() {
+        return shedding;
+    }
+
+    public SluiceConfig config() {
+        return config;
+    }
+
+    /** Drains and stops. Safe to call more than once and from a signal handler. */
+    @Override
+    public void close() {
+        if (!stopped.compareAndSet(false, true)) {
+            return;
+        }
+        log.info("Shutting down: draining for up to {} s", config.server().shutdownGrace().toSeconds());
+        shedding.drain();
+        try {
+            http.stop();
+        } catch (Exception e) {
+            log.warn("HTTP server did not stop cleanly: {}", e.toString());
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HANDLER_CLEANUP_WAIT_MILLIS);
+        while (publicRouter.inFlight() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        scheduler.shutdownNow();
+        db.close();
+        log.info("Stopped");
+    }
+}

@@ -1,0 +1,167 @@
+package io.sluice.admission;
+
+import io.sluice.config.AdmissionConfig;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * Decides whether a new upload may start, before any of its body is read.
+ *
+ * <p>Checks, cheapest first: draining; the client's own share (429); global slots; the buffer budget; memory
+ * pressure projected with this upload's cost ({@link MemoryPressure}); free disk (507). Memory is
+ * read from a periodically refreshed snapshot, never per request.
+ *
+ * <p>Thread-safe. Every admitted {@link Ticket} must be closed; closing returns its slot, share and buffer.
+ */
+public final class AdmissionController {
+
+    /** Jetty's own per-request buffers and objects, beyond our pooled buffer. Conservative. */
+    public static final long PER_UPLOAD_OVERHEAD = 64 * 1024;
+
+    private final AdmissionConfig config;
+    private final BufferPool pool;
+    private final MemoryPressure memory;
+    private final LongSupplier usableDisk;
+    private final long diskReserve;
+    private final SheddingTracker shedding;
+    private final AtomicInteger active = new AtomicInteger();
+    private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
+
+    public AdmissionController(AdmissionConfig config, BufferPool pool, MemoryPressure memory,
+                               LongSupplier usableDisk, long diskReserve, SheddingTracker shedding) {
+        this.config = config;
+        this.pool = pool;
+        this.memory = memory;
+        this.usableDisk = usableDisk;
+        this.diskReserve = diskReserve;
+        this.shedding = shedding;
+    }
+
+    /**
+     * Asks to start one upload.
+     *
+     * @param client         the client's key (API key id or remote address)
+     * @param declaredLength bytes the client announced, or -1 when unknown (chunked)
+     */
+    public Decision tryAdmit(String client, long declaredLength) {
+        if (shedding.state() == LoadState.DRAINING) {
+            return reject(503, "draining", "the server is shutting down", true);
+        }
+        Rejection disk = checkDisk(declaredLength);
+        if (disk != null) {
+            shedding.recordRejection(disk.code());
+            return new Decision.Rejected(disk);
+        }
+        // merge()/computeIfPresent() keep the count and the entry's removal atomic per client.
+        int mine = perClient.merge(client, 1, Integer::sum);
+        if (mine > config.maxUploadsPerClient()) {
+            releaseClient(client);
+            return reject(429, "client_upload_limit",
+                    "this client already has " + config.maxUploadsPerClient() + " uploads in progress", false);
+        }
+        if (active.incrementAndGet() > config.maxConcurrentUploads()) {
+            active.decrementAndGet();
+            releaseClient(client);
+            return reject(503, "upload_slots_exhausted",
+                    "all " + config.maxConcurrentUploads() + " upload slots are busy", true);
+        }
+        String pressure = memory.check(PER_UPLOAD_OVERHEAD, pool.bufferSize());
+        ByteBuffer buffer = pressure == null ? pool.tryAcquire() : null;
+        if (buffer == null) {
+            active.decrementAndGet();
+            releaseClient(client);
+            return pressure != null
+                    ? reject(503, "memory_pressure", pressure, true)
+                    : reject(503, "memory_budget_exhausted",
+                    "the upload buffer budget (" + pool.capacity() + " x " + pool.bufferSize() + " bytes) is in use",
+                    true);
+        }
+        return new Decision.Admitted(new AdmittedTicket(client, buffer));
+    }
+
+    /**
+     * Free-disk check on its own, for work that streams without a ticket or re-checks mid-stream.
+     *
+     * @return null when {@code additionalBytes} (or -1 for unknown) fit above the reserve
+     */
+    public Rejection checkDisk(long additionalBytes) {
+        long free = usableDisk.getAsLong();
+        if (free < 0) {
+            return null;
+        }
+        long need = Math.max(0, additionalBytes) + diskReserve;
+        if (free < need) {
+            return new Rejection(507, "insufficient_storage",
+                    "not enough free disk: " + free + " bytes free, " + need + " needed including the reserve of "
+                            + diskReserve + " bytes", retryAfter());
+        }
+        return null;
+    }
+
+    private Decision reject(int status, String code, String message, boolean retry) {
+        shedding.recordRejection(code);
+        return new Decision.Rejected(new Rejection(status, code, message, retry || status == 429 ? retryAfter() : null));
+    }
+
+    /** Base plus up to the same again of jitter, so refused clients do not all come back in the same second. */
+    private Duration retryAfter() {
+        long base = Math.max(1, config.retryAfter().toSeconds());
+        return Duration.ofSeconds(base + ThreadLocalRandom.current().nextLong(base + 1));
+    }
+
+    private void releaseClient(String client) {
+        perClient.computeIfPresent(client, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    public int activeUploads() {
+        return active.get();
+    }
+
+    public int slotsTotal() {
+        return config.maxConcurrentUploads();
+    }
+
+    public int slotsAvailable() {
+        return Math.max(0, config.maxConcurrentUploads() - active.get());
+    }
+
+    public BufferPool bufferPool() {
+        return pool;
+    }
+
+    /** Clients currently holding at least one slot (for tests: a leaked share shows up here). */
+    public int clientsHoldingSlots() {
+        return perClient.size();
+    }
+
+    private final class AdmittedTicket implements Ticket {
+        private final String client;
+        private final ByteBuffer buffer;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        AdmittedTicket(String client, ByteBuffer buffer) {
+            this.client = client;
+            this.buffer = buffer;
+        }
+
+        @Override
+        public ByteBuffer buffer() {
+            return buffer;
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                pool.release(buffer);
+                active.decrementAndGet();
+                releaseClient(client);
+            }
+        }
+    }
+}

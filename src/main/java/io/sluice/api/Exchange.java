@@ -1,0 +1,123 @@
+package io.sluice.api;
+
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Blocker;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * One request as a blocking handler sees it: Jetty's request and response, the matched path parameters, and who
+ * the client is. Handlers run on virtual threads, so every write here blocks until the bytes are handed to the
+ * network; the router completes Jetty's callback after the handler returns.
+ *
+ * @param client the key admission counts per client: the authenticated key id, or the remote address
+ */
+public record Exchange(Request request, Response response, Map<String, String> params, String requestId,
+                       String client) {
+
+    public String param(String name) {
+        return params.get(name);
+    }
+
+    public String header(HttpHeader header) {
+        return request.getHeaders().get(header);
+    }
+
+    public String method() {
+        return request.getMethod();
+    }
+
+    /** Writes {@code body} as the complete JSON response. */
+    public void json(int status, Object body) throws IOException {
+        byte[] bytes = Json.bytes(body);
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        write(true, ByteBuffer.wrap(bytes));
+    }
+
+    /** Writes a complete plain-text response. */
+    public void text(int status, String contentType, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+        write(true, ByteBuffer.wrap(bytes));
+    }
+
+    /** Status and headers only. */
+    public void empty(int status) throws IOException {
+        response.setStatus(status);
+        write(true, null);
+    }
+
+    /** Blocking write of one buffer (or none) to the response. */
+    public void write(boolean last, ByteBuffer buffer) throws IOException {
+        try (Blocker.Callback cb = Blocker.callback()) {
+            response.write(last, buffer, cb);
+            cb.block();
+        }
+    }
+
+    /** Receives request body bytes; the buffer is only valid during the call. */
+    @FunctionalInterface
+    public interface BodyConsumer {
+        void accept(Content.Chunk chunk) throws IOException;
+    }
+
+    /**
+     * Feeds the whole request body to {@code consumer} chunk by chunk, straight from Jetty's network buffers,
+     * failing with {@code tooLarge} as soon as more than {@code maxBytes} arrive (whatever Content-Length said).
+     * The last call receives the chunk flagged {@link Content.Chunk#isLast() last}, possibly empty.
+     *
+     * @throws ApiException 408 when the body arrives slower than the minimum data rate or times out
+     * @throws ClientGoneException when the client disconnects
+     */
+    public long readBody(long maxBytes, java.util.function.Supplier<ApiException> tooLarge, BodyConsumer consumer)
+            throws IOException {
+        long total = 0;
+        while (true) {
+            Content.Chunk chunk = readBlocking();
+            try {
+                if (Content.Chunk.isFailure(chunk)) {
+                    Throwable f = chunk.getFailure();
+                    if (f instanceof java.util.concurrent.TimeoutException) {
+                        throw new ApiException(408, "request_timeout",
+                                "the request body arrived too slowly (" + f.getMessage() + ")");
+                    }
+                    throw new ClientGoneException(f);
+                }
+                total += chunk.remaining();
+                if (total > maxBytes) {
+                    throw tooLarge.get();
+                }
+                consumer.accept(chunk);
+                if (chunk.isLast()) {
+                    return total;
+                }
+            } finally {
+                chunk.release();
+            }
+        }
+    }
+
+    /** Reads the next request body chunk, blocking (on this virtual thread) until one is available. */
+    public Content.Chunk readBlocking() throws IOException {
+        while (true) {
+            Content.Chunk chunk = request.read();
+            if (chunk != null) {
+                return chunk;
+            }
+            try (Blocker.Runnable blocker = Blocker.runnable()) {
+                request.demand(blocker);
+                blocker.block();
+            }
+        }
+    }
+}

@@ -1,0 +1,786 @@
+package io.sluice.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Builds a validated {@link SluiceConfig} from, in increasing precedence: the {@code DEFAULT_*} constants, an
+ * optional YAML file, {@code SLUICE_*} environment variables and command-line overrides.
+ *
+ * <p>Every key is one entry of a declarative table ({@link #KEYS}): name, default, reader (parse + single-key
+ * validation), how to print it, and its documentation. Rules that involve two keys live in {@link #CROSS_RULES}.
+ * Every rejection is a {@link ConfigException} with a one-line message {@code <key>: '<value>' <rule>}.
+ */
+public final class ConfigLoader {
+
+    /** The {@link ConfigException#key()} used for problems with the file itself rather than with one key. */
+    public static final String CONFIG_FILE_KEY = "config";
+
+    private static final String ENV_PREFIX = "SLUICE_";
+    private static final int MAX_SHOWN_VALUE = 80;
+
+    private ConfigLoader() {
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Raw values, before parsing: a scalar from any source, or a YAML sequence.
+
+    private sealed interface Raw permits Text, Items {
+        /** The value as the user wrote it, for messages. */
+        String shown();
+    }
+
+    private record Text(String text) implements Raw {
+        public String shown() {
+            return text.strip();
+        }
+    }
+
+    private record Items(List<String> items) implements Raw {
+        public String shown() {
+            return "[" + String.join(", ", items) + "]";
+        }
+    }
+
+    /** A refusal from a reader; {@link #load} adds the key and turns it into a {@link ConfigException}. */
+    private static final class Rejected extends Exception {
+        /** The offending part (one list element), or null when the whole value is at fault. */
+        private final String value;
+
+        Rejected(String rule) {
+            this(null, rule);
+        }
+
+        Rejected(String value, String rule) {
+            super(rule, null, false, false);
+            this.value = value;
+        }
+    }
+
+    @FunctionalInterface
+    private interface Conv<T> {
+        /** Converts one stripped, non-null scalar. */
+        T from(String text) throws Rejected;
+    }
+
+    @FunctionalInterface
+    private interface Reader<T> {
+        T read(Raw raw) throws Rejected;
+    }
+
+    private record Key<T>(String name, T defaultValue, Reader<T> reader, Function<? super T, String> show,
+                          String help) {
+        String env() {
+            return envName(name);
+        }
+
+        String shownDefault() {
+            return show.apply(defaultValue);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The key table.
+
+    private static final Key<String> SERVER_HOST = scalar("server.host", ServerConfig.DEFAULT_HOST,
+            ConfigLoader::nonBlank, s -> s,
+            "Interface address to listen on (`0.0.0.0` for all). Non-blank.");
+    private static final Key<Integer> SERVER_PORT = scalar("server.port", ServerConfig.DEFAULT_PORT,
+            integer(0, 65535), String::valueOf,
+            "HTTP port, 0..65535; `0` picks a free port.");
+    private static final Key<Integer> SERVER_ADMIN_PORT = scalar("server.adminPort", ServerConfig.DEFAULT_ADMIN_PORT,
+            integer(0, 65535), String::valueOf,
+            "Second port serving only health and metrics, 0..65535; `0` turns it off. Must differ from "
+                    + "`server.port`.");
+    private static final Key<Integer> SERVER_MAX_CONNECTIONS = scalar("server.maxConnections",
+            ServerConfig.DEFAULT_MAX_CONNECTIONS, integer(1, Integer.MAX_VALUE), String::valueOf,
+            "Maximum open connections, >= 1.");
+    private static final Key<Duration> SERVER_IDLE_TIMEOUT = scalar("server.idleTimeout",
+            ServerConfig.DEFAULT_IDLE_TIMEOUT, duration(Duration.ofSeconds(1), null), Units::formatDuration,
+            "Time an idle connection is kept open, >= 1s.");
+    private static final Key<Long> SERVER_MIN_REQUEST_DATA_RATE = scalar("server.minRequestDataRate",
+            ServerConfig.DEFAULT_MIN_REQUEST_DATA_RATE, rate(), Units::formatSize,
+            "Bytes per second below which a request body upload is cut (`1KiB`, `1024` or `1KiB/s`); "
+                    + "`0` disables. >= 0.");
+    private static final Key<Duration> SERVER_SHUTDOWN_GRACE = scalar("server.shutdownGrace",
+            ServerConfig.DEFAULT_SHUTDOWN_GRACE, duration(Duration.ZERO, null), Units::formatDuration,
+            "How long shutdown waits for requests in flight, >= 0.");
+    private static final Key<List<String>> SERVER_CORS_ORIGINS = list("server.corsOrigins",
+            ConfigLoader::origin,
+            "Origins allowed for CORS: `*` or `http(s)://host[:port]`; empty disables CORS. List.");
+    private static final Key<List<String>> SERVER_TRUSTED_HOSTS = list("server.trustedHosts",
+            ConfigLoader::trustedHost,
+            "Accepted `Host` header names: `host[:port]`, `*.example.com` wildcards allowed, no scheme or path; "
+                    + "empty accepts any. List.");
+    private static final Key<Integer> SERVER_MAX_REQUEST_HEADER_SIZE = scalar("server.maxRequestHeaderSize",
+            ServerConfig.DEFAULT_MAX_REQUEST_HEADER_SIZE, intSize(1L << 10, 1L << 20), n -> Units.formatSize(n),
+            "Largest request header block, 1KiB..1MiB.");
+
+    private static final Key<Path> DATA_DIR = scalar("dataDir", SluiceConfig.DEFAULT_DATA_DIR,
+            ConfigLoader::path, Path::toString,
+            "Data directory; logs go to `<dataDir>/logs`. A relative path is resolved against the working "
+                    + "directory. Non-blank.");
+
+    private static final Key<Long> LIMITS_MAX_FILE_SIZE = scalar("limits.maxFileSize",
+            LimitsConfig.DEFAULT_MAX_FILE_SIZE, size(1, Long.MAX_VALUE), Units::formatSize,
+            "Largest single uploaded file, >= 1 byte.");
+    private static final Key<Integer> LIMITS_MAX_FILES_PER_REQUEST = scalar("limits.maxFilesPerRequest",
+            LimitsConfig.DEFAULT_MAX_FILES_PER_REQUEST, integer(1, 1000), String::valueOf,
+            "Files in one upload request, 1..1000.");
+    private static final Key<Long> LIMITS_MAX_REQUEST_SIZE = scalar("limits.maxRequestSize",
+            LimitsConfig.DEFAULT_MAX_REQUEST_SIZE, size(1, Long.MAX_VALUE), Units::formatSize,
+            "Largest whole upload request, >= `limits.maxFileSize`.");
+    private static final Key<List<String>> LIMITS_ALLOWED_TYPES = list("limits.allowedTypes",
+            ConfigLoader::mimeType,
+            "MIME types (`image/png`) or wildcards (`image/*`) accepted after detection from the bytes; "
+                    + "empty accepts every type. List, lower-cased.");
+    private static final Key<Long> LIMITS_DISK_RESERVE = scalar("limits.diskReserve",
+            LimitsConfig.DEFAULT_DISK_RESERVE, size(0, Long.MAX_VALUE), Units::formatSize,
+            "Free space that must remain on the data disk after an upload; below it uploads answer 507. >= 0.");
+
+    private static final Key<Double> ADMISSION_MEMORY_HIGH_WATERMARK = scalar("admission.memoryHighWatermark",
+            AdmissionConfig.DEFAULT_MEMORY_HIGH_WATERMARK, ConfigLoader::fraction, ConfigLoader::showFraction,
+            "Fraction (`0.85`) or percentage (`85%`) of each memory limit (heap, direct, cgroup, host) above "
+                    + "which new uploads are refused; > 0 and <= 1 (100%).");
+    private static final Key<Long> ADMISSION_MEMORY_BUDGET = scalar("admission.memoryBudget",
+            AdmissionConfig.DEFAULT_MEMORY_BUDGET, size(0, Long.MAX_VALUE), Units::formatSize,
+            "Upload buffer memory in flight at once; `0` = auto ("
+                    + Math.round(AdmissionConfig.AUTO_BUDGET_HEAP_FRACTION * 100) + "% of the heap). "
+                    + "Otherwise >= `admission.bufferSize`.");
+    private static final Key<Integer> ADMISSION_MAX_CONCURRENT_UPLOADS = scalar("admission.maxConcurrentUploads",
+            AdmissionConfig.DEFAULT_MAX_CONCURRENT_UPLOADS, integer(1, Integer.MAX_VALUE), String::valueOf,
+            "Uploads in progress at once across all clients, >= 1.");
+    private static final Key<Integer> ADMISSION_MAX_UPLOADS_PER_CLIENT = scalar("admission.maxUploadsPerClient",
+            AdmissionConfig.DEFAULT_MAX_UPLOADS_PER_CLIENT, integer(1, Integer.MAX_VALUE), String::valueOf,
+            "Uploads in progress at once per client, >= 1 and <= `admission.maxConcurrentUploads`.");
+    private static final Key<Integer> ADMISSION_BUFFER_SIZE = scalar("admission.bufferSize",
+            AdmissionConfig.DEFAULT_BUFFER_SIZE,
+            intSize(AdmissionConfig.MIN_BUFFER_SIZE, AdmissionConfig.MAX_BUFFER_SIZE), n -> Units.formatSize(n),
+            "Size of one upload buffer, " + Units.formatSize(AdmissionConfig.MIN_BUFFER_SIZE) + ".."
+                    + Units.formatSize(AdmissionConfig.MAX_BUFFER_SIZE) + ".");
+    private static final Key<Duration> ADMISSION_RETRY_AFTER = scalar("admission.retryAfter",
+            AdmissionConfig.DEFAULT_RETRY_AFTER, duration(Duration.ofSeconds(1), Duration.ofHours(1)),
+            Units::formatDuration,
+            "Base of the `Retry-After` answered with 503/429 (jitter is added on top), 1s..1h.");
+
+    private static final Key<String> LOGGING_LEVEL = scalar("logging.level", LoggingConfig.DEFAULT_LEVEL,
+            ConfigLoader::level, s -> s,
+            "Root log level: TRACE, DEBUG, INFO, WARN or ERROR (case-insensitive).");
+    private static final Key<Boolean> LOGGING_JSON = scalar("logging.json", LoggingConfig.DEFAULT_JSON,
+            ConfigLoader::bool, String::valueOf,
+            "Console lines as JSON instead of text: true/false, yes/no, 1/0.");
+    private static final Key<Long> LOGGING_MAX_FILE_SIZE = scalar("logging.maxFileSize",
+            LoggingConfig.DEFAULT_MAX_FILE_SIZE, size(1L << 20, Long.MAX_VALUE), Units::formatSize,
+            "Size at which the log file in `<dataDir>/logs` rolls, >= 1MiB.");
+    private static final Key<Long> LOGGING_TOTAL_SIZE_CAP = scalar("logging.totalSizeCap",
+            LoggingConfig.DEFAULT_TOTAL_SIZE_CAP, size(0, Long.MAX_VALUE), Units::formatSize,
+            "Cap on all rolled log files together, >= `logging.maxFileSize`.");
+
+    private static final List<Key<?>> KEYS = List.of(
+            SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
+            SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
+            SERVER_MAX_REQUEST_HEADER_SIZE,
+            DATA_DIR,
+            LIMITS_MAX_FILE_SIZE, LIMITS_MAX_FILES_PER_REQUEST, LIMITS_MAX_REQUEST_SIZE, LIMITS_ALLOWED_TYPES,
+            LIMITS_DISK_RESERVE,
+            ADMISSION_MEMORY_HIGH_WATERMARK, ADMISSION_MEMORY_BUDGET, ADMISSION_MAX_CONCURRENT_UPLOADS,
+            ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_BUFFER_SIZE, ADMISSION_RETRY_AFTER,
+            LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP);
+
+    private static final Map<String, Key<?>> BY_NAME =
+            KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Rules between two keys. The exception's key is the first one; the relation names the second.
+
+    private record CrossRule(Key<?> key, Key<?> other, Predicate<Values> violated, String relation) {
+    }
+
+    private static final List<CrossRule> CROSS_RULES = List.of(
+            new CrossRule(LIMITS_MAX_REQUEST_SIZE, LIMITS_MAX_FILE_SIZE,
+                    v -> v.get(LIMITS_MAX_REQUEST_SIZE) < v.get(LIMITS_MAX_FILE_SIZE),
+                    "must be at least %s, so that a request can carry its largest file"),
+            new CrossRule(ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_MAX_CONCURRENT_UPLOADS,
+                    v -> v.get(ADMISSION_MAX_UPLOADS_PER_CLIENT) > v.get(ADMISSION_MAX_CONCURRENT_UPLOADS),
+                    "must not exceed %s"),
+            new CrossRule(SERVER_ADMIN_PORT, SERVER_PORT,
+                    v -> v.get(SERVER_ADMIN_PORT) != 0 && v.get(SERVER_PORT) != 0
+                            && v.get(SERVER_ADMIN_PORT).equals(v.get(SERVER_PORT)),
+                    "must differ from %s (0 turns the admin port off)"),
+            new CrossRule(ADMISSION_MEMORY_BUDGET, ADMISSION_BUFFER_SIZE,
+                    v -> v.get(ADMISSION_MEMORY_BUDGET) != 0 && v.get(ADMISSION_MEMORY_BUDGET) < v.get(ADMISSION_BUFFER_SIZE),
+                    "must be 0 (auto) or at least %s, so that one buffer fits"),
+            new CrossRule(LOGGING_TOTAL_SIZE_CAP, LOGGING_MAX_FILE_SIZE,
+                    v -> v.get(LOGGING_TOTAL_SIZE_CAP) < v.get(LOGGING_MAX_FILE_SIZE),
+                    "must be at least %s"));
+
+    /** Parsed values by key name, and how each was written (as given, or the formatted default). */
+    private record Values(Map<String, Object> parsed, Map<String, String> shown) {
+        @SuppressWarnings("unchecked") // every entry was produced by the reader of the same Key<T>
+        <T> T get(Key<T> key) {
+            return (T) parsed.get(key.name());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Public API.
+
+    /**
+     * Loads and validates the configuration.
+     *
+     * @param configFileOrNull YAML file; {@code null} for none. A path that is given must exist.
+     * @param env              environment variables (usually {@link System#getenv()}); only the {@code SLUICE_*}
+     *                         names of known keys are read, anything else is ignored. {@code null} = empty.
+     * @param overrides        command-line values keyed by dotted key ({@code server.port -> 9000}); unknown
+     *                         keys are refused. {@code null} = empty.
+     * @throws ConfigException naming the first offending key (or {@value #CONFIG_FILE_KEY} for the file itself)
+     */
+    public static SluiceConfig load(Path configFileOrNull, Map<String, String> env, Map<String, String> overrides)
+            throws ConfigException {
+        Map<String, Raw> raw = new LinkedHashMap<>();
+        if (configFileOrNull != null) {
+            raw.putAll(readYaml(configFileOrNull));
+        }
+        if (env != null) {
+            for (Key<?> key : KEYS) {
+                String value = env.get(key.env());
+                if (value != null) {
+                    raw.put(key.name(), new Text(value));
+                }
+            }
+        }
+        if (overrides != null) {
+            // Sorted so that, with several unknown keys, the one reported does not depend on map order.
+            for (Map.Entry<String, String> e : new TreeMap<>(overrides).entrySet()) {
+                if (!BY_NAME.containsKey(e.getKey())) {
+                    throw unknownKey(e.getKey(), "command-line override");
+                }
+                raw.put(e.getKey(), new Text(e.getValue() == null ? "" : e.getValue()));
+            }
+        }
+        Values values = resolve(raw);
+        for (CrossRule rule : CROSS_RULES) {
+            if (rule.violated().test(values)) {
+                String other = rule.other().name() + " ('" + values.shown().get(rule.other().name()) + "')";
+                throw new ConfigException(rule.key().name(),
+                        "'" + values.shown().get(rule.key().name()) + "' " + rule.relation().formatted(other));
+            }
+        }
+        return build(values);
+    }
+
+    /** Every dotted key, in documentation order. */
+    public static List<String> knownKeys() {
+        return KEYS.stream().map(Key::name).toList();
+    }
+
+    /**
+     * The environment variable read for a dotted key: {@code SLUICE_} + the key with camelCase split into
+     * UPPER_SNAKE and dots turned into underscores ({@code limits.maxFileSize -> SLUICE_LIMITS_MAX_FILE_SIZE}).
+     * Works for any key, known or not.
+     */
+    public static String envName(String key) {
+        StringBuilder out = new StringBuilder(ENV_PREFIX);
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (c == '.' || c == '-') {
+                out.append('_');
+            } else if (Character.isUpperCase(c)) {
+                char prev = i > 0 ? key.charAt(i - 1) : '.';
+                if (Character.isLowerCase(prev) || Character.isDigit(prev)) {
+                    out.append('_');
+                }
+                out.append(c);
+            } else {
+                out.append(Character.toUpperCase(c));
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * The Markdown reference table (key | env variable | default | meaning/rule), generated from the key table so
+     * that {@code docs/configuration-reference.md} can be checked against it.
+     */
+    static String referenceTable() {
+        StringBuilder out = new StringBuilder();
+        out.append("| Key | Environment variable | Default | Meaning / rule |\n");
+        out.append("|-----|----------------------|---------|----------------|\n");
+        for (Key<?> key : KEYS) {
+            String shown = key.shownDefault();
+            out.append("| `").append(key.name()).append("` | `").append(key.env()).append("` | ")
+                    .append(shown.isEmpty() ? "*(empty)*" : "`" + shown + "`").append(" | ")
+                    .append(key.help()).append(" |\n");
+        }
+        return out.toString();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Resolution.
+
+    private static Values resolve(Map<String, Raw> raw) throws ConfigException {
+        Map<String, Object> parsed = new LinkedHashMap<>();
+        Map<String, String> shown = new LinkedHashMap<>();
+        for (Key<?> key : KEYS) {
+            Raw given = raw.get(key.name());
+            if (given == null) {
+                parsed.put(key.name(), key.defaultValue());
+                shown.put(key.name(), key.shownDefault());
+                continue;
+            }
+            try {
+                parsed.put(key.name(), key.reader().read(given));
+            } catch (Rejected r) {
+                throw new ConfigException(key.name(),
+                        "'" + oneLine(r.value != null ? r.value : given.shown()) + "' " + r.getMessage());
+            }
+            shown.put(key.name(), oneLine(given.shown()));
+        }
+        return new Values(parsed, shown);
+    }
+
+    private static SluiceConfig build(Values v) {
+        return new SluiceConfig(
+                new ServerConfig(v.get(SERVER_HOST), v.get(SERVER_PORT), v.get(SERVER_ADMIN_PORT),
+                        v.get(SERVER_MAX_CONNECTIONS), v.get(SERVER_IDLE_TIMEOUT),
+                        v.get(SERVER_MIN_REQUEST_DATA_RATE), v.get(SERVER_SHUTDOWN_GRACE),
+                        v.get(SERVER_CORS_ORIGINS), v.get(SERVER_TRUSTED_HOSTS),
+                        v.get(SERVER_MAX_REQUEST_HEADER_SIZE)),
+                v.get(DATA_DIR),
+                new LimitsConfig(v.get(LIMITS_MAX_FILE_SIZE), v.get(LIMITS_MAX_FILES_PER_REQUEST),
+                        v.get(LIMITS_MAX_REQUEST_SIZE), v.get(LIMITS_ALLOWED_TYPES), v.get(LIMITS_DISK_RESERVE)),
+                new AdmissionConfig(v.get(ADMISSION_MEMORY_HIGH_WATERMARK), v.get(ADMISSION_MEMORY_BUDGET),
+                        v.get(ADMISSION_MAX_CONCURRENT_UPLOADS), v.get(ADMISSION_MAX_UPLOADS_PER_CLIENT),
+                        v.get(ADMISSION_BUFFER_SIZE), v.get(ADMISSION_RETRY_AFTER)),
+                new LoggingConfig(v.get(LOGGING_LEVEL), v.get(LOGGING_JSON), v.get(LOGGING_MAX_FILE_SIZE),
+                        v.get(LOGGING_TOTAL_SIZE_CAP)));
+    }
+
+    /** Values come from files and environments: keep the message on one line and of sane length. */
+    private static String oneLine(String value) {
+        String flat = value.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t");
+        return flat.length() <= MAX_SHOWN_VALUE ? flat : flat.substring(0, MAX_SHOWN_VALUE) + "...";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // YAML.
+
+    private static Map<String, Raw> readYaml(Path file) throws ConfigException {
+        if (!Files.exists(file)) {
+            throw new ConfigException(CONFIG_FILE_KEY, "file not found: " + file);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(CONFIG_FILE_KEY, "not a regular file: " + file);
+        }
+        // A fresh mapper per load: loading happens once, and the loader keeps no shared state.
+        YAMLMapper mapper = YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+        JsonNode root;
+        try {
+            root = mapper.readTree(Files.readAllBytes(file));
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(CONFIG_FILE_KEY, "malformed YAML in " + file + describe(e));
+        } catch (IOException e) {
+            throw new ConfigException(CONFIG_FILE_KEY, "cannot read " + file + ": " + e.getMessage());
+        }
+        Map<String, Raw> out = new LinkedHashMap<>();
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return out; // an empty file configures nothing
+        }
+        if (!root.isObject()) {
+            throw new ConfigException(CONFIG_FILE_KEY, file + " must hold a mapping of keys, e.g. 'server:'");
+        }
+        flatten("", root, out, file);
+        return out;
+    }
+
+    /**
+     * " at line N: problem". SnakeYAML's own exception knows where the problem is (Jackson's location is where the
+     * parser stood, often the start of the enclosing block) and keeps context and problem apart.
+     */
+    private static String describe(JsonProcessingException e) {
+        int line = 0;
+        String problem = null;
+        if (e.getCause() instanceof MarkedYAMLException yaml) {
+            if (yaml.getProblemMark() != null) {
+                line = yaml.getProblemMark().getLine() + 1;
+            }
+            problem = yaml.getProblem();
+        }
+        JsonLocation at = e.getLocation();
+        if (line == 0 && at != null && at.getLineNr() > 0) {
+            line = at.getLineNr();
+        }
+        if (problem == null || problem.isBlank()) {
+            problem = e.getOriginalMessage() == null ? e.getClass().getSimpleName()
+                    : e.getOriginalMessage().lines().findFirst().orElse("");
+        }
+        return (line > 0 ? " at line " + line : "") + ": " + oneLine(problem.strip());
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, Raw> out, Path file)
+            throws ConfigException {
+        for (Map.Entry<String, JsonNode> field : node.properties()) {
+            String name = prefix.isEmpty() ? field.getKey() : prefix + "." + field.getKey();
+            JsonNode value = field.getValue();
+            boolean known = BY_NAME.containsKey(name);
+            if (!known && isSection(name)) {
+                if (value.isObject()) {
+                    flatten(name, value, out, file);
+                } else if (!value.isNull()) { // "server:" with nothing under it is harmless
+                    throw new ConfigException(name, "is a section, not a value ('" + oneLine(value.isValueNode() ? value.asText() : value.toString())
+                            + "'); put keys below it such as " + keysIn(name).getFirst() + " (in " + file + ")");
+                }
+                continue;
+            }
+            if (!known) {
+                throw unknownKey(name, file.toString());
+            }
+            Raw raw;
+            if (value.isObject()) {
+                throw new ConfigException(name, "expected a value but got a mapping (in " + file + ")");
+            } else if (value.isArray()) {
+                List<String> items = new ArrayList<>();
+                for (JsonNode item : value) {
+                    if (item.isContainerNode()) {
+                        throw new ConfigException(name, "'" + oneLine(item.toString())
+                                + "' list items must be plain values (in " + file + ")");
+                    }
+                    items.add(item.isNull() ? "" : item.asText());
+                }
+                raw = new Items(items);
+            } else {
+                raw = new Text(value.isNull() ? "" : value.asText());
+            }
+            if (out.put(name, raw) != null) {
+                throw new ConfigException(name, "is set twice in " + file);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Unknown keys.
+
+    private static boolean isSection(String name) {
+        return KEYS.stream().anyMatch(k -> k.name().startsWith(name + "."));
+    }
+
+    private static List<String> keysIn(String section) {
+        return KEYS.stream().map(Key::name).filter(n -> n.startsWith(section + ".")).toList();
+    }
+
+    private static ConfigException unknownKey(String name, String where) {
+        List<String> suggestions = suggest(name);
+        String hint;
+        if (!suggestions.isEmpty()) {
+            hint = "did you mean " + String.join(" or ", suggestions) + "?";
+        } else {
+            int dot = name.lastIndexOf('.');
+            String section = dot < 0 ? "" : name.substring(0, dot);
+            hint = isSection(section)
+                    ? "known keys in " + section + ": " + String.join(", ", keysIn(section))
+                    : "known top-level keys: " + String.join(", ", topLevelNames());
+        }
+        return new ConfigException(oneLine(name), "unknown key (" + where + "); " + hint);
+    }
+
+    private static Set<String> topLevelNames() {
+        Set<String> names = new LinkedHashSet<>();
+        for (Key<?> key : KEYS) {
+            int dot = key.name().indexOf('.');
+            names.add(dot < 0 ? key.name() : key.name().substring(0, dot));
+        }
+        return names;
+    }
+
+    /**
+     * Close known keys: a small edit distance after ignoring case, '_' and '-' (typos, snake_case), else the same
+     * last segment in another section (e.g. server.maxFileSize).
+     */
+    static List<String> suggest(String unknown) {
+        String wanted = normalise(unknown);
+        int best = Integer.MAX_VALUE;
+        List<String> close = new ArrayList<>();
+        for (Key<?> key : KEYS) {
+            String candidate = normalise(key.name());
+            int distance = levenshtein(wanted, candidate);
+            if (distance > Math.max(2, candidate.length() / 6)) {
+                continue;
+            }
+            if (distance < best) {
+                best = distance;
+                close.clear();
+            }
+            if (distance == best) {
+                close.add(key.name());
+            }
+        }
+        if (!close.isEmpty()) {
+            return List.copyOf(close);
+        }
+        String last = normalise(unknown.substring(unknown.lastIndexOf('.') + 1));
+        return KEYS.stream().map(Key::name)
+                .filter(n -> normalise(n.substring(n.lastIndexOf('.') + 1)).equals(last))
+                .toList();
+    }
+
+    private static String normalise(String key) {
+        return key.toLowerCase(Locale.ROOT).replace("_", "").replace("-", "");
+    }
+
+    private static int levenshtein(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(substitute, Math.min(prev[j] + 1, cur[j - 1] + 1));
+            }
+            int[] swap = prev;
+            prev = cur;
+            cur = swap;
+        }
+        return prev[b.length()];
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Readers and converters. Each Rejected message is the rule, worded to follow "'<value>' ".
+
+    private static <T> Key<T> scalar(String name, T defaultValue, Conv<T> conv, Function<? super T, String> show,
+                                     String help) {
+        Reader<T> reader = raw -> switch (raw) {
+            case Text t -> conv.from(t.text().strip());
+            case Items i -> throw new Rejected("must be a single value, not a list");
+        };
+        return new Key<>(name, defaultValue, reader, show, help);
+    }
+
+    /** A list key: a YAML sequence or a comma-separated string; blanks dropped, duplicates removed. */
+    private static Key<List<String>> list(String name, Conv<String> element, String help) {
+        Reader<List<String>> reader = raw -> {
+            List<String> items = switch (raw) {
+                case Text t -> List.of(t.text().split(","));
+                case Items i -> i.items();
+            };
+            Set<String> out = new LinkedHashSet<>();
+            for (String item : items) {
+                String stripped = item.strip();
+                if (!stripped.isEmpty()) {
+                    out.add(element.from(stripped));
+                }
+            }
+            return List.copyOf(out);
+        };
+        return new Key<>(name, List.of(), reader, l -> String.join(",", l), help);
+    }
+
+    private static String nonBlank(String text) throws Rejected {
+        if (text.isEmpty()) {
+            throw new Rejected("must not be blank");
+        }
+        return text;
+    }
+
+    private static Path path(String text) throws Rejected {
+        nonBlank(text);
+        try {
+            return Path.of(text);
+        } catch (InvalidPathException e) {
+            throw new Rejected("is not a valid path (" + e.getReason() + ")");
+        }
+    }
+
+    private static final Pattern WHOLE_NUMBER = Pattern.compile("[+-]?\\d+");
+
+    private static Conv<Integer> integer(int min, int max) {
+        String range = max == Integer.MAX_VALUE ? "must be at least " + min : "must be between " + min + " and " + max;
+        return text -> {
+            if (!WHOLE_NUMBER.matcher(text).matches()) {
+                throw new Rejected("is not a whole number");
+            }
+            BigInteger n = new BigInteger(text);
+            if (n.compareTo(BigInteger.valueOf(min)) < 0 || n.compareTo(BigInteger.valueOf(max)) > 0) {
+                throw new Rejected(range);
+            }
+            return n.intValueExact();
+        };
+    }
+
+    private static Conv<Long> size(long min, long max) {
+        String range = max == Long.MAX_VALUE
+                ? (min == 0 ? "must not be negative" : "must be at least " + Units.formatSize(min))
+                : "must be between " + Units.formatSize(min) + " and " + Units.formatSize(max);
+        return text -> {
+            long bytes;
+            try {
+                bytes = Units.parseSize(text);
+            } catch (Units.TooLarge e) {
+                throw new Rejected("is too large (at most " + Long.MAX_VALUE + " bytes)");
+            } catch (IllegalArgumentException e) {
+                if (isNegatedSize(text)) {
+                    throw new Rejected(range);
+                }
+                throw new Rejected("is not a size (examples: 10MB, 512KiB, 5GiB)");
+            }
+            if (bytes < min || bytes > max) {
+                throw new Rejected(range);
+            }
+            return bytes;
+        };
+    }
+
+    /** "-5MB" deserves "must be at least ..." rather than "is not a size". */
+    private static boolean isNegatedSize(String text) {
+        if (!text.startsWith("-")) {
+            return false;
+        }
+        try {
+            Units.parseSize(text.substring(1));
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static Conv<Integer> intSize(long min, long max) {
+        Conv<Long> bytes = size(min, max);
+        return text -> Math.toIntExact(bytes.from(text));
+    }
+
+    /** Sizes per second: a trailing "/s" is accepted as the natural way to write a rate. */
+    private static Conv<Long> rate() {
+        Conv<Long> bytes = size(0, Long.MAX_VALUE);
+        return text -> {
+            String lower = text.toLowerCase(Locale.ROOT);
+            return bytes.from(lower.endsWith("/s") ? text.substring(0, text.length() - 2).strip() : text);
+        };
+    }
+
+    private static Conv<Duration> duration(Duration min, Duration max) {
+        String range = max == null
+                ? (min.isZero() ? "must not be negative" : "must be at least " + Units.formatDuration(min))
+                : "must be between " + Units.formatDuration(min) + " and " + Units.formatDuration(max);
+        return text -> {
+            if (text.startsWith("-")) {
+                throw new Rejected(range);
+            }
+            Duration d;
+            try {
+                d = Units.parseDuration(text);
+            } catch (Units.TooLarge e) {
+                throw new Rejected(range);
+            } catch (IllegalArgumentException e) {
+                throw new Rejected("is not a duration (examples: 500ms, 30s, 5m, 1m30s)");
+            }
+            if (d.compareTo(min) < 0 || (max != null && d.compareTo(max) > 0)) {
+                throw new Rejected(range);
+            }
+            return d;
+        };
+    }
+
+    private static final Pattern FRACTION = Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)\\s*(%?)");
+
+    private static double fraction(String text) throws Rejected {
+        var m = FRACTION.matcher(text);
+        String rule = "must be a fraction above 0 and at most 1, or a percentage (examples: 0.85, 85%)";
+        if (!m.matches()) {
+            throw new Rejected(rule);
+        }
+        double value = Double.parseDouble(m.group(1)) / (m.group(2).isEmpty() ? 1 : 100);
+        if (!(value > 0 && value <= 1)) {
+            throw new Rejected(rule);
+        }
+        return value;
+    }
+
+    private static String showFraction(double value) {
+        return BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
+    }
+
+    private static final List<String> LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR");
+
+    private static String level(String text) throws Rejected {
+        String upper = text.toUpperCase(Locale.ROOT);
+        if (!LEVELS.contains(upper)) {
+            throw new Rejected("is not a log level (one of " + String.join(", ", LEVELS) + ")");
+        }
+        return upper;
+    }
+
+    private static boolean bool(String text) throws Rejected {
+        return switch (text.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "1" -> true;
+            case "false", "no", "0" -> false;
+            default -> throw new Rejected("is not a boolean (true/false, yes/no, 1/0)");
+        };
+    }
+
+    // Host names per RFC 1123 labels, dotted IPv4 (same shape), or a bracketed IPv6 literal.
+    private static final String LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+    private static final String HOST = "(?:" + LABEL + "(?:\\." + LABEL + ")*|\\[[0-9a-f:.]+\\])";
+    private static final Pattern ORIGIN = Pattern.compile("https?://" + HOST + "(?::(\\d{1,5}))?");
+    private static final Pattern TRUSTED_HOST = Pattern.compile("(?:\\*\\.)?" + HOST + "(?::(\\d{1,5}))?");
+    private static final Pattern MIME = Pattern.compile(
+            "[a-z0-9][a-z0-9!#$&^_.+-]*/(?:[a-z0-9][a-z0-9!#$&^_.+-]*|\\*)");
+
+    private static String origin(String text) throws Rejected {
+        if (text.equals("*")) {
+            return text;
+        }
+        String lower = text.toLowerCase(Locale.ROOT);
+        var m = ORIGIN.matcher(lower);
+        if (!m.matches() || !validPort(m.group(1))) {
+            throw new Rejected(text, "is not an origin (expected * or http(s)://host[:port], no path)");
+        }
+        return lower;
+    }
+
+    private static String trustedHost(String text) throws Rejected {
+        String lower = text.toLowerCase(Locale.ROOT);
+        var m = TRUSTED_HOST.matcher(lower);
+        if (!m.matches() || !validPort(m.group(1))) {
+            throw new Rejected(text, "is not a host name (expected host[:port] or *.example.com, no scheme or path)");
+        }
+        return lower;
+    }
+
+    private static boolean validPort(String port) {
+        return port == null || (Integer.parseInt(port) >= 1 && Integer.parseInt(port) <= 65535);
+    }
+
+    private static String mimeType(String text) throws Rejected {
+        String lower = text.toLowerCase(Locale.ROOT);
+        if (!MIME.matcher(lower).matches()) {
+            throw new Rejected(text, "is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)");
+        }
+        return lower;
+    }
+}

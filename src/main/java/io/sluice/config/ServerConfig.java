@@ -1,0 +1,39 @@
+package io.sluice.config;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * HTTP server settings.
+ *
+ * @param adminPort          second connector for health and metrics only; {@code 0} means none
+ * @param minRequestDataRate bytes per second below which a request body upload is cut; {@code 0} disables
+ * @param corsOrigins        exact origins allowed for CORS, or {@code *}; empty disables CORS
+ * @param trustedHosts       accepted Host header names; empty accepts any
+ */
+public record ServerConfig(
+        String host,
+        int port,
+        int adminPort,
+        int maxConnections,
+        Duration idleTimeout,
+        long minRequestDataRate,
+        Duration shutdownGrace,
+        List<String> corsOrigins,
+        List<String> trustedHosts,
+        int maxRequestHeaderSize) {
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 8080;
+    public static final int DEFAULT_ADMIN_PORT = 0;
+    public static final int DEFAULT_MAX_CONNECTIONS = 1024;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(30);
+    public static final long DEFAULT_MIN_REQUEST_DATA_RATE = 1024;
+    public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+    public static final int DEFAULT_MAX_REQUEST_HEADER_SIZE = 16 * 1024;
+
+    public ServerConfig {
+        corsOrigins = List.copyOf(corsOrigins);
+        trustedHosts = List.copyOf(trustedHosts);
+    }
+}

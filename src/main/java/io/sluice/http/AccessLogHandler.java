@@ -1,0 +1,112 @@
+package io.sluice.http;
+
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+
+/**
+ * Gives every request an id ({@code X-Request-Id}: the client's if it is sane, else a new one), echoes it on the
+ * response, and logs one line per request when it completes: id, method, path, status, bytes in and out,
+ * milliseconds, client address.
+ */
+public final class AccessLogHandler extends Handler.Wrapper {
+
+    private static final Logger access = LoggerFactory.getLogger("sluice.access");
+    private static final Pattern SANE_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+
+    private final SecureRandom random = new SecureRandom();
+
+    public AccessLogHandler(Handler handler) {
+        super(handler);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        long start = System.nanoTime();
+        String given = request.getHeaders().get("X-Request-Id");
+        String id = given != null && SANE_ID.matcher(given).matches() ? given : newId();
+        request.setAttribute(RequestIds.ATTRIBUTE, id);
+        response.getHeaders().put("X-Request-Id", id);
+        CountingRequest counted = new CountingRequest(request);
+        CountingResponse countedResponse = new CountingResponse(counted, response);
+        Callback done = new Callback() {
+            @Override
+            public void succeeded() {
+                log(counted, countedResponse, id, start, null);
+                callback.succeeded();
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                log(counted, countedResponse, id, start, x);
+                callback.failed(x);
+            }
+
+            @Override
+            public InvocationType getInvocationType() {
+                return callback.getInvocationType();
+            }
+        };
+        return super.handle(counted, countedResponse, done);
+    }
+
+    private void log(CountingRequest request, CountingResponse response, String id, long start, Throwable failure) {
+        if (!access.isInfoEnabled()) {
+            return;
+        }
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        int status = failure != null && !response.isCommitted() ? 0 : response.getStatus();
+        access.info("{} {} {} {} in={} out={} {}ms client={}{}", id, request.getMethod(),
+                request.getHttpURI().getPathQuery(), status, request.bytesRead.get(), response.bytesWritten.get(), ms,
+                Request.getRemoteAddr(request), failure == null ? "" : " aborted=" + failure.getClass().getSimpleName());
+    }
+
+    private String newId() {
+        byte[] b = new byte[12];
+        random.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    private static final class CountingRequest extends Request.Wrapper {
+        final AtomicLong bytesRead = new AtomicLong();
+
+        CountingRequest(Request wrapped) {
+            super(wrapped);
+        }
+
+        @Override
+        public Content.Chunk read() {
+            Content.Chunk chunk = super.read();
+            if (chunk != null) {
+                bytesRead.addAndGet(chunk.remaining());
+            }
+            return chunk;
+        }
+    }
+
+    private static final class CountingResponse extends Response.Wrapper {
+        final AtomicLong bytesWritten = new AtomicLong();
+
+        CountingResponse(Request request, Response wrapped) {
+            super(request, wrapped);
+        }
+
+        @Override
+        public void write(boolean last, ByteBuffer byteBuffer, Callback callback) {
+            if (byteBuffer != null) {
+                bytesWritten.addAndGet(byteBuffer.remaining());
+            }
+            super.write(last, byteBuffer, callback);
+        }
+    }
+}

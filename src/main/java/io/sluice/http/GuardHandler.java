@@ -1,0 +1,63 @@
+package io.sluice.http;
+
+import io.sluice.api.ApiException;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Cheap refusals before any routing on the public port: connections past the cap (503) and requests for a host
+ * that is not trusted (400). Health paths pass the connection cap so probes keep answering under a flood.
+ */
+public final class GuardHandler extends Handler.Wrapper {
+
+    private final ConnectionCap cap;
+    private final List<String> trustedHosts;
+    private final Duration retryAfter;
+
+    public GuardHandler(Handler handler, ConnectionCap cap, List<String> trustedHosts, Duration retryAfter) {
+        super(handler);
+        this.cap = cap;
+        this.trustedHosts = trustedHosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
+        this.retryAfter = retryAfter;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+        String path = request.getHttpURI().getPath();
+        boolean health = path != null && (path.equals("/health") || path.startsWith("/health/"));
+        if (!health && cap.refuse(request.getConnectionMetaData().getConnection())) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            Router.writeError(request, response, callback, new ApiException(503, "too_many_connections",
+                    "the server has " + cap.limit() + " connections open; retry later", Map.of(), retryAfter));
+            return true;
+        }
+        if (!trustedHosts.isEmpty() && !trusted(Request.getServerName(request))) {
+            Router.writeError(request, response, callback,
+                    ApiException.badRequest("untrusted_host", "the Host header names a host this server does not serve"));
+            return true;
+        }
+        return super.handle(request, response, callback);
+    }
+
+    private boolean trusted(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.toLowerCase(Locale.ROOT);
+        for (String t : trustedHosts) {
+            String name = t.contains(":") && !t.startsWith("[") ? t.substring(0, t.indexOf(':')) : t;
+            if (name.equals(h) || (name.startsWith("*.") && h.endsWith(name.substring(1)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

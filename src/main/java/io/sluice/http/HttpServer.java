@@ -1,0 +1,167 @@
+package io.sluice.http;
+
+import io.sluice.config.ServerConfig;
+import org.eclipse.jetty.server.ConnectionMetaData;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.CrossOriginHandler;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.server.handler.MinimumDataRateHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.VirtualThreadPool;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * Jetty 12 core handlers on virtual threads: the public connector with its protections, and an optional admin
+ * connector for health and metrics that neither the connection cap nor admission ever touch.
+ *
+ * <p>Public chain: graceful tracking, access log + request id, connection cap + trusted hosts, CORS, minimum data
+ * rate, router. Admin chain: access log + request id, admin router.
+ */
+public final class HttpServer {
+
+    public static final String PUBLIC_CONNECTOR = "public";
+    public static final String ADMIN_CONNECTOR = "admin";
+    /** Jetty's network read buffer; larger than its 8 KiB default so big uploads take fewer reads. */
+    public static final int INPUT_BUFFER_SIZE = 32 * 1024;
+
+    private final Server server;
+    private final ServerConnector publicConnector;
+    private final ServerConnector adminConnector;
+    private final ConnectionCap cap;
+
+    /**
+     * @param publicRouter every route, health included
+     * @param adminRouter  health and metrics only; used when {@code server.adminPort} is set
+     * @param cap          counts connections on the public connector
+     * @param retryAfter   sent with connection-cap refusals
+     */
+    public HttpServer(ServerConfig config, Router publicRouter, Router adminRouter, ConnectionCap cap,
+                      Duration retryAfter) {
+        QueuedThreadPool threads = new QueuedThreadPool();
+        threads.setName("sluice-http");
+        threads.setVirtualThreadsExecutor(new VirtualThreadPool());
+        server = new Server(threads);
+        server.setStopTimeout(config.shutdownGrace().toMillis());
+        server.setErrorHandler(new JsonErrorHandler());
+
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(config.maxRequestHeaderSize());
+        http.setSendServerVersion(false);
+        http.setSendXPoweredBy(false);
+        HttpConnectionFactory factory = new HttpConnectionFactory(http);
+        factory.setInputBufferSize(INPUT_BUFFER_SIZE);
+
+        this.cap = cap;
+        publicConnector = new ServerConnector(server, factory);
+        publicConnector.setName(PUBLIC_CONNECTOR);
+        publicConnector.setHost(config.host());
+        publicConnector.setPort(config.port());
+        publicConnector.setIdleTimeout(config.idleTimeout().toMillis());
+        publicConnector.addBean(cap);
+        server.addConnector(publicConnector);
+        server.addBean(new NetworkConnectionLimit(ConnectionCap.hardLimit(config.maxConnections()), publicConnector));
+
+        Handler publicChain = publicRouter;
+        if (config.minRequestDataRate() > 0) {
+            publicChain = new MinimumDataRateHandler(publicChain, config.minRequestDataRate(), 0);
+        }
+        if (!config.corsOrigins().isEmpty()) {
+            publicChain = cors(publicChain, config);
+        }
+        publicChain = new GuardHandler(publicChain, cap, config.trustedHosts(), retryAfter);
+        publicChain = new AccessLogHandler(publicChain);
+
+        if (config.adminPort() > 0) {
+            HttpConfiguration adminHttp = new HttpConfiguration();
+            adminHttp.setSendServerVersion(false);
+            adminConnector = new ServerConnector(server, new HttpConnectionFactory(adminHttp));
+            adminConnector.setName(ADMIN_CONNECTOR);
+            adminConnector.setHost(config.host());
+            adminConnector.setPort(config.adminPort());
+            adminConnector.setIdleTimeout(config.idleTimeout().toMillis());
+            server.addConnector(adminConnector);
+            Handler adminChain = new AccessLogHandler(adminRouter);
+            server.setHandler(new GracefulHandler(new ByConnector(publicChain, adminChain)));
+        } else {
+            adminConnector = null;
+            server.setHandler(new GracefulHandler(publicChain));
+        }
+    }
+
+    private static Handler cors(Handler next, ServerConfig config) {
+        CrossOriginHandler cors = new CrossOriginHandler();
+        Set<String> origins = new HashSet<>();
+        for (String o : config.corsOrigins()) {
+            // Jetty takes regular expressions; our configuration takes literal origins or "*".
+            origins.add(o.equals("*") ? "*" : java.util.regex.Pattern.quote(o));
+        }
+        cors.setAllowedOriginPatterns(origins);
+        cors.setAllowedMethods(Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
+        cors.setAllowedHeaders(Set.of("*"));
+        cors.setExposedHeaders(Set.of("X-Request-Id", "Retry-After", "ETag", "Content-Range", "Content-Disposition",
+                "Location"));
+        cors.setAllowCredentials(!config.corsOrigins().contains("*"));
+        cors.setPreflightMaxAge(Duration.ofHours(1));
+        cors.setHandler(next);
+        return cors;
+    }
+
+    public void start() throws Exception {
+        server.start();
+    }
+
+    /** Stops accepting, waits up to {@code server.shutdownGrace} for requests in flight, then aborts the rest. */
+    public void stop() throws Exception {
+        server.stop();
+    }
+
+    public int port() {
+        return publicConnector.getLocalPort();
+    }
+
+    public int adminPort() {
+        return adminConnector == null ? -1 : adminConnector.getLocalPort();
+    }
+
+    public ConnectionCap connectionCap() {
+        return cap;
+    }
+
+    /** Dispatches on the connector a request arrived on. */
+    private static final class ByConnector extends Handler.Abstract {
+        private final Handler publicChain;
+        private final Handler adminChain;
+
+        ByConnector(Handler publicChain, Handler adminChain) {
+            this.publicChain = publicChain;
+            this.adminChain = adminChain;
+            addBean(publicChain);
+            addBean(adminChain);
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            ConnectionMetaData meta = request.getConnectionMetaData();
+            boolean admin = ADMIN_CONNECTOR.equals(meta.getConnector().getName());
+            return (admin ? adminChain : publicChain).handle(request, response, callback);
+        }
+
+        @Override
+        public void setServer(Server server) {
+            super.setServer(server);
+            publicChain.setServer(server);
+            adminChain.setServer(server);
+        }
+    }
+}

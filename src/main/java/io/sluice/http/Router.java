@@ -1,0 +1,159 @@
+package io.sluice.http;
+
+import io.sluice.api.ApiException;
+import io.sluice.api.ClientGoneException;
+import io.sluice.api.Exchange;
+import io.sluice.api.Json;
+import io.sluice.api.Route;
+import io.sluice.api.Routes;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * Matches method and path to a {@link Route} and runs it as a blocking call on the request's virtual thread.
+ *
+ * <p>Owns the error contract: an {@link ApiException} becomes its JSON error with its status (and
+ * {@code Retry-After}); anything else is logged with the request id and answered as a JSON 500. A handler never
+ * leaves a connection hanging: the callback is completed on every path.
+ */
+public final class Router extends Handler.Abstract implements Routes {
+
+    private static final Logger log = LoggerFactory.getLogger(Router.class);
+
+    private record Entry(String method, String[] segments, Route route) {
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final Function<Request, String> clientKey;
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    /** @param clientKey who a request is from, for per-client admission */
+    public Router(Function<Request, String> clientKey) {
+        super(InvocationType.BLOCKING);
+        this.clientKey = clientKey;
+    }
+
+    @Override
+    public void add(String method, String pattern, Route route) {
+        entries.add(new Entry(method, split(pattern), route));
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        inFlight.incrementAndGet();
+        try {
+            String path = request.getHttpURI().getCanonicalPath();
+            String[] segments = split(path == null ? "/" : path);
+            Set<String> allowed = new LinkedHashSet<>();
+            for (Entry e : entries) {
+                Map<String, String> params = match(e.segments, segments);
+                if (params == null) {
+                    continue;
+                }
+                if (!e.method.equals(request.getMethod())) {
+                    allowed.add(e.method);
+                    continue;
+                }
+                run(e.route, request, response, callback, params);
+                return true;
+            }
+            if (!allowed.isEmpty()) {
+                response.getHeaders().put(HttpHeader.ALLOW, String.join(", ", allowed));
+                writeError(request, response, callback, new ApiException(405, "method_not_allowed",
+                        request.getMethod() + " is not supported here; allowed: " + String.join(", ", allowed)));
+            } else {
+                writeError(request, response, callback, ApiException.notFound("path " + path));
+            }
+            return true;
+        } finally {
+            inFlight.decrementAndGet();
+        }
+    }
+
+    private void run(Route route, Request request, Response response, Callback callback, Map<String, String> params) {
+        Exchange ex = new Exchange(request, response, params, RequestIds.get(request), clientKey.apply(request));
+        try {
+            route.handle(ex);
+            callback.succeeded();
+        } catch (ApiException e) {
+            writeError(request, response, callback, e);
+        } catch (ClientGoneException e) {
+            log.debug("request {}: {}", ex.requestId(), e.getMessage());
+            callback.failed(e);
+        } catch (Throwable e) {
+            log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
+            writeError(request, response, callback,
+                    new ApiException(500, "internal_error", "unexpected server error; quote request id " + ex.requestId()));
+        }
+    }
+
+    /** Writes {@code e} as the JSON error response, or aborts when a response is already under way. */
+    static void writeError(Request request, Response response, Callback callback, ApiException e) {
+        if (response.isCommitted()) {
+            callback.failed(e);
+            return;
+        }
+        // Keep headers a route set for the error itself (Allow, Content-Range) but drop content headers.
+        response.getHeaders().remove(HttpHeader.CONTENT_LENGTH);
+        response.getHeaders().remove(HttpHeader.CONTENT_DISPOSITION);
+        response.getHeaders().remove(HttpHeader.ETAG);
+        response.setStatus(e.status());
+        if (e.retryAfter() != null) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, Math.max(1, e.retryAfter().toSeconds()));
+        }
+        byte[] body = Json.error(e.code(), e.getMessage(), e.details(), RequestIds.get(request));
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
+    /** Requests currently inside a route (shutdown waits for them to finish their cleanup). */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    private static String[] split(String path) {
+        String p = path.startsWith("/") ? path.substring(1) : path;
+        if (p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        return p.isEmpty() ? new String[0] : p.split("/", -1);
+    }
+
+    private static Map<String, String> match(String[] pattern, String[] path) {
+        if (pattern.length != path.length) {
+            return null;
+        }
+        Map<String, String> params = null;
+        for (int i = 0; i < pattern.length; i++) {
+            String p = pattern[i];
+            if (p.startsWith("{") && p.endsWith("}")) {
+                if (path[i].isEmpty()) {
+                    return null;
+                }
+                if (params == null) {
+                    params = new HashMap<>();
+                }
+                params.put(p.substring(1, p.length() - 1), path[i]);
+            } else if (!p.equals(path[i])) {
+                return null;
+            }
+        }
+        return params == null ? Map.of() : params;
+    }
+}

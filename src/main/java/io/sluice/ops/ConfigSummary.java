@@ -1,0 +1,32 @@
+package io.sluice.ops;
+
+import io.sluice.config.SluiceConfig;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The effective configuration for {@code /health/detailed}. There are no secrets in it yet; keys added later that
+ * hold secrets must be left out here. */
+final class ConfigSummary {
+
+    private ConfigSummary() {
+    }
+
+    static Map<String, Object> of(SluiceConfig c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        var s = c.server();
+        m.put("server", Map.of("host", s.host(), "port", s.port(), "adminPort", s.adminPort(),
+                "maxConnections", s.maxConnections(), "idleTimeout", s.idleTimeout().toString(),
+                "minRequestDataRate", s.minRequestDataRate(), "shutdownGrace", s.shutdownGrace().toString(),
+                "corsOrigins", s.corsOrigins(), "trustedHosts", s.trustedHosts()));
+        m.put("dataDir", c.dataDir().toString());
+        var l = c.limits();
+        m.put("limits", Map.of("maxFileSize", l.maxFileSize(), "maxFilesPerRequest", l.maxFilesPerRequest(),
+                "maxRequestSize", l.maxRequestSize(), "allowedTypes", l.allowedTypes(), "diskReserve", l.diskReserve()));
+        var a = c.admission();
+        m.put("admission", Map.of("memoryHighWatermark", a.memoryHighWatermark(), "memoryBudget", a.memoryBudget(),
+                "maxConcurrentUploads", a.maxConcurrentUploads(), "maxUploadsPerClient", a.maxUploadsPerClient(),
+                "bufferSize", a.bufferSize(), "retryAfter", a.retryAfter().toString()));
+        return m;
+    }
+}

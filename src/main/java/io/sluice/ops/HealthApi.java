@@ -1,0 +1,152 @@
+package io.sluice.ops;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.sluice.admission.AdmissionController;
+import io.sluice.admission.LoadState;
+import io.sluice.admission.MemorySnapshot;
+import io.sluice.admission.SheddingTracker;
+import io.sluice.api.Exchange;
+import io.sluice.api.Routes;
+import io.sluice.config.SluiceConfig;
+import io.sluice.db.Database;
+import io.sluice.storage.BlobStore;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Health, readiness, detailed status and metrics.
+ *
+ * <p>{@code /health} is liveness: constant time, no database, no locks, no I/O; it stays 200 under any load.
+ * {@code /health/ready} is 200 only when the database answers, storage takes writes and the server is
+ * {@link LoadState#ACCEPTING}. Neither passes through admission.
+ */
+public final class HealthApi {
+
+    private final SluiceConfig config;
+    private final Database db;
+    private final BlobStore store;
+    private final AdmissionController admission;
+    private final SheddingTracker shedding;
+    private final Supplier<MemorySnapshot> memory;
+    private final IntSupplier openConnections;
+    private final PrometheusMeterRegistry prometheus;
+    private final String version;
+    private final Instant started = Instant.now();
+
+    public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
+                     SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
+                     PrometheusMeterRegistry prometheus, String version) {
+        this.config = config;
+        this.db = db;
+        this.store = store;
+        this.admission = admission;
+        this.shedding = shedding;
+        this.memory = memory;
+        this.openConnections = openConnections;
+        this.prometheus = prometheus;
+        this.version = version;
+    }
+
+    public void register(Routes routes) {
+        routes.add("GET", "/health", this::live);
+        routes.add("GET", "/health/ready", this::ready);
+        routes.add("GET", "/health/detailed", this::detailed);
+        routes.add("GET", "/metrics", this::metrics);
+        routes.add("GET", "/api/v1/system/upload-status", this::uploadStatus);
+    }
+
+    void live(Exchange ex) throws IOException {
+        ex.json(200, Map.of("status", "UP"));
+    }
+
+    void ready(Exchange ex) throws IOException {
+        LoadState state = shedding.state();
+        boolean dbOk = db.ping();
+        boolean storageOk = store.probeWritable();
+        boolean ok = dbOk && storageOk && state == LoadState.ACCEPTING;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", ok ? "READY" : "NOT_READY");
+        body.put("state", state.name());
+        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN"));
+        if (state == LoadState.SHEDDING) {
+            body.put("reason", shedding.lastReason());
+        }
+        ex.json(ok ? 200 : 503, body);
+    }
+
+    void detailed(Exchange ex) throws IOException {
+        MemorySnapshot m = memory.get();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", "UP");
+        body.put("version", version);
+        body.put("uptimeSeconds", Duration.between(started, Instant.now()).toSeconds());
+        body.put("state", shedding.state().name());
+        body.put("shedding", Map.of(
+                "state", shedding.state().name(),
+                "lastReason", String.valueOf(shedding.lastReason()),
+                "refusedTotal", shedding.refusedTotal()));
+        Map<String, Object> mem = new LinkedHashMap<>();
+        mem.put("heapUsed", m.heapUsed());
+        mem.put("heapMax", m.heapMax());
+        mem.put("heapUsedAfterGc", m.heapUsedAfterGc());
+        mem.put("directUsed", m.directUsed());
+        mem.put("directMax", m.directMax());
+        mem.put("rss", m.rss());
+        mem.put("cgroupLimit", m.cgroupLimit());
+        mem.put("cgroupWorkingSet", m.cgroupWorkingSet());
+        mem.put("systemTotal", m.systemTotal());
+        mem.put("systemAvailable", m.systemAvailable());
+        body.put("memory", mem);
+        body.put("connections", Map.of("open", openConnections.getAsInt(), "limit", config.server().maxConnections()));
+        var pool = admission.bufferPool();
+        body.put("uploads", Map.of(
+                "active", admission.activeUploads(),
+                "slots", admission.slotsTotal(),
+                "slotsAvailable", admission.slotsAvailable(),
+                "staged", store.stagedCount(),
+                "buffers", Map.of("size", pool.bufferSize(), "capacity", pool.capacity(),
+                        "inUse", pool.outstanding(), "allocatedBytes", pool.allocatedBytes())));
+        long free;
+        try {
+            free = store.usableSpace();
+        } catch (IOException e) {
+            free = -1;
+        }
+        body.put("disk", Map.of("free", free, "reserve", config.limits().diskReserve()));
+        body.put("config", ConfigSummary.of(config));
+        ex.json(200, body);
+    }
+
+    void metrics(Exchange ex) throws IOException {
+        ex.text(200, "text/plain; version=0.0.4; charset=utf-8", prometheus.scrape());
+    }
+
+    /** The shape existing dashboards already poll. */
+    void uploadStatus(Exchange ex) throws IOException {
+        MemorySnapshot m = memory.get();
+        double gib = 1024.0 * 1024 * 1024;
+        long total = m.effectiveLimit();
+        long available = m.effectiveAvailable();
+        long used = total >= 0 && available >= 0 ? total - available : -1;
+        Map<String, Object> usage = new LinkedHashMap<>();
+        usage.put("total_gb", round(total / gib));
+        usage.put("available_gb", round(available / gib));
+        usage.put("used_gb", round(used / gib));
+        usage.put("percent", total > 0 ? round(100.0 * used / total) : 0.0);
+        ex.json(200, Map.of(
+                "concurrency_manager", Map.of(
+                        "active_uploads", admission.activeUploads(),
+                        "global_upload_slots_available", admission.slotsAvailable()),
+                "memory_monitor", Map.of("current_usage", usage)));
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}

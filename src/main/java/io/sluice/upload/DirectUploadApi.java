@@ -1,0 +1,242 @@
+package io.sluice.upload;
+
+import io.sluice.admission.AdmissionController;
+import io.sluice.admission.Decision;
+import io.sluice.admission.Rejection;
+import io.sluice.admission.Ticket;
+import io.sluice.api.ApiException;
+import io.sluice.api.Exchange;
+import io.sluice.api.Routes;
+import org.eclipse.jetty.http.ByteRange;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.MimeTypes;
+import org.eclipse.jetty.http.MultiPart;
+import org.eclipse.jetty.io.RetainableByteBuffer;
+
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The direct upload API: multipart POST, raw PUT, metadata, content download, delete and list.
+ *
+ * <p>Order of checks on the upload paths, cheapest first, all before the body is read: request shape (content
+ * type, boundary, filename), declared size against the limits (413), then admission (507, 429, 503). The body is
+ * then streamed once, socket to storage, and the answer is sent after the bytes and the record are durable.
+ */
+public final class DirectUploadApi {
+
+    public static final int DEFAULT_PAGE_SIZE = 50;
+    public static final int MAX_PAGE_SIZE = 500;
+    /** Download chunk: taken from Jetty's buffer pool, not the upload budget. */
+    private static final int DOWNLOAD_BUFFER = 64 * 1024;
+
+    private final UploadService service;
+    private final AdmissionController admission;
+    private final FilenamePolicy names;
+
+    public DirectUploadApi(UploadService service, AdmissionController admission, FilenamePolicy names) {
+        this.service = service;
+        this.admission = admission;
+        this.names = names;
+    }
+
+    public void register(Routes routes) {
+        routes.add("POST", "/api/v1/uploads", this::postMultipart);
+        routes.add("PUT", "/api/v1/uploads/{filename}", this::putRaw);
+        routes.add("GET", "/api/v1/uploads", this::list);
+        routes.add("GET", "/api/v1/uploads/{id}", this::metadata);
+        routes.add("GET", "/api/v1/uploads/{id}/content", this::content);
+        routes.add("HEAD", "/api/v1/uploads/{id}/content", this::content);
+        routes.add("DELETE", "/api/v1/uploads/{id}", this::delete);
+    }
+
+    void postMultipart(Exchange ex) throws Exception {
+        String contentType = ex.header(HttpHeader.CONTENT_TYPE);
+        if (contentType == null || !MimeTypes.getBaseType(contentType).equals(MimeTypes.Type.MULTIPART_FORM_DATA)) {
+            throw new ApiException(415, "unsupported_content_type",
+                    "POST needs Content-Type: multipart/form-data; use PUT /api/v1/uploads/{filename} for raw bodies");
+        }
+        String boundary = MultiPart.extractBoundary(contentType);
+        if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
+            throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
+        }
+        long maxRequest = service.limits().maxRequestSize();
+        long declared = ex.request().getLength();
+        if (declared > maxRequest) {
+            throw requestTooLarge(maxRequest);
+        }
+        try (Ticket ticket = admit(ex, declared);
+             MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(),
+                     service.limits().maxFilesPerRequest())) {
+            MultiPart.Parser parser = receiver.parser(boundary);
+            ex.readBody(maxRequest, () -> requestTooLarge(maxRequest), chunk -> {
+                parser.parse(chunk);
+                receiver.throwIfFailed();
+            });
+            List<Upload> uploads = service.commit(receiver.files(), receiver.fields(), ex.client());
+            created(ex, uploads);
+        }
+    }
+
+    void putRaw(Exchange ex) throws Exception {
+        String filename = names.sanitize(ex.param("filename"));
+        long max = service.limits().maxFileSize();
+        long declared = ex.request().getLength();
+        if (declared > max) {
+            throw FileSink.fileTooLarge(max);
+        }
+        try (Ticket ticket = admit(ex, declared);
+             FileSink sink = service.open(filename, ticket.buffer())) {
+            ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
+            created(ex, service.commit(List.of(sink), Map.of(), ex.client()));
+        }
+    }
+
+    private Ticket admit(Exchange ex, long declaredLength) {
+        return switch (admission.tryAdmit(ex.client(), declaredLength)) {
+            case Decision.Admitted a -> a.ticket();
+            case Decision.Rejected(Rejection r) ->
+                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
+        };
+    }
+
+    private static void created(Exchange ex, List<Upload> uploads) throws IOException {
+        ex.json(201, Map.of("uploads", uploads.stream().map(UploadView::of).toList()));
+    }
+
+    private static ApiException requestTooLarge(long max) {
+        return new ApiException(413, "request_too_large", "the request is larger than the limit of " + max + " bytes",
+                Map.of("limit", max), null);
+    }
+
+    void metadata(Exchange ex) throws Exception {
+        ex.json(200, UploadView.of(require(ex.param("id"))));
+    }
+
+    void delete(Exchange ex) throws Exception {
+        if (!service.delete(ex.param("id"))) {
+            throw ApiException.notFound("upload " + ex.param("id"));
+        }
+        ex.empty(204);
+    }
+
+    void list(Exchange ex) throws Exception {
+        var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
+        int limit = DEFAULT_PAGE_SIZE;
+        String rawLimit = query.getValue("limit");
+        if (rawLimit != null) {
+            try {
+                limit = Integer.parseInt(rawLimit);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_PAGE_SIZE) {
+                throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+            }
+        }
+        String cursor = query.getValue("cursor");
+        if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
+            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+        }
+        List<Upload> page = service.list(cursor, limit + 1);
+        boolean more = page.size() > limit;
+        List<Upload> items = more ? page.subList(0, limit) : page;
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("uploads", items.stream().map(UploadView::of).toList());
+        body.put("nextCursor", more ? items.getLast().id() : null);
+        ex.json(200, body);
+    }
+
+    void content(Exchange ex) throws Exception {
+        Upload u = require(ex.param("id"));
+        String etag = "\"" + u.sha256() + "\"";
+        var headers = ex.response().getHeaders();
+        headers.put(HttpHeader.ETAG, etag);
+        headers.put(HttpHeader.ACCEPT_RANGES, "bytes");
+        headers.put("X-Content-Type-Options", "nosniff");
+        headers.put(HttpHeader.CACHE_CONTROL, "private, no-cache");
+        if (matches(ex.header(HttpHeader.IF_NONE_MATCH), etag)) {
+            ex.empty(304);
+            return;
+        }
+        long size = u.size();
+        long offset = 0;
+        long length = size;
+        int status = 200;
+        List<String> range = ex.request().getHeaders().getValuesList(HttpHeader.RANGE);
+        String ifRange = ex.header(HttpHeader.IF_RANGE);
+        if (!range.isEmpty() && (ifRange == null || ifRange.equals(etag))) {
+            List<ByteRange> ranges = ByteRange.parse(range, size);
+            if (ranges.isEmpty()) {
+                headers.put(HttpHeader.CONTENT_RANGE, ByteRange.toNonSatisfiableHeaderValue(size));
+                throw new ApiException(416, "range_not_satisfiable", "the requested range is outside 0-" + (size - 1));
+            }
+            if (ranges.size() == 1) {
+                ByteRange r = ranges.getFirst();
+                offset = r.first();
+                length = r.getLength();
+                status = 206;
+                headers.put(HttpHeader.CONTENT_RANGE, r.toHeaderValue(size));
+            }
+            // Several ranges: answer the whole file (allowed by RFC 9110) rather than build multipart/byteranges.
+        }
+        ex.response().setStatus(status);
+        headers.put(HttpHeader.CONTENT_TYPE, u.contentType());
+        headers.put(HttpHeader.CONTENT_LENGTH, length);
+        headers.put(HttpHeader.CONTENT_DISPOSITION, contentDisposition(u.filename()));
+        if (ex.method().equals("HEAD") || length == 0) {
+            ex.write(true, null);
+            return;
+        }
+        RetainableByteBuffer pooled = ex.request().getComponents().getByteBufferPool().acquire(DOWNLOAD_BUFFER, true);
+        try (ReadableByteChannel in = service.openContent(u, offset, length)) {
+            ByteBuffer buf = pooled.getByteBuffer();
+            long remaining = length;
+            while (remaining > 0) {
+                buf.clear();
+                int n = in.read(buf);
+                if (n < 0) {
+                    throw new IOException("blob of upload " + u.id() + " is shorter than recorded");
+                }
+                remaining -= n;
+                buf.flip();
+                ex.write(remaining == 0, buf);
+            }
+        } finally {
+            pooled.release();
+        }
+    }
+
+    private Upload require(String id) throws Exception {
+        return service.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
+    }
+
+    private static boolean matches(String ifNoneMatch, String etag) {
+        if (ifNoneMatch == null) {
+            return false;
+        }
+        for (String candidate : ifNoneMatch.split(",")) {
+            String c = candidate.trim();
+            if (c.equals("*") || c.equals(etag) || c.equals("W/" + etag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** ASCII fallback plus RFC 6266/5987 UTF-8 form, so every browser gets the right name and no header breaks. */
+    static String contentDisposition(String filename) {
+        StringBuilder ascii = new StringBuilder();
+        for (char c : filename.toCharArray()) {
+            ascii.append(c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? c : '_');
+        }
+        String encoded = URLEncoder.encode(filename, StandardCharsets.UTF_8).replace("+", "%20");
+        return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+    }
+}

@@ -1,0 +1,189 @@
+package io.sluice.upload;
+
+import io.sluice.api.ApiException;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.MultiPart;
+import org.eclipse.jetty.io.Content;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Receives a multipart/form-data body part by part from Jetty's push parser. File parts stream into
+ * {@link FileSink}s as they arrive; nothing is buffered whole (Jetty's {@code MultiPartFormData} would spill parts
+ * to temp files of its own, a second copy we do not want). Small text fields are kept, capped, as metadata.
+ *
+ * <p>Jetty's parser swallows listener exceptions, so the first failure is recorded here and the caller checks
+ * {@link #throwIfFailed()} after every chunk; once failed, later events are ignored. {@link #close()} aborts every
+ * sink that was not committed.
+ */
+final class MultipartReceiver extends MultiPart.AbstractPartsListener implements AutoCloseable {
+
+    static final int MAX_FIELDS = 64;
+    static final int MAX_FIELD_BYTES = 8 * 1024;
+    static final int MAX_PART_HEADERS_BYTES = 8 * 1024;
+
+    private final UploadService service;
+    private final ByteBuffer buffer;
+    private final int maxFiles;
+    private final List<FileSink> sinks = new ArrayList<>();
+    private final Map<String, String> fields = new LinkedHashMap<>();
+    private FileSink current;
+    private ByteArrayOutputStream field;
+    private boolean skippingEmptyFileInput;
+    private boolean complete;
+    private Exception failure;
+
+    MultipartReceiver(UploadService service, ByteBuffer buffer, int maxFiles) {
+        this.service = service;
+        this.buffer = buffer;
+        this.maxFiles = maxFiles;
+    }
+
+    MultiPart.Parser parser(String boundary) {
+        MultiPart.Parser parser = new MultiPart.Parser(boundary, this);
+        parser.setPartHeadersMaxLength(MAX_PART_HEADERS_BYTES);
+        parser.setMaxParts(maxFiles + MAX_FIELDS + 1L);
+        return parser;
+    }
+
+    @Override
+    public void onPartHeaders() {
+        if (failure != null) {
+            return;
+        }
+        try {
+            String fileName = getFileName();
+            if (fileName != null) {
+                if (fileName.isEmpty()) {
+                    // A browser form with a file input left empty sends filename="" and no bytes: not a file.
+                    skippingEmptyFileInput = true;
+                    return;
+                }
+                if (sinks.size() >= maxFiles) {
+                    throw new ApiException(413, "too_many_files",
+                            "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
+                            null);
+                }
+                current = service.open(fileName, buffer);
+                sinks.add(current);
+            } else {
+                if (getName() == null || getName().isEmpty()) {
+                    throw ApiException.badRequest("malformed_multipart", "a form part has no name");
+                }
+                if (fields.size() >= MAX_FIELDS) {
+                    throw new ApiException(413, "too_many_fields",
+                            "at most " + MAX_FIELDS + " form fields may be sent", Map.of("limit", MAX_FIELDS), null);
+                }
+                field = new ByteArrayOutputStream();
+            }
+        } catch (Exception e) {
+            fail(e);
+        }
+    }
+
+    @Override
+    public void onPartContent(Content.Chunk chunk) {
+        try {
+            if (failure != null || !chunk.hasRemaining()) {
+                return;
+            }
+            ByteBuffer bytes = chunk.getByteBuffer();
+            if (current != null) {
+                current.write(bytes);
+            } else if (field != null) {
+                if (field.size() + bytes.remaining() > MAX_FIELD_BYTES) {
+                    throw new ApiException(413, "field_too_large",
+                            "form field '" + getName() + "' is longer than " + MAX_FIELD_BYTES + " bytes",
+                            Map.of("limit", MAX_FIELD_BYTES), null);
+                }
+                byte[] tmp = new byte[bytes.remaining()];
+                bytes.get(tmp);
+                field.write(tmp);
+            } else if (skippingEmptyFileInput) {
+                throw ApiException.badRequest("invalid_filename", "a file part has an empty filename");
+            }
+        } catch (Exception e) {
+            fail(e);
+        }
+        // No release: the parser hands us slices of the request chunk without retaining it, and the body loop
+        // releases that chunk once parse() returns.
+    }
+
+    @Override
+    public void onPart(String name, String fileName, HttpFields headers) {
+        if (failure != null) {
+            return;
+        }
+        try {
+            if (current != null) {
+                current.finish();
+            } else if (field != null) {
+                fields.put(name, field.toString(StandardCharsets.UTF_8));
+            }
+        } catch (Exception e) {
+            fail(e);
+        } finally {
+            current = null;
+            field = null;
+            skippingEmptyFileInput = false;
+        }
+    }
+
+    @Override
+    public void onComplete() {
+        complete = true;
+    }
+
+    @Override
+    public void onFailure(Throwable cause) {
+        fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
+    }
+
+    private void fail(Exception e) {
+        if (failure == null) {
+            failure = e;
+        }
+    }
+
+    /** Rethrows the first failure seen by the listener. */
+    void throwIfFailed() throws IOException {
+        switch (failure) {
+            case null -> {
+            }
+            case ApiException api -> throw api;
+            case IOException io -> throw io;
+            case RuntimeException re -> throw re;
+            default -> throw new IOException(failure);
+        }
+    }
+
+    /** The files, after the whole body was parsed successfully. */
+    List<FileSink> files() throws IOException {
+        throwIfFailed();
+        if (!complete) {
+            throw ApiException.badRequest("malformed_multipart", "the multipart body ended before its closing boundary");
+        }
+        if (sinks.isEmpty()) {
+            throw ApiException.badRequest("no_files", "the request contains no file part");
+        }
+        return List.copyOf(sinks);
+    }
+
+    Map<String, String> fields() {
+        return Map.copyOf(fields);
+    }
+
+    @Override
+    public void close() {
+        for (FileSink s : sinks) {
+            s.close();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package io.sluice.upload;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.sluice.api.Json;
+import io.sluice.db.Database;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** {@link UploadRepository} in plain SQL that both SQLite and PostgreSQL accept. */
+public final class SqlUploadRepository implements UploadRepository {
+
+    private static final String COLUMNS =
+            "id, filename, size, sha256, content_type, created_at, storage_key, client, metadata";
+    private static final TypeReference<Map<String, String>> MAP = new TypeReference<>() {
+    };
+
+    private final Database db;
+
+    public SqlUploadRepository(Database db) {
+        this.db = db;
+    }
+
+    @Override
+    public void insert(Connection tx, Upload u) throws SQLException {
+        try (PreparedStatement ps = tx.prepareStatement(
+                "INSERT INTO uploads (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setString(1, u.id());
+            ps.setString(2, u.filename());
+            ps.setLong(3, u.size());
+            ps.setString(4, u.sha256());
+            ps.setString(5, u.contentType());
+            ps.setLong(6, u.createdAt().toEpochMilli());
+            ps.setString(7, u.storageKey());
+            ps.setString(8, u.client());
+            ps.setString(9, u.metadata().isEmpty() ? null : new String(Json.bytes(u.metadata()),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            ps.executeUpdate();
+        }
+    }
+
+    @Override
+    public Optional<Upload> find(String id) throws SQLException {
+        return db.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM uploads WHERE id = ?")) {
+                ps.setString(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? Optional.of(map(rs)) : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<Upload> delete(String id) throws SQLException {
+        return db.write(c -> {
+            Optional<Upload> found;
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM uploads WHERE id = ?")) {
+                ps.setString(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    found = rs.next() ? Optional.of(map(rs)) : Optional.empty();
+                }
+            }
+            if (found.isPresent()) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM uploads WHERE id = ?")) {
+                    ps.setString(1, id);
+                    ps.executeUpdate();
+                }
+            }
+            return found;
+        });
+    }
+
+    @Override
+    public List<Upload> listBefore(String before, int limit) throws SQLException {
+        return db.read(c -> {
+            String sql = "SELECT " + COLUMNS + " FROM uploads"
+                    + (before == null ? "" : " WHERE id < ?") + " ORDER BY id DESC LIMIT ?";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                if (before != null) {
+                    ps.setString(i++, before);
+                }
+                ps.setInt(i, limit);
+                List<Upload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(map(rs));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public long count() throws SQLException {
+        return db.read(c -> {
+            try (var st = c.createStatement(); var rs = st.executeQuery("SELECT COUNT(*) FROM uploads")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    private static Upload map(ResultSet rs) throws SQLException {
+        String meta = rs.getString("metadata");
+        Map<String, String> metadata;
+        try {
+            metadata = meta == null ? Map.of() : Json.mapper().readValue(meta, MAP);
+        } catch (JsonProcessingException e) {
+            throw new SQLException("corrupt metadata for upload " + rs.getString("id"), e);
+        }
+        return new Upload(
+                rs.getString("id"),
+                rs.getString("filename"),
+                rs.getLong("size"),
+                rs.getString("sha256"),
+                rs.getString("content_type"),
+                Instant.ofEpochMilli(rs.getLong("created_at")),
+                rs.getString("storage_key"),
+                rs.getString("client"),
+                metadata);
+    }
+}

@@ -1,0 +1,138 @@
+package io.sluice.upload;
+
+import io.sluice.api.ApiException;
+import org.apache.tika.metadata.Metadata;
+import org.apache.tika.mime.MediaType;
+import org.apache.tika.mime.MediaTypeRegistry;
+import org.apache.tika.mime.MimeType;
+import org.apache.tika.mime.MimeTypeException;
+import org.apache.tika.mime.MimeTypes;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decides an upload's content type from its first bytes, and refuses names that lie about the bytes.
+ *
+ * <p>The bytes are authoritative. The filename's extension may only make the answer more specific
+ * ({@code application/zip} bytes named {@code .xlsx} are an xlsx); it may not contradict it: when the extension's
+ * type, or an ancestor of it, has magic bytes, the bytes must show that magic ({@code .xlsx} on a shell script is
+ * refused), and a text extension requires text bytes. Deeper checks of container formats (that a zip really holds
+ * a workbook) belong to the processors, which open the file anyway.
+ *
+ * <p>Thread-safe: Tika's registry is read-only after loading, which takes a while, so build one per process.
+ */
+public final class TypeDetector {
+
+    /** Bytes of the file's head that detection looks at; Tika's common magic sits well inside this. */
+    public static final int HEAD_BYTES = 64 * 1024;
+
+    private static final MediaType TEXT = MediaType.TEXT_PLAIN;
+    private static final MediaType OCTETS = MediaType.OCTET_STREAM;
+
+    private final MimeTypes types = MimeTypes.getDefaultMimeTypes();
+    private final MediaTypeRegistry registry = types.getMediaTypeRegistry();
+    private final List<String> allowed;
+
+    /** @param allowedTypes lower-case MIME types or {@code type/*}; empty allows all */
+    public TypeDetector(List<String> allowedTypes) {
+        this.allowed = List.copyOf(allowedTypes);
+    }
+
+    /**
+     * @param head     the first bytes of the file (position..limit), not consumed
+     * @param filename the sanitised filename
+     * @return the content type to record
+     * @throws ApiException 415 {@code type_mismatch} or {@code type_not_allowed}
+     */
+    public String detect(ByteBuffer head, String filename) {
+        MediaType sniffed = sniff(head);
+        MediaType byName = byName(filename);
+        MediaType chosen = reconcile(sniffed, byName, filename);
+        String type = chosen.getBaseType().toString();
+        if (!isAllowed(chosen)) {
+            throw new ApiException(415, "type_not_allowed",
+                    "files of type " + type + " are not accepted", Map.of("detectedType", type, "allowedTypes", allowed),
+                    null);
+        }
+        return type;
+    }
+
+    private MediaType reconcile(MediaType sniffed, MediaType byName, String filename) {
+        if (byName == null) {
+            return sniffed;
+        }
+        MediaType magicAncestor = firstWithMagic(byName);
+        if (magicAncestor != null) {
+            if (registry.isInstanceOf(sniffed, magicAncestor)) {
+                // Bytes show the family; the name may narrow it (zip -> xlsx) but not the other way round.
+                return registry.isInstanceOf(byName, sniffed) ? byName : sniffed;
+            }
+            throw mismatch(filename, byName, sniffed);
+        }
+        if (registry.isInstanceOf(byName, TEXT)) {
+            if (registry.isInstanceOf(sniffed, TEXT)) {
+                return registry.isInstanceOf(sniffed, byName) ? sniffed : byName;
+            }
+            throw mismatch(filename, byName, sniffed);
+        }
+        return sniffed.equals(OCTETS) ? byName : sniffed;
+    }
+
+    private ApiException mismatch(String filename, MediaType byName, MediaType sniffed) {
+        return new ApiException(415, "type_mismatch",
+                "the content of '" + filename + "' is " + sniffed.getBaseType() + ", which does not match its extension ("
+                        + byName.getBaseType() + ")",
+                Map.of("detectedType", sniffed.getBaseType().toString(), "extensionType", byName.getBaseType().toString()),
+                null);
+    }
+
+    private MediaType sniff(ByteBuffer head) {
+        ByteBuffer dup = head.duplicate();
+        byte[] bytes = new byte[Math.min(dup.remaining(), HEAD_BYTES)];
+        dup.get(bytes);
+        try {
+            return types.detect(new ByteArrayInputStream(bytes), new Metadata());
+        } catch (IOException e) {
+            return OCTETS;
+        }
+    }
+
+    private MediaType byName(String filename) {
+        MimeType t = types.getMimeType(filename);
+        MediaType m = t == null ? null : t.getType();
+        return m == null || m.equals(OCTETS) ? null : m;
+    }
+
+    private MediaType firstWithMagic(MediaType type) {
+        for (MediaType t = type; t != null && !t.equals(OCTETS) && !t.equals(TEXT); t = registry.getSupertype(t)) {
+            try {
+                if (types.forName(t.toString()).hasMagic()) {
+                    return t;
+                }
+            } catch (MimeTypeException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private boolean isAllowed(MediaType type) {
+        if (allowed.isEmpty()) {
+            return true;
+        }
+        for (String pattern : allowed) {
+            if (pattern.endsWith("/*")) {
+                if (type.getType().equals(pattern.substring(0, pattern.length() - 2))) {
+                    return true;
+                }
+            } else if (registry.isInstanceOf(type, MediaType.parse(pattern))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

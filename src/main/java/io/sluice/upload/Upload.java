@@ -1,0 +1,27 @@
+package io.sluice.upload;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A stored, complete upload. Only complete uploads exist as records: a row is written after its bytes are durable.
+ *
+ * @param storageKey the blob key; chosen by Sluice, never derived from the filename
+ * @param client     who uploaded it (remote address or key id), for audits and per-client limits
+ * @param metadata   the optional form fields sent with a multipart upload
+ */
+public record Upload(
+        String id,
+        String filename,
+        long size,
+        String sha256,
+        String contentType,
+        Instant createdAt,
+        String storageKey,
+        String client,
+        Map<String, String> metadata) {
+
+    public Upload {
+        metadata = Map.copyOf(metadata);
+    }
+}

@@ -1,0 +1,27 @@
+package io.sluice.upload;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Upload records. Inserts take the caller's connection so the upload row and whatever else must commit with it
+ * (the job that processes it, in a later issue) share one transaction.
+ */
+public interface UploadRepository {
+
+    void insert(Connection tx, Upload upload) throws SQLException;
+
+    Optional<Upload> find(String id) throws SQLException;
+
+    /** Removes the row; returns the removed record, if any. */
+    Optional<Upload> delete(String id) throws SQLException;
+
+    /**
+     * Newest first. {@code before} is an id from an earlier page (exclusive), or null for the first page.
+     */
+    List<Upload> listBefore(String before, int limit) throws SQLException;
+
+    long count() throws SQLException;
+}

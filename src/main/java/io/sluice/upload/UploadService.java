@@ -1,0 +1,144 @@
+package io.sluice.upload;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.admission.AdmissionController;
+import io.sluice.config.LimitsConfig;
+import io.sluice.db.Database;
+import io.sluice.storage.BlobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The upload use cases, independent of the protocol that carries the bytes (direct uploads here, tus later).
+ *
+ * <p>Contract: {@link #open} stages a file; {@link #commit} makes a set of staged files durable and recorded
+ * together, or none of them. A {@link FileSink} that is closed without being committed leaves nothing behind.
+ * Callers own admission: they hold a ticket whose buffer they pass to {@link #open}.
+ */
+public final class UploadService {
+
+    private static final Logger log = LoggerFactory.getLogger(UploadService.class);
+
+    private final BlobStore store;
+    private final Database db;
+    private final UploadRepository repository;
+    private final IdGenerator ids;
+    private final FilenamePolicy names;
+    private final TypeDetector types;
+    private final LimitsConfig limits;
+    private final AdmissionController admission;
+    private final Clock clock;
+    private final Counter stored;
+    private final Counter storedBytes;
+
+    public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
+                         FilenamePolicy names, TypeDetector types, LimitsConfig limits,
+                         AdmissionController admission, Clock clock, MeterRegistry metrics) {
+        this.store = store;
+        this.db = db;
+        this.repository = repository;
+        this.ids = ids;
+        this.names = names;
+        this.types = types;
+        this.limits = limits;
+        this.admission = admission;
+        this.clock = clock;
+        this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
+        this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
+                .description("bytes of committed uploads").register(metrics);
+    }
+
+    public LimitsConfig limits() {
+        return limits;
+    }
+
+    /**
+     * Stages one file named (before sanitising) {@code rawFilename}, streaming through {@code buffer}.
+     */
+    public FileSink open(String rawFilename, ByteBuffer buffer) throws IOException {
+        String filename = names.sanitize(rawFilename);
+        String id = ids.next();
+        return new FileSink(id, filename, store.create(id), buffer, limits.maxFileSize(), types,
+                admission::checkDisk);
+    }
+
+    /**
+     * Makes every sink durable and records them in one transaction. On any failure nothing stays visible: blobs
+     * already committed are deleted again.
+     *
+     * @param sinks finished sinks from {@link #open}, in request order
+     */
+    public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client)
+            throws IOException, SQLException {
+        List<Upload> uploads = new ArrayList<>(sinks.size());
+        for (FileSink sink : sinks) {
+            sink.finish();
+        }
+        List<String> committed = new ArrayList<>(sinks.size());
+        try {
+            for (FileSink sink : sinks) {
+                sink.writer().commit();
+                committed.add(sink.id());
+                uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
+                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata));
+            }
+            db.write(tx -> {
+                for (Upload u : uploads) {
+                    repository.insert(tx, u);
+                }
+                return null;
+            });
+        } catch (IOException | SQLException | RuntimeException e) {
+            for (String key : committed) {
+                try {
+                    store.delete(key);
+                } catch (IOException | RuntimeException de) {
+                    log.error("could not remove blob {} after a failed commit; it is orphaned", key, de);
+                }
+            }
+            throw e;
+        }
+        for (Upload u : uploads) {
+            stored.increment();
+            storedBytes.increment(u.size());
+        }
+        return uploads;
+    }
+
+    public Optional<Upload> find(String id) throws SQLException {
+        return IdGenerator.looksLikeId(id) ? repository.find(id) : Optional.empty();
+    }
+
+    public List<Upload> list(String before, int limit) throws SQLException {
+        return repository.listBefore(before, limit);
+    }
+
+    /** Removes the record first (so the upload disappears at once), then its bytes. */
+    public boolean delete(String id) throws SQLException, IOException {
+        if (!IdGenerator.looksLikeId(id)) {
+            return false;
+        }
+        Optional<Upload> removed = repository.delete(id);
+        if (removed.isPresent()) {
+            store.delete(removed.get().storageKey());
+            return true;
+        }
+        return false;
+    }
+
+    public ReadableByteChannel openContent(Upload upload, long offset, long length) throws IOException {
+        return store.openRange(upload.storageKey(), offset, length);
+    }
+}
