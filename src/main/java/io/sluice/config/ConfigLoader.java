@@ -167,7 +167,7 @@ public final class ConfigLoader {
             "Fraction (`0.85`) or percentage (`85%`) of each memory limit (heap, direct, cgroup, host) above "
                     + "which new uploads are refused; > 0 and <= 1 (100%).");
     private static final Key<Long> ADMISSION_MEMORY_BUDGET = scalar("admission.memoryBudget",
-            AdmissionConfig.DEFAULT_MEMORY_BUDGET, size(0, Long.MAX_VALUE), Units::formatSize,
+            AdmissionConfig.DEFAULT_MEMORY_BUDGET, size(0, Long.MAX_VALUE), n -> n == 0 ? "0" : Units.formatSize(n),
             "Upload buffer memory in flight at once; `0` = auto ("
                     + Math.round(AdmissionConfig.AUTO_BUDGET_HEAP_FRACTION * 100) + "% of the heap). "
                     + "Otherwise >= `admission.bufferSize`.");
@@ -232,7 +232,8 @@ public final class ConfigLoader {
                             && v.get(SERVER_ADMIN_PORT).equals(v.get(SERVER_PORT)),
                     "must differ from %s (0 turns the admin port off)"),
             new CrossRule(ADMISSION_MEMORY_BUDGET, ADMISSION_BUFFER_SIZE,
-                    v -> v.get(ADMISSION_MEMORY_BUDGET) != 0 && v.get(ADMISSION_MEMORY_BUDGET) < v.get(ADMISSION_BUFFER_SIZE),
+                    v -> v.get(ADMISSION_MEMORY_BUDGET) != 0
+                            && v.get(ADMISSION_MEMORY_BUDGET) < v.get(ADMISSION_BUFFER_SIZE),
                     "must be 0 (auto) or at least %s, so that one buffer fits"),
             new CrossRule(LOGGING_TOTAL_SIZE_CAP, LOGGING_MAX_FILE_SIZE,
                     v -> v.get(LOGGING_TOTAL_SIZE_CAP) < v.get(LOGGING_MAX_FILE_SIZE),
@@ -324,7 +325,7 @@ public final class ConfigLoader {
 
     /**
      * The Markdown reference table (key | env variable | default | meaning/rule), generated from the key table so
-     * that {@code docs/configuration-reference.md} can be checked against it.
+     * that the README's configuration reference can be checked against it.
      */
     static String referenceTable() {
         StringBuilder out = new StringBuilder();

@@ -1,0 +1,124 @@
+package io.sluice.testing;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Sluice as its own process ({@code java io.sluice.Main ...} on the test classpath), for what only a process can
+ * show: exit codes, signals, a small heap.
+ */
+public final class ServerProcess implements AutoCloseable {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
+
+    private final Process process;
+    private final StringBuffer output = new StringBuffer();
+    private volatile int port = -1;
+
+    private ServerProcess(Process process) {
+        this.process = process;
+        Thread.ofVirtual().start(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    output.append(line).append('\n');
+                    Matcher m = LISTENING.matcher(line);
+                    if (port < 0 && m.find()) {
+                        port = Integer.parseInt(m.group(1));
+                    }
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+        });
+    }
+
+    /** Starts {@code sluice <args>} with extra JVM options and environment; stdout and stderr are merged. */
+    public static ServerProcess start(List<String> jvmOptions, Map<String, String> env, String... args)
+            throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(javaBinary());
+        cmd.addAll(jvmOptions);
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("io.sluice.Main");
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().keySet().removeIf(k -> k.startsWith("SLUICE_"));
+        pb.environment().putAll(env);
+        return new ServerProcess(pb.start());
+    }
+
+    /** Starts {@code serve} on a random port with {@code dataDir} and waits until it listens. */
+    public static ServerProcess serve(Path dataDir, List<String> jvmOptions, String... extraArgs) throws Exception {
+        List<String> args = new ArrayList<>(List.of("serve", "--port", "0", "--data", dataDir.toString(),
+                "--set", "limits.diskReserve=0"));
+        args.addAll(List.of(extraArgs));
+        ServerProcess p = start(jvmOptions, Map.of(), args.toArray(String[]::new));
+        p.awaitListening(Duration.ofSeconds(60));
+        return p;
+    }
+
+    private static String javaBinary() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    public void awaitListening(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (port < 0) {
+            if (!process.isAlive()) {
+                throw new AssertionError("server exited with " + process.exitValue() + ":\n" + output);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("server did not start listening in " + timeout + ":\n" + output);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    public String output() {
+        return output.toString();
+    }
+
+    /** Sends SIGTERM (what Process.destroy does on Linux). */
+    public void sigterm() {
+        process.destroy();
+    }
+
+    public int waitFor(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("process did not exit within " + timeout + ":\n" + output);
+        }
+        // let the reader thread drain the last lines
+        Thread.sleep(100);
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+        }
+    }
+}

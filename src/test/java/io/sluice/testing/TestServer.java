@@ -1,0 +1,129 @@
+package io.sluice.testing;
+
+import io.sluice.Application;
+import io.sluice.config.ConfigLoader;
+import io.sluice.config.SluiceConfig;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A real Sluice started in-process on a random port with its own data directory, configured like production
+ * except for the settings a test passes. Talk to it over HTTP; inspect its internals only to prove that nothing
+ * was left behind.
+ */
+public final class TestServer implements AutoCloseable {
+
+    private final Application app;
+    private final Path dataDir;
+    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private TestServer(Application app, Path dataDir) {
+        this.app = app;
+        this.dataDir = dataDir;
+    }
+
+    /** @param settings configuration keys to override, e.g. {@code "limits.maxFileSize", "1MiB"} */
+    public static TestServer start(Path dataDir, String... settings) throws Exception {
+        Map<String, String> overrides = new LinkedHashMap<>();
+        overrides.put("server.port", "0");
+        overrides.put("dataDir", dataDir.toString());
+        overrides.put("limits.diskReserve", "0");
+        for (int i = 0; i < settings.length; i += 2) {
+            overrides.put(settings[i], settings[i + 1]);
+        }
+        SluiceConfig config = ConfigLoader.load(null, Map.of(), overrides);
+        return new TestServer(Application.start(config), dataDir);
+    }
+
+    public Application app() {
+        return app;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + app.port() + path);
+    }
+
+    public HttpClient client() {
+        return client;
+    }
+
+    public HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(uri(path)).GET().build());
+    }
+
+    public HttpResponse<String> put(String path, byte[] body) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(uri(path)).PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+    }
+
+    /** Files staged in the data directory's tmp folder right now. */
+    public long stagedFiles() throws IOException {
+        Path tmp = dataDir.resolve("tmp");
+        if (!Files.exists(tmp)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(tmp)) {
+            return s.count();
+        }
+    }
+
+    /** Committed blobs on disk. */
+    public long blobFiles() throws IOException {
+        Path blobs = dataDir.resolve("blobs");
+        if (!Files.exists(blobs)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.walk(blobs)) {
+            return s.filter(Files::isRegularFile).count();
+        }
+    }
+
+    /**
+     * Waits (cleanup after an aborted request runs on the request's thread, after the response) until no staged
+     * file, no upload slot, no client share and no pooled buffer is held, then asserts it.
+     */
+    public void assertNothingLeftBehind() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline && !idle()) {
+            Thread.sleep(25);
+        }
+        assertThat(stagedFiles()).as("staged temp files").isZero();
+        assertThat(app.store().stagedCount()).as("open staged writers").isZero();
+        assertThat(app.admission().activeUploads()).as("upload slots held").isZero();
+        assertThat(app.admission().clientsHoldingSlots()).as("client shares held").isZero();
+        assertThat(app.admission().bufferPool().outstanding()).as("pooled buffers out").isZero();
+    }
+
+    private boolean idle() throws IOException {
+        return stagedFiles() == 0 && app.store().stagedCount() == 0 && app.admission().activeUploads() == 0
+                && app.admission().clientsHoldingSlots() == 0 && app.admission().bufferPool().outstanding() == 0;
+    }
+
+    @Override
+    public void close() {
+        app.close();
+    }
+}
