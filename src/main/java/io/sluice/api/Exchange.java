@@ -57,11 +57,20 @@ public record Exchange(Request request, Response response, Map<String, String> p
         write(true, null);
     }
 
-    /** Blocking write of one buffer (or none) to the response. */
+    /**
+     * Blocking write of one buffer (or none) to the response.
+     *
+     * @throws ClientGoneException when the write fails: the client closed, reset or stopped reading (a cancelled
+     *                             download is routine, not a server error to log as one)
+     */
     public void write(boolean last, ByteBuffer buffer) throws IOException {
         try (Blocker.Callback cb = Blocker.callback()) {
             response.write(last, buffer, cb);
             cb.block();
+        } catch (ClientGoneException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new ClientGoneException(e);
         }
     }
 

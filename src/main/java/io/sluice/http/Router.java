@@ -11,6 +11,7 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.URIUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -149,7 +150,9 @@ public final class Router extends Handler.Abstract implements Routes {
                 if (params == null) {
                     params = new HashMap<>();
                 }
-                params.put(p.substring(1, p.length() - 1), path[i]);
+                // Jetty's canonical path keeps percent-escapes inside segments; routes get them decoded, as
+                // Routes promises. An encoded '/' never gets here: Jetty refuses ambiguous separators.
+                params.put(p.substring(1, p.length() - 1), URIUtil.decodePath(path[i]));
             } else if (!p.equals(path[i])) {
                 return null;
             }

@@ -1,5 +1,6 @@
 package io.sluice.upload;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sluice.admission.AdmissionController;
 import io.sluice.admission.Decision;
 import io.sluice.admission.Rejection;
@@ -18,7 +19,6 @@ import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -58,7 +58,9 @@ public final class DirectUploadApi {
 
     void postMultipart(Exchange ex) throws Exception {
         String contentType = ex.header(HttpHeader.CONTENT_TYPE);
-        if (contentType == null || !MimeTypes.getBaseType(contentType).equals(MimeTypes.Type.MULTIPART_FORM_DATA)) {
+        // getBaseType is null for a type Jetty does not know (multipart/mixed, application/x-foo): compare the
+        // enum by identity so those are a 415 too, not a NullPointerException.
+        if (contentType == null || MimeTypes.getBaseType(contentType) != MimeTypes.Type.MULTIPART_FORM_DATA) {
             throw new ApiException(415, "unsupported_content_type",
                     "POST needs Content-Type: multipart/form-data; use PUT /api/v1/uploads/{filename} for raw bodies");
         }
@@ -147,10 +149,14 @@ public final class DirectUploadApi {
         List<Upload> page = service.list(cursor, limit + 1);
         boolean more = page.size() > limit;
         List<Upload> items = more ? page.subList(0, limit) : page;
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("uploads", items.stream().map(UploadView::of).toList());
-        body.put("nextCursor", more ? items.getLast().id() : null);
-        ex.json(200, body);
+        ex.json(200, new Page(items.stream().map(UploadView::of).toList(), more ? items.getLast().id() : null));
+    }
+
+    /**
+     * One page of the list. {@code nextCursor} is written even when null (the last page): the shared mapper omits
+     * nulls, and clients test {@code nextCursor === null} to stop paging.
+     */
+    record Page(List<UploadView> uploads, @JsonInclude(JsonInclude.Include.ALWAYS) String nextCursor) {
     }
 
     void content(Exchange ex) throws Exception {
@@ -171,7 +177,9 @@ public final class DirectUploadApi {
         int status = 200;
         List<String> range = ex.request().getHeaders().getValuesList(HttpHeader.RANGE);
         String ifRange = ex.header(HttpHeader.IF_RANGE);
-        if (!range.isEmpty() && (ifRange == null || ifRange.equals(etag))) {
+        // A unit other than bytes MUST be ignored (RFC 9110 14.2); Jetty's parser would report it unsatisfiable.
+        if (!range.isEmpty() && range.stream().allMatch(DirectUploadApi::isBytesRange)
+                && (ifRange == null || ifRange.equals(etag))) {
             List<ByteRange> ranges = ByteRange.parse(range, size);
             if (ranges.isEmpty()) {
                 headers.put(HttpHeader.CONTENT_RANGE, ByteRange.toNonSatisfiableHeaderValue(size));
@@ -211,6 +219,10 @@ public final class DirectUploadApi {
         } finally {
             pooled.release();
         }
+    }
+
+    private static boolean isBytesRange(String value) {
+        return value.regionMatches(true, 0, "bytes=", 0, 6);
     }
 
     private Upload require(String id) throws Exception {

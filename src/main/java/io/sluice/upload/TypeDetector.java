@@ -71,6 +71,12 @@ public final class TypeDetector {
                 // Bytes show the family; the name may narrow it (zip -> xlsx) but not the other way round.
                 return registry.isInstanceOf(byName, sniffed) ? byName : sniffed;
             }
+            if (!sniffed.equals(OCTETS) && !sniffed.equals(TEXT) && registry.isInstanceOf(byName, sniffed)) {
+                // Bytes show a more general family than the name's nearest magic: an xlsx written by openpyxl
+                // (or carrying a sensitivity label) does not start with [Content_Types].xml, so Tika sees only
+                // application/zip. The zip signature is the family's magic; the name narrows it.
+                return byName;
+            }
             throw mismatch(filename, byName, sniffed);
         }
         if (registry.isInstanceOf(byName, TEXT)) {

@@ -89,8 +89,10 @@ public final class UploadService {
         List<String> committed = new ArrayList<>(sinks.size());
         try {
             for (FileSink sink : sinks) {
-                sink.writer().commit();
+                // Listed before commit(): a commit that fails after its rename (the directory fsync) has already
+                // made the blob visible. Deleting a key that was never renamed is a harmless no-op.
                 committed.add(sink.id());
+                sink.writer().commit();
                 uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
                         sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata));
             }
