@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -65,6 +66,7 @@ public final class Application implements AutoCloseable {
     private final AdmissionController admission;
     private final ScheduledExecutorService scheduler;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
 
     private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler) {
@@ -187,12 +189,41 @@ public final class Application implements AutoCloseable {
         return config;
     }
 
-    /** Drains and stops. Safe to call more than once and from a signal handler. */
+    /**
+     * Drains and stops. Safe to call more than once and from a signal handler; every call returns only once the
+     * application is stopped.
+     */
     @Override
     public void close() {
         if (!stopped.compareAndSet(false, true)) {
+            // A second SIGTERM/SIGINT must not let the process exit (0) while the first is still draining.
+            log.info("Already shutting down; waiting for the drain to finish");
+            awaitClosed();
             return;
         }
+        try {
+            drainAndStop();
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    private void awaitClosed() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void drainAndStop() {
         log.info("Shutting down: draining for up to {} s", config.server().shutdownGrace().toSeconds());
         shedding.drain();
         try {

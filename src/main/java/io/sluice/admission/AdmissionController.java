@@ -95,13 +95,19 @@ public final class AdmissionController {
         if (free < 0) {
             return null;
         }
-        long need = Math.max(0, additionalBytes) + diskReserve;
+        // Saturate: a reserve near Long.MAX_VALUE (the config accepts it) plus any length would wrap negative and admit.
+        long need = addSaturated(Math.max(0, additionalBytes), diskReserve);
         if (free < need) {
             return new Rejection(507, "insufficient_storage",
                     "not enough free disk: " + free + " bytes free, " + need + " needed including the reserve of "
                             + diskReserve + " bytes", retryAfter());
         }
         return null;
+    }
+
+    private static long addSaturated(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
     private Decision reject(int status, String code, String message, boolean retry) {

@@ -92,14 +92,16 @@ public final class MemoryMonitor {
     /** Returns {limit, workingSet}; -1 where unknown. */
     long[] readCgroup() {
         // cgroup v2: unified hierarchy, files at the root (inside a container the root is the container's group).
-        Path v2 = cgroupRoot.resolve(ownCgroupV2Path());
+        Path v2 = ownGroup(cgroupRoot, true, "memory.current");
         if (Files.exists(v2.resolve("memory.current"))) {
             long limit = parseLimit(readFirstLine(v2.resolve("memory.max")));
             long current = parseLong(readFirstLine(v2.resolve("memory.current")));
             long inactive = statValue(v2.resolve("memory.stat"), "inactive_file");
             return new long[]{limit, workingSet(current, inactive)};
         }
-        Path v1 = cgroupRoot.resolve("memory");
+        // v1: the memory hierarchy's root is the whole machine unless this process's own group is mounted there
+        // (as in a container), so the own group is looked up just like on v2.
+        Path v1 = ownGroup(cgroupRoot.resolve("memory"), false, "memory.usage_in_bytes");
         if (Files.exists(v1.resolve("memory.usage_in_bytes"))) {
             long limit = parseLimit(readFirstLine(v1.resolve("memory.limit_in_bytes")));
             long usage = parseLong(readFirstLine(v1.resolve("memory.usage_in_bytes")));
@@ -109,16 +111,31 @@ public final class MemoryMonitor {
         return new long[]{-1, -1};
     }
 
-    private String ownCgroupV2Path() {
-        // "/proc/self/cgroup" holds "0::/some/path" on v2; at a container's root that path is "/".
-        String line = readFirstLine(proc.resolve("self/cgroup"));
-        if (line != null && line.startsWith("0::/")) {
-            String rel = line.substring(4).trim();
-            if (!rel.isEmpty() && Files.exists(cgroupRoot.resolve(rel).resolve("memory.current"))) {
-                return rel;
+    /**
+     * This process's group below {@code hierarchy} when it is visible there, else {@code hierarchy} itself (a
+     * container sees its own group as the root while {@code /proc/self/cgroup} names the host's path).
+     * {@code /proc/self/cgroup} lines are {@code id:controllers:/path}: {@code 0::/path} for v2, the controller
+     * list names {@code memory} for v1. Hybrid hosts list both, the v2 line last.
+     */
+    private Path ownGroup(Path hierarchy, boolean v2, String probeFile) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(proc.resolve("self/cgroup"));
+        } catch (IOException | RuntimeException e) {
+            return hierarchy;
+        }
+        for (String line : lines) {
+            String[] f = line.split(":", 3);
+            if (f.length < 3 || !f[2].startsWith("/")) {
+                continue;
+            }
+            boolean mine = v2 ? f[0].equals("0") && f[1].isEmpty() : List.of(f[1].split(",")).contains("memory");
+            String rel = f[2].substring(1).trim();
+            if (mine && !rel.isEmpty() && Files.exists(hierarchy.resolve(rel).resolve(probeFile))) {
+                return hierarchy.resolve(rel);
             }
         }
-        return "";
+        return hierarchy;
     }
 
     private static long workingSet(long usage, long inactive) {

@@ -11,6 +11,8 @@ public final class Main implements Runnable {
 
     /** Exit code for a configuration that must not start. */
     public static final int EXIT_CONFIG = 2;
+    /** Exit code for a valid configuration that could not start here and now (a port taken, a data dir unusable). */
+    public static final int EXIT_START_FAILED = 1;
 
     @Override
     public void run() {
@@ -19,7 +21,13 @@ public final class Main implements Runnable {
 
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
-        // Usage mistakes are configuration mistakes too: exit 2 with picocli's one-line message.
+        // Usage mistakes are configuration mistakes too: exit 2 with one line, as for a bad key (picocli's default
+        // adds the whole usage text, which buries the message).
+        cli.setParameterExceptionHandler((e, ignored) -> {
+            e.getCommandLine().getErr().println("sluice: " + e.getMessage() + " (see: "
+                    + e.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
+            return EXIT_CONFIG;
+        });
         cli.setExitCodeExceptionMapper(e -> EXIT_CONFIG);
         return cli.execute(args);
     }

@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
 
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -26,14 +27,15 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file (default: ./sluice.yaml if present)")
     Path configFile;
 
+    // Plain strings: the configuration loader validates them like any other source, naming the key.
     @Option(names = "--port", description = "server.port")
-    Integer port;
+    String port;
 
     @Option(names = "--host", description = "server.host")
     String host;
 
     @Option(names = "--admin-port", description = "server.adminPort: health and metrics on a second port")
-    Integer adminPort;
+    String adminPort;
 
     @Option(names = "--data", paramLabel = "DIR", description = "dataDir")
     String dataDir;
@@ -45,13 +47,13 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Map<String, String> overrides = new LinkedHashMap<>(settings);
         if (port != null) {
-            overrides.put("server.port", port.toString());
+            overrides.put("server.port", port);
         }
         if (host != null) {
             overrides.put("server.host", host);
         }
         if (adminPort != null) {
-            overrides.put("server.adminPort", adminPort.toString());
+            overrides.put("server.adminPort", adminPort);
         }
         if (dataDir != null) {
             overrides.put("dataDir", dataDir);
@@ -65,7 +67,15 @@ public final class ServeCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         LoggingSetup.apply(config);
-        Application app = Application.start(config);
+        Application app;
+        try {
+            app = Application.start(config);
+        } catch (Exception e) {
+            // One line an operator can act on, not a picocli stack trace under "configuration error" exit code 2.
+            System.err.println("sluice: cannot start: " + describe(e));
+            LoggingSetup.flush();
+            return Main.EXIT_START_FAILED;
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runnable stop = () -> {
             app.close();
@@ -77,5 +87,22 @@ public final class ServeCommand implements Callable<Integer> {
         stopped.await();
         LoggingSetup.flush();
         return 0;
+    }
+
+    /** The failure and its causes on one line; a port already taken names the keys that choose it. */
+    static String describe(Throwable e) {
+        StringBuilder out = new StringBuilder();
+        boolean bind = false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            bind |= t instanceof BindException;
+            String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+            if (out.indexOf(m) < 0) {
+                out.append(out.isEmpty() ? "" : ": ").append(m);
+            }
+        }
+        if (bind) {
+            out.append(" (choose a free server.port / server.adminPort, or stop the process using it)");
+        }
+        return out.toString().replace('\n', ' ');
     }
 }

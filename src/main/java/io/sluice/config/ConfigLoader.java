@@ -176,7 +176,8 @@ public final class ConfigLoader {
             "Uploads in progress at once across all clients, >= 1.");
     private static final Key<Integer> ADMISSION_MAX_UPLOADS_PER_CLIENT = scalar("admission.maxUploadsPerClient",
             AdmissionConfig.DEFAULT_MAX_UPLOADS_PER_CLIENT, integer(1, Integer.MAX_VALUE), String::valueOf,
-            "Uploads in progress at once per client, >= 1 and <= `admission.maxConcurrentUploads`.");
+            "Uploads in progress at once per client, >= 1 and <= `admission.maxConcurrentUploads`; when unset, the "
+                    + "default shrinks to a lower `admission.maxConcurrentUploads`.");
     private static final Key<Integer> ADMISSION_BUFFER_SIZE = scalar("admission.bufferSize",
             AdmissionConfig.DEFAULT_BUFFER_SIZE,
             intSize(AdmissionConfig.MIN_BUFFER_SIZE, AdmissionConfig.MAX_BUFFER_SIZE), n -> Units.formatSize(n),
@@ -284,6 +285,12 @@ public final class ConfigLoader {
             }
         }
         Values values = resolve(raw);
+        // A default must not contradict what the operator did set: a lower global cap lowers the per-client share.
+        if (!raw.containsKey(ADMISSION_MAX_UPLOADS_PER_CLIENT.name())) {
+            int share = Math.min(values.get(ADMISSION_MAX_UPLOADS_PER_CLIENT), values.get(ADMISSION_MAX_CONCURRENT_UPLOADS));
+            values.parsed().put(ADMISSION_MAX_UPLOADS_PER_CLIENT.name(), share);
+            values.shown().put(ADMISSION_MAX_UPLOADS_PER_CLIENT.name(), String.valueOf(share));
+        }
         for (CrossRule rule : CROSS_RULES) {
             if (rule.violated().test(values)) {
                 String other = rule.other().name() + " ('" + values.shown().get(rule.other().name()) + "')";

@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * Cheap refusals before any routing on the public port: connections past the cap (503) and requests for a host
- * that is not trusted (400). Health paths pass the connection cap so probes keep answering under a flood.
+ * that is not trusted (400). Health paths pass both, so probes keep answering under a flood and by pod IP.
  */
 public final class GuardHandler extends Handler.Wrapper {
 
@@ -39,7 +39,9 @@ public final class GuardHandler extends Handler.Wrapper {
                     "the server has " + cap.limit() + " connections open; retry later", Map.of(), retryAfter));
             return true;
         }
-        if (!trustedHosts.isEmpty() && !trusted(Request.getServerName(request))) {
+        // Probes address pods by IP, not by the public host name, so health is exempt here as well.
+        if (!health && !trustedHosts.isEmpty()
+                && !trusted(Request.getServerName(request), Request.getServerPort(request))) {
             Router.writeError(request, response, callback,
                     ApiException.badRequest("untrusted_host", "the Host header names a host this server does not serve"));
             return true;
@@ -47,13 +49,19 @@ public final class GuardHandler extends Handler.Wrapper {
         return super.handle(request, response, callback);
     }
 
-    private boolean trusted(String host) {
+    /** Entries are {@code host[:port]}: without a port any port matches; a bracketed IPv6 literal has colons. */
+    private boolean trusted(String host, int port) {
         if (host == null) {
             return false;
         }
         String h = host.toLowerCase(Locale.ROOT);
         for (String t : trustedHosts) {
-            String name = t.contains(":") && !t.startsWith("[") ? t.substring(0, t.indexOf(':')) : t;
+            int colon = t.lastIndexOf(':');
+            boolean hasPort = colon > t.lastIndexOf(']');
+            String name = hasPort ? t.substring(0, colon) : t;
+            if (hasPort && Integer.parseInt(t.substring(colon + 1)) != port) {
+                continue;
+            }
             if (name.equals(h) || (name.startsWith("*.") && h.endsWith(name.substring(1)))) {
                 return true;
             }

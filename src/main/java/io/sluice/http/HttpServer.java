@@ -1,6 +1,8 @@
 package io.sluice.http;
 
 import io.sluice.config.ServerConfig;
+import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.ConnectionMetaData;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
@@ -20,13 +22,15 @@ import org.eclipse.jetty.util.thread.VirtualThreadPool;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Jetty 12 core handlers on virtual threads: the public connector with its protections, and an optional admin
  * connector for health and metrics that neither the connection cap nor admission ever touch.
  *
- * <p>Public chain: graceful tracking, access log + request id, connection cap + trusted hosts, CORS, minimum data
- * rate, router. Admin chain: access log + request id, admin router.
+ * <p>Public chain: graceful tracking, busy-connection tracking (for draining), access log + request id, connection
+ * cap + trusted hosts, CORS, minimum data rate, router. Admin chain: access log + request id, admin router.
  */
 public final class HttpServer {
 
@@ -53,17 +57,34 @@ public final class HttpServer {
         threads.setVirtualThreadsExecutor(new VirtualThreadPool());
         server = new Server(threads);
         server.setStopTimeout(config.shutdownGrace().toMillis());
-        server.setErrorHandler(new JsonErrorHandler());
+        server.setErrorHandler(new JsonErrorHandler(retryAfter));
 
         HttpConfiguration http = new HttpConfiguration();
         http.setRequestHeaderSize(config.maxRequestHeaderSize());
         http.setSendServerVersion(false);
         http.setSendXPoweredBy(false);
+        // Control characters in a path segment reach the route, so a raw PUT named "a%0A.txt" gets the filename
+        // policy's 400 invalid_filename rather than Jetty's generic 400. Ambiguous separators stay refused.
+        http.setUriCompliance(UriCompliance.DEFAULT.with("sluice", UriCompliance.Violation.SUSPICIOUS_PATH_CHARACTERS));
         HttpConnectionFactory factory = new HttpConnectionFactory(http);
         factory.setInputBufferSize(INPUT_BUFFER_SIZE);
 
         this.cap = cap;
-        publicConnector = new ServerConnector(server, factory);
+        BusyConnections busy = new BusyConnections();
+        publicConnector = new ServerConnector(server, factory) {
+            @Override
+            public CompletableFuture<Void> shutdown() {
+                CompletableFuture<Void> done = super.shutdown();
+                // Jetty just cut every connection's idle timeout to the shutdown idle timeout (1 s) so idle
+                // keep-alives close at once; that also failed uploads whose client paused for a second while
+                // draining. Those still receiving a request keep their normal timeout, bounded by the grace.
+                for (EndPoint ep : busy.endPoints) {
+                    ep.setIdleTimeout(getIdleTimeout());
+                }
+                return done;
+            }
+        };
+        busy.connector = publicConnector;
         publicConnector.setName(PUBLIC_CONNECTOR);
         publicConnector.setHost(config.host());
         publicConnector.setPort(config.port());
@@ -81,6 +102,8 @@ public final class HttpServer {
         }
         publicChain = new GuardHandler(publicChain, cap, config.trustedHosts(), retryAfter);
         publicChain = new AccessLogHandler(publicChain);
+        busy.setHandler(publicChain);
+        publicChain = busy;
 
         if (config.adminPort() > 0) {
             HttpConfiguration adminHttp = new HttpConfiguration();
@@ -136,6 +159,40 @@ public final class HttpServer {
 
     public ConnectionCap connectionCap() {
         return cap;
+    }
+
+    /** Tracks the public connections that have a request in progress, for {@link ServerConnector#shutdown()}. */
+    private static final class BusyConnections extends Handler.Wrapper {
+        final Set<EndPoint> endPoints = ConcurrentHashMap.newKeySet();
+        ServerConnector connector;
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) throws Exception {
+            EndPoint ep = request.getConnectionMetaData().getConnection().getEndPoint();
+            endPoints.add(ep);
+            boolean handled = false;
+            try {
+                handled = super.handle(request, response, new Callback.Nested(callback) {
+                    @Override
+                    public void completed() {
+                        release(ep);
+                    }
+                });
+                return handled;
+            } finally {
+                if (!handled) {
+                    release(ep);
+                }
+            }
+        }
+
+        private void release(EndPoint ep) {
+            endPoints.remove(ep);
+            if (connector.isShutdown()) {
+                // Now idle: it must not hold the stop for a whole idle timeout.
+                ep.setIdleTimeout(connector.getShutdownIdleTimeout());
+            }
+        }
     }
 
     /** Dispatches on the connector a request arrived on. */

@@ -8,8 +8,10 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.component.Graceful;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 
@@ -18,6 +20,13 @@ import java.util.UUID;
  * unparseable request line, a 503 during graceful shutdown) get the same JSON shape as ours.
  */
 public final class JsonErrorHandler extends ErrorHandler {
+
+    private final Duration retryAfter;
+
+    /** @param retryAfter sent with Jetty's own 503s, like every other 503 */
+    public JsonErrorHandler(Duration retryAfter) {
+        this.retryAfter = retryAfter;
+    }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
@@ -28,7 +37,17 @@ public final class JsonErrorHandler extends ErrorHandler {
             id = UUID.randomUUID().toString();
             response.getHeaders().put("X-Request-Id", id);
         }
-        byte[] body = Json.error(codeFor(status), message, Map.of(), id);
+        String code = codeFor(status);
+        if (status == 503) {
+            // Jetty's 503 comes from GracefulHandler refusing new requests on kept-alive connections while
+            // draining: say so, with the same code admission uses, and when to come back.
+            if (request.getConnectionMetaData().getConnector() instanceof Graceful g && g.isShutdown()) {
+                code = "draining";
+                message = "the server is shutting down";
+            }
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, Math.max(1, retryAfter.toSeconds()));
+        }
+        byte[] body = Json.error(code, message, Map.of(), id);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
         response.write(true, ByteBuffer.wrap(body), callback);

@@ -95,7 +95,9 @@ public final class Router extends Handler.Abstract implements Routes {
             writeError(request, response, callback, e);
         } catch (ClientGoneException e) {
             log.debug("request {}: {}", ex.requestId(), e.getMessage());
-            callback.failed(e);
+            // Jetty's own failure (an EofException), not our wrapper: Jetty recognises it as the connection's
+            // end and stays quiet, where a foreign exception makes it log a WARN and stack trace per disconnect.
+            callback.failed(e.getCause() != null ? e.getCause() : e);
         } catch (Throwable e) {
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
             writeError(request, response, callback,

@@ -73,6 +73,7 @@ public final class DirectUploadApi {
         if (declared > maxRequest) {
             throw requestTooLarge(maxRequest);
         }
+        List<Upload> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(),
                      service.limits().maxFilesPerRequest())) {
@@ -81,9 +82,11 @@ public final class DirectUploadApi {
                 parser.parse(chunk);
                 receiver.throwIfFailed();
             });
-            List<Upload> uploads = service.commit(receiver.files(), receiver.fields(), ex.client());
-            created(ex, uploads);
+            uploads = service.commit(receiver.files(), receiver.fields(), ex.client());
         }
+        // Answered after the slot, share and buffer are back: a client that uploads its next file the moment it
+        // sees 201 must find them free.
+        created(ex, uploads);
     }
 
     void putRaw(Exchange ex) throws Exception {
@@ -93,11 +96,13 @@ public final class DirectUploadApi {
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
+        List<Upload> uploads;
         try (Ticket ticket = admit(ex, declared);
              FileSink sink = service.open(filename, ticket.buffer())) {
             ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            created(ex, service.commit(List.of(sink), Map.of(), ex.client()));
+            uploads = service.commit(List.of(sink), Map.of(), ex.client());
         }
+        created(ex, uploads);
     }
 
     private Ticket admit(Exchange ex, long declaredLength) {

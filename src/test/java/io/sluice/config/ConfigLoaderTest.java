@@ -491,6 +491,14 @@ class ConfigLoaderTest {
         }
 
         @Test
+        void unsetPerClientShareFollowsALowerGlobalCap() throws Exception {
+            SluiceConfig c = ConfigLoader.load(null, Map.of(), Map.of("admission.maxConcurrentUploads", "8"));
+            assertThat(c.admission().maxUploadsPerClient()).isEqualTo(8);
+            SluiceConfig high = ConfigLoader.load(null, Map.of(), Map.of("admission.maxConcurrentUploads", "100"));
+            assertThat(high.admission().maxUploadsPerClient()).isEqualTo(AdmissionConfig.DEFAULT_MAX_UPLOADS_PER_CLIENT);
+        }
+
+        @Test
         void adminPortEqualToPort() {
             ConfigException e = rejectionOf(Map.of("server.port", "9000", "server.adminPort", "9000"));
             assertThat(e.key()).isEqualTo("server.adminPort");

@@ -19,7 +19,18 @@ public final class RawHttp implements AutoCloseable {
     private final InputStream in;
 
     public RawHttp(int port, int readTimeoutMillis) throws IOException {
+        this(null, port, readTimeoutMillis);
+    }
+
+    /**
+     * Connects from a chosen loopback address ({@code 127.0.0.2}, ...) so the server sees a different client, for
+     * per-client limits; null lets the system choose.
+     */
+    public RawHttp(String localAddress, int port, int readTimeoutMillis) throws IOException {
         socket = new Socket();
+        if (localAddress != null) {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+        }
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         socket.setSoTimeout(readTimeoutMillis);
         out = socket.getOutputStream();
@@ -36,6 +47,11 @@ public final class RawHttp implements AutoCloseable {
         out.write(bytes);
         out.flush();
         return this;
+    }
+
+    /** Reads exactly one response, leaving the connection usable for the next request (keep-alive). */
+    public RawResponse readResponse() throws IOException {
+        return RawResponse.read(in);
     }
 
     /** Everything the server sends until it closes the connection or the read times out. */

@@ -100,9 +100,12 @@ public final class ServerProcess implements AutoCloseable {
         return output.toString();
     }
 
-    /** Sends SIGTERM (what Process.destroy does on Linux). */
+    /**
+     * Sends SIGTERM. Through the process handle, not {@code Process.destroy()}: that also closes our end of the
+     * output pipe, so everything the server logs while shutting down would be lost.
+     */
     public void sigterm() {
-        process.destroy();
+        process.toHandle().destroy();
     }
 
     public int waitFor(Duration timeout) throws InterruptedException {

@@ -34,11 +34,13 @@ public final class LocalBlobStore implements BlobStore {
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9_-]{8,64}");
     private static final String STAGED_SUFFIX = ".part";
 
+    private final Path root;
     private final Path blobs;
     private final Path staging;
     private final AtomicInteger staged = new AtomicInteger();
 
     public LocalBlobStore(Path root) throws IOException {
+        this.root = root;
         this.blobs = root.resolve("blobs");
         this.staging = root.resolve("tmp");
         Files.createDirectories(blobs);
@@ -114,7 +116,8 @@ public final class LocalBlobStore implements BlobStore {
 
     @Override
     public boolean probeWritable() {
-        Path probe = staging.resolve(".probe-" + Thread.currentThread().threadId() + "-" + System.nanoTime());
+        // Beside, not inside, the staging folder: staged files are what "nothing left behind" counts.
+        Path probe = root.resolve(".probe-" + Thread.currentThread().threadId() + "-" + System.nanoTime());
         try {
             Files.writeString(probe, "ok");
             return true;
