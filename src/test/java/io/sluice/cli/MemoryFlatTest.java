@@ -2,21 +2,19 @@ package io.sluice.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Await;
+import io.sluice.testing.GeneratedBody;
 import io.sluice.testing.Json;
 import io.sluice.testing.ServerProcess;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -43,7 +41,7 @@ class MemoryFlatTest {
             long[] sizes = {16 * MIB, 256 * MIB, 1024 * MIB};
             long[] afterGc = new long[sizes.length];
             for (int i = 0; i < sizes.length; i++) {
-                Generated body = new Generated(sizes[i], i + 1);
+                GeneratedBody body = new GeneratedBody(sizes[i], i + 1);
                 HttpRequest put = HttpRequest.newBuilder(uri(p, "/api/v1/uploads/big-" + i + ".bin"))
                         .PUT(HttpRequest.BodyPublishers.fromPublisher(
                                 HttpRequest.BodyPublishers.ofInputStream(() -> body), sizes[i]))
@@ -52,7 +50,7 @@ class MemoryFlatTest {
                 assertThat(r.statusCode()).as(r.body() + "\n" + p.output()).isEqualTo(201);
                 JsonNode stored = Json.parse(r.body()).at("/uploads/0");
                 assertThat(stored.path("size").asLong()).isEqualTo(sizes[i]);
-                assertThat(stored.path("sha256").asText()).isEqualTo(body.sha256());
+                assertThat(stored.path("sha256").asText()).isEqualTo(body.sha256Hex());
 
                 afterGc[i] = heapAfterFullGc(p, client);
             }
@@ -98,55 +96,5 @@ class MemoryFlatTest {
 
     private static URI uri(ServerProcess p, String path) {
         return URI.create("http://127.0.0.1:" + p.port() + path);
-    }
-
-    /** {@code size} pseudo-random bytes made on the fly (xorshift), hashed as they are read. */
-    private static final class Generated extends InputStream {
-        private final byte[] block = new byte[64 * 1024];
-        private final MessageDigest sha;
-        private long remaining;
-        private long state;
-        private int pos = block.length;
-
-        Generated(long size, long seed) throws Exception {
-            this.remaining = size;
-            this.state = 0x9E3779B97F4A7C15L * seed;
-            this.sha = MessageDigest.getInstance("SHA-256");
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (remaining == 0) {
-                return -1;
-            }
-            if (pos == block.length) {
-                for (int i = 0; i < block.length; i += 8) {
-                    state ^= state << 13;
-                    state ^= state >>> 7;
-                    state ^= state << 17;
-                    for (int j = 0; j < 8; j++) {
-                        block[i + j] = (byte) (state >>> (8 * j));
-                    }
-                }
-                pos = 0;
-            }
-            int n = (int) Math.min(Math.min(len, block.length - pos), remaining);
-            System.arraycopy(block, pos, b, off, n);
-            sha.update(block, pos, n);
-            pos += n;
-            remaining -= n;
-            return n;
-        }
-
-        String sha256() {
-            assertThat(remaining).as("body fully sent").isZero();
-            return HexFormat.of().formatHex(sha.digest());
-        }
     }
 }

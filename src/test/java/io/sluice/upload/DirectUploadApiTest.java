@@ -5,7 +5,7 @@ import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.TestServer;
 import io.sluice.upload.TypeDetectorTest.Samples;
-import io.sluice.upload.UploadTestSupport.GeneratedStream;
+import io.sluice.testing.GeneratedBody;
 import io.sluice.upload.UploadTestSupport.RawResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -191,7 +191,7 @@ class DirectUploadApiTest {
     @Test
     void fiftyMebibytesStreamedWithoutHoldingThem() throws Exception {
         long size = 50L * 1024 * 1024;
-        GeneratedStream source = new GeneratedStream(size, 42);
+        GeneratedBody source = new GeneratedBody(size, 42);
         HttpRequest req = HttpRequest.newBuilder(server.uri(UPLOADS + "/big.bin"))
                 .timeout(Duration.ofSeconds(45))
                 .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> source), size))
@@ -328,7 +328,7 @@ class DirectUploadApiTest {
     @Test
     void aCancelledDownloadIsNotLoggedAsAServerError() throws Exception {
         long size = 24L * 1024 * 1024; // far more than the socket buffers hold, so the server is mid-write
-        GeneratedStream source = new GeneratedStream(size, 43);
+        GeneratedBody source = new GeneratedBody(size, 43);
         String id = created(server.send(HttpRequest.newBuilder(server.uri(UPLOADS + "/movie.bin"))
                 .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> source), size))
                 .build())).get(0).path("id").asText();

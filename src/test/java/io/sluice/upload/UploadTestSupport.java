@@ -8,7 +8,6 @@ import io.sluice.testing.TestServer;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -119,54 +118,6 @@ final class UploadTestSupport {
                 throw new AssertionError("timed out waiting for " + what);
             }
             Thread.sleep(10);
-        }
-    }
-
-    /**
-     * Bytes generated on the fly from a seed (never held whole), hashing what it hands out, so a test can send
-     * any size with constant memory and know the SHA-256 of what was sent.
-     */
-    static final class GeneratedStream extends InputStream {
-        private final SplittableRandom random;
-        private final MessageDigest sha = digest();
-        private long remaining;
-        private final byte[] block = new byte[8192];
-        private int blockPos = block.length;
-
-        GeneratedStream(long size, long seed) {
-            this.remaining = size;
-            this.random = new SplittableRandom(seed);
-        }
-
-        @Override
-        public int read() {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) {
-            if (remaining <= 0) {
-                return -1;
-            }
-            if (blockPos == block.length) {
-                random.nextBytes(block);
-                blockPos = 0;
-            }
-            int n = (int) Math.min(Math.min(len, block.length - blockPos), remaining);
-            System.arraycopy(block, blockPos, b, off, n);
-            sha.update(block, blockPos, n);
-            blockPos += n;
-            remaining -= n;
-            return n;
-        }
-
-        /** The SHA-256 of everything read, once the stream is exhausted. */
-        String sha256Hex() {
-            if (remaining > 0) {
-                throw new IllegalStateException(remaining + " bytes not read yet");
-            }
-            return HexFormat.of().formatHex(sha.digest());
         }
     }
 
