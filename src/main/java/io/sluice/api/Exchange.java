@@ -21,6 +21,9 @@ import java.util.Map;
 public record Exchange(Request request, Response response, Map<String, String> params, String requestId,
                        String client) {
 
+    /** How many body bytes a handler reads before it lets other virtual threads run. */
+    static final long YIELD_EVERY_BYTES = 256 * 1024;
+
     public String param(String name) {
         return params.get(name);
     }
@@ -91,7 +94,14 @@ public record Exchange(Request request, Response response, Map<String, String> p
     public long readBody(long maxBytes, java.util.function.Supplier<ApiException> tooLarge, BodyConsumer consumer)
             throws IOException {
         long total = 0;
+        long sinceYield = 0;
         while (true) {
+            if (sinceYield >= YIELD_EVERY_BYTES) {
+                // A fast sender never makes this loop park, so it would keep its carrier thread (there are as many
+                // as cores) and /health would queue behind a few big uploads. Yielding now and then bounds that.
+                sinceYield = 0;
+                Thread.yield();
+            }
             Content.Chunk chunk = readBlocking();
             try {
                 if (Content.Chunk.isFailure(chunk)) {
@@ -103,6 +113,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
                     throw new ClientGoneException(f);
                 }
                 total += chunk.remaining();
+                sinceYield += chunk.remaining();
                 if (total > maxBytes) {
                     throw tooLarge.get();
                 }

@@ -14,7 +14,6 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.CrossOriginHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.server.handler.MinimumDataRateHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
@@ -95,7 +94,7 @@ public final class HttpServer {
 
         Handler publicChain = publicRouter;
         if (config.minRequestDataRate() > 0) {
-            publicChain = new MinimumDataRateHandler(publicChain, config.minRequestDataRate(), 0);
+            publicChain = new MinimumDataRate(publicChain, config.minRequestDataRate());
         }
         if (!config.corsOrigins().isEmpty()) {
             publicChain = cors(publicChain, config);

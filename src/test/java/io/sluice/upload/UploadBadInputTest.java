@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.testing.GeneratedBody;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.RawHttp;
@@ -362,37 +363,58 @@ class UploadBadInputTest {
     @Test
     void aSenderBelowTheMinimumDataRateIsCut(@TempDir Path own) throws Exception {
         try (TestServer s = TestServer.start(own, "server.minRequestDataRate", "10KiB")) {
-            AtomicBoolean stop = new AtomicBoolean();
-            try (RawHttp http = new RawHttp(s.port(), 15_000)) {
-                http.send(putHead("slow.txt", "Content-Length: 100000"));
-                http.send(text("first bytes\n"));
-                Thread trickle = Thread.ofVirtual().start(() -> {
-                    try {
-                        while (!stop.get()) {
-                            Thread.sleep(200);
-                            http.send(new byte[]{'x'});
-                        }
-                    } catch (IOException | InterruptedException e) {
-                        // the server cut us off: expected
-                    }
-                });
-                String answer = http.readAll();
-                stop.set(true);
-                trickle.join(5_000);
-                if (!answer.isEmpty()) {
-                    // Either a 408 in JSON, or (acceptable) a cut connection with no answer at all.
-                    RawResponse r = RawResponse.parse(answer);
-                    assertThat(r).as(answer).isNotNull();
-                    assertThat(r.status()).as(answer).isEqualTo(408);
-                    assertThat(Json.errorCode(r.bodyUtf8())).isEqualTo("request_timeout");
-                    assertThat(r.headers()).containsKey("x-request-id");
-                } else {
-                    assertThat(http.closedByServer()).as("connection cut").isTrue();
-                }
-            }
-            s.assertNothingLeftBehind();
-            assertNoTrace(s);
+            assertSlowSenderIsCut(s);
         }
+    }
+
+    @Test
+    void theDataRateIsMeasuredPerRequestNotAcrossTheServer(@TempDir Path own) throws Exception {
+        // Jetty's own MinimumDataRateHandler divides the server-wide byte count by one request's time: after a
+        // fast 32 MiB upload a trickling sender would look fast for minutes (and past ~9.2 GB it overflows).
+        try (TestServer s = TestServer.start(own, "server.minRequestDataRate", "10KiB")) {
+            GeneratedBody fast = new GeneratedBody(32L << 20, 7);
+            HttpResponse<String> r = s.send(HttpRequest.newBuilder(s.uri(UPLOADS + "/fast.bin"))
+                    .PUT(HttpRequest.BodyPublishers.fromPublisher(
+                            HttpRequest.BodyPublishers.ofInputStream(() -> fast), 32L << 20)).build());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+            String id = Json.parse(r.body()).path("uploads").get(0).path("id").asText();
+            assertThat(s.send(HttpRequest.newBuilder(s.uri(UPLOADS + "/" + id)).DELETE().build()).statusCode())
+                    .isEqualTo(204);
+            assertSlowSenderIsCut(s);
+        }
+    }
+
+    private void assertSlowSenderIsCut(TestServer s) throws Exception {
+        AtomicBoolean stop = new AtomicBoolean();
+        try (RawHttp http = new RawHttp(s.port(), 15_000)) {
+            http.send(putHead("slow.txt", "Content-Length: 100000"));
+            http.send(text("first bytes\n"));
+            Thread trickle = Thread.ofVirtual().start(() -> {
+                try {
+                    while (!stop.get()) {
+                        Thread.sleep(200);
+                        http.send(new byte[]{'x'});
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // the server cut us off: expected
+                }
+            });
+            String answer = http.readAll();
+            stop.set(true);
+            trickle.join(5_000);
+            if (!answer.isEmpty()) {
+                // Either a 408 in JSON, or (acceptable) a cut connection with no answer at all.
+                RawResponse r = RawResponse.parse(answer);
+                assertThat(r).as(answer).isNotNull();
+                assertThat(r.status()).as(answer).isEqualTo(408);
+                assertThat(Json.errorCode(r.bodyUtf8())).isEqualTo("request_timeout");
+                assertThat(r.headers()).containsKey("x-request-id");
+            } else {
+                assertThat(http.closedByServer()).as("connection cut").isTrue();
+            }
+        }
+        s.assertNothingLeftBehind();
+        assertNoTrace(s);
     }
 
     @Test
