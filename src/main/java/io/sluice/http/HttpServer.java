@@ -15,6 +15,7 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.CrossOriginHandler;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
@@ -29,7 +30,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * connector for health and metrics that neither the connection cap nor admission ever touch.
  *
  * <p>Public chain: graceful tracking, busy-connection tracking (for draining), access log + request id, connection
- * cap + trusted hosts, CORS, minimum data rate, router. Admin chain: access log + request id, admin router.
+ * cap + trusted hosts, CORS, minimum data rate, {@link Dispatcher} (liveness inline, the rest on a virtual thread),
+ * router. Admin chain: access log + request id, dispatcher, admin router.
  */
 public final class HttpServer {
 
@@ -92,7 +94,7 @@ public final class HttpServer {
         server.addConnector(publicConnector);
         server.addBean(new NetworkConnectionLimit(ConnectionCap.hardLimit(config.maxConnections()), publicConnector));
 
-        Handler publicChain = publicRouter;
+        Handler publicChain = new Dispatcher(publicRouter, threads.getVirtualThreadsExecutor());
         if (config.minRequestDataRate() > 0) {
             publicChain = new MinimumDataRate(publicChain, config.minRequestDataRate());
         }
@@ -113,7 +115,7 @@ public final class HttpServer {
             adminConnector.setPort(config.adminPort());
             adminConnector.setIdleTimeout(config.idleTimeout().toMillis());
             server.addConnector(adminConnector);
-            Handler adminChain = new AccessLogHandler(adminRouter);
+            Handler adminChain = new AccessLogHandler(new Dispatcher(adminRouter, threads.getVirtualThreadsExecutor()));
             server.setHandler(new GracefulHandler(new ByConnector(publicChain, adminChain)));
         } else {
             adminConnector = null;
@@ -204,6 +206,11 @@ public final class HttpServer {
             this.adminChain = adminChain;
             addBean(publicChain);
             addBean(adminChain);
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+            return Invocable.combine(publicChain.getInvocationType(), adminChain.getInvocationType());
         }
 
         @Override
