@@ -22,7 +22,8 @@ import java.util.function.Supplier;
 /**
  * Health, readiness, detailed status and metrics.
  *
- * <p>{@code /health} is liveness: constant time, no database, no locks, no I/O; it stays 200 under any load.
+ * <p>{@code /health} is liveness: constant time, no database, no locks, no I/O; it stays 200 under any load (the
+ * HTTP layer answers it on its I/O thread, before any virtual thread is involved).
  * {@code /health/ready} is 200 only when the database answers, storage takes writes and the server is
  * {@link LoadState#ACCEPTING}. Neither passes through admission.
  */
@@ -54,6 +55,8 @@ public final class HealthApi {
     }
 
     public void register(Routes routes) {
+        // GET /health is answered before routing, on the I/O thread (http.Dispatcher); the route stays so that the
+        // path exists for the router (other methods get 405 with Allow) and for any chain without the dispatcher.
         routes.add("GET", "/health", this::live);
         routes.add("GET", "/health/ready", this::ready);
         routes.add("GET", "/health/detailed", this::detailed);
