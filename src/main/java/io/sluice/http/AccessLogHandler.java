@@ -3,6 +3,7 @@ package io.sluice.http;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.RequestLog;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.slf4j.Logger;
@@ -67,6 +68,24 @@ public final class AccessLogHandler extends Handler.Wrapper {
         access.info("{} {} {} {} in={} out={} {}ms client={}{}", id, request.getMethod(),
                 request.getHttpURI().getPathQuery(), status, request.bytesRead.get(), response.bytesWritten.get(), ms,
                 Request.getRemoteAddr(request), failure == null ? "" : " aborted=" + failure.getClass().getSimpleName());
+    }
+
+    /**
+     * The access-log line for requests that never reached this handler: those Jetty answers itself before any
+     * handler runs (a 431 for oversized headers, a 400 for an unparseable request line). Install it with
+     * {@code Server.setRequestLog}; requests this handler saw are skipped, so every request gets exactly one line.
+     */
+    public static RequestLog unhandledRequests() {
+        return (request, response) -> {
+            if (RequestIds.get(request) != null || !access.isInfoEnabled()) {
+                return;
+            }
+            long ms = (System.nanoTime() - request.getBeginNanoTime()) / 1_000_000;
+            access.info("{} {} {} {} in={} out={} {}ms client={}", response.getHeaders().get("X-Request-Id"),
+                    request.getMethod(), request.getHttpURI() == null ? "-" : request.getHttpURI().getPathQuery(),
+                    response.getStatus(), 0, Response.getContentBytesWritten(response), ms,
+                    Request.getRemoteAddr(request));
+        };
     }
 
     /**

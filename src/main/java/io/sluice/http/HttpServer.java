@@ -59,6 +59,7 @@ public final class HttpServer {
         server = new Server(threads);
         server.setStopTimeout(config.shutdownGrace().toMillis());
         server.setErrorHandler(new JsonErrorHandler(retryAfter));
+        server.setRequestLog(AccessLogHandler.unhandledRequests());
 
         HttpConfiguration http = new HttpConfiguration();
         http.setRequestHeaderSize(config.maxRequestHeaderSize());
