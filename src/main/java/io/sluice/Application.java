@@ -101,9 +101,9 @@ public final class Application implements AutoCloseable {
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
                 : (long) (Runtime.getRuntime().maxMemory() * AdmissionConfig.AUTO_BUDGET_HEAP_FRACTION);
-        // Each admitted upload holds exactly one buffer, so more buffers than slots could never be used.
-        BufferPool pool = new BufferPool(ac.bufferSize(),
-                Math.min(budget, (long) ac.maxConcurrentUploads() * ac.bufferSize()));
+        // Each admitted upload holds exactly BUFFERS_PER_UPLOAD buffers, so more than that per slot is never used.
+        BufferPool pool = new BufferPool(ac.bufferSize(), Math.min(budget,
+                (long) ac.maxConcurrentUploads() * AdmissionController.BUFFERS_PER_UPLOAD * ac.bufferSize()));
         MemoryMonitor monitor = new MemoryMonitor();
         AtomicReference<MemorySnapshot> latest = new AtomicReference<>(monitor.sample());
         MemoryPressure pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);

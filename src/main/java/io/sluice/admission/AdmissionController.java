@@ -21,8 +21,10 @@ import java.util.function.LongSupplier;
  */
 public final class AdmissionController {
 
-    /** Jetty's own per-request buffers and objects, beyond our pooled buffer. Conservative. */
+    /** Jetty's own per-request buffers and objects, beyond our pooled buffers. Conservative. */
     public static final long PER_UPLOAD_OVERHEAD = 64 * 1024;
+    /** One buffer fills from the socket while the other is hashed and written (see FileSink). */
+    public static final int BUFFERS_PER_UPLOAD = 2;
 
     private final AdmissionConfig config;
     private final BufferPool pool;
@@ -71,8 +73,13 @@ public final class AdmissionController {
             return reject(503, "upload_slots_exhausted",
                     "all " + config.maxConcurrentUploads() + " upload slots are busy", true);
         }
-        String pressure = memory.check(PER_UPLOAD_OVERHEAD, pool.bufferSize());
+        String pressure = memory.check(PER_UPLOAD_OVERHEAD, (long) BUFFERS_PER_UPLOAD * pool.bufferSize());
         ByteBuffer buffer = pressure == null ? pool.tryAcquire() : null;
+        ByteBuffer second = buffer == null ? null : pool.tryAcquire();
+        if (buffer != null && second == null) {
+            pool.release(buffer);
+            buffer = null;
+        }
         if (buffer == null) {
             active.decrementAndGet();
             releaseClient(client);
@@ -82,7 +89,7 @@ public final class AdmissionController {
                     "the upload buffer budget (" + pool.capacity() + " x " + pool.bufferSize() + " bytes) is in use",
                     true);
         }
-        return new Decision.Admitted(new AdmittedTicket(client, buffer));
+        return new Decision.Admitted(new AdmittedTicket(client, buffer, second));
     }
 
     /**
@@ -149,11 +156,13 @@ public final class AdmissionController {
     private final class AdmittedTicket implements Ticket {
         private final String client;
         private final ByteBuffer buffer;
+        private final ByteBuffer second;
         private final AtomicBoolean closed = new AtomicBoolean();
 
-        AdmittedTicket(String client, ByteBuffer buffer) {
+        AdmittedTicket(String client, ByteBuffer buffer, ByteBuffer second) {
             this.client = client;
             this.buffer = buffer;
+            this.second = second;
         }
 
         @Override
@@ -162,9 +171,15 @@ public final class AdmissionController {
         }
 
         @Override
+        public ByteBuffer secondBuffer() {
+            return second;
+        }
+
+        @Override
         public void close() {
             if (closed.compareAndSet(false, true)) {
                 pool.release(buffer);
+                pool.release(second);
                 active.decrementAndGet();
                 releaseClient(client);
             }

@@ -7,7 +7,7 @@ import java.time.Duration;
  *
  * @param memoryHighWatermark fraction (0..1) of each memory limit (heap, direct, cgroup, host) above which new
  *                            uploads are refused
- * @param memoryBudget        bytes of upload buffers that may be in flight at once; the buffer pool is sized from
+ * @param memoryBudget        bytes of upload buffers (two per upload) in flight at once; the buffer pool is sized from
  *                            it. {@code 0} means derived from the heap at start-up ({@link #AUTO_BUDGET_HEAP_FRACTION})
  * @param retryAfter          base of the {@code Retry-After} answered with 503/429 (jitter is added on top)
  */

@@ -170,7 +170,7 @@ public final class ConfigLoader {
             AdmissionConfig.DEFAULT_MEMORY_BUDGET, size(0, Long.MAX_VALUE), n -> n == 0 ? "0" : Units.formatSize(n),
             "Upload buffer memory in flight at once; `0` = auto ("
                     + Math.round(AdmissionConfig.AUTO_BUDGET_HEAP_FRACTION * 100) + "% of the heap). "
-                    + "Otherwise >= `admission.bufferSize`.");
+                    + "Otherwise >= 2 x `admission.bufferSize`: each upload streams through two buffers.");
     private static final Key<Integer> ADMISSION_MAX_CONCURRENT_UPLOADS = scalar("admission.maxConcurrentUploads",
             AdmissionConfig.DEFAULT_MAX_CONCURRENT_UPLOADS, integer(1, Integer.MAX_VALUE), String::valueOf,
             "Uploads in progress at once across all clients, >= 1.");
@@ -234,8 +234,8 @@ public final class ConfigLoader {
                     "must differ from %s (0 turns the admin port off)"),
             new CrossRule(ADMISSION_MEMORY_BUDGET, ADMISSION_BUFFER_SIZE,
                     v -> v.get(ADMISSION_MEMORY_BUDGET) != 0
-                            && v.get(ADMISSION_MEMORY_BUDGET) < v.get(ADMISSION_BUFFER_SIZE),
-                    "must be 0 (auto) or at least %s, so that one buffer fits"),
+                            && v.get(ADMISSION_MEMORY_BUDGET) < 2L * v.get(ADMISSION_BUFFER_SIZE),
+                    "must be 0 (auto) or at least twice %s, so that one upload's two buffers fit"),
             new CrossRule(LOGGING_TOTAL_SIZE_CAP, LOGGING_MAX_FILE_SIZE,
                     v -> v.get(LOGGING_TOTAL_SIZE_CAP) < v.get(LOGGING_MAX_FILE_SIZE),
                     "must be at least %s"));

@@ -75,7 +75,7 @@ public final class DirectUploadApi {
         }
         List<Upload> uploads;
         try (Ticket ticket = admit(ex, declared);
-             MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(),
+             MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
                      service.limits().maxFilesPerRequest())) {
             MultiPart.Parser parser = receiver.parser(boundary);
             ex.readBody(maxRequest, () -> requestTooLarge(maxRequest), chunk -> {
@@ -98,7 +98,7 @@ public final class DirectUploadApi {
         }
         List<Upload> uploads;
         try (Ticket ticket = admit(ex, declared);
-             FileSink sink = service.open(filename, ticket.buffer())) {
+             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer())) {
             ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
             uploads = service.commit(List.of(sink), Map.of(), ex.client());
         }

@@ -13,12 +13,13 @@ import java.util.Map;
 import java.util.function.LongFunction;
 
 /**
- * One file of an upload on its way to storage: network bytes are copied into the request's pooled buffer and
- * written out a full buffer at a time, so the number of syscalls does not depend on how the network slices the
- * body. SHA-256 is computed on the same pass. The type is decided on the first flush, before anything reaches the
+ * One file of an upload on its way to storage: network bytes are copied into one of the request's two pooled
+ * buffers and written out a full buffer at a time, so the number of syscalls does not depend on how the network
+ * slices the body; SHA-256 is computed from the same buffer while it is written. The type is decided on the first flush, before anything reaches the
  * disk, so a disallowed or lying file is refused after one buffer rather than after its last byte.
  *
- * <p>Single-threaded. {@link #close()} aborts the staged blob unless {@link UploadService#commit} took it.
+ * <p>Used by one request thread; it hands full buffers to a drain thread of its own (see {@link #flush()}).
+ * {@link #close()} aborts the staged blob unless {@link UploadService#commit} took it.
  */
 public final class FileSink implements AutoCloseable {
 
@@ -28,7 +29,12 @@ public final class FileSink implements AutoCloseable {
     private final String id;
     private final String filename;
     private final BlobWriter writer;
-    private final ByteBuffer buffer;
+    /** The buffer being filled from the network, and the one being hashed and written meanwhile. */
+    private ByteBuffer buffer;
+    private ByteBuffer other;
+    /** Hashes and writes {@link #other}; joined before that buffer is touched again. */
+    private Thread drain;
+    private volatile Throwable drainFailure;
     private final long maxFileSize;
     private final TypeDetector types;
     private final LongFunction<Rejection> diskCheck;
@@ -38,12 +44,13 @@ public final class FileSink implements AutoCloseable {
     private String contentType;
     private boolean finished;
 
-    FileSink(String id, String filename, BlobWriter writer, ByteBuffer buffer, long maxFileSize, TypeDetector types,
-             LongFunction<Rejection> diskCheck) {
+    FileSink(String id, String filename, BlobWriter writer, ByteBuffer buffer, ByteBuffer other, long maxFileSize,
+             TypeDetector types, LongFunction<Rejection> diskCheck) {
         this.id = id;
         this.filename = filename;
         this.writer = writer;
         this.buffer = buffer.clear();
+        this.other = other.clear();
         this.maxFileSize = maxFileSize;
         this.types = types;
         this.diskCheck = diskCheck;
@@ -79,20 +86,41 @@ public final class FileSink implements AutoCloseable {
             return;
         }
         flush();
+        awaitDrain();
         finished = true;
         if (size == 0) {
             throw ApiException.badRequest("empty_file", "'" + filename + "' is empty");
         }
     }
 
+    /**
+     * Hands the full buffer to a drain thread that hashes and writes it, and goes on filling the other one: socket
+     * reads overlap with hashing and the file write instead of alternating with them. The previous drain is joined
+     * first, so hashing stays in order, one thread writes at a time, and a buffer is never refilled while in use.
+     */
     private void flush() throws IOException {
         buffer.flip();
         if (contentType == null && buffer.hasRemaining()) {
             contentType = types.detect(buffer, filename);
         }
+        awaitDrain();
         if (buffer.hasRemaining()) {
-            sha256.update(buffer.duplicate());
-            writer.write(buffer);
+            ByteBuffer full = buffer;
+            // Taken here, before the write can move the buffer's position.
+            ByteBuffer forHash = full.duplicate();
+            drain = Thread.ofVirtual().name("sluice-drain-" + id).start(() -> {
+                // Hash and write are independent reads of the same buffer: overlap them too.
+                Thread hasher = Thread.ofVirtual().start(() -> sha256.update(forHash));
+                try {
+                    writer.write(full);
+                } catch (Throwable t) {
+                    drainFailure = t;
+                } finally {
+                    joinQuietly(hasher);
+                }
+            });
+            buffer = other;
+            other = full;
         }
         buffer.clear();
         if (writer.written() >= nextDiskCheck) {
@@ -100,6 +128,52 @@ public final class FileSink implements AutoCloseable {
             Rejection r = diskCheck.apply(0);
             if (r != null) {
                 throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
+            }
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for the drain thread, uninterruptibly, and rethrows what it failed with. */
+    private void awaitDrain() throws IOException {
+        Thread t = drain;
+        if (t == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        drain = null;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable f = drainFailure;
+        if (f != null) {
+            drainFailure = null;
+            switch (f) {
+                case IOException io -> throw io;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IOException(f);
             }
         }
     }
@@ -136,6 +210,12 @@ public final class FileSink implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            // The staged file and the pooled buffers must not be released under a write still running.
+            awaitDrain();
+        } catch (IOException | RuntimeException e) {
+            // already failing: the abort below is all that is left to do
+        }
         writer.close();
     }
 }

@@ -31,6 +31,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
 
     private final UploadService service;
     private final ByteBuffer buffer;
+    private final ByteBuffer second;
     private final int maxFiles;
     private final List<FileSink> sinks = new ArrayList<>();
     private final Map<String, String> fields = new LinkedHashMap<>();
@@ -40,9 +41,10 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
     private boolean complete;
     private Exception failure;
 
-    MultipartReceiver(UploadService service, ByteBuffer buffer, int maxFiles) {
+    MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles) {
         this.service = service;
         this.buffer = buffer;
+        this.second = second;
         this.maxFiles = maxFiles;
     }
 
@@ -71,7 +73,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
                             "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
                             null);
                 }
-                current = service.open(fileName, buffer);
+                current = service.open(fileName, buffer, second);
                 sinks.add(current);
             } else {
                 if (getName() == null || getName().isEmpty()) {

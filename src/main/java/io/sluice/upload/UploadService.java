@@ -65,12 +65,13 @@ public final class UploadService {
     }
 
     /**
-     * Stages one file named (before sanitising) {@code rawFilename}, streaming through {@code buffer}.
+     * Stages one file named (before sanitising) {@code rawFilename}, streaming through the two pooled buffers of
+     * the caller's ticket (one fills while the other is hashed and written).
      */
-    public FileSink open(String rawFilename, ByteBuffer buffer) throws IOException {
+    public FileSink open(String rawFilename, ByteBuffer buffer, ByteBuffer second) throws IOException {
         String filename = names.sanitize(rawFilename);
         String id = ids.next();
-        return new FileSink(id, filename, store.create(id), buffer, limits.maxFileSize(), types,
+        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
                 admission::checkDisk);
     }
 

@@ -20,10 +20,11 @@ class AdmissionControllerTest {
     private SheddingTracker shedding;
     private BufferPool pool;
 
-    private AdmissionController controller(int slots, int perClient, int buffers, long reserve) {
-        AdmissionConfig config = new AdmissionConfig(0.85, (long) buffers * BUF, slots, perClient, BUF,
-                Duration.ofSeconds(2));
-        pool = new BufferPool(BUF, (long) buffers * BUF);
+    /** @param uploadsBuffered how many uploads' worth of buffers the pool holds */
+    private AdmissionController controller(int slots, int perClient, int uploadsBuffered, long reserve) {
+        long budget = (long) uploadsBuffered * AdmissionController.BUFFERS_PER_UPLOAD * BUF;
+        AdmissionConfig config = new AdmissionConfig(0.85, budget, slots, perClient, BUF, Duration.ofSeconds(2));
+        pool = new BufferPool(BUF, budget);
         MemoryPressure pressure = new MemoryPressure(0.85, pool, memory::get);
         shedding = new SheddingTracker(() -> pressure.check(0, 0));
         return new AdmissionController(config, pool, pressure, disk::get, reserve, shedding);
@@ -37,7 +38,8 @@ class AdmissionControllerTest {
         assertThat(ac.activeUploads()).isEqualTo(1);
         assertThat(ac.slotsAvailable()).isEqualTo(3);
         assertThat(ac.clientsHoldingSlots()).isEqualTo(1);
-        assertThat(pool.outstanding()).isEqualTo(1);
+        assertThat(pool.outstanding()).isEqualTo(AdmissionController.BUFFERS_PER_UPLOAD);
+        assertThat(t.secondBuffer()).isNotSameAs(t.buffer());
         t.close();
         t.close();
         assertIdle(ac);

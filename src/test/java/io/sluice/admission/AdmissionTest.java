@@ -29,7 +29,7 @@ class AdmissionTest {
 
     @Test
     void bufferBudgetAdmitsOneUploadRefusesTheNextAndRecovers() throws Exception {
-        try (TestServer ts = TestServer.start(dir, "admission.memoryBudget", "64KiB", "admission.bufferSize", "64KiB")) {
+        try (TestServer ts = TestServer.start(dir, "admission.memoryBudget", "128KiB", "admission.bufferSize", "64KiB")) {
             byte[] first = HeldUpload.bytes(200_000, 1);
             try (HeldUpload held = HeldUpload.start(ts.port(), null, "first.bin", first, 10_000)) {
                 awaitActive(ts, 1);
@@ -168,7 +168,7 @@ class AdmissionTest {
 
     @Test
     void readinessReturnsAfterRefusalsStop() throws Exception {
-        try (TestServer ts = TestServer.start(dir, "admission.memoryBudget", "64KiB", "admission.bufferSize", "64KiB")) {
+        try (TestServer ts = TestServer.start(dir, "admission.memoryBudget", "128KiB", "admission.bufferSize", "64KiB")) {
             assertThat(ts.get("/health/ready").statusCode()).isEqualTo(200);
             try (HeldUpload held = HeldUpload.start(ts.port(), null, "first.bin", HeldUpload.bytes(200_000, 1), 10_000)) {
                 awaitActive(ts, 1);

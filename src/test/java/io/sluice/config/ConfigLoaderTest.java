@@ -514,11 +514,11 @@ class ConfigLoaderTest {
         }
 
         @Test
-        void memoryBudgetBelowOneBuffer() {
-            ConfigException e = rejectionOf(Map.of("admission.memoryBudget", "100KiB"));
+        void memoryBudgetBelowOneUploadsTwoBuffers() {
+            ConfigException e = rejectionOf(Map.of("admission.memoryBudget", "500KiB"));
             assertThat(e.key()).isEqualTo("admission.memoryBudget");
-            assertThat(e.getMessage()).isEqualTo("admission.memoryBudget: '100KiB' must be 0 (auto) or at least "
-                    + "admission.bufferSize ('256KiB'), so that one buffer fits");
+            assertThat(e.getMessage()).isEqualTo("admission.memoryBudget: '500KiB' must be 0 (auto) or at least "
+                    + "twice admission.bufferSize ('256KiB'), so that one upload's two buffers fit");
         }
 
         @Test

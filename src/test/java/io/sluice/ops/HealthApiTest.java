@@ -1,6 +1,7 @@
 package io.sluice.ops;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.admission.AdmissionController;
 import io.sluice.testing.Await;
 import io.sluice.testing.HeldUpload;
 import io.sluice.testing.Json;
@@ -107,7 +108,7 @@ class HealthApiTest {
             JsonNode d = Json.parse(ts.get("/health/detailed").body());
             assertThat(d.at("/uploads/active").asInt()).isEqualTo(1);
             assertThat(d.at("/uploads/slotsAvailable").asInt()).isEqualTo(7);
-            assertThat(d.at("/uploads/buffers/inUse").asInt()).isEqualTo(1);
+            assertThat(d.at("/uploads/buffers/inUse").asInt()).isEqualTo(AdmissionController.BUFFERS_PER_UPLOAD);
             JsonNode s = Json.parse(ts.get("/api/v1/system/upload-status").body());
             assertThat(s.at("/concurrency_manager/active_uploads").asInt()).isEqualTo(1);
             assertThat(s.at("/concurrency_manager/global_upload_slots_available").asInt()).isEqualTo(7);
