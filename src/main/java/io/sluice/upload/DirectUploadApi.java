@@ -9,6 +9,7 @@ import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Routes;
 import org.eclipse.jetty.http.ByteRange;
+import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.MimeTypes;
 import org.eclipse.jetty.http.MultiPart;
@@ -64,7 +65,7 @@ public final class DirectUploadApi {
             throw new ApiException(415, "unsupported_content_type",
                     "POST needs Content-Type: multipart/form-data; use PUT /api/v1/uploads/{filename} for raw bodies");
         }
-        String boundary = MultiPart.extractBoundary(contentType);
+        String boundary = boundary(contentType);
         if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
             throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
         }
@@ -103,6 +104,21 @@ public final class DirectUploadApi {
             uploads = service.commit(List.of(sink), Map.of(), ex.client());
         }
         created(ex, uploads);
+    }
+
+    /**
+     * The boundary parameter, its name matched case-insensitively as RFC 2045 requires (Jetty's
+     * {@code MultiPart.extractBoundary} only finds a lower-case {@code boundary=}).
+     */
+    static String boundary(String contentType) {
+        Map<String, String> params = new java.util.HashMap<>();
+        HttpField.getValueParameters(contentType, params);
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            if (e.getKey().trim().equalsIgnoreCase("boundary")) {
+                return e.getValue() == null ? null : e.getValue().trim();
+            }
+        }
+        return null;
     }
 
     private Ticket admit(Exchange ex, long declaredLength) {

@@ -59,6 +59,15 @@ class DirectUploadApiTest {
     // ---------------------------------------------------------------- multipart
 
     @Test
+    void boundaryParameterNameIsCaseInsensitive() throws Exception {
+        byte[] content = text("upper-case boundary\n");
+        Multipart body = new Multipart("UpperBoundary42").file("file", "upper.txt", content);
+        HttpResponse<String> r = post(server, "multipart/form-data; BOUNDARY=\"UpperBoundary42\"", body.build());
+        assertUpload(created(r).get(0), "upper.txt", content, "text/plain");
+        server.assertNothingLeftBehind();
+    }
+
+    @Test
     void multipartWithOneFile() throws Exception {
         byte[] content = text("hello, sluice\n");
         HttpResponse<String> r = post(server, new Multipart().file("file", "hello.txt", content));
