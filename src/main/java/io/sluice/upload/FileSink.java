@@ -132,6 +132,7 @@ public final class FileSink implements AutoCloseable {
         }
     }
 
+    /** Joins {@code t} even if interrupted meanwhile (a buffer must never be reused under a running thread). */
     private static void joinQuietly(Thread t) {
         boolean interrupted = false;
         while (true) {
@@ -153,19 +154,8 @@ public final class FileSink implements AutoCloseable {
         if (t == null) {
             return;
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
+        joinQuietly(t);
         drain = null;
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
         Throwable f = drainFailure;
         if (f != null) {
             drainFailure = null;
