@@ -124,9 +124,8 @@ public final class Application implements AutoCloseable {
         FunctionCounter.builder("sluice.admission.refused", shedding, SheddingTracker::refusedTotal)
                 .description("requests refused by admission (429/503/507)").register(metrics);
 
-        FilenamePolicy names = new FilenamePolicy();
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db),
-                new IdGenerator(Clock.systemUTC()), names, new TypeDetector(config.limits().allowedTypes()),
+                new IdGenerator(Clock.systemUTC()), new FilenamePolicy(), new TypeDetector(config.limits().allowedTypes()),
                 config.limits(), admission, Clock.systemUTC(), metrics);
 
         Router publicRouter = new Router(Request::getRemoteAddr);
@@ -136,7 +135,7 @@ public final class Application implements AutoCloseable {
                 version());
         health.register(publicRouter);
         health.register(adminRouter);
-        new DirectUploadApi(uploads, admission, names).register(publicRouter);
+        new DirectUploadApi(uploads, admission).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter());
 

@@ -39,12 +39,10 @@ public final class DirectUploadApi {
 
     private final UploadService service;
     private final AdmissionController admission;
-    private final FilenamePolicy names;
 
-    public DirectUploadApi(UploadService service, AdmissionController admission, FilenamePolicy names) {
+    public DirectUploadApi(UploadService service, AdmissionController admission) {
         this.service = service;
         this.admission = admission;
-        this.names = names;
     }
 
     public void register(Routes routes) {
@@ -91,7 +89,7 @@ public final class DirectUploadApi {
     }
 
     void putRaw(Exchange ex) throws Exception {
-        String filename = names.sanitize(ex.param("filename"));
+        String filename = service.sanitize(ex.param("filename"));
         long max = service.limits().maxFileSize();
         long declared = ex.request().getLength();
         if (declared > max) {

@@ -73,7 +73,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
                             "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
                             null);
                 }
-                current = service.open(fileName, buffer, second);
+                current = service.open(service.sanitize(fileName), buffer, second);
                 sinks.add(current);
             } else {
                 if (getName() == null || getName().isEmpty()) {

@@ -65,11 +65,18 @@ public final class UploadService {
     }
 
     /**
-     * Stages one file named (before sanitising) {@code rawFilename}, streaming through the two pooled buffers of
-     * the caller's ticket (one fills while the other is hashed and written).
+     * The display name a client-supplied filename becomes; refuses impossible names with 400
+     * {@code invalid_filename}. Callers check this before admission, so a bad name never costs a slot.
      */
-    public FileSink open(String rawFilename, ByteBuffer buffer, ByteBuffer second) throws IOException {
-        String filename = names.sanitize(rawFilename);
+    public String sanitize(String rawFilename) {
+        return names.sanitize(rawFilename);
+    }
+
+    /**
+     * Stages one file named {@code filename} (a result of {@link #sanitize}), streaming through the two pooled
+     * buffers of the caller's ticket (one fills while the other is hashed and written).
+     */
+    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
         String id = ids.next();
         return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
                 admission::checkDisk);
