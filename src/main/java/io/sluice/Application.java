@@ -31,6 +31,11 @@ import io.sluice.upload.IdGenerator;
 import io.sluice.upload.SqlUploadRepository;
 import io.sluice.upload.TypeDetector;
 import io.sluice.upload.UploadService;
+import io.sluice.upload.LocalUploadLocks;
+import io.sluice.upload.ResumableService;
+import io.sluice.upload.SqlResumableRepository;
+import io.sluice.config.TusConfig;
+import io.sluice.tus.TusApi;
 import org.eclipse.jetty.server.Request;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,11 +70,14 @@ public final class Application implements AutoCloseable {
     private final SheddingTracker shedding;
     private final AdmissionController admission;
     private final ScheduledExecutorService scheduler;
+    private final ScheduledExecutorService sweeper;
+    private final ResumableService resumable;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
-                        SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler) {
+                        SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
+                        ScheduledExecutorService sweeper, ResumableService resumable) {
         this.config = config;
         this.db = db;
         this.store = store;
@@ -78,6 +86,8 @@ public final class Application implements AutoCloseable {
         this.shedding = shedding;
         this.admission = admission;
         this.scheduler = scheduler;
+        this.sweeper = sweeper;
+        this.resumable = resumable;
     }
 
     public static String version() {
@@ -94,7 +104,7 @@ public final class Application implements AutoCloseable {
         new ProcessorMetrics().bindTo(metrics);
         new UptimeMetrics().bindTo(metrics);
 
-        BlobStore store = new LocalBlobStore(config.dataDir());
+        LocalBlobStore store = new LocalBlobStore(config.dataDir());
         store.sweepStaged();
         Database db = Database.openSqlite(config.dataDir());
 
@@ -135,9 +145,16 @@ public final class Application implements AutoCloseable {
                 version());
         health.register(publicRouter);
         health.register(adminRouter);
-        new DirectUploadApi(uploads, admission).register(publicRouter);
+        DirectUploadApi direct = new DirectUploadApi(uploads, admission);
+        direct.register(publicRouter);
+        ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
+                new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
+                TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
+        new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
+                .register(publicRouter);
 
-        HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter());
+        HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
+                TusApi.HEADERS);
 
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "sluice-monitor");
@@ -148,8 +165,23 @@ public final class Application implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
         scheduler.scheduleAtFixedRate(shedding::tick, SheddingTracker.TICK_MILLIS, SheddingTracker.TICK_MILLIS,
                 TimeUnit.MILLISECONDS);
+        // File and database work: on its own thread, so it can never delay the memory samples admission reads.
+        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        long sweepMillis = config.tus().sweepInterval().toMillis();
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                resumable.sweepExpired();
+            } catch (Exception e) {
+                log.warn("sweeping expired uploads failed: {}", e.toString());
+            }
+        }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
 
-        Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler);
+        Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
+                sweeper, resumable);
         try {
             http.start();
         } catch (Exception e) {
@@ -178,6 +210,10 @@ public final class Application implements AutoCloseable {
 
     public BlobStore store() {
         return store;
+    }
+
+    public ResumableService resumable() {
+        return resumable;
     }
 
     public SheddingTracker shedding() {
@@ -240,6 +276,13 @@ public final class Application implements AutoCloseable {
             }
         }
         scheduler.shutdownNow();
+        sweeper.shutdownNow();
+        try {
+            // A sweep in the middle of a database write finishes it before the pool closes.
+            sweeper.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         db.close();
         log.info("Stopped");
     }

@@ -201,6 +201,17 @@ public final class ConfigLoader {
             LoggingConfig.DEFAULT_TOTAL_SIZE_CAP, size(0, Long.MAX_VALUE), Units::formatSize,
             "Cap on all rolled log files together, >= `logging.maxFileSize`.");
 
+    private static final Key<String> TUS_BASE_PATH = scalar("tus.basePath", TusConfig.DEFAULT_BASE_PATH,
+            ConfigLoader::basePath, s -> s,
+            "Path of the tus / IETF resumable upload endpoint: `/segment[/segment]/`, letters, digits, `-`, `_`, `.`; "
+                    + "not under `/api/` or `/health`.");
+    private static final Key<Duration> TUS_EXPIRY = scalar("tus.expiry", TusConfig.DEFAULT_EXPIRY,
+            duration(Duration.ofSeconds(1), null), Units::formatDuration,
+            "An unfinished resumable upload is removed this long after its last append (`Upload-Expires`), >= 1s.");
+    private static final Key<Integer> TUS_MAX_METADATA_SIZE = scalar("tus.maxMetadataSize",
+            TusConfig.DEFAULT_MAX_METADATA_SIZE, intSize(256, 64L << 10), n -> Units.formatSize(n),
+            "Largest `Upload-Metadata` header, 256..64KiB and below `server.maxRequestHeaderSize`.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -208,6 +219,7 @@ public final class ConfigLoader {
             DATA_DIR,
             LIMITS_MAX_FILE_SIZE, LIMITS_MAX_FILES_PER_REQUEST, LIMITS_MAX_REQUEST_SIZE, LIMITS_ALLOWED_TYPES,
             LIMITS_DISK_RESERVE,
+            TUS_BASE_PATH, TUS_EXPIRY, TUS_MAX_METADATA_SIZE,
             ADMISSION_MEMORY_HIGH_WATERMARK, ADMISSION_MEMORY_BUDGET, ADMISSION_MAX_CONCURRENT_UPLOADS,
             ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_BUFFER_SIZE, ADMISSION_RETRY_AFTER,
             LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP);
@@ -236,6 +248,9 @@ public final class ConfigLoader {
                     v -> v.get(ADMISSION_MEMORY_BUDGET) != 0
                             && v.get(ADMISSION_MEMORY_BUDGET) < 2L * v.get(ADMISSION_BUFFER_SIZE),
                     "must be 0 (auto) or at least twice %s, so that one upload's two buffers fit"),
+            new CrossRule(TUS_MAX_METADATA_SIZE, SERVER_MAX_REQUEST_HEADER_SIZE,
+                    v -> v.get(TUS_MAX_METADATA_SIZE) >= v.get(SERVER_MAX_REQUEST_HEADER_SIZE),
+                    "must be below %s, or the header could never arrive"),
             new CrossRule(LOGGING_TOTAL_SIZE_CAP, LOGGING_MAX_FILE_SIZE,
                     v -> v.get(LOGGING_TOTAL_SIZE_CAP) < v.get(LOGGING_MAX_FILE_SIZE),
                     "must be at least %s"));
@@ -381,6 +396,7 @@ public final class ConfigLoader {
                 v.get(DATA_DIR),
                 new LimitsConfig(v.get(LIMITS_MAX_FILE_SIZE), v.get(LIMITS_MAX_FILES_PER_REQUEST),
                         v.get(LIMITS_MAX_REQUEST_SIZE), v.get(LIMITS_ALLOWED_TYPES), v.get(LIMITS_DISK_RESERVE)),
+                new TusConfig(v.get(TUS_BASE_PATH), v.get(TUS_EXPIRY), v.get(TUS_MAX_METADATA_SIZE)),
                 new AdmissionConfig(v.get(ADMISSION_MEMORY_HIGH_WATERMARK), v.get(ADMISSION_MEMORY_BUDGET),
                         v.get(ADMISSION_MAX_CONCURRENT_UPLOADS), v.get(ADMISSION_MAX_UPLOADS_PER_CLIENT),
                         v.get(ADMISSION_BUFFER_SIZE), v.get(ADMISSION_RETRY_AFTER)),
@@ -758,6 +774,20 @@ public final class ConfigLoader {
     private static final Pattern TRUSTED_HOST = Pattern.compile("(?:\\*\\.)?" + HOST + "(?::(\\d{1,5}))?");
     private static final Pattern MIME = Pattern.compile(
             "[a-z0-9][a-z0-9!#$&^_.+-]*/(?:[a-z0-9][a-z0-9!#$&^_.+-]*|\\*)");
+
+    private static final Pattern BASE_PATH = Pattern.compile("(/[A-Za-z0-9._-]+)+/?");
+
+    private static String basePath(String text) throws Rejected {
+        if (!BASE_PATH.matcher(text).matches() || text.contains("/./") || text.contains("/../")
+                || text.endsWith("/.") || text.endsWith("/..")) {
+            throw new Rejected("is not a path like /files/ (segments of letters, digits, '-', '_', '.')");
+        }
+        String normalized = text.endsWith("/") ? text : text + "/";
+        if (normalized.startsWith("/api/") || normalized.startsWith("/health/") || normalized.equals("/metrics/")) {
+            throw new Rejected("collides with Sluice's own endpoints (/api/, /health, /metrics)");
+        }
+        return normalized;
+    }
 
     private static String origin(String text) throws Rejected {
         if (text.equals("*")) {

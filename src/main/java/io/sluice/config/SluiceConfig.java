@@ -10,6 +10,7 @@ public record SluiceConfig(
         ServerConfig server,
         Path dataDir,
         LimitsConfig limits,
+        TusConfig tus,
         AdmissionConfig admission,
         LoggingConfig logging) {
 

@@ -51,8 +51,9 @@ public final class HttpServer {
      * @param cap          counts connections on the public connector
      * @param retryAfter   sent with connection-cap refusals
      */
+    /** @param exposedHeaders response headers of the protocols that browsers may read under CORS */
     public HttpServer(ServerConfig config, Router publicRouter, Router adminRouter, ConnectionCap cap,
-                      Duration retryAfter) {
+                      Duration retryAfter, java.util.Collection<String> exposedHeaders) {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("sluice-http");
         threads.setVirtualThreadsExecutor(new VirtualThreadPool());
@@ -100,7 +101,7 @@ public final class HttpServer {
             publicChain = new MinimumDataRate(publicChain, config.minRequestDataRate());
         }
         if (!config.corsOrigins().isEmpty()) {
-            publicChain = cors(publicChain, config);
+            publicChain = cors(publicChain, config, exposedHeaders);
         }
         publicChain = new GuardHandler(publicChain, cap, config.trustedHosts(), retryAfter);
         publicChain = new AccessLogHandler(publicChain);
@@ -124,7 +125,7 @@ public final class HttpServer {
         }
     }
 
-    private static Handler cors(Handler next, ServerConfig config) {
+    private static Handler cors(Handler next, ServerConfig config, java.util.Collection<String> exposedHeaders) {
         CrossOriginHandler cors = new CrossOriginHandler();
         Set<String> origins = new HashSet<>();
         for (String o : config.corsOrigins()) {
@@ -134,8 +135,10 @@ public final class HttpServer {
         cors.setAllowedOriginPatterns(origins);
         cors.setAllowedMethods(Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
         cors.setAllowedHeaders(Set.of("*"));
-        cors.setExposedHeaders(Set.of("X-Request-Id", "Retry-After", "ETag", "Content-Range", "Content-Disposition",
-                "Location"));
+        Set<String> exposed = new HashSet<>(Set.of("X-Request-Id", "Retry-After", "ETag", "Content-Range",
+                "Content-Disposition", "Location"));
+        exposed.addAll(exposedHeaders);
+        cors.setExposedHeaders(exposed);
         cors.setAllowCredentials(!config.corsOrigins().contains("*"));
         cors.setPreflightMaxAge(Duration.ofHours(1));
         cors.setHandler(next);

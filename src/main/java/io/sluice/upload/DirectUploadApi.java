@@ -178,7 +178,8 @@ public final class DirectUploadApi {
     record Page(List<UploadView> uploads, @JsonInclude(JsonInclude.Include.ALWAYS) String nextCursor) {
     }
 
-    void content(Exchange ex) throws Exception {
+    /** Streams a finished upload's bytes (also serves tus {@code GET /files/{id}}): Range, ETag, If-None-Match. */
+    public void content(Exchange ex) throws Exception {
         Upload u = require(ex.param("id"));
         String etag = "\"" + u.sha256() + "\"";
         var headers = ex.response().getHeaders();

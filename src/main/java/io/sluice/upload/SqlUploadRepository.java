@@ -60,6 +60,14 @@ public final class SqlUploadRepository implements UploadRepository {
     }
 
     @Override
+    public void deleteIn(Connection tx, String id) throws SQLException {
+        try (PreparedStatement ps = tx.prepareStatement("DELETE FROM uploads WHERE id = ?")) {
+            ps.setString(1, id);
+            ps.executeUpdate();
+        }
+    }
+
+    @Override
     public Optional<Upload> delete(String id) throws SQLException {
         return db.write(c -> {
             Optional<Upload> found;

@@ -15,6 +15,9 @@ public interface UploadRepository {
 
     Optional<Upload> find(String id) throws SQLException;
 
+    /** Removes the row inside the caller's transaction, if it exists. */
+    void deleteIn(Connection tx, String id) throws SQLException;
+
     /** Removes the row; returns the removed record, if any. */
     Optional<Upload> delete(String id) throws SQLException;
 

@@ -90,6 +90,19 @@ public final class UploadService {
      */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client)
             throws IOException, SQLException {
+        return commit(sinks, metadata, client, (tx, uploads) -> {
+        });
+    }
+
+    /** Work that must commit, or roll back, together with the upload records. */
+    @FunctionalInterface
+    public interface AlsoInTransaction {
+        void run(java.sql.Connection tx, List<Upload> uploads) throws SQLException;
+    }
+
+    /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
+    public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client,
+                               AlsoInTransaction also) throws IOException, SQLException {
         List<Upload> uploads = new ArrayList<>(sinks.size());
         for (FileSink sink : sinks) {
             sink.finish();
@@ -108,6 +121,7 @@ public final class UploadService {
                 for (Upload u : uploads) {
                     repository.insert(tx, u);
                 }
+                also.run(tx, uploads);
                 return null;
             });
         } catch (IOException | SQLException | RuntimeException e) {
@@ -121,10 +135,28 @@ public final class UploadService {
             throw e;
         }
         for (Upload u : uploads) {
-            stored.increment();
-            storedBytes.increment(u.size());
+            counted(u);
         }
         return uploads;
+    }
+
+    /** Records an upload that was committed by another path (a finished resumable upload). */
+    void counted(Upload u) {
+        stored.increment();
+        storedBytes.increment(u.size());
+    }
+
+    UploadRepository repository() {
+        return repository;
+    }
+
+    TypeDetector types() {
+        return types;
+    }
+
+    /** A fresh id for an upload (resumable uploads get theirs at creation). */
+    String newId() {
+        return ids.next();
     }
 
     public Optional<Upload> find(String id) throws SQLException {

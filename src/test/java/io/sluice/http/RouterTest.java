@@ -47,7 +47,8 @@ class RouterTest {
         router.add("GET", "/items/{id}", ex -> ex.json(200, Map.of("id", ex.param("id"))));
         router.add("PUT", "/items/{id}", ex -> ex.empty(204));
         server = new HttpServer(config, router, new Router(Request::getRemoteAddr),
-                new ConnectionCap(config.maxConnections(), new SimpleMeterRegistry()), Duration.ofSeconds(1));
+                new ConnectionCap(config.maxConnections(), new SimpleMeterRegistry()), Duration.ofSeconds(1),
+                java.util.List.of());
         server.start();
     }
 

@@ -285,6 +285,11 @@ class UploadServiceTest {
         }
 
         @Override
+        public void deleteIn(Connection tx, String id) throws SQLException {
+            delegate.deleteIn(tx, id);
+        }
+
+        @Override
         public Optional<Upload> delete(String id) throws SQLException {
             return delegate.delete(id);
         }

@@ -1,0 +1,460 @@
+package io.sluice.tus;
+
+import io.sluice.admission.AdmissionController;
+import io.sluice.admission.Decision;
+import io.sluice.admission.Rejection;
+import io.sluice.admission.Ticket;
+import io.sluice.api.ApiException;
+import io.sluice.api.Exchange;
+import io.sluice.api.Route;
+import io.sluice.api.Routes;
+import io.sluice.upload.Resumable;
+import io.sluice.upload.ResumableService;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.MimeTypes;
+
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * tus 1.0.0 (core, creation, creation-with-upload, creation-defer-length, expiration, checksum, termination,
+ * concatenation) over {@link ResumableService}. Protocol only: header parsing and rendering.
+ *
+ * <p>Requests that carry {@code Upload-Draft-Interop-Version} speak the IETF resumable-upload draft on the same
+ * resources and are handed to {@link IetfDraft}. Errors are the usual JSON errors, with the tus headers set.
+ */
+public final class TusApi {
+
+    public static final String VERSION = "1.0.0";
+    static final String EXTENSIONS = "creation,creation-with-upload,creation-defer-length,expiration,checksum,"
+            + "termination,concatenation";
+    static final String OFFSET_OCTET_STREAM = "application/offset+octet-stream";
+    /** tus checksum algorithm names and their JCA names. */
+    static final Map<String, String> CHECKSUMS = Map.of("sha1", "SHA-1", "sha256", "SHA-256", "sha512", "SHA-512",
+            "md5", "MD5");
+    static final String CHECKSUM_ALGORITHMS = "sha1,sha256,sha512,md5";
+    /** The name a file gets when the metadata names none. */
+    static final String DEFAULT_FILENAME = "upload";
+    /** Exposed to browsers by CORS: what tus-js-client and the IETF draft read. */
+    public static final List<String> HEADERS = List.of("Tus-Resumable", "Tus-Version", "Tus-Extension",
+            "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Metadata",
+            "Upload-Defer-Length", "Upload-Concat", "Upload-Expires", "Upload-Complete", "Upload-Limit",
+            "Upload-Draft-Interop-Version", "Sluice-Upload-Id");
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+
+    private final ResumableService service;
+    private final AdmissionController admission;
+    private final String basePath;
+    private final int maxMetadataSize;
+    private final Route download;
+    private final IetfDraft ietf;
+
+    /**
+     * @param basePath  where uploads live, with a trailing slash ({@code /files/})
+     * @param download  serves a finished upload's bytes for {@code GET <basePath>{id}}
+     */
+    public TusApi(ResumableService service, AdmissionController admission, String basePath, int maxMetadataSize,
+                  Route download) {
+        this.service = service;
+        this.admission = admission;
+        this.basePath = basePath.endsWith("/") ? basePath : basePath + "/";
+        this.maxMetadataSize = maxMetadataSize;
+        this.download = download;
+        this.ietf = new IetfDraft(this, service);
+    }
+
+    public void register(Routes routes) {
+        String collection = basePath.substring(0, basePath.length() - 1);
+        String item = basePath + "{id}";
+        routes.add("OPTIONS", collection, this::options);
+        routes.add("OPTIONS", item, this::options);
+        routes.add("POST", collection, this::post);
+        routes.add("POST", item, this::overridden);
+        routes.add("HEAD", item, this::head);
+        routes.add("PATCH", item, this::patch);
+        routes.add("DELETE", item, this::delete);
+        routes.add("GET", item, this::get);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    void options(Exchange ex) throws Exception {
+        if (IetfDraft.applies(ex)) {
+            ietf.options(ex);
+            return;
+        }
+        HttpFields.Mutable h = ex.response().getHeaders();
+        h.put("Tus-Resumable", VERSION);
+        h.put("Tus-Version", VERSION);
+        h.put("Tus-Extension", EXTENSIONS);
+        h.put("Tus-Max-Size", service.maxSize());
+        h.put("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS);
+        ex.empty(204);
+    }
+
+    /** {@code X-HTTP-Method-Override} on a POST to an upload: clients behind proxies that drop PATCH use it. */
+    void overridden(Exchange ex) throws Exception {
+        String method = ex.request().getHeaders().get("X-HTTP-Method-Override");
+        String m = method == null ? "" : method.strip().toUpperCase(Locale.ROOT);
+        switch (m) {
+            case "PATCH" -> patch(ex);
+            case "HEAD" -> head(ex);
+            case "DELETE" -> delete(ex);
+            default -> {
+                ex.response().getHeaders().put(HttpHeader.ALLOW, "HEAD, PATCH, DELETE, GET, OPTIONS");
+                throw new ApiException(405, "method_not_allowed", "POST to an upload needs "
+                        + "X-HTTP-Method-Override: PATCH, HEAD or DELETE");
+            }
+        }
+    }
+
+    void post(Exchange ex) throws Exception {
+        if (IetfDraft.applies(ex)) {
+            ietf.create(ex);
+            return;
+        }
+        requireTus(ex);
+        String concatHeader = ex.request().getHeaders().get("Upload-Concat");
+        String lengthHeader = ex.request().getHeaders().get("Upload-Length");
+        String deferHeader = ex.request().getHeaders().get("Upload-Defer-Length");
+        Map<String, String> metadata = Metadata.parse(ex.request().getHeaders().get("Upload-Metadata"), maxMetadataSize);
+        String rawMetadata = blankToNull(ex.request().getHeaders().get("Upload-Metadata"));
+        String filename = filename(metadata);
+        boolean hasBody = hasBody(ex);
+        if (hasBody && !isOffsetOctetStream(ex)) {
+            throw new ApiException(415, "unsupported_content_type",
+                    "a creation request with a body needs Content-Type: " + OFFSET_OCTET_STREAM);
+        }
+
+        Concat concat = Concat.parse(concatHeader, basePath);
+        if (concat instanceof Concat.Final f) {
+            if (lengthHeader != null || deferHeader != null) {
+                throw ApiException.badRequest("invalid_concat",
+                        "a final concatenation takes its length from its partial uploads; drop Upload-Length");
+            }
+            if (hasBody) {
+                throw ApiException.badRequest("invalid_concat", "a final concatenation has no body");
+            }
+            ResumableService.Outcome out;
+            try (Ticket ticket = admit(ex, -1)) {
+                out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(), ticket.buffer(),
+                        ticket.secondBuffer());
+            }
+            created(ex, out.upload(), false);
+            return;
+        }
+
+        long length = parseLength(lengthHeader, deferHeader);
+        ResumableService.NewUpload spec = new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
+                concat instanceof Concat.Partial, ex.client());
+        long bodyLength = ex.request().getLength();
+        ResumableService.Checksum checksum = checksum(ex);
+        if (hasBody && checksum == null && length > 0 && bodyLength == length && !spec.partial()) {
+            ResumableService.Outcome out;
+            try (Ticket ticket = admit(ex, length)) {
+                out = service.createComplete(spec, body(ex), ticket.buffer(), ticket.secondBuffer());
+            }
+            created(ex, out.upload(), true);
+            return;
+        }
+        try (Ticket ticket = admit(ex, length)) {
+            Resumable r = service.create(spec);
+            if (hasBody) {
+                r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
+                        body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+            }
+            ticket.close();
+            created(ex, r, hasBody);
+        }
+    }
+
+    void head(Exchange ex) throws Exception {
+        if (IetfDraft.applies(ex)) {
+            ietf.head(ex);
+            return;
+        }
+        requireTus(ex);
+        Resumable r = service.status(ex.param("id"), () -> {
+        });
+        HttpFields.Mutable h = ex.response().getHeaders();
+        h.put(HttpHeader.CACHE_CONTROL, "no-store");
+        h.put("Upload-Offset", r.offset());
+        if (r.lengthDeferred()) {
+            h.put("Upload-Defer-Length", "1");
+        } else {
+            h.put("Upload-Length", r.length());
+        }
+        if (r.rawMetadata() != null) {
+            h.put("Upload-Metadata", r.rawMetadata());
+        }
+        switch (r.concat()) {
+            case PARTIAL -> h.put("Upload-Concat", "partial");
+            case FINAL -> h.put("Upload-Concat", "final;" + String.join(" ",
+                    r.partials().stream().map(id -> basePath + id).toList()));
+            case NONE -> {
+            }
+        }
+        expires(ex, r);
+        ex.empty(200);
+    }
+
+    void patch(Exchange ex) throws Exception {
+        if (IetfDraft.applies(ex)) {
+            ietf.append(ex);
+            return;
+        }
+        requireTus(ex);
+        if (!isOffsetOctetStream(ex)) {
+            throw new ApiException(415, "unsupported_content_type", "PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
+        }
+        long offset = parseNonNegative("Upload-Offset", ex.request().getHeaders().get("Upload-Offset"), true);
+        String lengthHeader = ex.request().getHeaders().get("Upload-Length");
+        long newLength = lengthHeader == null ? Resumable.DEFERRED
+                : parseNonNegative("Upload-Length", lengthHeader, true);
+        if (newLength != Resumable.DEFERRED && newLength > service.maxSize()) {
+            throw tooLarge(ex);
+        }
+        ResumableService.Checksum checksum = checksum(ex);
+        ResumableService.Outcome out;
+        try (Ticket ticket = admit(ex, ex.request().getLength())) {
+            out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum),
+                    body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+        }
+        ex.response().getHeaders().put("Upload-Offset", out.upload().offset());
+        uploadIdHeader(ex, out.upload());
+        expires(ex, out.upload());
+        ex.empty(204);
+    }
+
+    void delete(Exchange ex) throws Exception {
+        if (!IetfDraft.applies(ex)) {
+            requireTus(ex);
+        }
+        service.terminate(ex.param("id"), () -> {
+        });
+        ex.empty(204);
+    }
+
+    void get(Exchange ex) throws Exception {
+        Resumable r = service.require(ex.param("id"));
+        if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
+            throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()
+                    + " bytes so far and cannot be downloaded until it is finished");
+        }
+        download.handle(ex);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Shared with the IETF draft.
+
+    /** Every tus response carries Tus-Resumable; a request without the right one is refused with 412. */
+    static void requireTus(Exchange ex) {
+        ex.response().getHeaders().put("Tus-Resumable", VERSION);
+        String version = ex.request().getHeaders().get("Tus-Resumable");
+        if (!VERSION.equals(version == null ? null : version.strip())) {
+            ex.response().getHeaders().put("Tus-Version", VERSION);
+            throw new ApiException(412, "unsupported_tus_version", version == null
+                    ? "the Tus-Resumable header is missing; this server speaks tus " + VERSION
+                    : "tus version '" + version + "' is not supported; this server speaks " + VERSION);
+        }
+    }
+
+    Ticket admit(Exchange ex, long declaredLength) {
+        return switch (admission.tryAdmit(ex.client(), declaredLength)) {
+            case Decision.Admitted a -> a.ticket();
+            case Decision.Rejected(Rejection r) ->
+                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
+        };
+    }
+
+    /** The body, with 413 once more bytes arrive than the upload has room for. */
+    static ResumableService.Body body(Exchange ex) {
+        return (max, consumer) -> ex.readBody(max, () -> new ApiException(413, "exceeds_length",
+                "the body goes beyond the upload's length (or the size limit)"), consumer);
+    }
+
+    /**
+     * How a later request makes this one let go: close its connection, so its blocked body read fails, the bytes
+     * received so far are saved, and the lock is released.
+     */
+    static Runnable releaseByClosing(Exchange ex) {
+        return () -> ex.request().getConnectionMetaData().getConnection().getEndPoint().close();
+    }
+
+    String filename(Map<String, String> metadata) {
+        String raw = metadata.getOrDefault("filename", metadata.get("name"));
+        return service.sanitize(raw == null || raw.isBlank() ? DEFAULT_FILENAME : raw);
+    }
+
+    /** The absolute URL of an upload, from the request's own scheme and authority. */
+    String location(Exchange ex, String id) {
+        HttpURI uri = ex.request().getHttpURI();
+        return uri.getScheme() + "://" + uri.getAuthority() + basePath + id;
+    }
+
+    String basePath() {
+        return basePath;
+    }
+
+    static boolean hasBody(Exchange ex) {
+        long length = ex.request().getLength();
+        return length > 0 || (length < 0 && ex.request().getHeaders().contains(HttpHeader.TRANSFER_ENCODING));
+    }
+
+    static boolean isOffsetOctetStream(Exchange ex) {
+        String type = ex.header(HttpHeader.CONTENT_TYPE);
+        return type != null && OFFSET_OCTET_STREAM.equalsIgnoreCase(MimeTypes.getContentTypeWithoutCharset(type).strip());
+    }
+
+    static long parseNonNegative(String name, String value, boolean required) {
+        if (value == null) {
+            if (required) {
+                throw ApiException.badRequest("invalid_" + snake(name), name + " is required");
+            }
+            return -1;
+        }
+        String v = value.strip();
+        if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw ApiException.badRequest("invalid_" + snake(name),
+                    name + " must be a non-negative integer, not '" + shorten(v) + "'");
+        }
+        return Long.parseLong(v);
+    }
+
+    private long parseLength(String lengthHeader, String deferHeader) {
+        if (lengthHeader != null && deferHeader != null) {
+            throw ApiException.badRequest("invalid_upload_length", "send Upload-Length or Upload-Defer-Length, not both");
+        }
+        if (deferHeader != null) {
+            if (!deferHeader.strip().equals("1")) {
+                throw ApiException.badRequest("invalid_upload_defer_length", "Upload-Defer-Length must be 1");
+            }
+            return Resumable.DEFERRED;
+        }
+        if (lengthHeader == null) {
+            throw ApiException.badRequest("invalid_upload_length", "Upload-Length or Upload-Defer-Length: 1 is required");
+        }
+        long length = parseNonNegative("Upload-Length", lengthHeader, true);
+        if (length > service.maxSize()) {
+            throw new ApiException(413, "file_too_large", "Upload-Length " + length + " is above Tus-Max-Size "
+                    + service.maxSize(), Map.of("limit", service.maxSize()), null);
+        }
+        return length;
+    }
+
+    private ApiException tooLarge(Exchange ex) {
+        ex.response().getHeaders().put("Tus-Max-Size", service.maxSize());
+        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + service.maxSize(),
+                Map.of("limit", service.maxSize()), null);
+    }
+
+    /** {@code Upload-Checksum: <algorithm> <base64>}, or null when absent. */
+    static ResumableService.Checksum checksum(Exchange ex) {
+        String header = ex.request().getHeaders().get("Upload-Checksum");
+        if (header == null) {
+            return null;
+        }
+        String[] parts = header.strip().split(" +");
+        if (parts.length != 2) {
+            throw ApiException.badRequest("invalid_checksum", "Upload-Checksum must be '<algorithm> <base64 digest>'");
+        }
+        String jca = CHECKSUMS.get(parts[0].toLowerCase(Locale.ROOT));
+        if (jca == null) {
+            throw ApiException.badRequest("unsupported_checksum_algorithm", "checksum algorithm '"
+                    + shorten(parts[0]) + "' is not supported; use one of " + CHECKSUM_ALGORITHMS);
+        }
+        try {
+            return new ResumableService.Checksum(jca, Base64.getDecoder().decode(parts[1]));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("invalid_checksum", "the Upload-Checksum digest is not base64");
+        }
+    }
+
+    private void created(Exchange ex, Resumable r, boolean withOffset) throws java.io.IOException {
+        HttpFields.Mutable h = ex.response().getHeaders();
+        h.put(HttpHeader.LOCATION, location(ex, r.id()));
+        if (withOffset) {
+            h.put("Upload-Offset", r.offset());
+        }
+        uploadIdHeader(ex, r);
+        expires(ex, r);
+        ex.empty(201);
+    }
+
+    /** Finished uploads name their record, so a client can go on with {@code /api/v1/uploads/{id}}. */
+    static void uploadIdHeader(Exchange ex, Resumable r) {
+        if (r.isComplete() && r.concat() != Resumable.Concat.PARTIAL) {
+            ex.response().getHeaders().put("Sluice-Upload-Id", r.id());
+        }
+    }
+
+    static void expires(Exchange ex, Resumable r) {
+        if (!r.isComplete() && r.expiresAt() != null) {
+            ex.response().getHeaders().put("Upload-Expires", HTTP_DATE.format(r.expiresAt()));
+        }
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.strip();
+    }
+
+    private static String snake(String header) {
+        return header.toLowerCase(Locale.ROOT).replace('-', '_');
+    }
+
+    static String shorten(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+
+    /** The {@code Upload-Concat} header. */
+    sealed interface Concat {
+        record None() implements Concat {
+        }
+
+        record Partial() implements Concat {
+        }
+
+        record Final(List<String> ids) implements Concat {
+        }
+
+        /** @param basePath upload URLs must live under it; anything else is a foreign upload (400) */
+        static Concat parse(String header, String basePath) {
+            if (header == null) {
+                return new None();
+            }
+            String h = header.strip();
+            if (h.equals("partial")) {
+                return new Partial();
+            }
+            if (!h.startsWith("final;")) {
+                throw ApiException.badRequest("invalid_concat", "Upload-Concat must be 'partial' or 'final;<urls>'");
+            }
+            List<String> ids = new ArrayList<>();
+            for (String url : h.substring("final;".length()).strip().split(" +")) {
+                if (url.isEmpty()) {
+                    continue;
+                }
+                String path;
+                try {
+                    path = HttpURI.from(url).getPath();
+                } catch (IllegalArgumentException e) {
+                    path = null;
+                }
+                if (path == null || !path.startsWith(basePath) || path.length() == basePath.length()
+                        || path.indexOf('/', basePath.length()) >= 0) {
+                    throw ApiException.badRequest("invalid_concat",
+                            "'" + shorten(url) + "' is not an upload of this server (expected " + basePath + "<id>)");
+                }
+                ids.add(path.substring(basePath.length()));
+            }
+            return new Final(ids);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package io.sluice.upload;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An upload that arrives over many requests (tus, the IETF resumable-upload draft).
+ *
+ * @param length      declared total length, or {@link #DEFERRED} while the client has not said
+ * @param offset      bytes acknowledged: durable in storage and recorded; never more than storage holds
+ * @param metadata    decoded client metadata (tus {@code Upload-Metadata}); a key sent without a value maps to ""
+ * @param rawMetadata the metadata header exactly as received, echoed by tus {@code HEAD}
+ * @param concat      what role it plays in a concatenation
+ * @param partials    for a final concatenation: the partial uploads' ids, in order; otherwise empty
+ * @param expiresAt   when an unfinished upload is swept; null once finished
+ */
+public record Resumable(
+        String id,
+        long length,
+        long offset,
+        String filename,
+        Map<String, String> metadata,
+        String rawMetadata,
+        Concat concat,
+        List<String> partials,
+        State state,
+        String client,
+        Instant expiresAt,
+        Instant createdAt) {
+
+    public static final long DEFERRED = -1;
+
+    public enum State {
+        /** Accepting appends. */
+        ACTIVE,
+        /** All bytes are in; a non-partial upload also has its {@link Upload} record. */
+        COMPLETED,
+        /** Swept after {@link #expiresAt}; kept as a tombstone so clients get 410 rather than 404. */
+        EXPIRED
+    }
+
+    public enum Concat { NONE, PARTIAL, FINAL }
+
+    public Resumable {
+        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        partials = List.copyOf(partials);
+    }
+
+    public boolean lengthDeferred() {
+        return length == DEFERRED;
+    }
+
+    public boolean isComplete() {
+        return state == State.COMPLETED;
+    }
+
+    Resumable withOffset(long newOffset) {
+        return new Resumable(id, length, newOffset, filename, metadata, rawMetadata, concat, partials, state, client,
+                expiresAt, createdAt);
+    }
+
+    Resumable withLength(long newLength) {
+        return new Resumable(id, newLength, offset, filename, metadata, rawMetadata, concat, partials, state, client,
+                expiresAt, createdAt);
+    }
+
+    Resumable with(State newState, Instant newExpiresAt) {
+        return new Resumable(id, length, offset, filename, metadata, rawMetadata, concat, partials, newState, client,
+                newExpiresAt, createdAt);
+    }
+}

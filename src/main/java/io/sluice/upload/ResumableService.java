@@ -1,0 +1,719 @@
+package io.sluice.upload;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.api.ApiException;
+import io.sluice.api.ClientGoneException;
+import io.sluice.api.Exchange;
+import io.sluice.db.Database;
+import io.sluice.storage.BlobStore;
+import io.sluice.storage.ResumableStore;
+import io.sluice.storage.ResumableWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.file.NoSuchFileException;
+import java.security.MessageDigest;
+import java.sql.SQLException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Resumable uploads, independent of the protocol (tus 1.0, the IETF draft) that carries them.
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>One writer per upload ({@link UploadLocks}); a contender asks a stalled writer to let go.</li>
+ *   <li>An offset is recorded only after the bytes below it are durable, so a reported offset never exceeds what
+ *       storage holds; the unacknowledged tail of an interrupted append is cut off by the next one.</li>
+ *   <li>A long append records checkpoints every {@link Settings#checkpointBytes()} while it runs, and an append cut
+ *       short by the network keeps what arrived; an append refused for its content (checksum, length) keeps
+ *       nothing.</li>
+ *   <li>A finished upload becomes an {@link Upload} record exactly like a direct upload: same id, sha256, sniffed
+ *       type and type rules (a refused type deletes the upload).</li>
+ * </ul>
+ * Callers own admission: they pass the two buffers of an admitted ticket.
+ */
+public final class ResumableService {
+
+    private static final Logger log = LoggerFactory.getLogger(ResumableService.class);
+    /** Digests of unfinished uploads kept in memory; beyond this the sha256 is recomputed at completion. */
+    static final int MAX_CACHED_DIGESTS = 10_000;
+    /** Expired uploads are remembered (410 instead of 404) this long. */
+    public static final Duration TOMBSTONE_RETENTION = Duration.ofDays(7);
+    private static final int SWEEP_BATCH = 500;
+
+    /**
+     * @param expiry          an unfinished upload is swept this long after its last append
+     * @param lockWait        how long a request waits for another request's lock on the same upload
+     * @param checkpointBytes a long append records its offset each time this many more bytes are durable
+     */
+    public record Settings(Duration expiry, Duration lockWait, long checkpointBytes) {
+    }
+
+    /** What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}. */
+    public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
+                            boolean partial, String client) {
+    }
+
+    /**
+     * One append.
+     *
+     * @param expectedOffset the client's idea of the offset (409 when it differs)
+     * @param newLength      a length the client declares now (deferred length), or {@link Resumable#DEFERRED}
+     * @param complete       IETF {@code Upload-Complete}: TRUE = this append ends the upload, FALSE = more follow,
+     *                       null = tus (the upload ends when it reaches its length)
+     * @param checksum       the expected digest of this append's bytes, or null
+     */
+    public record Append(String id, long expectedOffset, long newLength, Boolean complete, Checksum checksum) {
+    }
+
+    /** An expected digest: {@code algorithm} is a JCA name (SHA-1, SHA-256, ...). */
+    public record Checksum(String algorithm, byte[] expected) {
+    }
+
+    /** Reads the request body into {@code consumer}, failing once more than {@code max} bytes arrive. */
+    @FunctionalInterface
+    public interface Body {
+        long read(long max, Exchange.BodyConsumer consumer) throws IOException;
+    }
+
+    /** The upload after an append, and its record when the append finished it. */
+    public record Outcome(Resumable upload, Optional<Upload> finished) {
+    }
+
+    private final BlobStore blobs;
+    private final ResumableStore store;
+    private final Database db;
+    private final ResumableRepository repository;
+    private final UploadService uploads;
+    private final UploadLocks locks;
+    private final Settings settings;
+    private final Clock clock;
+    private final ConcurrentHashMap<String, Running> digests = new ConcurrentHashMap<>();
+    private final Counter appends;
+    private final Counter appendedBytes;
+
+    /** The sha256 of an upload's first {@code offset} bytes, carried from one append to the next. */
+    private record Running(long offset, MessageDigest digest) {
+    }
+
+    public <S extends BlobStore & ResumableStore> ResumableService(S store, Database db, ResumableRepository repository,
+                                                                    UploadService uploads, UploadLocks locks,
+                                                                    Settings settings, Clock clock,
+                                                                    MeterRegistry metrics) {
+        this.blobs = store;
+        this.store = store;
+        this.db = db;
+        this.repository = repository;
+        this.uploads = uploads;
+        this.locks = locks;
+        this.settings = settings;
+        this.clock = clock;
+        this.appends = Counter.builder("sluice.resumable.appends").description("resumable appends (PATCH) handled")
+                .register(metrics);
+        this.appendedBytes = Counter.builder("sluice.resumable.appended.bytes").baseUnit("bytes")
+                .description("bytes acknowledged by resumable appends").register(metrics);
+    }
+
+    public long maxSize() {
+        return uploads.limits().maxFileSize();
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The display name for a client-supplied filename (400 {@code invalid_filename} when impossible). */
+    public String sanitize(String raw) {
+        return uploads.sanitize(raw);
+    }
+
+    public int locksHeld() {
+        return locks.held();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Creation.
+
+    /** Creates an empty upload: its row and its (empty, durable) blob. */
+    public Resumable create(NewUpload spec) throws IOException, SQLException {
+        checkLength(spec.length());
+        if (spec.length() == 0) {
+            throw ApiException.badRequest("empty_file", "'" + spec.filename() + "' is empty");
+        }
+        Instant now = now();
+        Resumable r = new Resumable(uploads.newId(), spec.length(), 0, spec.filename(), spec.metadata(),
+                spec.rawMetadata(), spec.partial() ? Resumable.Concat.PARTIAL : Resumable.Concat.NONE, List.of(),
+                Resumable.State.ACTIVE, spec.client(), now.plus(settings.expiry()), now);
+        store.createResumable(r.id());
+        try {
+            db.write(tx -> {
+                repository.insert(tx, r);
+                return null;
+            });
+        } catch (SQLException | RuntimeException e) {
+            store.deleteResumable(r.id());
+            throw e;
+        }
+        return r;
+    }
+
+    /**
+     * Creates an upload whose whole body is in the creation request (tus creation-with-upload of a small file):
+     * it takes the direct-upload path, staged and committed in one transaction, because a client that never saw
+     * the upload's URL could not resume it anyway.
+     */
+    public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second)
+            throws IOException, SQLException {
+        checkLength(spec.length());
+        Instant now = now();
+        List<Upload> done;
+        try (FileSink sink = uploads.open(spec.filename(), buffer, second)) {
+            long max = spec.length();
+            long got = body.read(max, chunk -> sink.write(chunk.getByteBuffer()));
+            if (got != spec.length()) {
+                throw ApiException.badRequest("length_mismatch",
+                        "the body has " + got + " bytes but Upload-Length is " + spec.length());
+            }
+            done = uploads.commit(List.of(sink), Map.of(), spec.client(), (tx, list) -> {
+                Upload u = list.getFirst();
+                repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
+                        spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED,
+                        spec.client(), null, now));
+            });
+        }
+        Upload u = done.getFirst();
+        appends.increment();
+        appendedBytes.increment(u.size());
+        return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
+                spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED, spec.client(), null,
+                now), Optional.of(u));
+    }
+
+    private void checkLength(long length) {
+        if (length != Resumable.DEFERRED && length > maxSize()) {
+            throw FileSink.fileTooLarge(maxSize());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Reading state.
+
+    /**
+     * The upload as a client may see it: 404 {@code not_found} when unknown or terminated, 410
+     * {@code upload_expired} when it expired (swept or not yet).
+     */
+    public Resumable require(String id) throws SQLException {
+        Optional<Resumable> found = IdGenerator.looksLikeId(id) ? repository.find(id) : Optional.empty();
+        Resumable r = found.orElseThrow(() -> ApiException.notFound("upload " + id));
+        if (isExpired(r)) {
+            throw new ApiException(410, "upload_expired", "upload " + id + " expired at " + r.expiresAt()
+                    + " and its bytes were removed; start a new upload");
+        }
+        return r;
+    }
+
+    /**
+     * {@link #require}, after asking a current writer to let go: a client that asks for the offset is about to
+     * resume, so a writer still holding the upload is a dead connection (tusd does the same on HEAD).
+     */
+    public Resumable status(String id, Runnable onReleaseRequested) throws SQLException, InterruptedException {
+        require(id);
+        try (UploadLocks.Lock ignored = lock(id, onReleaseRequested)) {
+            return require(id);
+        }
+    }
+
+    private boolean isExpired(Resumable r) {
+        return r.state() == Resumable.State.EXPIRED
+                || (r.expiresAt() != null && r.expiresAt().isBefore(now()));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Appending.
+
+    /**
+     * Appends the request body at {@code a.expectedOffset()}.
+     *
+     * @param onReleaseRequested what a later request on the same upload runs to make this one stop reading
+     *                           (close the connection); the bytes received until then are kept
+     */
+    public Outcome append(Append a, Body body, ByteBuffer buffer, ByteBuffer second, Runnable onReleaseRequested)
+            throws IOException, SQLException, InterruptedException {
+        try (UploadLocks.Lock ignored = lock(a.id(), onReleaseRequested)) {
+            Resumable r = require(a.id());
+            if (r.concat() == Resumable.Concat.FINAL) {
+                throw new ApiException(403, "final_upload_immutable",
+                        "a final concatenation cannot be appended to; it was complete when created");
+            }
+            if (a.expectedOffset() != r.offset()) {
+                throw offsetMismatch(r);
+            }
+            r = applyNewLength(r, a.newLength());
+            if (r.isComplete()) {
+                // Nothing to add; an empty append at the end is a harmless repeat of the final one.
+                long extra = body.read(0, chunk -> {
+                });
+                if (extra > 0) {
+                    throw exceedsLength(r.length());
+                }
+                return new Outcome(r, Optional.empty());
+            }
+            appends.increment();
+            return appendLocked(r, a, body, buffer, second);
+        }
+    }
+
+    private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second)
+            throws IOException, SQLException {
+        long start = r.offset();
+        long room = (r.lengthDeferred() ? maxSize() : r.length()) - start;
+        MessageDigest checksum = a.checksum() == null ? null : Digests.of(a.checksum().algorithm());
+        // Partials are hashed when they are concatenated; the others continue the digest of their earlier appends.
+        MessageDigest sha256 = r.concat() == Resumable.Concat.PARTIAL ? null : takeDigest(r.id(), start);
+        ResumableWriter writer;
+        try {
+            writer = store.openAppend(r.id(), start);
+        } catch (NoSuchFileException e) {
+            throw recoverMissingBlob(r, e);
+        }
+        Checkpoints checkpoints = new Checkpoints(r, writer, a.checksum() == null);
+        long received;
+        // Closed in reverse: the pipeline's last write, then a running checkpoint, then the file.
+        try (writer; checkpoints; StreamPipeline pipeline = new StreamPipeline(r.id(), full -> {
+            if (checksum != null) {
+                checksum.update(full.duplicate());
+            }
+            writer.write(full);
+        }, sha256, buffer, second, checkpoints)) {
+            try {
+                received = body.read(room, chunk -> pipeline.write(chunk.getByteBuffer()));
+            } catch (ClientGoneException | ApiException e) {
+                // The network failed us (disconnect, too slow, a newer request took over): what arrived is a
+                // valid prefix and is kept, unless the append carried a checksum that can no longer be verified.
+                boolean networkFailure = e instanceof ClientGoneException
+                        || (e instanceof ApiException api && api.status() == 408);
+                if (networkFailure && checksum == null) {
+                    pipeline.finish();
+                    checkpoints.await();
+                    saveProgress(r, start + pipeline.accepted(), writer, sha256);
+                }
+                throw e;
+            }
+            pipeline.finish();
+            checkpoints.await();
+            if (checksum != null && !MessageDigest.isEqual(checksum.digest(), a.checksum().expected())) {
+                throw new ApiException(460, "checksum_mismatch", "the " + a.checksum().algorithm()
+                        + " of this request's body does not match Upload-Checksum; the bytes were discarded",
+                        Map.of("offset", start), null);
+            }
+            long end = start + received;
+            if (Boolean.TRUE.equals(a.complete())) {
+                if (r.lengthDeferred()) {
+                    r = r.withLength(end);
+                } else if (end != r.length()) {
+                    throw inconsistentLength(r, end);
+                }
+            }
+            writer.sync();
+            if (!r.lengthDeferred() && end == r.length()) {
+                Optional<Upload> upload = finish(r.withOffset(end), sha256);
+                appendedBytes.increment(received);
+                return new Outcome(r.withOffset(end).with(Resumable.State.COMPLETED,
+                        r.concat() == Resumable.Concat.PARTIAL ? r.expiresAt() : null), upload);
+            }
+            Resumable saved = record(r.withOffset(end));
+            if (sha256 != null) {
+                putDigest(r.id(), end, sha256);
+            }
+            appendedBytes.increment(received);
+            return new Outcome(saved, Optional.empty());
+        }
+    }
+
+    private void saveProgress(Resumable r, long end, ResumableWriter writer, MessageDigest sha256) {
+        try {
+            writer.sync();
+            record(r.withOffset(end));
+            if (sha256 != null) {
+                putDigest(r.id(), end, sha256);
+            }
+            appendedBytes.increment(end - r.offset());
+        } catch (IOException | SQLException | RuntimeException e) {
+            log.warn("could not save the offset of interrupted upload {}: {}", r.id(), e.toString());
+        }
+    }
+
+    /** Writes a new offset with a fresh expiry; returns the upload as recorded. */
+    private Resumable record(Resumable r) throws SQLException {
+        Resumable updated = r.with(r.state(), now().plus(settings.expiry()));
+        db.write(tx -> {
+            repository.update(tx, updated);
+            return null;
+        });
+        return updated;
+    }
+
+    private Resumable applyNewLength(Resumable r, long newLength) throws SQLException {
+        if (newLength == Resumable.DEFERRED || newLength == r.length()) {
+            return r;
+        }
+        if (!r.lengthDeferred()) {
+            throw ApiException.badRequest("length_already_set",
+                    "the upload's length is already " + r.length() + " and cannot change to " + newLength);
+        }
+        checkLength(newLength);
+        if (newLength < r.offset()) {
+            throw ApiException.badRequest("invalid_length",
+                    "the length " + newLength + " is below the " + r.offset() + " bytes already received");
+        }
+        Resumable withLength = r.withLength(newLength);
+        db.write(tx -> {
+            repository.update(tx, withLength);
+            return null;
+        });
+        return withLength;
+    }
+
+    /**
+     * The resumable blob is gone while the row says unfinished: a completion was interrupted between the
+     * promotion of the blob and the database commit. Finish it now; the client's offset is then stale.
+     */
+    private ApiException recoverMissingBlob(Resumable r, NoSuchFileException e) throws IOException, SQLException {
+        if (!r.lengthDeferred() && blobs.size(r.id()) == r.length()) {
+            log.info("completing upload {} whose completion was interrupted", r.id());
+            Resumable done = r.withOffset(r.length());
+            finish(done, null);
+            return offsetMismatch(done);
+        }
+        throw new IOException("the bytes of upload " + r.id() + " are missing", e);
+    }
+
+    /**
+     * Makes a finished upload an {@link Upload}: promote its blob, compute what the record needs, and commit the
+     * record with the state change. A partial upload only changes state: it waits for its concatenation.
+     */
+    private Optional<Upload> finish(Resumable r, MessageDigest sha256) throws IOException, SQLException {
+        digests.remove(r.id());
+        if (r.concat() == Resumable.Concat.PARTIAL) {
+            Resumable done = r.with(Resumable.State.COMPLETED, r.expiresAt());
+            db.write(tx -> {
+                repository.update(tx, done);
+                return null;
+            });
+            return Optional.empty();
+        }
+        if (r.length() == 0) {
+            deleteQuietly(r.id());
+            throw ApiException.badRequest("empty_file", "'" + r.filename() + "' is empty");
+        }
+        store.promote(r.id());
+        String contentType;
+        String sha;
+        try {
+            contentType = uploads.types().detect(head(r.id(), r.length()), r.filename());
+            sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : rehash(r.id(), r.length());
+        } catch (ApiException e) {
+            deleteQuietly(r.id());
+            throw e;
+        }
+        Upload u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
+                clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata());
+        Resumable done = r.with(Resumable.State.COMPLETED, null);
+        db.write(tx -> {
+            uploads.repository().insert(tx, u);
+            repository.update(tx, done);
+            return null;
+        });
+        uploads.counted(u);
+        return Optional.of(u);
+    }
+
+    private ByteBuffer head(String key, long length) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(TypeDetector.HEAD_BYTES, length));
+        try (ReadableByteChannel ch = blobs.openRange(key, 0, head.capacity())) {
+            while (head.hasRemaining() && ch.read(head) >= 0) {
+                // fill
+            }
+        }
+        return head.flip();
+    }
+
+    /** Hashes a committed blob from disk: the digest of its earlier appends was lost (a restart, another node). */
+    private String rehash(String key, long length) throws IOException {
+        MessageDigest md = Digests.sha256();
+        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+        try (ReadableByteChannel ch = blobs.openRange(key, 0, length)) {
+            while (ch.read(chunk.clear()) >= 0) {
+                md.update(chunk.flip());
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private MessageDigest takeDigest(String id, long offset) {
+        if (offset == 0) {
+            digests.remove(id);
+            return Digests.sha256();
+        }
+        Running running = digests.remove(id);
+        return running != null && running.offset() == offset ? running.digest() : null;
+    }
+
+    private void putDigest(String id, long offset, MessageDigest digest) {
+        if (digests.size() < MAX_CACHED_DIGESTS) {
+            digests.put(id, new Running(offset, digest));
+        }
+    }
+
+    /**
+     * Records the offset of a long append while it runs, so a crash in the middle of a multi-gigabyte PATCH
+     * costs at most {@link Settings#checkpointBytes()} of it. The fsync runs beside the writes, not between them.
+     */
+    private final class Checkpoints implements StreamPipeline.HandOffHook, AutoCloseable {
+        private final Resumable r;
+        private final ResumableWriter writer;
+        private final boolean enabled;
+        private long next;
+        private Thread running;
+
+        Checkpoints(Resumable r, ResumableWriter writer, boolean enabled) {
+            this.r = r;
+            this.writer = writer;
+            this.enabled = enabled;
+            this.next = settings.checkpointBytes();
+        }
+
+        @Override
+        public void beforeHandOff(ByteBuffer full, long drainedSoFar) {
+            if (!enabled || drainedSoFar < next || (running != null && running.isAlive())) {
+                return;
+            }
+            next = drainedSoFar + settings.checkpointBytes();
+            long offset = r.offset() + drainedSoFar;
+            running = Thread.ofVirtual().name("sluice-checkpoint-" + r.id()).start(() -> {
+                try {
+                    writer.sync();
+                    record(r.withOffset(offset));
+                } catch (IOException | SQLException | RuntimeException e) {
+                    log.warn("checkpoint of upload {} at {} failed: {}", r.id(), offset, e.toString());
+                }
+            });
+        }
+
+        @Override
+        public void close() {
+            await();
+        }
+
+        /** Waits for a checkpoint still running: the writer must not close under it. */
+        void await() {
+            Thread t = running;
+            if (t == null) {
+                return;
+            }
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Concatenation.
+
+    /**
+     * Builds a final upload from finished partial uploads, in order, through the direct-upload path (hash and type
+     * on the way); the partials are consumed (removed) when it commits.
+     *
+     * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
+     */
+    public Outcome concatenate(List<String> partialIds, Map<String, String> metadata, String rawMetadata,
+                               String filename, String client, ByteBuffer buffer, ByteBuffer second)
+            throws IOException, SQLException, InterruptedException {
+        if (partialIds.isEmpty()) {
+            throw invalidConcat("Upload-Concat: final lists no partial uploads");
+        }
+        if (new HashSet<>(partialIds).size() != partialIds.size()) {
+            throw invalidConcat("a partial upload appears twice in Upload-Concat");
+        }
+        List<UploadLocks.Lock> held = new ArrayList<>();
+        try {
+            // Sorted, so that two concatenations over the same partials cannot deadlock.
+            for (String id : partialIds.stream().sorted(Comparator.naturalOrder()).toList()) {
+                held.add(lock(id, () -> {
+                }));
+            }
+            List<Resumable> parts = new ArrayList<>();
+            long total = 0;
+            for (String id : partialIds) {
+                Resumable p = IdGenerator.looksLikeId(id) ? repository.find(id).orElse(null) : null;
+                if (p == null || isExpired(p)) {
+                    throw invalidConcat("partial upload " + id + " does not exist");
+                }
+                if (p.concat() != Resumable.Concat.PARTIAL) {
+                    throw invalidConcat("upload " + id + " is not a partial upload (create it with Upload-Concat: partial)");
+                }
+                if (!p.isComplete()) {
+                    throw invalidConcat("partial upload " + id + " is not finished (" + p.offset() + " of "
+                            + (p.lengthDeferred() ? "?" : p.length()) + " bytes)");
+                }
+                total += p.length();
+                parts.add(p);
+            }
+            checkLength(total);
+            Instant now = now();
+            List<Upload> done;
+            ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
+            try (FileSink sink = uploads.open(filename, buffer, second)) {
+                for (Resumable p : parts) {
+                    try (ReadableByteChannel ch = store.openResumable(p.id(), 0, p.length())) {
+                        while (ch.read(chunk.clear()) >= 0) {
+                            sink.write(chunk.flip());
+                        }
+                    }
+                }
+                done = uploads.commit(List.of(sink), Map.of(), client, (tx, list) -> {
+                    Upload u = list.getFirst();
+                    repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata,
+                            rawMetadata, Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null,
+                            now));
+                    for (Resumable p : parts) {
+                        repository.delete(tx, p.id());
+                    }
+                });
+            }
+            for (Resumable p : parts) {
+                deleteBlobQuietly(p.id());
+            }
+            Upload u = done.getFirst();
+            return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata, rawMetadata,
+                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now), Optional.of(u));
+        } finally {
+            held.forEach(UploadLocks.Lock::close);
+        }
+    }
+
+    private static ApiException invalidConcat(String message) {
+        return ApiException.badRequest("invalid_concat", message);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Termination and expiry.
+
+    /** Removes an upload, finished or not, with its bytes (tus termination). */
+    public void terminate(String id, Runnable onReleaseRequested)
+            throws SQLException, IOException, InterruptedException {
+        require(id);
+        try (UploadLocks.Lock ignored = lock(id, onReleaseRequested)) {
+            require(id);
+            deleteQuietly(id);
+        }
+    }
+
+    /**
+     * Sweeps unfinished uploads (and unconsumed partials) past their expiry: their bytes are removed and the row
+     * stays as a tombstone for {@link #TOMBSTONE_RETENTION}. An upload being written is skipped this round.
+     *
+     * @return how many were swept
+     */
+    public int sweepExpired() throws SQLException, IOException, InterruptedException {
+        int swept = 0;
+        for (Resumable r : repository.expired(now(), SWEEP_BATCH)) {
+            Optional<UploadLocks.Lock> lock = locks.acquire(r.id(), Duration.ZERO, () -> {
+            });
+            if (lock.isEmpty()) {
+                continue;
+            }
+            try (UploadLocks.Lock ignored = lock.get()) {
+                Resumable fresh = repository.find(r.id()).orElse(null);
+                if (fresh == null || fresh.expiresAt() == null || !fresh.expiresAt().isBefore(now())
+                        || fresh.state() == Resumable.State.EXPIRED) {
+                    continue;
+                }
+                Resumable tombstone = fresh.with(Resumable.State.EXPIRED, fresh.expiresAt());
+                db.write(tx -> {
+                    repository.update(tx, tombstone);
+                    return null;
+                });
+                digests.remove(r.id());
+                store.deleteResumable(r.id());
+                swept++;
+            }
+        }
+        repository.pruneTombstones(now().minus(TOMBSTONE_RETENTION));
+        if (swept > 0) {
+            log.info("Swept {} expired resumable upload(s)", swept);
+        }
+        return swept;
+    }
+
+    /** Row first (the upload disappears at once), then its bytes, wherever they are. */
+    private void deleteQuietly(String id) throws SQLException {
+        digests.remove(id);
+        db.write(tx -> {
+            repository.delete(tx, id);
+            uploads.repository().deleteIn(tx, id);
+            return null;
+        });
+        deleteBlobQuietly(id);
+    }
+
+    private void deleteBlobQuietly(String id) {
+        try {
+            store.deleteResumable(id);
+            blobs.delete(id);
+        } catch (IOException | RuntimeException e) {
+            log.warn("could not remove the bytes of upload {} (orphaned): {}", id, e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    private UploadLocks.Lock lock(String id, Runnable onReleaseRequested) throws InterruptedException {
+        return locks.acquire(id, settings.lockWait(), onReleaseRequested).orElseThrow(() -> new ApiException(423,
+                "upload_locked", "another request is writing to this upload; retry shortly", Map.of(),
+                Duration.ofSeconds(1)));
+    }
+
+    private static ApiException offsetMismatch(Resumable r) {
+        return new ApiException(409, "offset_mismatch", "the upload is at offset " + r.offset()
+                + "; resume from there (ask with HEAD)", Map.of("offset", r.offset()), null);
+    }
+
+    private static ApiException exceedsLength(long length) {
+        return new ApiException(413, "exceeds_length", "the body goes beyond the upload's length of " + length
+                + " bytes", Map.of("length", length), null);
+    }
+
+    private static ApiException inconsistentLength(Resumable r, long end) {
+        return new ApiException(400, "inconsistent_length", "the upload was declared " + r.length()
+                + " bytes long but ends at " + end, Map.of("length", r.length(), "end", end), null);
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    }
+}
