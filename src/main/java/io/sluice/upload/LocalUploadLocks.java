@@ -57,6 +57,13 @@ public final class LocalUploadLocks implements UploadLocks {
     }
 
     @Override
+    public Optional<Lock> tryAcquire(String uploadId) {
+        Holder mine = new Holder(uploadId, () -> {
+        });
+        return holders.putIfAbsent(uploadId, mine) == null ? Optional.of(mine) : Optional.empty();
+    }
+
+    @Override
     public int held() {
         return holders.size();
     }

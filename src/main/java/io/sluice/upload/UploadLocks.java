@@ -24,6 +24,9 @@ public interface UploadLocks {
      */
     Optional<Lock> acquire(String uploadId, Duration wait, Runnable onReleaseRequested) throws InterruptedException;
 
+    /** Takes the lock only if nobody holds it, without asking a holder to let go (background work). */
+    Optional<Lock> tryAcquire(String uploadId);
+
     /** Locks currently held (for health and tests: a leaked lock shows up here). */
     int held();
 
