@@ -249,6 +249,17 @@ final class IetfDraft {
                 throw ApiException.badRequest("upload_completed", "upload " + id + " is complete; nothing can be "
                         + "appended (its record is /api/v1/uploads/" + id + ")");
             }
+            if (newLength != Resumable.DEFERRED && provided == current.offset()) {
+                // Checked here only when the offset is right, so that a stale client learns its offset first (409).
+                if (!current.lengthDeferred() && newLength != current.length()) {
+                    throw inconsistentLength("the upload's length is " + current.length() + " but this request "
+                            + "states " + newLength);
+                }
+                if (newLength < current.offset()) {
+                    throw inconsistentLength("this request states a length of " + newLength + " but " + current.offset()
+                            + " bytes were already received");
+                }
+            }
             long knownLength = newLength != Resumable.DEFERRED ? newLength : current.length();
             ResumableService.Checksum checksum = TusApi.checksum(ex);
             ResumableService.Outcome out;

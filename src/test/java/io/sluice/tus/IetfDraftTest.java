@@ -322,6 +322,35 @@ class IetfDraftTest {
         }
     }
 
+    @ParameterizedTest(name = "interop {0}")
+    @ValueSource(ints = {5, 6, 8})
+    void aCreationWithLengthsThatDisagreeIsAnInconsistentLength(int v) throws Exception {
+        Answer r = send(head("POST", "/files/", v, 50, "Upload-Complete: ?1", "Upload-Length: 100"),
+                HeldUpload.bytes(50, 1));
+        assertThat(r.interim()).as("refused before an upload exists").isEmpty();
+        assertInconsistent(v, r.last(), "inconsistent_length");
+        if (v == 8) {
+            assertThat(Json.parse(r.last().body()).path("status").asInt()).isEqualTo(400);
+        }
+    }
+
+    @ParameterizedTest(name = "interop {0}")
+    @ValueSource(ints = {5, 6, 8})
+    void appendsThatContradictTheLengthAreInconsistentLengths(int v) throws Exception {
+        String path = createdPath(v, 300, HeldUpload.bytes(100, 2));
+        // Completing at 150 when the length is 300.
+        assertInconsistent(v, patch(v, path, 100, true, HeldUpload.bytes(50, 3)), "inconsistent_length");
+        // A stale offset is told first, whatever the lengths.
+        assertThat(patch(v, path, 40, true, HeldUpload.bytes(50, 3)).status()).isEqualTo(409);
+        // A body beyond the length.
+        assertInconsistent(v, patch(v, path, 100, false, HeldUpload.bytes(250, 4)), "inconsistent_length");
+        // Another length.
+        assertInconsistent(v, patch(v, path, 100, false, HeldUpload.bytes(10, 5), "Upload-Length: 500"),
+                "inconsistent_length");
+        // None of them kept anything.
+        assertThat(headRequest(v, path).header("Upload-Offset")).isEqualTo("100");
+    }
+
     // ------------------------------------------------------------------------------------------ versions 5 and 6
 
     /** tus-js-client sends {@code ?0} on the last chunk of a file stream: reaching the length completes it, as tusd. */
@@ -350,7 +379,7 @@ class IetfDraftTest {
         assertRecord(idOf(path), data, "upload");
     }
 
-    // ------------------------------------------------------------------------------------------ version 8
+    // ------------------------------------------------------------------------------------------ versions 6 and 8
 
     @ParameterizedTest(name = "interop {0}")
     @ValueSource(ints = {6, 8})
@@ -366,30 +395,7 @@ class IetfDraftTest {
         assertThat(headRequest(v, path).header("Upload-Offset")).isEqualTo("0");
     }
 
-    @Test
-    void interop8CreationWithLengthsThatDisagreeIsAnInconsistentLengthProblem() throws Exception {
-        Answer r = send(head("POST", "/files/", 8, 50, "Upload-Complete: ?1", "Upload-Length: 100"),
-                HeldUpload.bytes(50, 1));
-        assertThat(r.interim()).as("refused before an upload exists").isEmpty();
-        assertThat(r.last().status()).isEqualTo(400);
-        assertThat(r.last().header("Content-Type")).isEqualTo("application/problem+json");
-        JsonNode problem = Json.parse(r.last().body());
-        assertThat(problem.path("type").asText()).isEqualTo(INCONSISTENT_LENGTH);
-        assertThat(problem.path("status").asInt()).isEqualTo(400);
-    }
-
-    @Test
-    void interop8AppendsThatContradictTheLengthAreInconsistentLengthProblems() throws Exception {
-        String path = createdPath(8, 300, HeldUpload.bytes(100, 2));
-        // Completing at 150 when the length is 300.
-        assertInconsistent(patch(8, path, 100, true, HeldUpload.bytes(50, 3)));
-        // A body beyond the length.
-        assertInconsistent(patch(8, path, 100, false, HeldUpload.bytes(250, 4)));
-        // Another length.
-        assertInconsistent(patch(8, path, 100, false, HeldUpload.bytes(10, 5), "Upload-Length: 500"));
-        // None of them kept anything.
-        assertThat(headRequest(8, path).header("Upload-Offset")).isEqualTo("100");
-    }
+    // ------------------------------------------------------------------------------------------ version 8, admission
 
     @Test
     void interop8CompletesOnlyWhenTheClientSaysSo() throws Exception {
@@ -547,10 +553,15 @@ class IetfDraftTest {
         }
     }
 
-    static void assertInconsistent(RawResponse r) {
+    /** Version 8: the RFC 9457 problem type; 5 and 6: the JSON error {@code code}. */
+    static void assertInconsistent(int v, RawResponse r, String code) {
         assertThat(r.status()).as(r.body()).isEqualTo(400);
-        assertThat(r.header("Content-Type")).isEqualTo("application/problem+json");
-        assertThat(Json.parse(r.body()).path("type").asText()).isEqualTo(INCONSISTENT_LENGTH);
+        if (v == 8) {
+            assertThat(r.header("Content-Type")).isEqualTo("application/problem+json");
+            assertThat(Json.parse(r.body()).path("type").asText()).isEqualTo(INCONSISTENT_LENGTH);
+        } else {
+            assertThat(Json.errorCode(r.body())).isEqualTo(code);
+        }
     }
 
     /** The finished upload's record: size, sha256 and name. */
