@@ -234,9 +234,11 @@ public final class TusApi {
     }
 
     void delete(Exchange ex) throws Exception {
-        if (!IetfDraft.applies(ex)) {
-            requireTus(ex);
+        if (IetfDraft.applies(ex)) {
+            ietf.delete(ex);
+            return;
         }
+        requireTus(ex);
         service.terminate(ex.param("id"), () -> {
         });
         ex.empty(204);
@@ -301,6 +303,10 @@ public final class TusApi {
 
     String basePath() {
         return basePath;
+    }
+
+    int maxMetadataSize() {
+        return maxMetadataSize;
     }
 
     static boolean hasBody(Exchange ex) {

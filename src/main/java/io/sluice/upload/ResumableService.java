@@ -330,7 +330,9 @@ public final class ResumableService {
                 }
             }
             writer.sync();
-            if (!r.lengthDeferred() && end == r.length()) {
+            // FALSE means more follow even at the declared length: the IETF draft completes an upload only when the
+            // client says so (the offset may equal the length while the upload is still incomplete).
+            if (!r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete())) {
                 Optional<Upload> upload = finish(r.withOffset(end), sha256);
                 appendedBytes.increment(received);
                 return new Outcome(r.withOffset(end).with(Resumable.State.COMPLETED,
