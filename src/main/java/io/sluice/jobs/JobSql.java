@@ -41,8 +41,9 @@ final class JobSql {
 
     String now() {
         return switch (dialect) {
-            // julianday has sub-millisecond resolution; 2440587.5 is the Julian day of 1970-01-01T00:00Z.
-            case SQLITE -> "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+            // 'now' has millisecond resolution; julianday makes it a double, ROUND takes it back to the exact
+            // millisecond. 2440587.5 is the Julian day of 1970-01-01T00:00Z.
+            case SQLITE -> "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
             case POSTGRESQL -> "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)";
         };
     }

@@ -69,6 +69,11 @@ public record JobsConfig(int workers, Map<String, Integer> pipelineConcurrency, 
                 DEFAULT_RETENTION, DEFAULT_BACKOFF_BASE, DEFAULT_BACKOFF_CAP, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT);
     }
 
+    /** The job that runs {@code pipeline} over an upload, with the default attempts and time limit. */
+    public NewJob jobFor(String uploadId, String pipeline) {
+        return NewJob.forUpload(uploadId, pipeline, defaultMaxAttempts, defaultTimeout);
+    }
+
     public Backoff backoff() {
         return new Backoff(backoffBase, backoffCap, JITTER);
     }
