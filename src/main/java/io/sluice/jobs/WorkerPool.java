@@ -248,6 +248,9 @@ public final class WorkerPool implements AutoCloseable {
                 if (joinQuietly(handler, Duration.ofNanos(wait))) {
                     break;
                 }
+                if (!handler.isAlive()) {
+                    break; // ended just as the wait did: its outcome counts, not the time limit
+                }
                 now = System.nanoTime();
                 if (now - startedAt >= limit) {
                     timeOut(run, handler);
@@ -288,7 +291,7 @@ public final class WorkerPool implements AutoCloseable {
                 log.info("job {}: cancel requested, stopping at the next checkpoint", run.job().id());
                 run.cancelRequested = true;
             }
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             // Two more heartbeats fit in the lease; if they fail too, the job is rescued elsewhere.
             log.warn("heartbeat for job {} failed: {}", run.job().id(), e.toString());
         }
