@@ -1,0 +1,405 @@
+package io.sluice.jobs;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Runs jobs from a {@link JobQueue} with bounded concurrency: at most {@code workers} at once, at most
+ * {@link JobsConfig#concurrency(String)} per pipeline, and a job is claimed only when {@code memoryAllows} says
+ * yes. Only pipelines with a handler here are claimed; others stay queued for a process that has one.
+ *
+ * <p>One poller claims (every poll interval, or at once when signalled by an enqueue or a freed slot) and also
+ * rescues expired leases and prunes finished jobs. Each claimed job gets a supervisor virtual thread, which runs
+ * the handler on a second virtual thread and meanwhile:
+ * <ul>
+ *   <li>heartbeats the lease every third of its duration, passing a cancel request or a lost lease to the
+ *       handler's next {@link JobContext#checkpoint()} (a lost lease also interrupts it);</li>
+ *   <li>enforces the job's time limit: interrupts the handler and fails the attempt with code {@code timeout},
+ *       not retryable (the same input would exceed the same limit); if the handler ignores the interrupt, its
+ *       slot is freed after {@link #ABANDON_WAIT} and the thread is left to end on its own (logged);</li>
+ *   <li>records the outcome: a result succeeds the job, a {@link CancelledException} after a cancel request
+ *       cancels it, anything else thrown (errors included, see {@link Failure}) fails the attempt. Nothing the
+ *       handler throws escapes the pool.</li>
+ * </ul>
+ * Every write is fenced by the lease, so a worker that lost its job can never overwrite the outcome of the
+ * attempt that replaced it.
+ *
+ * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
+ * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed.
+ */
+public final class WorkerPool implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
+    /** After interrupting a handler (time limit, stop), how long its slot waits for the thread to end. */
+    public static final Duration ABANDON_WAIT = Duration.ofSeconds(5);
+    /** Finished jobs are pruned this often (and once at start). */
+    public static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
+
+    private final JobQueue queue;
+    private final Map<String, JobHandler> handlers;
+    private final List<String> pipelines;
+    private final JobsConfig config;
+    private final BooleanSupplier memoryAllows;
+    private final JobSignal signal;
+    private final String workerId;
+
+    private final Map<String, JobRun> running = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition slotFreed = lock.newCondition();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private volatile Thread poller;
+    private int rotation;
+
+    /**
+     * @param handlers     the pipelines this pool runs, each with its handler
+     * @param memoryAllows asked before each claim; false holds new jobs back (running ones continue)
+     * @param signal       the signal the queue raises on enqueue; the pool also raises it when a slot frees
+     */
+    public WorkerPool(JobQueue queue, Map<String, JobHandler> handlers, JobsConfig config,
+                      BooleanSupplier memoryAllows, JobSignal signal) {
+        this.queue = Objects.requireNonNull(queue, "queue");
+        this.handlers = Map.copyOf(handlers);
+        this.pipelines = List.copyOf(this.handlers.keySet());
+        this.config = Objects.requireNonNull(config, "config");
+        this.memoryAllows = Objects.requireNonNull(memoryAllows, "memoryAllows");
+        this.signal = Objects.requireNonNull(signal, "signal");
+        // Unique per pool instance: fencing compares owners, and a restarted process must not pass for the old one.
+        byte[] random = new byte[6];
+        ThreadLocalRandom.current().nextBytes(random);
+        this.workerId = "w-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
+    }
+
+    /** The lease owner this pool claims as. */
+    public String workerId() {
+        return workerId;
+    }
+
+    /** Jobs running now. */
+    public int running() {
+        return running.size();
+    }
+
+    public void start() {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("worker pool already started");
+        }
+        poller = Thread.ofPlatform().daemon().name("sluice-jobs-poller").start(this::pollLoop);
+        log.info("job workers started: {} workers, pipelines {}, worker id {}", config.workers(), pipelines,
+                workerId);
+    }
+
+    /**
+     * Stops claiming, waits up to {@code grace} for running jobs to finish, then interrupts the remaining handlers
+     * and returns their jobs to the queue (queued, runnable at once, attempt not consumed). Returns how many jobs
+     * were returned. Waits at most {@code grace} + {@link #ABANDON_WAIT} (+ a claim in flight).
+     */
+    public int stop(Duration grace) {
+        if (!stopping.compareAndSet(false, true)) {
+            return 0;
+        }
+        signal.signal();
+        Thread p = poller;
+        if (p != null && !joinQuietly(p, ABANDON_WAIT)) {
+            log.warn("the job poller did not stop within {}", ABANDON_WAIT);
+        }
+        awaitIdle(grace);
+        int released = 0;
+        for (JobRun run : running.values()) {
+            run.released = true;
+            try {
+                if (queue.release(run.lease())) {
+                    released++;
+                    log.info("job {} returned to the queue unfinished (worker stopping)", run.job().id());
+                }
+            } catch (SQLException e) {
+                log.warn("could not return job {} to the queue; its lease will expire and it will be retried: {}",
+                        run.job().id(), e.toString());
+            }
+            run.interrupt();
+        }
+        if (!awaitIdle(ABANDON_WAIT)) {
+            log.warn("{} job handler(s) ignored the interrupt at stop", running.size());
+        }
+        return released;
+    }
+
+    /** Stops without a grace period. */
+    @Override
+    public void close() {
+        stop(Duration.ZERO);
+    }
+
+    private void pollLoop() {
+        long nextRescue = System.nanoTime();
+        long nextPrune = nextRescue;
+        long seen = signal.generation();
+        while (!stopping.get()) {
+            long now = System.nanoTime();
+            if (now - nextRescue >= 0) {
+                nextRescue = now + config.rescueInterval().toNanos();
+                guard("rescuing expired leases", () -> {
+                    int n = queue.rescueExpired();
+                    if (n > 0) {
+                        log.warn("rescued {} job(s) whose worker's lease expired", n);
+                    }
+                });
+            }
+            if (now - nextPrune >= 0) {
+                nextPrune = now + PRUNE_INTERVAL.toNanos();
+                guard("pruning finished jobs", () -> {
+                    int n = queue.prune(config.retention());
+                    if (n > 0) {
+                        log.info("pruned {} finished job(s) older than {}", n, config.retention());
+                    }
+                });
+            }
+            guard("claiming jobs", this::claimRound);
+            try {
+                seen = signal.await(seen, config.pollInterval());
+            } catch (InterruptedException e) {
+                // Nobody interrupts the poller (stop() signals instead: an interrupt could land inside a claim
+                // that has committed); if something does, carry on.
+            }
+        }
+    }
+
+    /** Claims, pipeline by pipeline in rotating order (so none starves), as many jobs as there are free slots. */
+    private void claimRound() throws SQLException {
+        int n = pipelines.size();
+        int first = rotation++ % Math.max(1, n);
+        for (int k = 0; k < n && !stopping.get(); k++) {
+            String pipeline = pipelines.get((first + k) % n);
+            int globalFree = config.workers() - running.size();
+            if (globalFree <= 0) {
+                return;
+            }
+            int free = Math.min(globalFree, config.concurrency(pipeline) - runningIn(pipeline));
+            if (free <= 0) {
+                continue;
+            }
+            if (!memoryAllows()) {
+                return;
+            }
+            for (Job job : queue.claim(workerId, free, Set.of(pipeline))) {
+                launch(job);
+            }
+        }
+    }
+
+    private boolean memoryAllows() {
+        try {
+            return memoryAllows.getAsBoolean();
+        } catch (RuntimeException e) {
+            log.warn("memory check failed, holding jobs back: {}", e.toString());
+            return false;
+        }
+    }
+
+    private int runningIn(String pipeline) {
+        int count = 0;
+        for (JobRun run : running.values()) {
+            if (run.job().pipeline().equals(pipeline)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private void launch(Job job) {
+        JobRun run = new JobRun(queue, job);
+        running.put(job.id(), run);
+        try {
+            Thread.ofVirtual().name("sluice-job-supervisor-" + job.id()).start(() -> supervise(run));
+        } catch (Throwable e) {
+            running.remove(job.id());
+            log.error("could not start job {}; returning it to the queue", job.id(), e);
+            guard("returning job " + job.id(), () -> queue.release(run.lease()));
+        }
+    }
+
+    private void supervise(JobRun run) {
+        Job job = run.job();
+        try {
+            log.debug("job {} ({}) attempt {} started", job.id(), job.pipeline(), job.attempt());
+            Thread handler = run.start(handlers.get(job.pipeline()));
+            long startedAt = System.nanoTime();
+            long limit = saturatedNanos(job.timeout());
+            long beatEvery = config.heartbeatInterval().toNanos();
+            long nextBeat = startedAt + beatEvery;
+            while (true) {
+                long now = System.nanoTime();
+                long wait = Math.max(1, Math.min(limit - (now - startedAt), nextBeat - now));
+                if (joinQuietly(handler, Duration.ofNanos(wait))) {
+                    break;
+                }
+                if (!handler.isAlive()) {
+                    break; // ended just as the wait did: its outcome counts, not the time limit
+                }
+                now = System.nanoTime();
+                if (now - startedAt >= limit) {
+                    timeOut(run, handler);
+                    return;
+                }
+                if (now - nextBeat >= 0 && !run.leaseLost) {
+                    heartbeat(run);
+                    nextBeat = System.nanoTime() + beatEvery;
+                }
+            }
+            finish(run);
+        } catch (Throwable e) {
+            // The lease will expire and the job be rescued; the pool itself carries on.
+            log.error("supervising job {} failed", job.id(), e);
+        } finally {
+            running.remove(job.id());
+            lock.lock();
+            try {
+                slotFreed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            signal.signal();
+        }
+    }
+
+    private void heartbeat(JobRun run) {
+        try {
+            LeaseStatus status = queue.heartbeat(run.lease());
+            if (!status.owned()) {
+                if (!run.released) {
+                    log.warn("job {} attempt {}: lease lost, stopping the handler", run.job().id(),
+                            run.job().attempt());
+                }
+                run.leaseLost = true;
+                run.interrupt();
+            } else if (status.cancelRequested() && !run.cancelRequested) {
+                log.info("job {}: cancel requested, stopping at the next checkpoint", run.job().id());
+                run.cancelRequested = true;
+            }
+        } catch (SQLException | RuntimeException e) {
+            // Two more heartbeats fit in the lease; if they fail too, the job is rescued elsewhere.
+            log.warn("heartbeat for job {} failed: {}", run.job().id(), e.toString());
+        }
+    }
+
+    private void timeOut(JobRun run, Thread handler) {
+        Job job = run.job();
+        run.timedOut = true;
+        handler.interrupt();
+        if (!run.released) {
+            try {
+                Optional<JobState> next = queue.fail(run.lease(), "timeout",
+                        "the processor ran longer than its time limit of " + job.timeout(), false);
+                log.warn("job {} ({}) attempt {} timed out after {}{}", job.id(), job.pipeline(), job.attempt(),
+                        job.timeout(), next.map(s -> "; now " + s.dbValue()).orElse("; lease already lost"));
+            } catch (SQLException e) {
+                log.warn("could not record the timeout of job {}; its lease will expire: {}", job.id(),
+                        e.toString());
+            }
+        }
+        if (!joinQuietly(handler, ABANDON_WAIT)) {
+            log.warn("job {}: the handler ignored the interrupt for {}; abandoning its thread", job.id(),
+                    ABANDON_WAIT);
+        }
+    }
+
+    private void finish(JobRun run) throws SQLException {
+        Job job = run.job();
+        if (run.released) {
+            return;
+        }
+        Object outcome = run.outcome();
+        if (outcome instanceof JobHandler.Result result) {
+            if (queue.succeed(run.lease(), result.json())) {
+                log.debug("job {} succeeded", job.id());
+            } else {
+                log.warn("job {} attempt {} finished but was fenced out (lease lost); its result is discarded",
+                        job.id(), job.attempt());
+            }
+            return;
+        }
+        Throwable thrown = outcome instanceof Throwable t ? t : new IllegalStateException("handler left no outcome");
+        if (thrown instanceof CancelledException && run.cancelRequested) {
+            if (queue.cancelled(run.lease())) {
+                log.info("job {} cancelled at a checkpoint", job.id());
+            }
+            return;
+        }
+        if (run.leaseLost) {
+            log.info("job {} attempt {} stopped after losing its lease", job.id(), job.attempt());
+            return;
+        }
+        Failure failure = Failure.of(thrown);
+        Optional<JobState> next = queue.fail(run.lease(), failure.code(), failure.message(), failure.retryable());
+        if (!(thrown instanceof Exception) || thrown instanceof JobFailedException
+                || thrown instanceof CancelledException) {
+            // Expected failures, and errors whose stack says little (a StackOverflowError's has 1024 frames).
+            log.warn("job {} ({}) attempt {} failed: {} {}{}", job.id(), job.pipeline(), job.attempt(),
+                    failure.code(), failure.message(), next.map(s -> "; now " + s.dbValue()).orElse(""));
+        } else {
+            log.warn("job {} ({}) attempt {} failed: {}{}", job.id(), job.pipeline(), job.attempt(),
+                    failure.code(), next.map(s -> "; now " + s.dbValue()).orElse(""), thrown);
+        }
+    }
+
+    /** Waits until no job runs or {@code timeout} passes; returns whether none runs. */
+    private boolean awaitIdle(Duration timeout) {
+        long nanos = timeout.toNanos();
+        lock.lock();
+        try {
+            // Supervisors remove their run and then signal under this lock, so no wake-up is missed.
+            while (!running.isEmpty() && nanos > 0) {
+                nanos = slotFreed.awaitNanos(nanos);
+            }
+            return running.isEmpty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return running.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A job's time limit in nanoseconds, at most about 73 years, so that arithmetic on it cannot overflow. */
+    private static long saturatedNanos(Duration d) {
+        return d.compareTo(Duration.ofNanos(Long.MAX_VALUE / 4)) > 0 ? Long.MAX_VALUE / 4 : d.toNanos();
+    }
+
+    private static boolean joinQuietly(Thread t, Duration timeout) {
+        try {
+            return t.join(timeout);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return !t.isAlive();
+        }
+    }
+
+    @FunctionalInterface
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** Maintenance and claims never end the poller: a failure is logged and tried again next round. */
+    private static void guard(String what, Step step) {
+        try {
+            step.run();
+        } catch (Throwable e) {
+            log.warn("{} failed: {}", what, e.toString());
+        }
+    }
+}
