@@ -1,0 +1,50 @@
+package io.sluice.processors;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** What a {@link Processor.Task} gets for one attempt of one job. Used from the job's thread only. */
+public interface ProcessorContext {
+
+    /** The upload's id, filename, size, sha256 and detected type. */
+    UploadInfo upload();
+
+    /**
+     * The upload's bytes as a local, read-only file (storage that is not local is spooled to {@link #workDir()}
+     * first).
+     */
+    Path file() throws IOException;
+
+    /** Where rows go: one JSON object per line, kept only if this attempt succeeds. */
+    Output output();
+
+    /**
+     * Reports progress; cheap to call often (writes are throttled).
+     *
+     * @param percent    0..100
+     * @param stage      a short word or phrase ("parsing", "page 12 of 300")
+     * @param etaSeconds estimated seconds left, or null when unknown
+     */
+    void progress(int percent, String stage, Long etaSeconds);
+
+    /** Stops the run (throws) when the job was cancelled, its lease was lost or its time is up. */
+    void checkpoint();
+
+    /** A private directory for this attempt's temporary files; removed after the attempt. */
+    Path workDir();
+
+    /** The stored upload, as processors see it. */
+    record UploadInfo(String id, String filename, long size, String sha256, String contentType,
+                      Map<String, String> metadata) {
+    }
+
+    /** NDJSON output of a job. */
+    interface Output {
+        /** Appends {@code row} (a Map, record or any Jackson-serialisable value) as one line. */
+        void write(Object row) throws IOException;
+
+        /** Lines written so far. */
+        long lines();
+    }
+}
