@@ -1,0 +1,101 @@
+package io.sluice.processors;
+
+import com.fasterxml.jackson.databind.ObjectWriter;
+import io.sluice.api.Json;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A {@link ProcessorContext} over local files: the upload's bytes at a path, output appended to an NDJSON file.
+ * The worker (and tests, and the child JVM of an isolated job) build one per attempt; what happens to the output
+ * file afterwards (kept on success, removed otherwise) is the caller's.
+ */
+public final class FileContext implements ProcessorContext, AutoCloseable {
+
+    /** Receives progress reports. */
+    @FunctionalInterface
+    public interface Progress {
+        void report(int percent, String stage, Long etaSeconds);
+    }
+
+    private static final byte NEWLINE = '\n';
+
+    private final UploadInfo upload;
+    private final Path file;
+    private final Path workDir;
+    private final Progress progress;
+    private final Runnable checkpoint;
+    private final OutputStream out;
+    private final ObjectWriter writer = Json.mapper().writer();
+    private long lines;
+
+    /**
+     * @param outputFile created (or truncated) now
+     * @param checkpoint throws when the run must stop
+     */
+    public FileContext(UploadInfo upload, Path file, Path workDir, Path outputFile, Progress progress,
+                       Runnable checkpoint) throws IOException {
+        this.upload = upload;
+        this.file = file;
+        this.workDir = workDir;
+        this.progress = progress;
+        this.checkpoint = checkpoint;
+        Files.createDirectories(workDir);
+        this.out = new BufferedOutputStream(Files.newOutputStream(outputFile, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 64 * 1024);
+    }
+
+    @Override
+    public UploadInfo upload() {
+        return upload;
+    }
+
+    @Override
+    public Path file() {
+        return file;
+    }
+
+    @Override
+    public Output output() {
+        return new Output() {
+            @Override
+            public void write(Object row) throws IOException {
+                // writeValueAsBytes escapes newlines inside strings, so one value is always one line.
+                out.write(writer.writeValueAsBytes(row));
+                out.write(NEWLINE);
+                lines++;
+            }
+
+            @Override
+            public long lines() {
+                return lines;
+            }
+        };
+    }
+
+    @Override
+    public void progress(int percent, String stage, Long etaSeconds) {
+        progress.report(Math.clamp(percent, 0, 100), stage, etaSeconds);
+    }
+
+    @Override
+    public void checkpoint() {
+        checkpoint.run();
+    }
+
+    @Override
+    public Path workDir() {
+        return workDir;
+    }
+
+    /** Flushes and closes the output file. */
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}
