@@ -108,6 +108,7 @@ public final class TusApi {
             case "HEAD" -> head(ex);
             case "DELETE" -> delete(ex);
             default -> {
+                ex.response().getHeaders().put("Tus-Resumable", VERSION);
                 ex.response().getHeaders().put(HttpHeader.ALLOW, "HEAD, PATCH, DELETE, GET, OPTIONS");
                 throw new ApiException(405, "method_not_allowed", "POST to an upload needs "
                         + "X-HTTP-Method-Override: PATCH, HEAD or DELETE");
@@ -243,6 +244,8 @@ public final class TusApi {
     }
 
     void get(Exchange ex) throws Exception {
+        // A download needs no Tus-Resumable (a browser link sends none), but the answer still names the version.
+        ex.response().getHeaders().put("Tus-Resumable", VERSION);
         Resumable r = service.require(ex.param("id"));
         if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
             throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()
