@@ -168,11 +168,29 @@ public final class TusApi {
         try (Ticket ticket = admit(ex, length)) {
             Resumable r = service.create(spec);
             if (hasBody) {
-                r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
-                        body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+                try {
+                    r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
+                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+                } catch (Exception e) {
+                    // The client never learnt this upload's URL, so nobody can resume it: remove it now
+                    // instead of leaving its bytes until expiry.
+                    discard(r.id(), e);
+                    throw e;
+                }
             }
             ticket.close();
             created(ex, r, hasBody);
+        }
+    }
+
+    private void discard(String id, Exception cause) {
+        try {
+            service.terminate(id, () -> {
+            });
+        } catch (ApiException gone) {
+            // already removed (a refused type, an empty file)
+        } catch (Exception e) {
+            cause.addSuppressed(e);
         }
     }
 
