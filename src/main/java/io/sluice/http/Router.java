@@ -7,6 +7,8 @@ import io.sluice.api.Json;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.EofException;
+import org.eclipse.jetty.io.QuietException;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -97,7 +99,10 @@ public final class Router extends Handler.Abstract implements Routes {
             log.debug("request {}: {}", ex.requestId(), e.getMessage());
             // Jetty's own failure (an EofException), not our wrapper: Jetty recognises it as the connection's
             // end and stays quiet, where a foreign exception makes it log a WARN and stack trace per disconnect.
-            callback.failed(e.getCause() != null ? e.getCause() : e);
+            // A connection we closed ourselves (a newer request on the same upload took over) fails with a bare
+            // ClosedChannelException, which Jetty does not recognise: give it the quiet kind too.
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            callback.failed(cause instanceof QuietException ? cause : new EofException(cause));
         } catch (Throwable e) {
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
             writeError(request, response, callback,
