@@ -57,6 +57,12 @@ public final class LocalUploadLocks implements UploadLocks {
     }
 
     @Override
+    public Optional<Lock> tryAcquire(String uploadId, Runnable onReleaseRequested) {
+        Holder mine = new Holder(uploadId, onReleaseRequested);
+        return holders.putIfAbsent(uploadId, mine) == null ? Optional.of(mine) : Optional.empty();
+    }
+
+    @Override
     public int held() {
         return holders.size();
     }

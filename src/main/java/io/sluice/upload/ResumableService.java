@@ -640,7 +640,8 @@ public final class ResumableService {
     public int sweepExpired() throws SQLException, IOException, InterruptedException {
         int swept = 0;
         for (Resumable r : repository.expired(now(), SWEEP_BATCH)) {
-            Optional<UploadLocks.Lock> lock = locks.acquire(r.id(), Duration.ZERO, () -> {
+            // Not acquire(): that asks the holder to let go, and would cut a long PATCH that is still sending.
+            Optional<UploadLocks.Lock> lock = locks.tryAcquire(r.id(), () -> {
             });
             if (lock.isEmpty()) {
                 continue;

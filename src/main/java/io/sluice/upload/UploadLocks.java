@@ -24,6 +24,12 @@ public interface UploadLocks {
      */
     Optional<Lock> acquire(String uploadId, Duration wait, Runnable onReleaseRequested) throws InterruptedException;
 
+    /**
+     * Takes the lock only when nobody holds it, without asking a holder to let go: for background work (the
+     * expiry sweeper) that must never cut a request that is still writing.
+     */
+    Optional<Lock> tryAcquire(String uploadId, Runnable onReleaseRequested);
+
     /** Locks currently held (for health and tests: a leaked lock shows up here). */
     int held();
 
