@@ -6,6 +6,7 @@ import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.EofException;
 import org.eclipse.jetty.io.QuietException;
@@ -123,6 +124,12 @@ public final class Router extends Handler.Abstract implements Routes {
         response.setStatus(e.status());
         if (e.retryAfter() != null) {
             response.getHeaders().put(HttpHeader.RETRY_AFTER, Math.max(1, e.retryAfter().toSeconds()));
+        }
+        // A refusal is often sent before the request body was read. Jetty closes a connection whose body was not
+        // consumed, after this response; say so in it, or a keep-alive client sends its next request into a
+        // connection that is about to close (what Jetty's own Response.writeError does too).
+        if (!request.consumeAvailable() && request.getConnectionMetaData().getHttpVersion().getVersion() <= 11) {
+            response.getHeaders().ensureField(HttpFields.CONNECTION_CLOSE);
         }
         byte[] body = Json.error(e.code(), e.getMessage(), e.details(), RequestIds.get(request));
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");

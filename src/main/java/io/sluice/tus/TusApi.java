@@ -108,6 +108,7 @@ public final class TusApi {
             case "HEAD" -> head(ex);
             case "DELETE" -> delete(ex);
             default -> {
+                ex.response().getHeaders().put("Tus-Resumable", VERSION);
                 ex.response().getHeaders().put(HttpHeader.ALLOW, "HEAD, PATCH, DELETE, GET, OPTIONS");
                 throw new ApiException(405, "method_not_allowed", "POST to an upload needs "
                         + "X-HTTP-Method-Override: PATCH, HEAD or DELETE");
@@ -167,11 +168,29 @@ public final class TusApi {
         try (Ticket ticket = admit(ex, length)) {
             Resumable r = service.create(spec);
             if (hasBody) {
-                r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
-                        body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+                try {
+                    r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
+                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+                } catch (Exception e) {
+                    // The client never learnt this upload's URL, so nobody can resume it: remove it now
+                    // instead of leaving its bytes until expiry.
+                    discard(r.id(), e);
+                    throw e;
+                }
             }
             ticket.close();
             created(ex, r, hasBody);
+        }
+    }
+
+    private void discard(String id, Exception cause) {
+        try {
+            service.terminate(id, () -> {
+            });
+        } catch (ApiException gone) {
+            // already removed (a refused type, an empty file)
+        } catch (Exception e) {
+            cause.addSuppressed(e);
         }
     }
 
@@ -245,6 +264,8 @@ public final class TusApi {
     }
 
     void get(Exchange ex) throws Exception {
+        // A download needs no Tus-Resumable (a browser link sends none), but the answer still names the version.
+        ex.response().getHeaders().put("Tus-Resumable", VERSION);
         Resumable r = service.require(ex.param("id"));
         if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
             throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()

@@ -370,7 +370,7 @@ public final class ResumableService {
         return updated;
     }
 
-    private Resumable applyNewLength(Resumable r, long newLength) throws SQLException {
+    private Resumable applyNewLength(Resumable r, long newLength) {
         if (newLength == Resumable.DEFERRED || newLength == r.length()) {
             return r;
         }
@@ -383,12 +383,10 @@ public final class ResumableService {
             throw ApiException.badRequest("invalid_length",
                     "the length " + newLength + " is below the " + r.offset() + " bytes already received");
         }
-        Resumable withLength = r.withLength(newLength);
-        db.write(tx -> {
-            repository.update(tx, withLength);
-            return null;
-        });
-        return withLength;
+        // Recorded with the append's new offset (or its completion), not before: a PATCH refused for its body
+        // (413, 460) must not leave its declaration behind, or the client's corrected retry would meet
+        // length_already_set.
+        return r.withLength(newLength);
     }
 
     /**
