@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -50,15 +51,15 @@ public final class LocalBlobStore implements BlobStore, ResumableStore {
         this.blobs = root.resolve("blobs");
         this.staging = root.resolve("tmp");
         this.resumable = root.resolve("resumable");
-        Files.createDirectories(blobs);
-        Files.createDirectories(staging);
-        Files.createDirectories(resumable);
+        createDirectoriesDurably(blobs);
+        createDirectoriesDurably(staging);
+        createDirectoriesDurably(resumable);
     }
 
     @Override
     public BlobWriter create(String key) throws IOException {
         Path target = pathOf(key);
-        Files.createDirectories(target.getParent());
+        createDirectoriesDurably(target.getParent());
         Path temp = staging.resolve(key + "." + Long.toHexString(System.nanoTime()) + STAGED_SUFFIX);
         FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         staged.incrementAndGet();
@@ -143,7 +144,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore {
     @Override
     public void createResumable(String key) throws IOException {
         Path p = resumablePathOf(key);
-        Files.createDirectories(p.getParent());
+        createDirectoriesDurably(p.getParent());
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
@@ -201,7 +202,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore {
             }
             throw new NoSuchFileException(key);
         }
-        Files.createDirectories(to.getParent());
+        createDirectoriesDurably(to.getParent());
         try (FileChannel ch = FileChannel.open(from, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
@@ -275,6 +276,28 @@ public final class LocalBlobStore implements BlobStore, ResumableStore {
                 log.debug("closing resumable blob", e);
             }
         }
+    }
+
+    /**
+     * {@link Files#createDirectories}, plus an fsync of the parent of each directory created: fsync'ing a file and
+     * its directory does not make that directory's own entry durable, so after a power loss a new shard directory
+     * could vanish with the committed files inside it. A directory another thread is creating at the same moment
+     * is synced here too, since that thread may not have synced it yet.
+     */
+    private static void createDirectoriesDurably(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Path parent = dir.toAbsolutePath().getParent();
+        createDirectoriesDurably(parent);
+        try {
+            Files.createDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+        }
+        fsyncDirectory(parent);
     }
 
     private static void fsyncDirectory(Path dir) throws IOException {
