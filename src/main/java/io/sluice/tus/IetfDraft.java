@@ -414,10 +414,17 @@ final class IetfDraft {
      */
     private ResumableService.Body body(Exchange ex, long knownLength) {
         long max = service.maxSize();
-        return (room, consumer) -> ex.readBody(room, () -> knownLength != Resumable.DEFERRED
+        java.util.function.Supplier<ApiException> tooLarge = () -> knownLength != Resumable.DEFERRED
                 ? inconsistentLength("the body goes beyond the upload's length of " + knownLength + " bytes")
                 : new ApiException(413, "file_too_large", "the upload goes beyond the limit of " + max + " bytes",
-                Map.of("limit", max), null), consumer);
+                Map.of("limit", max), null);
+        return (room, consumer) -> {
+            // Refused before reading when the declared length cannot fit, so no checkpoint records part of it.
+            if (ex.request().getLength() > room) {
+                throw tooLarge.get();
+            }
+            return ex.readBody(room, tooLarge, consumer);
+        };
     }
 
     private void checkMaxSize(Exchange ex, Interop v, long length) {

@@ -299,8 +299,18 @@ public final class TusApi {
 
     /** The body, with 413 once more bytes arrive than the upload has room for. */
     static ResumableService.Body body(Exchange ex) {
-        return (max, consumer) -> ex.readBody(max, () -> new ApiException(413, "exceeds_length",
-                "the body goes beyond the upload's length (or the size limit)"), consumer);
+        return (max, consumer) -> {
+            // A declared length that cannot fit is refused before a byte is read (and before a checkpoint could
+            // record part of a body that is refused anyway).
+            if (ex.request().getLength() > max) {
+                throw exceedsLength();
+            }
+            return ex.readBody(max, TusApi::exceedsLength, consumer);
+        };
+    }
+
+    private static ApiException exceedsLength() {
+        return new ApiException(413, "exceeds_length", "the body goes beyond the upload's length (or the size limit)");
     }
 
     /**

@@ -263,6 +263,7 @@ public final class ResumableService {
             if (a.expectedOffset() != r.offset()) {
                 throw offsetMismatch(r);
             }
+            boolean storedDeferred = r.lengthDeferred();
             r = applyNewLength(r, a.newLength());
             if (r.isComplete()) {
                 // Nothing to add; an empty append at the end is a harmless repeat of the final one.
@@ -274,12 +275,13 @@ public final class ResumableService {
                 return new Outcome(r, Optional.empty());
             }
             appends.increment();
-            return appendLocked(r, a, body, buffer, second);
+            return appendLocked(r, a, body, buffer, second, storedDeferred);
         }
     }
 
-    private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second)
-            throws IOException, SQLException {
+    /** @param storedDeferred whether the database still has the length as deferred */
+    private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
+                                 boolean storedDeferred) throws IOException, SQLException {
         long start = r.offset();
         long room = (r.lengthDeferred() ? maxSize() : r.length()) - start;
         MessageDigest checksum = a.checksum() == null ? null : Digests.of(a.checksum().algorithm());
@@ -333,6 +335,13 @@ public final class ResumableService {
             // FALSE means more follow even at the declared length: the IETF draft completes an upload only when the
             // client says so (the offset may equal the length while the upload is still incomplete).
             if (!r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete())) {
+                if (storedDeferred) {
+                    // The length exists only in this request so far: record it before the blob moves, or a crash
+                    // in between would leave a promoted blob whose length nobody knows (recoverMissingBlob needs
+                    // it). The offset stays at the start of this append: a crash before the promotion makes the
+                    // client send it again, which is always safe.
+                    record(r);
+                }
                 Optional<Upload> upload = finish(r.withOffset(end), sha256);
                 appendedBytes.increment(received);
                 return new Outcome(r.withOffset(end).with(Resumable.State.COMPLETED,
@@ -660,6 +669,11 @@ public final class ResumableService {
                 });
                 digests.remove(r.id());
                 store.deleteResumable(r.id());
+                if (fresh.concat() != Resumable.Concat.PARTIAL) {
+                    // A completion cut between the blob's promotion and its record leaves a committed blob that no
+                    // record owns: unfinished uploads never have one, so it goes too.
+                    blobs.delete(r.id());
+                }
                 swept++;
             }
         }
