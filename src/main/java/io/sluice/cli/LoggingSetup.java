@@ -66,6 +66,9 @@ final class LoggingSetup {
         ctx.getLogger("org.eclipse.jetty").setLevel(Level.WARN);
         ctx.getLogger("com.zaxxer.hikari").setLevel(Level.WARN);
         ctx.getLogger("org.flywaydb").setLevel(Level.WARN);
+        // PDFBox warns about every recoverable oddity of a PDF, per page (a missing font: once for each page that
+        // uses it); the pdf processor reports what matters to the user in the job's outcome.
+        ctx.getLogger("org.apache.pdfbox").setLevel(Level.ERROR);
     }
 
     private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, boolean json) {
