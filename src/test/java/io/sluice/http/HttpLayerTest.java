@@ -81,7 +81,7 @@ class HttpLayerTest {
             assertThat(Json.errorCode(r.body())).isEqualTo("header_too_large");
             assertThat(r.header("X-Request-Id")).isNotBlank();
             // Jetty answers this before any handler runs; it still gets its one access-log line, with the same id.
-            Await.until(Duration.ofSeconds(5), "access-log line for the 431", () -> access.list.stream()
+            Await.until(Duration.ofSeconds(5), "access-log line for the 431", () -> snapshot(access).stream()
                     .anyMatch(e -> e.getFormattedMessage().startsWith(r.header("X-Request-Id") + " ")
                             && e.getFormattedMessage().contains(" 431 ")));
             ts.assertNothingLeftBehind();
@@ -275,9 +275,9 @@ class HttpLayerTest {
                 upload.close();
                 ts.assertNothingLeftBehind();
             }
-            Await.until(Duration.ofSeconds(10), "three aborted uploads logged", () -> events.list.stream()
+            Await.until(Duration.ofSeconds(10), "three aborted uploads logged", () -> snapshot(events).stream()
                     .filter(e -> e.getFormattedMessage().contains("aborted=")).count() == 3);
-            assertThat(events.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+            assertThat(snapshot(events).stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
                     .map(e -> e.getLoggerName() + ": " + e.getFormattedMessage()).toList())
                     .as("WARN/ERROR lines for routine disconnects").isEmpty();
         } finally {
@@ -334,5 +334,12 @@ class HttpLayerTest {
         assertThat(r.headers().firstValue("Content-Type")).get().asString().startsWith("application/json");
         assertThat(Json.errorCode(r.body())).isEqualTo(code);
         assertThat(r.headers().firstValue("X-Request-Id")).isPresent();
+    }
+
+    /** AppenderBase appends under its own monitor: copying under it never races a server thread that logs. */
+    private static java.util.List<ILoggingEvent> snapshot(ListAppender<ILoggingEvent> appender) {
+        synchronized (appender) {
+            return java.util.List.copyOf(appender.list);
+        }
     }
 }
