@@ -164,16 +164,22 @@ final class BenchSupport {
 
     /** CPU time of process {@code pid} (user + system, all threads) from /proc, or -1 when unknown. */
     static long cpuNanos(long pid) {
+        long[] us = cpuSplitNanos(pid);
+        return us == null ? -1 : us[0] + us[1];
+    }
+
+    /** {user, system} CPU time of process {@code pid} (all threads) from /proc, or null when unknown. */
+    static long[] cpuSplitNanos(long pid) {
         if (pid <= 0) {
-            return -1;
+            return null;
         }
         try {
             String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
-            return ticks * (1_000_000_000L / CLOCK_TICKS_PER_SECOND);
+            long tick = 1_000_000_000L / CLOCK_TICKS_PER_SECOND;
+            return new long[] {Long.parseLong(f[11]) * tick, Long.parseLong(f[12]) * tick}; // utime, stime (14, 15)
         } catch (IOException | RuntimeException e) {
-            return -1;
+            return null;
         }
     }
 

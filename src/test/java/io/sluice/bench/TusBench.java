@@ -152,8 +152,14 @@ public final class TusBench {
     // ---------------------------------------------------------------------------------------------------------
     // Phase 1: one large file.
 
-    /** One measured large upload. {@code durableNanos} includes the client's fsyncs for @tus/server. */
-    private record Large(long responseNanos, long durableNanos, long cpuNanos) {
+    /**
+     * One measured large upload. {@code durableNanos} includes the client's fsyncs for @tus/server; the server's
+     * CPU time is {@code userNanos + systemNanos}.
+     */
+    private record Large(long responseNanos, long durableNanos, long userNanos, long systemNanos) {
+        long cpuNanos() {
+            return userNanos + systemNanos;
+        }
     }
 
     private void large(int rounds, long size, Report report) throws Exception {
@@ -190,10 +196,10 @@ public final class TusBench {
                 ts[k][r] = b == null ? Double.NaN : mbPerSecond(size, b.durableNanos());
                 tsResp[k][r] = b == null ? Double.NaN : mbPerSecond(size, b.responseNanos());
                 tsCpu[k][r] = b == null ? Double.NaN : b.cpuNanos() / 1e9 / (size / (double) GIB);
-                log(String.format(Locale.ROOT, "round %d, %s: dd %s MB/s, sluice %s MB/s (%s CPU s/GiB), "
-                                + "tus-server %s MB/s to fsync, %s to its last answer (%s CPU s/GiB); load %s", r + 1,
-                        mode.label(), fmt(dd[k][r]), fmt(sl[k][r]), fmt2(slCpu[k][r]), fmt(ts[k][r]),
-                        fmt(tsResp[k][r]), fmt2(tsCpu[k][r]), loads[k][r]));
+                log(String.format(Locale.ROOT, "round %d, %s: dd %s MB/s, sluice %s MB/s (%s CPU s/GiB%s), "
+                                + "tus-server %s MB/s to fsync, %s to its last answer (%s CPU s/GiB%s); load %s",
+                        r + 1, mode.label(), fmt(dd[k][r]), fmt(sl[k][r]), fmt2(slCpu[k][r]), split(a, size),
+                        fmt(ts[k][r]), fmt(tsResp[k][r]), fmt2(tsCpu[k][r]), split(b, size), loads[k][r]));
             }
         }
 
@@ -239,6 +245,13 @@ public final class TusBench {
         }
     }
 
+    /** " = user + system" of an upload's CPU per GiB, for the log. */
+    private static String split(Large l, long size) {
+        double gib = size / (double) GIB;
+        return l == null ? "" : " = " + fmt2(l.userNanos() / 1e9 / gib) + " user + " + fmt2(l.systemNanos() / 1e9 / gib)
+                + " sys";
+    }
+
     /** A measured upload, deleted afterwards; null (and counted) when it failed. */
     private Large measured(Server s, Path source, long size, Mode mode, String sha) {
         try {
@@ -262,7 +275,7 @@ public final class TusBench {
         sync();
         try (FileChannel body = FileChannel.open(source, StandardOpenOption.READ);
              RawHttpClient http = new RawHttpClient(s.base(), watchdog)) {
-            long cpu0 = cpuNanos(s.pid());
+            long[] cpu0 = BenchSupport.cpuSplitNanos(s.pid());
             long t0 = System.nanoTime();
             String path = create(http, s, size, "tus-bench.bin", null, 0);
             long offset = 0;
@@ -287,7 +300,9 @@ public final class TusBench {
                 fsync(s.fileStore());
             }
             long t2 = System.nanoTime();
-            long cpu = cpuNanos(s.pid()) - cpu0;
+            long[] cpu1 = BenchSupport.cpuSplitNanos(s.pid());
+            long user = cpu0 == null || cpu1 == null ? -1 : cpu1[0] - cpu0[0];
+            long system = cpu0 == null || cpu1 == null ? -1 : cpu1[1] - cpu0[1];
             if (s.isSluice()) {
                 String recordId = last == null ? null : last.header("Sluice-Upload-Id");
                 if (sha != null) {
@@ -303,7 +318,7 @@ public final class TusBench {
                         + " bytes, not " + size);
             }
             delete(http, s, path);
-            return new Large(t1 - t0, t2 - t0, cpu);
+            return new Large(t1 - t0, t2 - t0, user, system);
         }
     }
 
