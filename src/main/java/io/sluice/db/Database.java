@@ -8,7 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The connection pool, the migrations and the dialect differences, in one place.
@@ -17,23 +22,31 @@ import java.util.concurrent.Semaphore;
  * answers a client after {@code write} returns has a durable row (invariant 2). {@link #read} never blocks on a
  * writer for long (SQLite runs in WAL mode).
  *
- * <p>SQLite allows one writer at a time; instead of letting concurrent writers spin on {@code SQLITE_BUSY}, writes
- * queue on a fair semaphore here. PostgreSQL (a later issue) needs no such gate.
+ * <p>SQLite allows one writer at a time, and with {@code synchronous=FULL} every commit waits for an fsync of the
+ * WAL. Instead of letting concurrent writers spin on {@code SQLITE_BUSY}, or queue for one commit (one fsync) each,
+ * writes are <em>group-committed</em>: one writer at a time commits, and it takes every write queued meanwhile into
+ * the same transaction, each in a savepoint of its own. A work that fails is rolled back to its savepoint and fails
+ * alone; a commit that fails fails every work of its batch. Each caller returns only after the commit that holds its
+ * work. The work may therefore run on another caller's thread: it must depend only on the connection it is given
+ * (no thread-locals, no calls back into {@link #write}). PostgreSQL (a later issue) will need no such gate.
  */
 public final class Database implements AutoCloseable {
 
     /** Readers are cheap under WAL; a few connections cover the read paths without holding many file handles. */
     public static final int SQLITE_POOL_SIZE = 4;
     public static final int SQLITE_BUSY_TIMEOUT_MS = 10_000;
+    /** Most writes one group commit takes; the rest wait for the next (bounds one transaction's size). */
+    public static final int MAX_GROUP_COMMIT = 64;
 
     private final HikariDataSource dataSource;
     private final Dialect dialect;
-    private final Semaphore writeGate;
+    /** Held by the one caller that is running and committing a batch of queued writes. */
+    private final ReentrantLock committer = new ReentrantLock();
+    private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
 
     private Database(HikariDataSource dataSource, Dialect dialect) {
         this.dataSource = dataSource;
         this.dialect = dialect;
-        this.writeGate = dialect == Dialect.SQLITE ? new Semaphore(1, true) : null;
     }
 
     /** Opens (creating if needed) the embedded SQLite database in {@code dataDir} and migrates it. */
@@ -80,28 +93,167 @@ public final class Database implements AutoCloseable {
         T run(Connection connection) throws SQLException;
     }
 
-    /** Runs {@code work} in one committed transaction; rolls back on any exception. */
+    /**
+     * Runs {@code work} atomically and returns once it is committed; on any exception from it, none of its changes
+     * stay and the exception is thrown here. It may share its transaction (not its atomicity) with concurrent writes.
+     */
     public <T> T write(Work<T> work) throws SQLException {
-        if (writeGate != null) {
-            writeGate.acquireUninterruptibly();
+        Pending<T> mine = new Pending<>(work);
+        queue.add(mine);
+        while (!mine.isDone()) {
+            if (committer.tryLock()) {
+                try {
+                    while (!mine.isDone()) {
+                        commitBatch();
+                    }
+                } finally {
+                    committer.unlock();
+                }
+                // Writes queued after our last batch: wake one of them to commit them (a waiter that finds the lock
+                // taken waits for its own completion or for this wake-up, so none is left waiting on nobody).
+                Pending<?> next = queue.peek();
+                if (next != null) {
+                    next.wake();
+                }
+            } else {
+                mine.await();
+            }
         }
+        return mine.outcome();
+    }
+
+    /** Runs the queued writes (up to {@link #MAX_GROUP_COMMIT}) in one transaction and completes each of them. */
+    private void commitBatch() {
+        List<Pending<?>> batch = new ArrayList<>();
+        for (Pending<?> p = queue.poll(); p != null; p = batch.size() < MAX_GROUP_COMMIT ? queue.poll() : null) {
+            batch.add(p);
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
+        List<Runnable> outcomes = new ArrayList<>(batch.size());
         try (Connection c = dataSource.getConnection()) {
             c.setAutoCommit(false);
             try {
-                T result = work.run(c);
+                if (batch.size() == 1) {
+                    // Alone: no savepoint needed, its failure rolls back the whole transaction below.
+                    outcomes.add(batch.getFirst().run(c));
+                } else {
+                    for (Pending<?> p : batch) {
+                        outcomes.add(p.runInSavepoint(c));
+                    }
+                }
                 c.commit();
-                return result;
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
+            } catch (SQLException | RuntimeException | Error e) {
+                rollbackQuietly(c, e);
+                outcomes.clear();
                 throw e;
             } finally {
                 c.setAutoCommit(true);
             }
-        } finally {
-            if (writeGate != null) {
-                writeGate.release();
+        } catch (SQLException | RuntimeException | Error e) {
+            outcomes.clear();
+            for (Pending<?> p : batch) {
+                outcomes.add(p.failed(batch.size() == 1 ? e : asShared(e)));
             }
+        } finally {
+            // Every caller of the batch learns its outcome, whatever happened.
+            if (outcomes.size() != batch.size()) {
+                outcomes.clear();
+                IllegalStateException lost = new IllegalStateException("the write's outcome was lost");
+                batch.forEach(p -> outcomes.add(p.failed(lost)));
+            }
+            outcomes.forEach(Runnable::run);
         }
+    }
+
+    private static void rollbackQuietly(Connection c, Throwable cause) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    /** A failure of the whole batch, as each of its callers sees it: its own exception, the batch's as cause. */
+    private static Throwable asShared(Throwable batchFailure) {
+        if (batchFailure instanceof SQLException e) {
+            return new SQLException("group commit failed: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
+        }
+        return batchFailure;
+    }
+
+    /** One queued write: its work, then its outcome; the caller waits on {@link #signal}. */
+    private static final class Pending<T> {
+        private final Work<T> work;
+        private final Semaphore signal = new Semaphore(0);
+        private volatile boolean done;
+        private T result;
+        private Throwable failure;
+
+        Pending(Work<T> work) {
+            this.work = work;
+        }
+
+        boolean isDone() {
+            return done;
+        }
+
+        void wake() {
+            signal.release();
+        }
+
+        void await() {
+            signal.acquireUninterruptibly();
+        }
+
+        /** Runs the work; returns what completes it once the transaction has committed. */
+        Runnable run(Connection c) throws SQLException {
+            T r = work.run(c);
+            return () -> complete(r, null);
+        }
+
+        /** Runs the work in a savepoint, so that its failure undoes only its own changes. */
+        Runnable runInSavepoint(Connection c) throws SQLException {
+            Savepoint sp = c.setSavepoint();
+            T r;
+            try {
+                r = work.run(c);
+            } catch (SQLException | RuntimeException | Error e) {
+                // If the savepoint cannot be restored, the transaction is in doubt: the whole batch fails.
+                c.rollback(sp);
+                c.releaseSavepoint(sp);
+                return failed(e);
+            }
+            c.releaseSavepoint(sp);
+            return () -> complete(r, null);
+        }
+
+        Runnable failed(Throwable e) {
+            return () -> complete(null, e);
+        }
+
+        private void complete(T r, Throwable f) {
+            result = r;
+            failure = f;
+            done = true;
+            signal.release();
+        }
+
+        T outcome() throws SQLException {
+            return switch (failure) {
+                case null -> result;
+                case SQLException e -> throw e;
+                case RuntimeException e -> throw e;
+                case Error e -> throw e;
+                default -> throw new IllegalStateException(failure);
+            };
+        }
+    }
+
+    /** Writes waiting for a group commit (for tests). */
+    int queuedWrites() {
+        return queue.size();
     }
 
     /** Runs read-only {@code work} on a pooled connection. */

@@ -159,6 +159,48 @@ final class BenchSupport {
         }
     }
 
+    /** USER_HZ, the unit of utime and stime in /proc/<pid>/stat; 100 on every Linux this runs on. */
+    static final long CLOCK_TICKS_PER_SECOND = 100;
+
+    /** CPU time of process {@code pid} (user + system, all threads) from /proc, or -1 when unknown. */
+    static long cpuNanos(long pid) {
+        long[] us = cpuSplitNanos(pid);
+        return us == null ? -1 : us[0] + us[1];
+    }
+
+    /** {user, system} CPU time of process {@code pid} (all threads) from /proc, or null when unknown. */
+    static long[] cpuSplitNanos(long pid) {
+        if (pid <= 0) {
+            return null;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long tick = 1_000_000_000L / CLOCK_TICKS_PER_SECOND;
+            return new long[] {Long.parseLong(f[11]) * tick, Long.parseLong(f[12]) * tick}; // utime, stime (14, 15)
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A {@code kB} field of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes, or -1 when unknown. */
+    static long procStatusBytes(long pid, String field) {
+        if (pid <= 0) {
+            return -1;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith(field + ":")) {
+                    String v = line.substring(field.length() + 1).strip();
+                    return Long.parseLong(v.substring(0, v.indexOf(' '))) * 1024;
+                }
+            }
+            return -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     static String fmt(double v) {
         return String.format(Locale.ROOT, "%.1f", v);
     }
