@@ -203,7 +203,8 @@ public final class ResumableService {
                 throw ApiException.badRequest("length_mismatch",
                         "the body has " + got + " bytes but Upload-Length is " + spec.length());
             }
-            done = uploads.commit(List.of(sink), Map.of(), spec.client(), pipeline(spec.metadata()), (tx, list) -> {
+            String pipeline = pipeline(spec.metadata());
+            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), pipeline, (tx, list) -> {
                 Upload u = list.getFirst();
                 repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                         spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED,
@@ -626,7 +627,7 @@ public final class ResumableService {
                         }
                     }
                 }
-                done = uploads.commit(List.of(sink), Map.of(), client, pipeline(metadata), (tx, list) -> {
+                done = uploads.commit(List.of(sink), metadata, client, pipeline(metadata), (tx, list) -> {
                     Upload u = list.getFirst();
                     repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata,
                             rawMetadata, Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null,

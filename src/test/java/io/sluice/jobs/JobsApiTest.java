@@ -187,6 +187,11 @@ class JobsApiTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         String jobId = r.headers().firstValue("Sluice-Job-Id").orElseThrow();
         assertThat(awaitState(jobId, "succeeded").path("pipeline").asText()).isEqualTo("sleepy");
+        // Its record keeps the tus metadata, as an upload sent in several requests does.
+        JsonNode record = Json.parse(server.get("/api/v1/uploads/"
+                + r.headers().firstValue("Sluice-Upload-Id").orElseThrow()).body());
+        assertThat(record.at("/metadata/pipeline").asText()).isEqualTo("sleepy");
+        assertThat(record.at("/metadata/filename").asText()).isEqualTo("w.bin");
     }
 
     @Test
@@ -204,6 +209,8 @@ class JobsApiTest {
         assertThat(f.statusCode()).as(f.body()).isEqualTo(201);
         JsonNode done = awaitState(f.headers().firstValue("Sluice-Job-Id").orElseThrow(), "succeeded");
         assertThat(done.at("/result/bytes").asInt()).isEqualTo("first half, second half\n".length());
+        assertThat(Json.parse(server.get("/api/v1/uploads/" + done.path("uploadId").asText()).body())
+                .at("/metadata/filename").asText()).isEqualTo("joined.bin");
     }
 
     @Test
