@@ -346,6 +346,10 @@ class JobsApiTest {
                 .field("delayMillis", "10").file("f", "long.bin", text("long")))).get(0).at("/job/id").asText();
         Await.until(WAIT, "job running with progress",
                 () -> job(id).path("state").asText().equals("running") && job(id).path("progress").asInt() > 0);
+        JsonNode running = job(id);
+        assertThat(running.path("stage").asText()).isEqualTo("writing");
+        assertThat(running.path("etaSeconds").asLong()).isPositive();
+        assertThat(running.has("finishedAt")).isFalse();
         assertError(server.get("/api/v1/jobs/" + id + "/output"), 404, "no_output");
 
         HttpResponse<String> cancel = postEmpty("/api/v1/jobs/" + id + "/cancel");

@@ -59,7 +59,8 @@ public final class SleepProcessor implements Processor {
         for (long i = 0; i < lines; i++) {
             context.checkpoint();
             context.output().write(Map.of("line", i));
-            context.progress((int) (i * 100 / lines), "line " + i, (lines - i) * delay / 1000);
+            // One stage for the whole run: a stage change is written at once, progress only a few times a second.
+            context.progress((int) (i * 100 / lines), "writing", (lines - i) * delay / 1000);
             if (delay > 0) {
                 Thread.sleep(delay);
             }
