@@ -22,7 +22,18 @@ import io.sluice.db.Database;
 import io.sluice.http.ConnectionCap;
 import io.sluice.http.HttpServer;
 import io.sluice.http.Router;
+import io.sluice.jobs.JobHandler;
+import io.sluice.jobs.JobQueue;
+import io.sluice.jobs.JobSignal;
+import io.sluice.jobs.JobsApi;
+import io.sluice.jobs.OutputStore;
+import io.sluice.jobs.PipelineHandler;
+import io.sluice.jobs.Pipelines;
+import io.sluice.jobs.SqlJobQueue;
+import io.sluice.jobs.UploadJobs;
+import io.sluice.jobs.WorkerPool;
 import io.sluice.ops.HealthApi;
+import io.sluice.processors.Processors;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.upload.DirectUploadApi;
@@ -42,6 +53,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -61,6 +75,8 @@ public final class Application implements AutoCloseable {
     public static final long MEMORY_SAMPLE_MILLIS = 500;
     /** After Jetty stops, how long to wait for aborted handlers to finish removing their staged files. */
     private static final long HANDLER_CLEANUP_WAIT_MILLIS = 5_000;
+    /** How often the outputs of pruned jobs are looked for (pruning itself runs hourly in the worker pool). */
+    static final Duration OUTPUT_SWEEP_INTERVAL = Duration.ofHours(1);
 
     private final SluiceConfig config;
     private final Database db;
@@ -72,12 +88,13 @@ public final class Application implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final ScheduledExecutorService sweeper;
     private final ResumableService resumable;
+    private final WorkerPool workers;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
-                        ScheduledExecutorService sweeper, ResumableService resumable) {
+                        ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers) {
         this.config = config;
         this.db = db;
         this.store = store;
@@ -88,6 +105,7 @@ public final class Application implements AutoCloseable {
         this.scheduler = scheduler;
         this.sweeper = sweeper;
         this.resumable = resumable;
+        this.workers = workers;
     }
 
     public static String version() {
@@ -134,9 +152,25 @@ public final class Application implements AutoCloseable {
         FunctionCounter.builder("sluice.admission.refused", shedding, SheddingTracker::refusedTotal)
                 .description("requests refused by admission (429/503/507)").register(metrics);
 
-        UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db),
-                new IdGenerator(Clock.systemUTC()), new FilenamePolicy(), new TypeDetector(config.limits().allowedTypes()),
-                config.limits(), admission, Clock.systemUTC(), metrics);
+        // Background jobs: the queue and the pipelines exist before the upload paths, which enqueue into them.
+        IdGenerator ids = new IdGenerator(Clock.systemUTC());
+        JobSignal jobSignal = new JobSignal();
+        JobQueue jobs = new SqlJobQueue(db, ids::next, config.jobs(), jobSignal);
+        Pipelines pipelines = config.pipelines().isEmpty() ? Pipelines.none()
+                : Pipelines.configure(config.pipelines(), Processors.available());
+        OutputStore outputs = new OutputStore(config.dataDir());
+        outputs.sweepTemporary();
+
+        UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
+                new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
+                new UploadJobs(pipelines, jobs, store), Clock.systemUTC(), metrics);
+        Map<String, JobHandler> handlers = new LinkedHashMap<>();
+        for (Pipelines.Pipeline p : pipelines.all()) {
+            handlers.put(p.name(), new PipelineHandler(p, uploads::find, store, outputs));
+        }
+        // A job starts only while memory is below the watermark that admission applies to uploads.
+        WorkerPool workers = new WorkerPool(jobs, handlers, config.jobs(), () -> pressure.check(0, 0) == null,
+                jobSignal);
 
         Router publicRouter = new Router(Request::getRemoteAddr);
         Router adminRouter = new Router(Request::getRemoteAddr);
@@ -152,6 +186,7 @@ public final class Application implements AutoCloseable {
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
         new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
                 .register(publicRouter);
+        new JobsApi(jobs, pipelines, outputs).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
@@ -179,11 +214,27 @@ public final class Application implements AutoCloseable {
                 log.warn("sweeping expired uploads failed: {}", e.toString());
             }
         }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+        long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
+        sweeper.scheduleWithFixedDelay(() -> {
+            try {
+                outputs.sweepOrphans(id -> {
+                    try {
+                        return jobs.find(id).isPresent();
+                    } catch (java.sql.SQLException e) {
+                        return true; // keep it; decide next time
+                    }
+                });
+            } catch (Exception e) {
+                log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
+            }
+        }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
-                sweeper, resumable);
+                sweeper, resumable, workers);
         try {
             http.start();
+            // After the server is up: a job never runs in a process that could not start serving.
+            workers.start();
         } catch (Exception e) {
             app.close();
             throw e;
@@ -261,6 +312,10 @@ public final class Application implements AutoCloseable {
     private void drainAndStop() {
         log.info("Shutting down: draining for up to {} s", config.server().shutdownGrace().toSeconds());
         shedding.drain();
+        // Running jobs get the same grace as requests, at the same time, so shutdown takes one grace period, not
+        // two; the ones still running then go back to the queue. All of it before the database closes.
+        Thread jobsStopping = Thread.ofPlatform().name("sluice-jobs-stop").start(
+                () -> workers.stop(config.server().shutdownGrace()));
         try {
             http.stop();
         } catch (Exception e) {
@@ -274,6 +329,18 @@ public final class Application implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 break;
             }
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                jobsStopping.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         scheduler.shutdownNow();
         sweeper.shutdownNow();

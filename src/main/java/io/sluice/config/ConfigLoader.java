@@ -5,11 +5,16 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.sluice.jobs.JobsConfig;
+import io.sluice.processors.Processor;
+import io.sluice.processors.Processors;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -212,6 +217,37 @@ public final class ConfigLoader {
             TusConfig.DEFAULT_MAX_METADATA_SIZE, intSize(256, 64L << 10), n -> Units.formatSize(n),
             "Largest `Upload-Metadata` header, 256..64KiB and below `server.maxRequestHeaderSize`.");
 
+    private static final Key<Integer> JOBS_WORKERS = scalar("jobs.workers", JobsConfig.DEFAULT_WORKERS,
+            integer(1, 1000), String::valueOf,
+            "Jobs running at once in this process, 1..1000. No job starts while memory is above "
+                    + "`admission.memoryHighWatermark`.");
+    private static final Key<Duration> JOBS_LEASE_DURATION = scalar("jobs.leaseDuration",
+            JobsConfig.DEFAULT_LEASE_DURATION, duration(Duration.ofSeconds(1), Duration.ofHours(1)),
+            Units::formatDuration,
+            "A running job's claim lasts this long unless its worker renews it (every third of it); the job of a "
+                    + "crashed process is retried once it expires. 1s..1h.");
+    private static final Key<Duration> JOBS_POLL_INTERVAL = scalar("jobs.pollInterval",
+            JobsConfig.DEFAULT_POLL_INTERVAL, duration(Duration.ofMillis(10), Duration.ofHours(1)),
+            Units::formatDuration,
+            "How often idle workers look for due jobs (an upload in this process wakes them at once), 10ms..1h.");
+    private static final Key<Duration> JOBS_RETENTION = scalar("jobs.retention", JobsConfig.DEFAULT_RETENTION,
+            duration(Duration.ofMinutes(1), null), Units::formatDuration,
+            "Finished jobs and their output are deleted this long after they finished, >= 1m.");
+    private static final Key<Duration> JOBS_BACKOFF_BASE = scalar("jobs.backoffBase",
+            JobsConfig.DEFAULT_BACKOFF_BASE, duration(Duration.ofMillis(100), null), Units::formatDuration,
+            "Delay before the retry of a failed attempt: the ceiling doubles per attempt from this, up to "
+                    + "`jobs.backoffCap`, and the delay is half to all of it. >= 100ms.");
+    private static final Key<Duration> JOBS_BACKOFF_CAP = scalar("jobs.backoffCap",
+            JobsConfig.DEFAULT_BACKOFF_CAP, duration(Duration.ofMillis(100), null), Units::formatDuration,
+            "Largest delay between attempts, >= `jobs.backoffBase`.");
+    private static final Key<Integer> JOBS_MAX_ATTEMPTS = scalar("jobs.maxAttempts", JobsConfig.DEFAULT_MAX_ATTEMPTS,
+            integer(1, 100), String::valueOf,
+            "Attempts of a job before it fails for good, 1..100; a pipeline's `maxAttempts` overrides it.");
+    private static final Key<Duration> JOBS_TIMEOUT = scalar("jobs.timeout", JobsConfig.DEFAULT_TIMEOUT,
+            duration(Duration.ofSeconds(1), null), Units::formatDuration,
+            "Longest run of one attempt, >= 1s; past it the attempt fails with `timeout`. A pipeline's `timeout` "
+                    + "overrides it.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -222,7 +258,9 @@ public final class ConfigLoader {
             TUS_BASE_PATH, TUS_EXPIRY, TUS_MAX_METADATA_SIZE,
             ADMISSION_MEMORY_HIGH_WATERMARK, ADMISSION_MEMORY_BUDGET, ADMISSION_MAX_CONCURRENT_UPLOADS,
             ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_BUFFER_SIZE, ADMISSION_RETRY_AFTER,
-            LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP);
+            LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP,
+            JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
+            JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -253,6 +291,9 @@ public final class ConfigLoader {
                     "must be below %s, or the header could never arrive"),
             new CrossRule(LOGGING_TOTAL_SIZE_CAP, LOGGING_MAX_FILE_SIZE,
                     v -> v.get(LOGGING_TOTAL_SIZE_CAP) < v.get(LOGGING_MAX_FILE_SIZE),
+                    "must be at least %s"),
+            new CrossRule(JOBS_BACKOFF_CAP, JOBS_BACKOFF_BASE,
+                    v -> v.get(JOBS_BACKOFF_CAP).compareTo(v.get(JOBS_BACKOFF_BASE)) < 0,
                     "must be at least %s"));
 
     /** Parsed values by key name, and how each was written (as given, or the formatted default). */
@@ -279,8 +320,11 @@ public final class ConfigLoader {
     public static SluiceConfig load(Path configFileOrNull, Map<String, String> env, Map<String, String> overrides)
             throws ConfigException {
         Map<String, Raw> raw = new LinkedHashMap<>();
+        JsonNode pipelines = null;
         if (configFileOrNull != null) {
-            raw.putAll(readYaml(configFileOrNull));
+            YamlFile file = readYaml(configFileOrNull);
+            raw.putAll(file.keys());
+            pipelines = file.pipelines();
         }
         if (env != null) {
             for (Key<?> key : KEYS) {
@@ -313,7 +357,7 @@ public final class ConfigLoader {
                         "'" + values.shown().get(rule.key().name()) + "' " + rule.relation().formatted(other));
             }
         }
-        return build(values);
+        return build(values, pipelines(pipelines, values, configFileOrNull));
     }
 
     /** Every dotted key, in documentation order. */
@@ -386,7 +430,7 @@ public final class ConfigLoader {
         return new Values(parsed, shown);
     }
 
-    private static SluiceConfig build(Values v) {
+    private static SluiceConfig build(Values v, List<PipelineConfig> pipelines) {
         return new SluiceConfig(
                 new ServerConfig(v.get(SERVER_HOST), v.get(SERVER_PORT), v.get(SERVER_ADMIN_PORT),
                         v.get(SERVER_MAX_CONNECTIONS), v.get(SERVER_IDLE_TIMEOUT),
@@ -401,7 +445,23 @@ public final class ConfigLoader {
                         v.get(ADMISSION_MAX_CONCURRENT_UPLOADS), v.get(ADMISSION_MAX_UPLOADS_PER_CLIENT),
                         v.get(ADMISSION_BUFFER_SIZE), v.get(ADMISSION_RETRY_AFTER)),
                 new LoggingConfig(v.get(LOGGING_LEVEL), v.get(LOGGING_JSON), v.get(LOGGING_MAX_FILE_SIZE),
-                        v.get(LOGGING_TOTAL_SIZE_CAP)));
+                        v.get(LOGGING_TOTAL_SIZE_CAP)),
+                new JobsConfig(v.get(JOBS_WORKERS), concurrencyLimits(pipelines, v.get(JOBS_WORKERS)),
+                        v.get(JOBS_LEASE_DURATION), v.get(JOBS_POLL_INTERVAL), v.get(JOBS_RETENTION),
+                        v.get(JOBS_BACKOFF_BASE), v.get(JOBS_BACKOFF_CAP), v.get(JOBS_MAX_ATTEMPTS),
+                        v.get(JOBS_TIMEOUT)),
+                pipelines);
+    }
+
+    /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
+    private static Map<String, Integer> concurrencyLimits(List<PipelineConfig> pipelines, int workers) {
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        for (PipelineConfig p : pipelines) {
+            if (p.concurrency() < workers) {
+                limits.put(p.name(), p.concurrency());
+            }
+        }
+        return limits;
     }
 
     /** Values come from files and environments: keep the message on one line and of sane length. */
@@ -413,7 +473,11 @@ public final class ConfigLoader {
     // ---------------------------------------------------------------------------------------------------------
     // YAML.
 
-    private static Map<String, Raw> readYaml(Path file) throws ConfigException {
+    /** A YAML file: its dotted keys, and the {@code pipelines:} section (null when absent), read separately. */
+    private record YamlFile(Map<String, Raw> keys, JsonNode pipelines) {
+    }
+
+    private static YamlFile readYaml(Path file) throws ConfigException {
         if (!Files.exists(file)) {
             throw new ConfigException(CONFIG_FILE_KEY, "file not found: " + file);
         }
@@ -432,13 +496,14 @@ public final class ConfigLoader {
         }
         Map<String, Raw> out = new LinkedHashMap<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return out; // an empty file configures nothing
+            return new YamlFile(out, null); // an empty file configures nothing
         }
         if (!root.isObject()) {
             throw new ConfigException(CONFIG_FILE_KEY, file + " must hold a mapping of keys, e.g. 'server:'");
         }
+        JsonNode pipelines = ((com.fasterxml.jackson.databind.node.ObjectNode) root).remove(PIPELINES);
         flatten("", root, out, file);
-        return out;
+        return new YamlFile(out, pipelines);
     }
 
     /**
@@ -506,6 +571,191 @@ public final class ConfigLoader {
     }
 
     // ---------------------------------------------------------------------------------------------------------
+    // The pipelines: section. Only the YAML file can hold it: a pipeline is a structure (types, options, notify
+    // targets), which environment variables and --set cannot express.
+
+    static final String PIPELINES = "pipelines";
+    private static final List<String> PIPELINE_FIELDS = List.of("processor", "types", "default", "options",
+            "maxAttempts", "timeout", "concurrency", "notify");
+    private static final Key<List<String>> PIPELINE_TYPES = list("types", ConfigLoader::mimeType, "");
+    private static final Key<List<String>> PIPELINE_NOTIFY = list("notify", ConfigLoader::notifyUrl, "");
+
+    /**
+     * Reads {@code pipelines: {<name>: {processor, types, default, options, maxAttempts, timeout, concurrency,
+     * notify}}} in file order. Each processor must be known (ServiceLoader) and accept its options; an option it
+     * refuses is reported under {@code pipelines.<name>.options...}.
+     */
+    private static List<PipelineConfig> pipelines(JsonNode section, Values v, Path file) throws ConfigException {
+        if (section == null || section.isNull()) {
+            return List.of();
+        }
+        if (!section.isObject()) {
+            throw new ConfigException(PIPELINES, "must map pipeline names to their settings, e.g. "
+                    + "'pipelines: {reports: {processor: spreadsheet}}' (in " + file + ")");
+        }
+        Map<String, Processor> processors = null; // loaded only when a pipeline needs one
+        List<PipelineConfig> out = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> entry : section.properties()) {
+            String name = entry.getKey();
+            String key = PIPELINES + "." + oneLine(name);
+            if (!Processors.NAME.matcher(name).matches()) {
+                throw new ConfigException(key, "'" + oneLine(name) + "' is not a pipeline name (lower-case letters, "
+                        + "digits and '-', starting with a letter or digit, at most 64 characters)");
+            }
+            JsonNode body = entry.getValue();
+            if (body == null || !body.isObject()) {
+                throw new ConfigException(key, "must be a mapping with at least 'processor:' (in " + file + ")");
+            }
+            for (Map.Entry<String, JsonNode> field : body.properties()) {
+                if (!PIPELINE_FIELDS.contains(field.getKey())) {
+                    String close = PIPELINE_FIELDS.stream()
+                            .filter(f -> levenshtein(normalise(f), normalise(field.getKey())) <= 2)
+                            .findFirst().map(f -> "did you mean " + f + "? ").orElse("");
+                    throw new ConfigException(key + "." + oneLine(field.getKey()), "unknown key (in " + file + "); "
+                            + close + "a pipeline takes " + String.join(", ", PIPELINE_FIELDS));
+                }
+            }
+            String processorName = pipelineValue(body, key, "processor", ConfigLoader::nonBlank, null);
+            if (processorName == null) {
+                throw new ConfigException(key + ".processor", "is required: the processor that runs this "
+                        + "pipeline's jobs (in " + file + ")");
+            }
+            if (processors == null) {
+                try {
+                    processors = Processors.available();
+                } catch (IllegalStateException e) {
+                    throw new ConfigException(key + ".processor", oneLine(e.getMessage()));
+                }
+            }
+            Processor processor = processors.get(processorName);
+            if (processor == null) {
+                throw new ConfigException(key + ".processor", "'" + oneLine(processorName)
+                        + "' is not a known processor (known: " + String.join(", ", processors.keySet()) + ")");
+            }
+            List<String> types = pipelineList(body, key, PIPELINE_TYPES);
+            boolean isDefault = pipelineValue(body, key, "default", ConfigLoader::bool, false);
+            int maxAttempts = pipelineValue(body, key, "maxAttempts", integer(1, 100), v.get(JOBS_MAX_ATTEMPTS));
+            Duration timeout = pipelineValue(body, key, "timeout", duration(Duration.ofSeconds(1), null),
+                    v.get(JOBS_TIMEOUT));
+            int workers = v.get(JOBS_WORKERS);
+            int concurrency = pipelineValue(body, key, "concurrency", integer(1, Integer.MAX_VALUE), workers);
+            if (concurrency > workers) {
+                throw new ConfigException(key + ".concurrency", "'" + concurrency + "' must not exceed "
+                        + JOBS_WORKERS.name() + " ('" + v.shown().get(JOBS_WORKERS.name()) + "')");
+            }
+            List<String> notify = pipelineList(body, key, PIPELINE_NOTIFY);
+            Map<String, Object> options = options(body.get("options"), key, file);
+            configure(processor, options, key);
+            out.add(new PipelineConfig(name, processorName, types, isDefault, options, maxAttempts, timeout,
+                    concurrency, notify));
+        }
+        return List.copyOf(out);
+    }
+
+    /** One scalar of a pipeline, read like a top-level key; {@code absent} when missing or null. */
+    private static <T> T pipelineValue(JsonNode body, String key, String field, Conv<T> conv, T absent)
+            throws ConfigException {
+        JsonNode node = body.get(field);
+        if (node == null || node.isNull()) {
+            return absent;
+        }
+        if (node.isContainerNode()) {
+            throw new ConfigException(key + "." + field, "expected a value but got '" + oneLine(node.toString())
+                    + "'");
+        }
+        String text = node.asText().strip();
+        try {
+            return conv.from(text);
+        } catch (Rejected r) {
+            throw new ConfigException(key + "." + field, "'" + oneLine(r.value != null ? r.value : text) + "' "
+                    + r.getMessage());
+        }
+    }
+
+    /** A list of a pipeline (a YAML sequence or a comma-separated string), read like a top-level list key. */
+    private static List<String> pipelineList(JsonNode body, String key, Key<List<String>> list)
+            throws ConfigException {
+        JsonNode node = body.get(list.name());
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        Raw raw;
+        if (node.isArray()) {
+            List<String> items = new ArrayList<>();
+            for (JsonNode item : node) {
+                if (item.isContainerNode()) {
+                    throw new ConfigException(key + "." + list.name(), "'" + oneLine(item.toString())
+                            + "' list items must be plain values");
+                }
+                items.add(item.isNull() ? "" : item.asText());
+            }
+            raw = new Items(items);
+        } else if (node.isObject()) {
+            throw new ConfigException(key + "." + list.name(), "expected a list but got a mapping");
+        } else {
+            raw = new Text(node.asText());
+        }
+        try {
+            return list.reader().read(raw);
+        } catch (Rejected r) {
+            throw new ConfigException(key + "." + list.name(), "'" + oneLine(r.value != null ? r.value
+                    : raw.shown()) + "' " + r.getMessage());
+        }
+    }
+
+    private static Map<String, Object> options(JsonNode node, String key, Path file) throws ConfigException {
+        if (node == null || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(key + ".options", "must be a mapping of option names to values (in "
+                    + file + ")");
+        }
+        @SuppressWarnings("unchecked") // a YAML mapping converts to a map with string keys
+        Map<String, Object> options = new com.fasterxml.jackson.databind.ObjectMapper()
+                .convertValue(node, LinkedHashMap.class);
+        return options;
+    }
+
+    /**
+     * Lets the processor judge its options now, so a bad one stops start-up (exit 2) instead of failing every job.
+     * Its message names the option ({@code options.maxRows: must be >= 1}); the key becomes
+     * {@code pipelines.<name>.options.maxRows}.
+     */
+    private static void configure(Processor processor, Map<String, Object> options, String key)
+            throws ConfigException {
+        try {
+            processor.configure(options);
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage() == null ? "refused its options" : oneLine(e.getMessage());
+            int colon = message.indexOf(':');
+            if (message.startsWith("options.") && colon > "options.".length()) {
+                throw new ConfigException(key + "." + message.substring(0, colon).strip(),
+                        message.substring(colon + 1).strip());
+            }
+            throw new ConfigException(key + ".options", message);
+        } catch (RuntimeException e) {
+            throw new ConfigException(key + ".options", "processor '" + processor.name()
+                    + "' failed on its options: " + oneLine(e.toString()));
+        }
+    }
+
+    private static String notifyUrl(String text) throws Rejected {
+        String rule = "is not an http(s) URL (expected http(s)://host[:port]/path)";
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            throw new Rejected(text, rule);
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null || uri.getFragment() != null) {
+            throw new Rejected(text, rule);
+        }
+        return text;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
     // Unknown keys.
 
     private static boolean isSection(String name) {
@@ -528,6 +778,9 @@ public final class ConfigLoader {
                     ? "known keys in " + section + ": " + String.join(", ", keysIn(section))
                     : "known top-level keys: " + String.join(", ", topLevelNames());
         }
+        if (name.equals(PIPELINES) || name.startsWith(PIPELINES + ".")) {
+            hint = "pipelines are configured only in the YAML file, as a 'pipelines:' section";
+        }
         return new ConfigException(oneLine(name), "unknown key (" + where + "); " + hint);
     }
 
@@ -537,6 +790,7 @@ public final class ConfigLoader {
             int dot = key.name().indexOf('.');
             names.add(dot < 0 ? key.name() : key.name().substring(0, dot));
         }
+        names.add(PIPELINES);
         return names;
     }
 

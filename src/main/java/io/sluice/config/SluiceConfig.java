@@ -1,10 +1,16 @@
 package io.sluice.config;
 
+import io.sluice.jobs.JobsConfig;
+
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The whole validated configuration. Instances only come out of {@link ConfigLoader}, which has already checked
  * every value and every cross-key rule, so consumers never re-validate.
+ *
+ * @param pipelines the {@code pipelines:} section of the YAML file, in file order (the order decides which default
+ *                  pipeline an upload gets when several accept its type)
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -12,7 +18,13 @@ public record SluiceConfig(
         LimitsConfig limits,
         TusConfig tus,
         AdmissionConfig admission,
-        LoggingConfig logging) {
+        LoggingConfig logging,
+        JobsConfig jobs,
+        List<PipelineConfig> pipelines) {
+
+    public SluiceConfig {
+        pipelines = List.copyOf(pipelines);
+    }
 
     public static final Path DEFAULT_DATA_DIR = Path.of("sluice-data");
 }

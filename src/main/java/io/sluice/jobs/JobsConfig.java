@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Background jobs. Not yet read by {@code ConfigLoader}; the keys in the messages are the ones it will use.
- * This record checks only what makes the queue or the pool meaningless; {@code ConfigLoader} adds the user-facing
- * ranges.
+ * Background jobs: the {@code jobs.*} keys, built by {@code ConfigLoader} (which also fills
+ * {@code pipelineConcurrency} from the pipelines' {@code concurrency}). This record checks only what makes the queue
+ * or the pool meaningless; {@code ConfigLoader} adds the user-facing ranges.
  *
  * @param workers             jobs running at once in this process, >= 1
  * @param pipelineConcurrency per pipeline, jobs running at once (each 1..workers); a pipeline not named here may use

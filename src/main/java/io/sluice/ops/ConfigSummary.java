@@ -27,6 +27,15 @@ final class ConfigSummary {
         m.put("admission", Map.of("memoryHighWatermark", a.memoryHighWatermark(), "memoryBudget", a.memoryBudget(),
                 "maxConcurrentUploads", a.maxConcurrentUploads(), "maxUploadsPerClient", a.maxUploadsPerClient(),
                 "bufferSize", a.bufferSize(), "retryAfter", a.retryAfter().toString()));
+        var j = c.jobs();
+        m.put("jobs", Map.of("workers", j.workers(), "leaseDuration", j.leaseDuration().toString(),
+                "pollInterval", j.pollInterval().toString(), "retention", j.retention().toString(),
+                "backoffBase", j.backoffBase().toString(), "backoffCap", j.backoffCap().toString(),
+                "maxAttempts", j.defaultMaxAttempts(), "timeout", j.defaultTimeout().toString()));
+        // Options and notify URLs are left out: they are where credentials (tokens in URLs) will live.
+        m.put("pipelines", c.pipelines().stream().map(p -> Map.of("name", p.name(), "processor", p.processor(),
+                "types", p.types(), "default", p.isDefault(), "maxAttempts", p.maxAttempts(),
+                "timeout", p.timeout().toString(), "concurrency", p.concurrency())).toList());
         return m;
     }
 }

@@ -5,6 +5,7 @@ import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
+import io.sluice.upload.QueuedJob;
 import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableService;
 import org.eclipse.jetty.http.HttpFields;
@@ -169,6 +170,7 @@ final class IetfDraft {
                 metadata.putIfAbsent("filetype", type);
             }
             String filename = tus.filename(metadata);
+            service.checkPipeline(metadata);
             ResumableService.Checksum checksum = TusApi.checksum(ex);
             boolean hasBody = TusApi.hasBody(ex);
 
@@ -177,12 +179,15 @@ final class IetfDraft {
                         false, ex.client()));
                 String location = tus.location(ex, r.id());
                 announce(ex, v, location, r);
+                QueuedJob job = null;
                 if (hasBody || complete) {
                     try {
-                        r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED,
-                                        completeFlag(v, complete), checksum),
+                        ResumableService.Outcome out = service.append(new ResumableService.Append(r.id(), 0,
+                                        Resumable.DEFERRED, completeFlag(v, complete), checksum),
                                 body(ex, length),
-                                ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex)).upload();
+                                ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex));
+                        r = out.upload();
+                        job = out.job();
                     } catch (ApiException e) {
                         if (e.status() >= 400 && e.status() < 500 && e.status() != 408 && e.status() != 423) {
                             removeQuietly(r.id());
@@ -194,6 +199,7 @@ final class IetfDraft {
                 HttpFields.Mutable h = ex.response().getHeaders();
                 h.put(HttpHeader.LOCATION, location);
                 state(ex, v, r);
+                TusApi.jobHeaders(ex, job);
                 ex.empty(201);
             }
         } catch (ApiException e) {
@@ -269,6 +275,7 @@ final class IetfDraft {
                         TusApi.releaseByClosing(ex));
             }
             state(ex, v, out.upload());
+            TusApi.jobHeaders(ex, out.job());
             ex.empty(204);
         } catch (ApiException e) {
             answerError(ex, v, e, provided);

@@ -8,6 +8,7 @@ import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
+import io.sluice.upload.QueuedJob;
 import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableService;
 import org.eclipse.jetty.http.HttpFields;
@@ -22,6 +23,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * tus 1.0.0 (core, creation, creation-with-upload, creation-defer-length, expiration, checksum, termination,
@@ -46,7 +48,7 @@ public final class TusApi {
     public static final List<String> HEADERS = List.of("Tus-Resumable", "Tus-Version", "Tus-Extension",
             "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset", "Upload-Length", "Upload-Metadata",
             "Upload-Defer-Length", "Upload-Concat", "Upload-Expires", "Upload-Complete", "Upload-Limit",
-            "Upload-Draft-Interop-Version", "Sluice-Upload-Id");
+            "Upload-Draft-Interop-Version", "Sluice-Upload-Id", "Sluice-Job-Id", "Sluice-Job-Url");
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
 
     private final ResumableService service;
@@ -128,6 +130,7 @@ public final class TusApi {
         Map<String, String> metadata = Metadata.parse(ex.request().getHeaders().get("Upload-Metadata"), maxMetadataSize);
         String rawMetadata = blankToNull(ex.request().getHeaders().get("Upload-Metadata"));
         String filename = filename(metadata);
+        service.checkPipeline(metadata);
         boolean hasBody = hasBody(ex);
         if (hasBody && !isOffsetOctetStream(ex)) {
             throw new ApiException(415, "unsupported_content_type",
@@ -148,7 +151,7 @@ public final class TusApi {
                 out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(), ticket.buffer(),
                         ticket.secondBuffer());
             }
-            created(ex, out.upload(), false);
+            created(ex, out, false);
             return;
         }
 
@@ -162,15 +165,16 @@ public final class TusApi {
             try (Ticket ticket = admit(ex, length)) {
                 out = service.createComplete(spec, body(ex), ticket.buffer(), ticket.secondBuffer());
             }
-            created(ex, out.upload(), true);
+            created(ex, out, true);
             return;
         }
         try (Ticket ticket = admit(ex, length)) {
             Resumable r = service.create(spec);
+            ResumableService.Outcome out = new ResumableService.Outcome(r, Optional.empty(), null);
             if (hasBody) {
                 try {
-                    r = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
-                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex)).upload();
+                    out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
+                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
                 } catch (Exception e) {
                     // The client never learnt this upload's URL, so nobody can resume it: remove it now
                     // instead of leaving its bytes until expiry.
@@ -179,7 +183,7 @@ public final class TusApi {
                 }
             }
             ticket.close();
-            created(ex, r, hasBody);
+            created(ex, out, hasBody);
         }
     }
 
@@ -248,6 +252,7 @@ public final class TusApi {
         }
         ex.response().getHeaders().put("Upload-Offset", out.upload().offset());
         uploadIdHeader(ex, out.upload());
+        jobHeaders(ex, out.job());
         expires(ex, out.upload());
         ex.empty(204);
     }
@@ -414,15 +419,28 @@ public final class TusApi {
         }
     }
 
-    private void created(Exchange ex, Resumable r, boolean withOffset) throws java.io.IOException {
+    private void created(Exchange ex, ResumableService.Outcome out, boolean withOffset) throws java.io.IOException {
+        Resumable r = out.upload();
         HttpFields.Mutable h = ex.response().getHeaders();
         h.put(HttpHeader.LOCATION, location(ex, r.id()));
         if (withOffset) {
             h.put("Upload-Offset", r.offset());
         }
         uploadIdHeader(ex, r);
+        jobHeaders(ex, out.job());
         expires(ex, r);
         ex.empty(201);
+    }
+
+    /**
+     * The response that finished an upload names the job its pipeline started: {@code Sluice-Job-Id} and
+     * {@code Sluice-Job-Url} (the job's status path, {@code /api/v1/jobs/<id>}).
+     */
+    static void jobHeaders(Exchange ex, QueuedJob job) {
+        if (job != null) {
+            ex.response().getHeaders().put("Sluice-Job-Id", job.id());
+            ex.response().getHeaders().put("Sluice-Job-Url", job.statusUrl());
+        }
     }
 
     /** Finished uploads name their record, so a client can go on with {@code /api/v1/uploads/{id}}. */

@@ -72,7 +72,7 @@ public final class DirectUploadApi {
         if (declared > maxRequest) {
             throw requestTooLarge(maxRequest);
         }
-        List<Upload> uploads;
+        List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
                      service.limits().maxFilesPerRequest())) {
@@ -81,7 +81,11 @@ public final class DirectUploadApi {
                 parser.parse(chunk);
                 receiver.throwIfFailed();
             });
-            uploads = service.commit(receiver.files(), receiver.fields(), ex.client());
+            List<FileSink> files = receiver.files();
+            // The field may follow the files, so it is only known now; it also stays in the metadata.
+            uploads = service.commit(files, receiver.fields(), ex.client(),
+                    pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD)), (tx, list) -> {
+                    });
         }
         // Answered after the slot, share and buffer are back: a client that uploads its next file the moment it
         // sees 201 must find them free.
@@ -90,18 +94,28 @@ public final class DirectUploadApi {
 
     void putRaw(Exchange ex) throws Exception {
         String filename = service.sanitize(ex.param("filename"));
+        String pipeline = pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(ex.request())
+                .getValue(UploadProcessing.PIPELINE_FIELD));
+        // Before admission and the body: a misspelt pipeline costs the client no upload.
+        service.processing().checkName(pipeline);
         long max = service.limits().maxFileSize();
         long declared = ex.request().getLength();
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
-        List<Upload> uploads;
+        List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer())) {
             ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            uploads = service.commit(List.of(sink), Map.of(), ex.client());
+            uploads = service.commit(List.of(sink), Map.of(), ex.client(), pipeline, (tx, list) -> {
+            });
         }
         created(ex, uploads);
+    }
+
+    /** A pipeline name from a form field or query parameter; blank names none (an optional select left empty). */
+    private static String pipeline(String value) {
+        return value == null || value.isBlank() ? null : value.strip();
     }
 
     /**
@@ -127,8 +141,8 @@ public final class DirectUploadApi {
         };
     }
 
-    private static void created(Exchange ex, List<Upload> uploads) throws IOException {
-        ex.json(201, Map.of("uploads", uploads.stream().map(UploadView::of).toList()));
+    private static void created(Exchange ex, List<Stored> uploads) throws IOException {
+        ex.json(201, Map.of("uploads", uploads.stream().map(s -> UploadView.of(s.upload(), s.job())).toList()));
     }
 
     private static ApiException requestTooLarge(long max) {

@@ -127,7 +127,12 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
             if (current != null) {
                 current.finish();
             } else if (field != null) {
-                fields.put(name, field.toString(StandardCharsets.UTF_8));
+                String value = field.toString(StandardCharsets.UTF_8);
+                if (UploadProcessing.PIPELINE_FIELD.equals(name) && !value.isBlank()) {
+                    // A form that names its pipeline before its files learns of a typo before sending them.
+                    service.processing().checkName(value.strip());
+                }
+                fields.put(name, value);
             }
         } catch (Exception e) {
             fail(e);

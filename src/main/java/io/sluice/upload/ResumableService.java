@@ -91,8 +91,20 @@ public final class ResumableService {
         long read(long max, Exchange.BodyConsumer consumer) throws IOException;
     }
 
-    /** The upload after an append, and its record when the append finished it. */
-    public record Outcome(Resumable upload, Optional<Upload> finished) {
+    /**
+     * The upload after an append, its record when the append finished it, and the job its pipeline started then.
+     *
+     * @param job null unless the upload was finished now and a pipeline applied
+     */
+    public record Outcome(Resumable upload, Optional<Upload> finished, QueuedJob job) {
+
+        Outcome(Resumable upload, Optional<Stored> stored) {
+            this(upload, stored.map(Stored::upload), stored.map(Stored::job).orElse(null));
+        }
+
+        Outcome(Resumable upload) {
+            this(upload, Optional.empty(), null);
+        }
     }
 
     private final BlobStore blobs;
@@ -152,6 +164,7 @@ public final class ResumableService {
     /** Creates an empty upload: its row and its (empty, durable) blob. */
     public Resumable create(NewUpload spec) throws IOException, SQLException {
         checkLength(spec.length());
+        uploads.processing().checkName(pipeline(spec.metadata()));
         if (spec.length() == 0) {
             throw ApiException.badRequest("empty_file", "'" + spec.filename() + "' is empty");
         }
@@ -180,8 +193,9 @@ public final class ResumableService {
     public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second)
             throws IOException, SQLException {
         checkLength(spec.length());
+        uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
-        List<Upload> done;
+        List<Stored> done;
         try (FileSink sink = uploads.open(spec.filename(), buffer, second)) {
             long max = spec.length();
             long got = body.read(max, chunk -> sink.write(chunk.getByteBuffer()));
@@ -189,19 +203,34 @@ public final class ResumableService {
                 throw ApiException.badRequest("length_mismatch",
                         "the body has " + got + " bytes but Upload-Length is " + spec.length());
             }
-            done = uploads.commit(List.of(sink), Map.of(), spec.client(), (tx, list) -> {
+            String pipeline = pipeline(spec.metadata());
+            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), pipeline, (tx, list) -> {
                 Upload u = list.getFirst();
                 repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                         spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED,
                         spec.client(), null, now));
             });
         }
-        Upload u = done.getFirst();
+        Upload u = done.getFirst().upload();
         appends.increment();
         appendedBytes.increment(u.size());
         return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                 spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED, spec.client(), null,
-                now), Optional.of(u));
+                now), Optional.of(done.getFirst()));
+    }
+
+    /**
+     * Refuses metadata naming an unknown pipeline (400 {@code unknown_pipeline}). Protocols call it before
+     * admission, so a client mistake is never answered with a load refusal; creation checks it again.
+     */
+    public void checkPipeline(Map<String, String> metadata) {
+        uploads.processing().checkName(pipeline(metadata));
+    }
+
+    /** The pipeline named by the client's metadata ({@code pipeline}), or null; a blank value names none. */
+    static String pipeline(Map<String, String> metadata) {
+        String name = metadata.get(UploadProcessing.PIPELINE_FIELD);
+        return name == null || name.isBlank() ? null : name.strip();
     }
 
     private void checkLength(long length) {
@@ -272,7 +301,7 @@ public final class ResumableService {
                 if (extra > 0) {
                     throw exceedsLength(r.length());
                 }
-                return new Outcome(r, Optional.empty());
+                return new Outcome(r);
             }
             appends.increment();
             return appendLocked(r, a, body, buffer, second, storedDeferred);
@@ -342,7 +371,7 @@ public final class ResumableService {
                     // client send it again, which is always safe.
                     record(r);
                 }
-                Optional<Upload> upload = finish(r.withOffset(end), sha256);
+                Optional<Stored> upload = finish(r.withOffset(end), sha256);
                 appendedBytes.increment(received);
                 return new Outcome(r.withOffset(end).with(Resumable.State.COMPLETED,
                         r.concat() == Resumable.Concat.PARTIAL ? r.expiresAt() : null), upload);
@@ -352,7 +381,7 @@ public final class ResumableService {
                 putDigest(r.id(), end, sha256);
             }
             appendedBytes.increment(received);
-            return new Outcome(saved, Optional.empty());
+            return new Outcome(saved);
         }
     }
 
@@ -416,7 +445,7 @@ public final class ResumableService {
      * Makes a finished upload an {@link Upload}: promote its blob, compute what the record needs, and commit the
      * record with the state change. A partial upload only changes state: it waits for its concatenation.
      */
-    private Optional<Upload> finish(Resumable r, MessageDigest sha256) throws IOException, SQLException {
+    private Optional<Stored> finish(Resumable r, MessageDigest sha256) throws IOException, SQLException {
         digests.remove(r.id());
         if (r.concat() == Resumable.Concat.PARTIAL) {
             Resumable done = r.with(Resumable.State.COMPLETED, r.expiresAt());
@@ -431,25 +460,27 @@ public final class ResumableService {
             throw ApiException.badRequest("empty_file", "'" + r.filename() + "' is empty");
         }
         store.promote(r.id());
-        String contentType;
-        String sha;
+        Upload u;
+        String pipeline;
         try {
-            contentType = uploads.types().detect(head(r.id(), r.length()), r.filename());
-            sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : rehash(r.id(), r.length());
+            String contentType = uploads.types().detect(head(r.id(), r.length()), r.filename());
+            String sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : rehash(r.id(), r.length());
+            u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata());
+            // Like a refused type: the pipeline can only judge a file whose bytes are all there.
+            pipeline = uploads.processing().plan(u, pipeline(r.metadata()));
         } catch (ApiException e) {
             deleteQuietly(r.id());
             throw e;
         }
-        Upload u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
-                clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata());
         Resumable done = r.with(Resumable.State.COMPLETED, null);
-        db.write(tx -> {
+        QueuedJob job = db.write(tx -> {
             uploads.repository().insert(tx, u);
             repository.update(tx, done);
-            return null;
+            return pipeline == null ? null : uploads.processing().enqueue(tx, u, pipeline);
         });
         uploads.counted(u);
-        return Optional.of(u);
+        return Optional.of(new Stored(u, job));
     }
 
     private ByteBuffer head(String key, long length) throws IOException {
@@ -565,6 +596,7 @@ public final class ResumableService {
         if (partialIds.isEmpty()) {
             throw invalidConcat("Upload-Concat: final lists no partial uploads");
         }
+        uploads.processing().checkName(pipeline(metadata));
         if (new HashSet<>(partialIds).size() != partialIds.size()) {
             throw invalidConcat("a partial upload appears twice in Upload-Concat");
         }
@@ -594,7 +626,7 @@ public final class ResumableService {
             }
             checkLength(total);
             Instant now = now();
-            List<Upload> done;
+            List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
             try (FileSink sink = uploads.open(filename, buffer, second)) {
                 for (Resumable p : parts) {
@@ -604,7 +636,7 @@ public final class ResumableService {
                         }
                     }
                 }
-                done = uploads.commit(List.of(sink), Map.of(), client, (tx, list) -> {
+                done = uploads.commit(List.of(sink), metadata, client, pipeline(metadata), (tx, list) -> {
                     Upload u = list.getFirst();
                     repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata,
                             rawMetadata, Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null,
@@ -617,9 +649,10 @@ public final class ResumableService {
             for (Resumable p : parts) {
                 deleteBlobQuietly(p.id());
             }
-            Upload u = done.getFirst();
+            Upload u = done.getFirst().upload();
             return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata, rawMetadata,
-                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now), Optional.of(u));
+                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now),
+                    Optional.of(done.getFirst()));
         } finally {
             held.forEach(UploadLocks.Lock::close);
         }

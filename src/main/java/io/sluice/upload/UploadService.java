@@ -39,13 +39,23 @@ public final class UploadService {
     private final TypeDetector types;
     private final LimitsConfig limits;
     private final AdmissionController admission;
+    private final UploadProcessing processing;
     private final Clock clock;
     private final Counter stored;
     private final Counter storedBytes;
 
+    /** Without background jobs: nothing is enqueued, and a request naming a pipeline is refused. */
     public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
                          FilenamePolicy names, TypeDetector types, LimitsConfig limits,
                          AdmissionController admission, Clock clock, MeterRegistry metrics) {
+        this(store, db, repository, ids, names, types, limits, admission, UploadProcessing.NONE, clock, metrics);
+    }
+
+    /** @param processing chooses, prechecks and enqueues the job of each stored upload */
+    public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
+                         FilenamePolicy names, TypeDetector types, LimitsConfig limits,
+                         AdmissionController admission, UploadProcessing processing, Clock clock,
+                         MeterRegistry metrics) {
         this.store = store;
         this.db = db;
         this.repository = repository;
@@ -54,6 +64,7 @@ public final class UploadService {
         this.types = types;
         this.limits = limits;
         this.admission = admission;
+        this.processing = processing;
         this.clock = clock;
         this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
         this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
@@ -82,16 +93,21 @@ public final class UploadService {
                 admission::checkDisk);
     }
 
+    /** The background jobs of stored uploads: pipeline choice, precheck, enqueue. */
+    public UploadProcessing processing() {
+        return processing;
+    }
+
     /**
-     * Makes every sink durable and records them in one transaction. On any failure nothing stays visible: blobs
-     * already committed are deleted again.
+     * Makes every sink durable and records them in one transaction, with the job of each upload's default
+     * pipeline. On any failure nothing stays visible: blobs already committed are deleted again.
      *
      * @param sinks finished sinks from {@link #open}, in request order
      */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client)
             throws IOException, SQLException {
-        return commit(sinks, metadata, client, (tx, uploads) -> {
-        });
+        return uploadsOf(commit(sinks, metadata, client, null, (tx, uploads) -> {
+        }));
     }
 
     /** Work that must commit, or roll back, together with the upload records. */
@@ -103,11 +119,32 @@ public final class UploadService {
     /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client,
                                AlsoInTransaction also) throws IOException, SQLException {
+        return uploadsOf(commit(sinks, metadata, client, null, also));
+    }
+
+    private static List<Upload> uploadsOf(List<Stored> stored) {
+        return stored.stream().map(Stored::upload).toList();
+    }
+
+    /**
+     * Makes every sink durable and records them in one transaction, together with {@code also} and the job of
+     * each upload. Order: the pipeline name is checked; the blobs are committed; each upload's pipeline is chosen
+     * and its precheck run on the committed bytes ({@link UploadProcessing#plan}); then one transaction records the
+     * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link io.sluice.api.ApiException}
+     * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
+     * nothing.
+     *
+     * @param pipeline the pipeline the client named for every file, or null for each file's default
+     */
+    public List<Stored> commit(List<FileSink> sinks, Map<String, String> metadata, String client, String pipeline,
+                               AlsoInTransaction also) throws IOException, SQLException {
+        processing.checkName(pipeline);
         List<Upload> uploads = new ArrayList<>(sinks.size());
         for (FileSink sink : sinks) {
             sink.finish();
         }
         List<String> committed = new ArrayList<>(sinks.size());
+        List<Stored> results = new ArrayList<>(sinks.size());
         try {
             for (FileSink sink : sinks) {
                 // Listed before commit(): a commit that fails after its rename (the directory fsync) has already
@@ -117,11 +154,20 @@ public final class UploadService {
                 uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
                         sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata));
             }
+            List<String> pipelines = new ArrayList<>(uploads.size());
+            for (Upload u : uploads) {
+                pipelines.add(processing.plan(u, pipeline));
+            }
             db.write(tx -> {
                 for (Upload u : uploads) {
                     repository.insert(tx, u);
                 }
                 also.run(tx, uploads);
+                for (int i = 0; i < uploads.size(); i++) {
+                    Upload u = uploads.get(i);
+                    String chosen = pipelines.get(i);
+                    results.add(new Stored(u, chosen == null ? null : processing.enqueue(tx, u, chosen)));
+                }
                 return null;
             });
         } catch (IOException | SQLException | RuntimeException e) {
@@ -137,7 +183,7 @@ public final class UploadService {
         for (Upload u : uploads) {
             counted(u);
         }
-        return uploads;
+        return List.copyOf(results);
     }
 
     /** Records an upload that was committed by another path (a finished resumable upload). */

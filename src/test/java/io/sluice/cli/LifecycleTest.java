@@ -67,6 +67,19 @@ class LifecycleTest {
     }
 
     @Test
+    void anOptionTheProcessorRefusesStopsStartUp() throws Exception {
+        Path yaml = dir.resolve("sluice.yaml");
+        Files.writeString(yaml, """
+                pipelines:
+                  archive:
+                    processor: noop
+                    options: {colour: blue}
+                """);
+        String line = assertRefused(Map.of(), "pipelines.archive.options.colour", "--config", yaml.toString());
+        assertThat(line).contains("unknown option");
+    }
+
+    @Test
     void malformedEnvironmentVariable() throws Exception {
         String line = assertRefused(Map.of("SLUICE_LIMITS_MAX_FILE_SIZE", "abc"), "limits.maxFileSize");
         assertThat(line).contains("abc");

@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import io.sluice.jobs.JobsConfig;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -92,6 +93,9 @@ class ConfigLoaderTest {
             assertThat(g.json()).isEqualTo(LoggingConfig.DEFAULT_JSON);
             assertThat(g.maxFileSize()).isEqualTo(LoggingConfig.DEFAULT_MAX_FILE_SIZE);
             assertThat(g.totalSizeCap()).isEqualTo(LoggingConfig.DEFAULT_TOTAL_SIZE_CAP);
+
+            assertThat(c.jobs()).isEqualTo(JobsConfig.defaults());
+            assertThat(c.pipelines()).isEmpty();
         }
 
         @Test
@@ -298,6 +302,14 @@ class ConfigLoaderTest {
                 logging.json                  | maybe         | logging.json: 'maybe' is not a boolean (true/false, yes/no, 1/0)
                 logging.maxFileSize           | 512KiB        | logging.maxFileSize: '512KiB' must be at least 1MiB
                 logging.totalSizeCap          | many          | logging.totalSizeCap: 'many' is not a size (examples: 10MB, 512KiB, 5GiB)
+                jobs.workers                  | 0             | jobs.workers: '0' must be between 1 and 1000
+                jobs.leaseDuration            | 500ms         | jobs.leaseDuration: '500ms' must be between 1s and 1h
+                jobs.pollInterval             | 5ms           | jobs.pollInterval: '5ms' must be between 10ms and 1h
+                jobs.retention                | 30s           | jobs.retention: '30s' must be at least 1m
+                jobs.backoffBase              | 10ms          | jobs.backoffBase: '10ms' must be at least 100ms
+                jobs.backoffCap               | later         | jobs.backoffCap: 'later' is not a duration (examples: 500ms, 30s, 5m, 1m30s)
+                jobs.maxAttempts              | 101           | jobs.maxAttempts: '101' must be between 1 and 100
+                jobs.timeout                  | 0s            | jobs.timeout: '0s' must be at least 1s
                 """)
         void badValueIsOneLineNamingKeyValueAndRule(String key, String value, String message) {
             ConfigException e = rejectionOf(Map.of(key, value));
@@ -454,7 +466,8 @@ class ConfigLoaderTest {
                             + "limits.allowedTypes, limits.diskReserve");
             assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
                     .startsWith("storage: unknown key")
-                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging");
+                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, "
+                            + "pipelines");
         }
 
         @Test
@@ -468,6 +481,13 @@ class ConfigLoaderTest {
 
     @Nested
     class CrossKeyRules {
+        @Test
+        void backoffCapBelowBase() {
+            ConfigException e = rejectionOf(Map.of("jobs.backoffBase", "1m", "jobs.backoffCap", "30s"));
+            assertThat(e.key()).isEqualTo("jobs.backoffCap");
+            assertThat(e.getMessage()).isEqualTo("jobs.backoffCap: '30s' must be at least jobs.backoffBase ('1m')");
+        }
+
         @Test
         void requestSmallerThanFile() {
             ConfigException e = rejectionOf(Map.of("limits.maxFileSize", "2GiB", "limits.maxRequestSize", "1GiB"));
@@ -592,6 +612,122 @@ class ConfigLoaderTest {
     }
 
     @Nested
+    class Pipelines {
+        private SluiceConfig load(String text, Map<String, String> overrides) throws Exception {
+            return ConfigLoader.load(yaml(text), Map.of(), overrides);
+        }
+
+        private ConfigException refused(String text) throws IOException {
+            return rejectionOfYaml(text);
+        }
+
+        @Test
+        void everyFieldIsReadInFileOrder() throws Exception {
+            SluiceConfig c = load("""
+                    jobs: {workers: 6, maxAttempts: 4, timeout: 2m}
+                    pipelines:
+                      zeta:
+                        processor: test-sleep
+                        types: [Text/CSV, "image/*"]
+                        default: yes
+                        options: {lines: 3, delayMillis: 10}
+                        maxAttempts: 2
+                        timeout: 30s
+                        concurrency: 2
+                        notify: [https://app.example.com/hooks/sluice, "http://10.0.0.1:8080/x?token=1"]
+                      alpha:
+                        processor: noop
+                    """, Map.of());
+            assertThat(c.pipelines()).containsExactly(
+                    new PipelineConfig("zeta", "test-sleep", List.of("text/csv", "image/*"), true,
+                            Map.of("lines", 3, "delayMillis", 10), 2, Duration.ofSeconds(30), 2,
+                            List.of("https://app.example.com/hooks/sluice", "http://10.0.0.1:8080/x?token=1")),
+                    // What a pipeline leaves out comes from jobs.*: attempts, time limit, all the workers.
+                    new PipelineConfig("alpha", "noop", List.of(), false, Map.of(), 4, Duration.ofMinutes(2), 6,
+                            List.of()));
+            assertThat(c.jobs().concurrency("zeta")).isEqualTo(2);
+            assertThat(c.jobs().concurrency("alpha")).isEqualTo(6);
+        }
+
+        @Test
+        void typesAndNotifyAlsoTakeCommaSeparatedStrings() throws Exception {
+            SluiceConfig c = load("""
+                    pipelines:
+                      p: {processor: noop, types: "text/*, application/pdf", notify: "https://a.example/h"}
+                    """, Map.of());
+            assertThat(c.pipelines().getFirst().types()).containsExactly("text/*", "application/pdf");
+            assertThat(c.pipelines().getFirst().notifyUrls()).containsExactly("https://a.example/h");
+        }
+
+        @Test
+        void jobsDefaultsFromOtherSourcesReachThePipelines() throws Exception {
+            SluiceConfig c = load("pipelines:\n  p: {processor: noop, concurrency: 8}\n",
+                    Map.of("jobs.workers", "8", "jobs.maxAttempts", "9"));
+            assertThat(c.pipelines().getFirst().concurrency()).isEqualTo(8);
+            assertThat(c.pipelines().getFirst().maxAttempts()).isEqualTo(9);
+        }
+
+        @Test
+        void anEmptySectionConfiguresNone() throws Exception {
+            assertThat(load("pipelines:\n", Map.of()).pipelines()).isEmpty();
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @CsvSource(delimiter = '|', textBlock = """
+                '{p: {types: [text/*]}}'                         | pipelines.p.processor | pipelines.p.processor: is required: the processor that runs this pipeline's jobs
+                '{p: {processor: nope}}'                         | pipelines.p.processor | pipelines.p.processor: 'nope' is not a known processor (known: noop,
+                '{Reports: {processor: noop}}'                   | pipelines.Reports     | pipelines.Reports: 'Reports' is not a pipeline name (lower-case letters, digits and '-', starting with a letter or digit, at most 64 characters)
+                '{-x: {processor: noop}}'                        | pipelines.-x          | pipelines.-x: '-x' is not a pipeline name
+                '{p: noop}'                                      | pipelines.p           | pipelines.p: must be a mapping with at least 'processor:'
+                '{p: {processor: noop, colour: blue}}'           | pipelines.p.colour    | pipelines.p.colour: unknown key
+                '{p: {procesor: noop}}'                          | pipelines.p.procesor  | pipelines.p.procesor: unknown key
+                '{p: {processor: noop, types: [pdf]}}'           | pipelines.p.types     | pipelines.p.types: 'pdf' is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)
+                '{p: {processor: noop, types: {a: b}}}'          | pipelines.p.types     | pipelines.p.types: expected a list but got a mapping
+                '{p: {processor: noop, default: maybe}}'         | pipelines.p.default   | pipelines.p.default: 'maybe' is not a boolean (true/false, yes/no, 1/0)
+                '{p: {processor: noop, maxAttempts: 0}}'         | pipelines.p.maxAttempts | pipelines.p.maxAttempts: '0' must be between 1 and 100
+                '{p: {processor: noop, timeout: soon}}'          | pipelines.p.timeout   | pipelines.p.timeout: 'soon' is not a duration (examples: 500ms, 30s, 5m, 1m30s)
+                '{p: {processor: noop, timeout: [1s]}}'          | pipelines.p.timeout   | pipelines.p.timeout: expected a value but got '["1s"]'
+                '{p: {processor: noop, concurrency: 5}}'         | pipelines.p.concurrency | pipelines.p.concurrency: '5' must not exceed jobs.workers ('4')
+                '{p: {processor: noop, concurrency: 0}}'         | pipelines.p.concurrency | pipelines.p.concurrency: '0' must be at least 1
+                '{p: {processor: noop, notify: [ftp://a.example/x]}}' | pipelines.p.notify | pipelines.p.notify: 'ftp://a.example/x' is not an http(s) URL (expected http(s)://host[:port]/path)
+                '{p: {processor: noop, notify: [/hooks]}}'       | pipelines.p.notify    | pipelines.p.notify: '/hooks' is not an http(s) URL
+                '{p: {processor: noop, options: [a]}}'           | pipelines.p.options   | pipelines.p.options: must be a mapping of option names to values
+                '{p: {processor: noop, options: {a: 1}}}'        | pipelines.p.options.a | pipelines.p.options.a: unknown option (noop takes none)
+                '{p: {processor: test-sleep, options: {lines: -1}}}' | pipelines.p.options.lines | pipelines.p.options.lines: must be a number >= 0
+                '[p]'                                            | pipelines             | pipelines: must map pipeline names to their settings
+                """)
+        void badPipelineIsOneLineNamingItsKey(String section, String key, String message) throws IOException {
+            ConfigException e = refused("pipelines: " + section + "\n");
+            assertThat(e.key()).isEqualTo(key);
+            assertThat(e.getMessage()).startsWith(message).doesNotContain("\n");
+        }
+
+        @Test
+        void aTypoInAPipelineSuggestsTheField() throws IOException {
+            assertThat(refused("pipelines: {p: {procesor: noop}}\n").getMessage())
+                    .contains("did you mean processor?")
+                    .endsWith("a pipeline takes processor, types, default, options, maxAttempts, timeout, "
+                            + "concurrency, notify");
+        }
+
+        @Test
+        void pipelinesComeOnlyFromTheFile() throws Exception {
+            ConfigException e = rejectionOf(Map.of("pipelines.p.processor", "noop"));
+            assertThat(e.key()).isEqualTo("pipelines.p.processor");
+            assertThat(e.getMessage()).contains("unknown key (command-line override)")
+                    .contains("pipelines are configured only in the YAML file");
+            assertThat(refused("pipelines.p.processor: noop\n").getMessage())
+                    .contains("pipelines are configured only in the YAML file");
+            // Environment variables are read for known keys only, so this one is simply not read.
+            assertThat(overridesAndEnv(Map.of("SLUICE_PIPELINES_P_PROCESSOR", "noop")).pipelines()).isEmpty();
+        }
+
+        private static SluiceConfig overridesAndEnv(Map<String, String> env) throws ConfigException {
+            return ConfigLoader.load(null, env, Map.of());
+        }
+    }
+
+    @Nested
     class Keys {
         @Test
         void envNameSplitsCamelCase() {
@@ -609,6 +745,11 @@ class ConfigLoaderTest {
 
         @Test
         void everyRecordComponentHasExactlyOneKey() {
+            // Components that are not keys: the pipelines section (YAML only) and what is derived from it.
+            List<String> notKeys = List.of("pipelines", "jobs.pipelineConcurrency");
+            // JobsConfig names its defaults for what pipelines may override; the keys use the short names.
+            Map<String, String> renamed = Map.of("jobs.defaultMaxAttempts", "jobs.maxAttempts",
+                    "jobs.defaultTimeout", "jobs.timeout");
             List<String> expected = new java.util.ArrayList<>();
             for (RecordComponent section : SluiceConfig.class.getRecordComponents()) {
                 if (section.getType().isRecord()) {
@@ -619,6 +760,8 @@ class ConfigLoaderTest {
                     expected.add(section.getName());
                 }
             }
+            expected.removeAll(notKeys);
+            expected.replaceAll(k -> renamed.getOrDefault(k, k));
             assertThat(ConfigLoader.knownKeys()).containsExactlyElementsOf(expected);
         }
 
@@ -635,6 +778,19 @@ class ConfigLoaderTest {
             SluiceConfig c = ConfigLoader.load(example, Map.of(), Map.of());
             assertThat(c.server().trustedHosts()).containsExactly("upload.example.com", "*.example.com");
             assertThat(c.admission().memoryHighWatermark()).isEqualTo(0.85);
+            assertThat(c.pipelines()).extracting(PipelineConfig::name).containsExactly("archive");
+        }
+
+        @Test
+        void pipelinesExampleLoads() throws Exception {
+            String text = Files.readString(Path.of("README.md"));
+            int section = text.indexOf("### Pipelines\n");
+            assertThat(section).isPositive();
+            int start = text.indexOf("```yaml\n", section) + "```yaml\n".length();
+            SluiceConfig c = ConfigLoader.load(yaml(text.substring(start, text.indexOf("```", start))), Map.of(),
+                    Map.of());
+            assertThat(c.pipelines()).extracting(PipelineConfig::name).containsExactly("archive", "images");
+            assertThat(c.pipelines().get(1).concurrency()).isEqualTo(2);
         }
     }
 }

@@ -36,6 +36,15 @@ public final class TestServer implements AutoCloseable {
 
     /** @param settings configuration keys to override, e.g. {@code "limits.maxFileSize", "1MiB"} */
     public static TestServer start(Path dataDir, String... settings) throws Exception {
+        return start(dataDir, null, settings);
+    }
+
+    /**
+     * @param configFile a {@code sluice.yaml} to read (what only the file can hold, such as {@code pipelines:}), or
+     *                   null for none
+     * @param settings   configuration keys to override, e.g. {@code "limits.maxFileSize", "1MiB"}
+     */
+    public static TestServer start(Path dataDir, Path configFile, String... settings) throws Exception {
         Map<String, String> overrides = new LinkedHashMap<>();
         overrides.put("server.port", "0");
         overrides.put("dataDir", dataDir.toString());
@@ -43,7 +52,7 @@ public final class TestServer implements AutoCloseable {
         for (int i = 0; i < settings.length; i += 2) {
             overrides.put(settings[i], settings[i + 1]);
         }
-        SluiceConfig config = ConfigLoader.load(null, Map.of(), overrides);
+        SluiceConfig config = ConfigLoader.load(configFile, Map.of(), overrides);
         return new TestServer(Application.start(config), dataDir);
     }
 

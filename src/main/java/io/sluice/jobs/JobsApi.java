@@ -1,0 +1,227 @@
+package io.sluice.jobs;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.sluice.api.ApiException;
+import io.sluice.api.Exchange;
+import io.sluice.api.Routes;
+import io.sluice.upload.IdGenerator;
+import io.sluice.upload.QueuedJob;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.Fields;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The jobs API: a job's state, the list, cancel, retry, and the NDJSON output of a succeeded job.
+ *
+ * <pre>
+ * GET  /api/v1/jobs/{id}                      the job (JobView)
+ * GET  /api/v1/jobs?state=&pipeline=&limit=&cursor=   newest first; nextCursor is null on the last page
+ * POST /api/v1/jobs/{id}/cancel               202 with the job; 409 job_finished
+ * POST /api/v1/jobs/{id}/retry                202 with the job; 409 job_not_retryable
+ * GET  /api/v1/jobs/{id}/output?offset=&limit=   the output's lines [offset, offset + limit), streamed
+ * </pre>
+ */
+public final class JobsApi {
+
+    static final String BASE = QueuedJob.JOBS_PATH;
+    public static final int DEFAULT_PAGE_SIZE = 50;
+    public static final int MAX_PAGE_SIZE = 500;
+    public static final String NDJSON = "application/x-ndjson";
+    private static final int OUTPUT_BUFFER = 64 * 1024;
+
+    private final JobQueue queue;
+    private final Pipelines pipelines;
+    private final OutputStore outputs;
+
+    public JobsApi(JobQueue queue, Pipelines pipelines, OutputStore outputs) {
+        this.queue = Objects.requireNonNull(queue, "queue");
+        this.pipelines = Objects.requireNonNull(pipelines, "pipelines");
+        this.outputs = Objects.requireNonNull(outputs, "outputs");
+    }
+
+    public void register(Routes routes) {
+        routes.add("GET", "/api/v1/jobs", this::list);
+        routes.add("GET", BASE + "{id}", this::get);
+        routes.add("POST", BASE + "{id}/cancel", this::cancel);
+        routes.add("POST", BASE + "{id}/retry", this::retry);
+        routes.add("GET", BASE + "{id}/output", this::output);
+    }
+
+    void get(Exchange ex) throws Exception {
+        ex.json(200, JobView.of(require(ex.param("id"))));
+    }
+
+    void list(Exchange ex) throws Exception {
+        Fields query = Request.extractQueryParameters(ex.request());
+        JobState state = null;
+        String rawState = query.getValue("state");
+        if (rawState != null && !rawState.isEmpty()) {
+            state = Arrays.stream(JobState.values()).filter(s -> s.dbValue().equals(rawState)).findFirst()
+                    .orElseThrow(() -> new ApiException(400, "invalid_state", "state must be one of "
+                            + states(), Map.of("states", states()), null));
+        }
+        String pipeline = query.getValue("pipeline");
+        if (pipeline != null && pipeline.isEmpty()) {
+            pipeline = null;
+        }
+        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit",
+                "limit must be between 1 and " + MAX_PAGE_SIZE);
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+        }
+        String cursor = query.getValue("cursor");
+        if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
+            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+        }
+        List<Job> page = queue.list(state, pipeline, cursor, (int) limit + 1);
+        boolean more = page.size() > limit;
+        List<Job> items = more ? page.subList(0, (int) limit) : page;
+        ex.json(200, new Page(items.stream().map(JobView::of).toList(), more ? items.getLast().id() : null));
+    }
+
+    /** {@code nextCursor} is written even when null (the last page), as for uploads. */
+    record Page(List<JobView> jobs, @JsonInclude(JsonInclude.Include.ALWAYS) String nextCursor) {
+    }
+
+    void cancel(Exchange ex) throws Exception {
+        Job job = require(ex.param("id"));
+        if (job.state().finished()) {
+            throw finished(job);
+        }
+        Job after = queue.cancel(job.id()).orElseThrow(() -> ApiException.notFound("job " + job.id()));
+        if (after.state() == JobState.SUCCEEDED || after.state() == JobState.FAILED) {
+            throw finished(after); // it ended between the two reads
+        }
+        ex.json(202, JobView.of(after));
+    }
+
+    void retry(Exchange ex) throws Exception {
+        Job job = require(ex.param("id"));
+        if (job.state() != JobState.FAILED && job.state() != JobState.CANCELLED) {
+            throw notRetryable(job, "only a failed or cancelled job can be retried; job " + job.id() + " is "
+                    + job.state().dbValue());
+        }
+        Pipelines.Pipeline pipeline = pipelines.find(job.pipeline()).orElseThrow(() -> notRetryable(job,
+                "pipeline '" + job.pipeline() + "' is no longer configured, so nothing would run job " + job.id()));
+        Job after = queue.retry(job.id(), pipeline.config().maxAttempts())
+                .orElseThrow(() -> ApiException.notFound("job " + job.id()));
+        if (after.state() != JobState.QUEUED) {
+            throw notRetryable(after, "job " + job.id() + " is " + after.state().dbValue());
+        }
+        ex.json(202, JobView.of(after));
+    }
+
+    /**
+     * Streams lines {@code [offset, offset + limit)} of a succeeded job's NDJSON output through one pooled buffer:
+     * lines are found by scanning for {@code \n}, never by reading the file into memory.
+     */
+    void output(Exchange ex) throws Exception {
+        Job job = require(ex.param("id"));
+        Fields query = Request.extractQueryParameters(ex.request());
+        long offset = number(query.getValue("offset"), 0, "invalid_offset",
+                "offset must be a non-negative number of lines");
+        long limit = number(query.getValue("limit"), Long.MAX_VALUE, "invalid_limit",
+                "limit must be a positive number of lines");
+        if (limit < 1) {
+            throw ApiException.badRequest("invalid_limit", "limit must be a positive number of lines");
+        }
+        if (job.state() != JobState.SUCCEEDED) {
+            throw noOutput("job " + job.id() + " is " + job.state().dbValue()
+                    + "; its output exists once it has succeeded");
+        }
+        Path file = outputs.find(job.id()).orElseThrow(() -> noOutput("the output of job " + job.id()
+                + " is gone"));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ex.response().setStatus(200);
+            ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, NDJSON);
+            ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "private, no-cache");
+            if (offset == 0 && limit == Long.MAX_VALUE) {
+                ex.response().getHeaders().put(HttpHeader.CONTENT_LENGTH, ch.size());
+            }
+            stream(ex, ch, offset, limit);
+        } catch (NoSuchFileException e) {
+            throw noOutput("the output of job " + job.id() + " is gone");
+        }
+    }
+
+    private static void stream(Exchange ex, FileChannel ch, long offset, long limit) throws IOException {
+        RetainableByteBuffer pooled = ex.request().getComponents().getByteBufferPool().acquire(OUTPUT_BUFFER, false);
+        try {
+            ByteBuffer buf = pooled.getByteBuffer();
+            long skip = offset;
+            long left = limit;
+            while (left > 0) {
+                buf.clear();
+                if (ch.read(buf) < 0) {
+                    break;
+                }
+                buf.flip();
+                while (skip > 0 && buf.hasRemaining()) {
+                    if (buf.get() == '\n') {
+                        skip--;
+                    }
+                }
+                int from = buf.position();
+                int end = from;
+                while (end < buf.limit() && left > 0) {
+                    if (buf.get(end++) == '\n') {
+                        left--;
+                    }
+                }
+                if (end > from) {
+                    ex.write(false, buf.limit(end).position(from));
+                }
+            }
+            ex.write(true, null);
+        } finally {
+            pooled.release();
+        }
+    }
+
+    private Job require(String id) throws Exception {
+        if (!IdGenerator.looksLikeId(id)) {
+            throw ApiException.notFound("job " + id);
+        }
+        return queue.find(id).orElseThrow(() -> ApiException.notFound("job " + id));
+    }
+
+    /** A non-negative whole number from the query, {@code absent} when not given. */
+    private static long number(String raw, long absent, String code, String message) {
+        if (raw == null) {
+            return absent;
+        }
+        if (raw.isEmpty() || raw.length() > 18 || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            throw ApiException.badRequest(code, message);
+        }
+        return Long.parseLong(raw);
+    }
+
+    private static List<String> states() {
+        return Arrays.stream(JobState.values()).map(JobState::dbValue).toList();
+    }
+
+    private static ApiException finished(Job job) {
+        return new ApiException(409, "job_finished", "job " + job.id() + " already " + job.state().dbValue(),
+                Map.of("state", job.state().dbValue()), null);
+    }
+
+    private static ApiException notRetryable(Job job, String message) {
+        return new ApiException(409, "job_not_retryable", message, Map.of("state", job.state().dbValue()), null);
+    }
+
+    private static ApiException noOutput(String message) {
+        return new ApiException(404, "no_output", message);
+    }
+}

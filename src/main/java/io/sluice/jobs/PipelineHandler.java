@@ -1,0 +1,109 @@
+package io.sluice.jobs;
+
+import io.sluice.api.Json;
+import io.sluice.processors.FileContext;
+import io.sluice.processors.Processor;
+import io.sluice.processors.ProcessorContext;
+import io.sluice.processors.ProcessorException;
+import io.sluice.storage.LocalPaths;
+import io.sluice.upload.Upload;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Runs one attempt of a pipeline's job in the worker: the processor's task over the upload's stored bytes (read in
+ * place), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson}, and on success that file published as the
+ * job's output ({@link OutputStore#publish}) before the result is returned. The result is the processor's summary
+ * plus {@code outputLines}.
+ *
+ * <p>Failures: a {@link ProcessorException} becomes a {@link JobFailedException} with its code and retryability;
+ * an upload that no longer exists fails the job with {@code upload_missing}, not retryable. Whatever happens, the
+ * attempt's temporary output and scratch directory are removed before the handler returns. An attempt that was
+ * fenced out after publishing (its lease was lost) replaced the output with one equal to what the winning attempt
+ * writes, because processors are idempotent per upload.
+ */
+public final class PipelineHandler implements JobHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(PipelineHandler.class);
+
+    /** How the handler finds the upload record of a job. */
+    @FunctionalInterface
+    public interface Uploads {
+        Optional<Upload> find(String id) throws SQLException;
+    }
+
+    private final Pipelines.Pipeline pipeline;
+    private final Uploads uploads;
+    private final LocalPaths paths;
+    private final OutputStore outputs;
+
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, LocalPaths paths, OutputStore outputs) {
+        this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
+        this.uploads = Objects.requireNonNull(uploads, "uploads");
+        this.paths = Objects.requireNonNull(paths, "paths");
+        this.outputs = Objects.requireNonNull(outputs, "outputs");
+    }
+
+    @Override
+    public Result run(JobContext context) throws Exception {
+        Job job = context.job();
+        Upload upload = (job.uploadId() == null ? Optional.<Upload>empty() : uploads.find(job.uploadId()))
+                .orElseThrow(() -> missing(job));
+        Path file = paths.pathOf(upload.storageKey());
+        if (!Files.isRegularFile(file)) {
+            throw missing(job);
+        }
+        Path temporary = outputs.temporaryFile(job.id(), job.attempt());
+        Path workDir = outputs.workDir(job.id(), job.attempt());
+        try {
+            Processor.Result result;
+            long lines;
+            try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
+                    context::checkpoint)) {
+                result = pipeline.task().run(fc);
+                lines = fc.output().lines();
+            } catch (ProcessorException e) {
+                throw new JobFailedException(e.code(), e.getMessage(), e.retryable(), e);
+            }
+            outputs.publish(temporary, job.id());
+            Map<String, Object> summary = new LinkedHashMap<>();
+            if (result != null) {
+                summary.putAll(result.summary());
+            }
+            summary.put("outputLines", lines);
+            return Result.json(Json.mapper().writeValueAsString(summary));
+        } finally {
+            cleanUp(temporary, workDir, job);
+        }
+    }
+
+    private static ProcessorContext.UploadInfo info(Upload u) {
+        return new ProcessorContext.UploadInfo(u.id(), u.filename(), u.size(), u.sha256(), u.contentType(),
+                u.metadata());
+    }
+
+    private static JobFailedException missing(Job job) {
+        return new JobFailedException("upload_missing", "upload " + job.uploadId()
+                + " no longer exists (deleted after the job was queued)", false);
+    }
+
+    private static void cleanUp(Path temporary, Path workDir, Job job) {
+        try {
+            Files.deleteIfExists(temporary);
+            OutputStore.deleteTree(workDir);
+        } catch (IOException e) {
+            // Swept at the next start; never worth failing a job for.
+            log.warn("could not remove the temporary files of job {} attempt {}: {}", job.id(), job.attempt(),
+                    e.toString());
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.sluice.jobs;
+
+import io.sluice.api.ApiException;
+import io.sluice.config.PipelineConfig;
+import io.sluice.processors.Processor;
+import org.apache.tika.mime.MediaType;
+import org.apache.tika.mime.MediaTypeRegistry;
+import org.apache.tika.mime.MimeTypes;
+
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The configured pipelines, each with its processor configured once ({@link Processor#configure}), and the rules
+ * that give an upload its pipeline:
+ * <ul>
+ *   <li>a pipeline the client names must exist (400 {@code unknown_pipeline}) and accept the upload's detected type
+ *       (415 {@code pipeline_type_mismatch});</li>
+ *   <li>an upload that names none gets the first pipeline, in file order, that is marked {@code default} and
+ *       accepts its type; with none, no job is made.</li>
+ * </ul>
+ * A pipeline accepts a type when its {@code types} list is empty, names the type or one of its supertypes in Tika's
+ * type hierarchy ({@code text/plain} accepts {@code text/csv}), or has a {@code type/*} wildcard for it: the same
+ * rules as {@code limits.allowedTypes}. Immutable; safe to share between threads.
+ */
+public final class Pipelines {
+
+    /** A pipeline ready to run: its configuration and its configured processor task. */
+    public record Pipeline(PipelineConfig config, Processor.Task task) {
+        public String name() {
+            return config.name();
+        }
+    }
+
+    private static final MediaTypeRegistry REGISTRY = MimeTypes.getDefaultMimeTypes().getMediaTypeRegistry();
+
+    private final Map<String, Pipeline> byName;
+
+    private Pipelines(Map<String, Pipeline> byName) {
+        this.byName = byName;
+    }
+
+    /**
+     * Configures every pipeline's processor.
+     *
+     * @param processors by name (see {@code Processors.available()}); the configuration loader already checked
+     *                   that each pipeline's processor exists and accepts its options
+     * @throws IllegalStateException when a processor is missing or refuses its options after all
+     */
+    public static Pipelines configure(List<PipelineConfig> configs, Map<String, Processor> processors) {
+        Map<String, Pipeline> byName = new LinkedHashMap<>();
+        for (PipelineConfig c : configs) {
+            Processor p = processors.get(c.processor());
+            if (p == null) {
+                throw new IllegalStateException("pipelines." + c.name() + ".processor: '" + c.processor()
+                        + "' is not a known processor");
+            }
+            try {
+                byName.put(c.name(), new Pipeline(c, p.configure(c.options())));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("pipelines." + c.name() + ": " + e.getMessage(), e);
+            }
+        }
+        return new Pipelines(java.util.Collections.unmodifiableMap(byName));
+    }
+
+    /** No pipelines: uploads get no jobs, and naming a pipeline is refused. */
+    public static Pipelines none() {
+        return new Pipelines(Map.of());
+    }
+
+    /** In file order. */
+    public Collection<Pipeline> all() {
+        return byName.values();
+    }
+
+    public Optional<Pipeline> find(String name) {
+        return Optional.ofNullable(name == null ? null : byName.get(name));
+    }
+
+    /** @throws ApiException 400 {@code unknown_pipeline}, listing the configured names in {@code known} */
+    public Pipeline require(String name) {
+        Pipeline p = name == null ? null : byName.get(name);
+        if (p == null) {
+            String shown = name == null ? "" : name.length() > 64 ? name.substring(0, 64) + "..." : name;
+            throw new ApiException(400, "unknown_pipeline", byName.isEmpty()
+                    ? "no pipelines are configured, so '" + shown + "' cannot be used"
+                    : "there is no pipeline named '" + shown + "'",
+                    Map.of("pipeline", shown, "known", List.copyOf(byName.keySet())), null);
+        }
+        return p;
+    }
+
+    /**
+     * The pipeline for an upload of {@code contentType}: the one named by {@code requested}, or the default for
+     * the type, or none.
+     *
+     * @throws ApiException 400 {@code unknown_pipeline}; 415 {@code pipeline_type_mismatch} with the pipeline's
+     *                      {@code acceptedTypes} and the {@code detectedType}
+     */
+    public Optional<Pipeline> choose(String requested, String contentType) {
+        if (requested != null) {
+            Pipeline p = require(requested);
+            if (!accepts(p.config(), contentType)) {
+                throw new ApiException(415, "pipeline_type_mismatch", "pipeline '" + p.name()
+                        + "' does not take files of type " + contentType,
+                        Map.of("pipeline", p.name(), "detectedType", contentType,
+                                "acceptedTypes", p.config().types()), null);
+            }
+            return Optional.of(p);
+        }
+        for (Pipeline p : byName.values()) {
+            if (p.config().isDefault() && accepts(p.config(), contentType)) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
+    }
+
+    static boolean accepts(PipelineConfig pipeline, String contentType) {
+        if (pipeline.types().isEmpty()) {
+            return true;
+        }
+        MediaType type = MediaType.parse(contentType);
+        if (type == null) {
+            return false;
+        }
+        for (String pattern : pipeline.types()) {
+            if (pattern.endsWith("/*")) {
+                if (type.getType().equals(pattern.substring(0, pattern.length() - 2))) {
+                    return true;
+                }
+            } else if (REGISTRY.isInstanceOf(type.getBaseType(), MediaType.parse(pattern))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
