@@ -200,6 +200,15 @@ final class XlsxPackage implements Closeable {
     }
 
     private String sharedStringsEntry;
+    private boolean hasStyles;
+
+    /**
+     * Whether fastexcel-reader can read cell formats (which tell dates from numbers): it fails on a workbook without
+     * a styles part when asked to.
+     */
+    boolean hasStyles() {
+        return hasStyles;
+    }
 
     List<SheetRef> sheets() {
         return sheets;
@@ -309,6 +318,7 @@ final class XlsxPackage implements Closeable {
         }
         t.workbooks.add(t.workbook);
         sharedStringsEntry = t.sharedStrings == null ? null : strip(t.sharedStrings);
+        hasStyles = t.style != null && entry(t.style) != null;
         return t;
     }
 

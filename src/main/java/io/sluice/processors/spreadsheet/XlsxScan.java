@@ -23,8 +23,9 @@ import java.util.Map;
  *   <li>a row's bytes and a shared string's bytes (16 MiB), since fastexcel builds each value whole;</li>
  *   <li>element depth (the parser keeps a stack), shared-formula definitions (kept in a map for the whole sheet) and
  *       array formulas (searched for every numeric cell);</li>
- *   <li>the shared-strings table, kept in memory as far as cells reference it: its inflated bytes plus 48 bytes per
- *       string, against {@code maxSharedStringsSize}.</li>
+ *   <li>the shared-strings table, kept in memory as far as cells reference it: its inflated bytes plus 32 bytes per
+ *       string (about what a string costs on the heap beyond its characters), against
+ *       {@code maxSharedStringsSize}.</li>
  * </ul>
  * Every entry is scanned, not only the ones the workbook points to, so a different reading of the package by
  * fastexcel cannot reach an unscanned part. An entry the parser rejects is only counted: fastexcel's identical
@@ -36,7 +37,8 @@ final class XlsxScan {
     static final long MAX_ELEMENT_BYTES = 16L << 20;
     static final int MAX_SHARED_FORMULAS = 100_000;
     static final long MAX_ARRAY_FORMULA_WORK = 2_000_000_000L;
-    static final int SHARED_STRING_OVERHEAD = 48;
+    /** Heap a Java string costs beyond its characters (object, array header, list slot), about. */
+    static final int SHARED_STRING_OVERHEAD = 32;
 
     /**
      * What the scan saw in one entry.
@@ -94,9 +96,8 @@ final class XlsxScan {
             Xml.closeQuietly(r);
         }
         in.drain();
-        if ((sst || "sst".equals(c.root))
-                && in.position() + (long) SHARED_STRING_OVERHEAD * c.strings > options.maxSharedStringsSize()) {
-            throw XlsxPackage.sharedStringsTooLarge(options.maxSharedStringsSize());
+        if (sst || "sst".equals(c.root)) {
+            checkSharedStrings(in.position(), c.strings);
         }
         return new EntryStats(name, in.position(), c.rows, c.strings, c.root);
     }
@@ -177,9 +178,8 @@ final class XlsxScan {
                             inString = true;
                             stringStart = in.position();
                             c.strings++;
-                            if (sst && in.position() + (long) SHARED_STRING_OVERHEAD * c.strings
-                                    > options.maxSharedStringsSize()) {
-                                throw XlsxPackage.sharedStringsTooLarge(options.maxSharedStringsSize());
+                            if (sst) {
+                                checkSharedStrings(in.position(), c.strings);
                             }
                         }
                     }
@@ -197,6 +197,16 @@ final class XlsxScan {
                     checkElementBytes(in.position() - stringStart, "shared string " + c.strings, name);
                 }
             }
+        }
+    }
+
+    private void checkSharedStrings(long bytes, long strings) throws SheetException {
+        long estimate = bytes + SHARED_STRING_OVERHEAD * strings;
+        if (estimate > options.maxSharedStringsSize()) {
+            throw new SheetException(SheetException.SHARED_STRINGS_TOO_LARGE, "the shared strings table needs about "
+                    + Sizes.format(estimate) + " of memory (" + strings + " strings so far), more than "
+                    + Sizes.format(options.maxSharedStringsSize()) + " (options.maxSharedStringsSize)",
+                    Map.of("limit", options.maxSharedStringsSize()));
         }
     }
 

@@ -34,6 +34,7 @@ final class XlsxTable {
         ctx.checkpoint();
         XlsxPackage.SheetRef sheet;
         long sheetRows;
+        boolean formats;
         InflateBudget budget = new InflateBudget(options.maxUncompressedSize());
         try (XlsxPackage pkg = XlsxPackage.open(file, options, budget, ctx::checkpoint)) {
             pkg.resolve();
@@ -44,6 +45,7 @@ final class XlsxTable {
                 throw SheetException.malformed("sheet '" + sheet.name() + "' has no part in the workbook", null);
             }
             sheetRows = s.rows();
+            formats = pkg.hasStyles();
         } catch (GuardedInputStream.Tripped t) {
             throw t.refusal();
         }
@@ -51,7 +53,7 @@ final class XlsxTable {
         long[] read = {0};
         TableWriter out = new TableWriter(ctx, options, false,
                 () -> sheetRows == 0 ? 1.0 : (double) read[0] / sheetRows);
-        try (ReadableWorkbook wb = open(file)) {
+        try (ReadableWorkbook wb = open(file, formats)) {
             Sheet fx = wb.getSheet(sheet.index()).orElseThrow(() -> SheetException.malformed(
                     "sheet '" + sheet.name() + "' cannot be read", null));
             try (Stream<Row> stream = fx.openStream()) {
@@ -81,13 +83,14 @@ final class XlsxTable {
         }
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("format", "xlsx");
-        extra.put("sheet", sheet.name());
+        extra.put("sheet", sheet.name() == null ? "" : sheet.name()); // summaries hold no nulls
         return out.finish(extra);
     }
 
-    private static ReadableWorkbook open(Path file) throws SheetException {
+    private static ReadableWorkbook open(Path file, boolean formats) throws SheetException {
         try {
-            return new ReadableWorkbook(file.toFile(), new ReadingOptions(true, true));
+            // Unreadable cell values become ERROR cells (reported per row) instead of failing the sheet.
+            return new ReadableWorkbook(file.toFile(), new ReadingOptions(formats, true));
         } catch (IOException | RuntimeException e) {
             throw SheetException.malformed("the workbook cannot be read: " + e.getMessage(), e);
         }
