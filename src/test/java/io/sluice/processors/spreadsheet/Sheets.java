@@ -75,28 +75,19 @@ final class Sheets {
      * {@code <sheetData>} is {@code data}; inline strings, so no shared strings.
      */
     static Path handMade(Path file, SheetData data) throws IOException {
+        return handMadeDocument(file, w -> {
+            w.write("""
+                    <?xml version="1.0" encoding="UTF-8"?>
+                    <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>""");
+            data.write(w);
+            w.write("</sheetData></worksheet>");
+        });
+    }
+
+    /** Like {@link #handMade} but {@code document} writes the sheet's whole XML document. */
+    static Path handMadeDocument(Path file, SheetData document) throws IOException {
         try (ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
-            entry(zip, "[Content_Types].xml", """
-                    <?xml version="1.0" encoding="UTF-8"?>
-                    <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
-                    <Default Extension="xml" ContentType="application/xml"/>\
-                    <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
-                    <Override PartName="/xl/workbook.xml" \
-                    ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
-                    <Override PartName="/xl/worksheets/sheet1.xml" \
-                    ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>\
-                    </Types>""");
-            entry(zip, "xl/workbook.xml", """
-                    <?xml version="1.0" encoding="UTF-8"?>
-                    <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
-                    xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
-                    <sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>""");
-            entry(zip, "xl/_rels/workbook.xml.rels", """
-                    <?xml version="1.0" encoding="UTF-8"?>
-                    <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
-                    <Relationship Id="rId1" \
-                    Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" \
-                    Target="worksheets/sheet1.xml"/></Relationships>""");
+            smallParts(zip);
             zip.putNextEntry(new ZipEntry("xl/worksheets/sheet1.xml"));
             Writer w = new java.io.OutputStreamWriter(zip, StandardCharsets.UTF_8) {
                 @Override
@@ -104,12 +95,59 @@ final class Sheets {
                     flush(); // leave the zip open
                 }
             };
-            w.write("""
-                    <?xml version="1.0" encoding="UTF-8"?>
-                    <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>""");
-            data.write(w);
-            w.write("</sheetData></worksheet>");
+            document.write(w);
             w.flush();
+            zip.closeEntry();
+        }
+        return file;
+    }
+
+    private static void smallParts(ZipOutputStream zip) throws IOException {
+        entry(zip, "[Content_Types].xml", """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">\
+                <Default Extension="xml" ContentType="application/xml"/>\
+                <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>\
+                <Override PartName="/xl/workbook.xml" \
+                ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>\
+                <Override PartName="/xl/worksheets/sheet1.xml" \
+                ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>\
+                </Types>""");
+        entry(zip, "xl/workbook.xml", """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" \
+                xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">\
+                <sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>""");
+        entry(zip, "xl/_rels/workbook.xml.rels", """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">\
+                <Relationship Id="rId1" \
+                Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" \
+                Target="worksheets/sheet1.xml"/></Relationships>""");
+    }
+
+    /**
+     * A zip bomb: a workbook whose sheet is {@code inflated} bytes of identical rows, which deflate about 1000:1
+     * (so 2 GiB make a zip of about 2 MiB).
+     */
+    static Path bomb(Path file, long inflated) throws IOException {
+        byte[] head = """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>\
+                <row><c t="inlineStr"><is><t>sku</t></is></c></row>""".getBytes(StandardCharsets.UTF_8);
+        byte[] row = "<row><c t=\"inlineStr\"><is><t>aaaaaaaaaaaaaaaa</t></is></c></row>".getBytes(StandardCharsets.UTF_8);
+        byte[] chunk = new byte[row.length * ((1 << 16) / row.length + 1)];
+        for (int i = 0; i + row.length <= chunk.length; i += row.length) {
+            System.arraycopy(row, 0, chunk, i, row.length);
+        }
+        try (ZipOutputStream zip = new ZipOutputStream(new BufferedOutputStream(Files.newOutputStream(file)))) {
+            smallParts(zip);
+            zip.putNextEntry(new ZipEntry("xl/worksheets/sheet1.xml"));
+            zip.write(head);
+            for (long written = head.length; written < inflated; written += chunk.length) {
+                zip.write(chunk);
+            }
+            zip.write("</sheetData></worksheet>".getBytes(StandardCharsets.UTF_8));
             zip.closeEntry();
         }
         return file;
