@@ -56,6 +56,55 @@ public final class Targets {
         }
     }
 
+    /** Holds every request until {@link #open()}, then answers 200 "gate". Counts requests as they arrive. */
+    public static final class Gate implements AutoCloseable {
+        private final HttpServer server;
+        private final java.util.concurrent.ExecutorService threads =
+                java.util.concurrent.Executors.newCachedThreadPool();
+        private final java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(1);
+        public final java.util.concurrent.Semaphore arrived = new java.util.concurrent.Semaphore(0);
+
+        public Gate() throws IOException {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+            server.setExecutor(threads);
+            server.createContext("/", ex -> {
+                try (InputStream in = ex.getRequestBody()) {
+                    in.readAllBytes();
+                }
+                arrived.release();
+                try {
+                    open.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                byte[] out = "gate".getBytes();
+                try {
+                    ex.sendResponseHeaders(200, out.length);
+                    ex.getResponseBody().write(out);
+                } catch (IOException e) {
+                    // the relay gave up on us (its timeout): expected
+                }
+                ex.close();
+            });
+            server.start();
+        }
+
+        public String url() {
+            return "http://127.0.0.1:" + server.getAddress().getPort() + "/gate";
+        }
+
+        public void open() {
+            open.countDown();
+        }
+
+        @Override
+        public void close() {
+            open();
+            server.stop(0);
+            threads.shutdownNow();
+        }
+    }
+
     /** A port nothing listens on: bound, then released (connections are refused). */
     public static String deadUrl() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
