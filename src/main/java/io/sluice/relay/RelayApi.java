@@ -106,6 +106,10 @@ public final class RelayApi {
         if (answer.contentType() != null) {
             ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, answer.contentType());
         }
+        if (answer.status() == 204 || answer.status() == 304) {
+            ex.write(true, null); // no body, and no Content-Length either (RFC 9110 8.6)
+            return;
+        }
         ex.response().getHeaders().put(HttpHeader.CONTENT_LENGTH, answer.body().length);
         ex.write(true, ByteBuffer.wrap(answer.body()));
     }
