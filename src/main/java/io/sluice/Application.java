@@ -34,6 +34,8 @@ import io.sluice.jobs.UploadJobs;
 import io.sluice.jobs.WorkerPool;
 import io.sluice.ops.HealthApi;
 import io.sluice.processors.Processors;
+import io.sluice.relay.RelayApi;
+import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.upload.DirectUploadApi;
@@ -187,6 +189,13 @@ public final class Application implements AutoCloseable {
         new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
                 .register(publicRouter);
         new JobsApi(jobs, pipelines, outputs).register(publicRouter);
+        if (!config.relays().isEmpty()) {
+            new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
+        }
+        if (config.server().staticDir() != null) {
+            // A fallback, not a route: every endpoint wins over a file of the same path.
+            publicRouter.fallback(new StaticSite(config.server().staticDir()));
+        }
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);

@@ -144,6 +144,10 @@ public final class ConfigLoader {
     private static final Key<Integer> SERVER_MAX_REQUEST_HEADER_SIZE = scalar("server.maxRequestHeaderSize",
             ServerConfig.DEFAULT_MAX_REQUEST_HEADER_SIZE, intSize(1L << 10, 1L << 20), n -> Units.formatSize(n),
             "Largest request header block, 1KiB..1MiB.");
+    private static final Key<String> SERVER_STATIC_DIR = scalar("server.staticDir", "",
+            ConfigLoader::staticDir, s -> s,
+            "Directory of a static site (landing page) served at `/` for GET/HEAD requests no endpoint answers; "
+                    + "`index.html` for directories, no listings. Must exist. Empty turns it off.");
 
     private static final Key<Path> DATA_DIR = scalar("dataDir", SluiceConfig.DEFAULT_DATA_DIR,
             ConfigLoader::path, Path::toString,
@@ -251,7 +255,7 @@ public final class ConfigLoader {
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
-            SERVER_MAX_REQUEST_HEADER_SIZE,
+            SERVER_MAX_REQUEST_HEADER_SIZE, SERVER_STATIC_DIR,
             DATA_DIR,
             LIMITS_MAX_FILE_SIZE, LIMITS_MAX_FILES_PER_REQUEST, LIMITS_MAX_REQUEST_SIZE, LIMITS_ALLOWED_TYPES,
             LIMITS_DISK_RESERVE,
@@ -321,10 +325,12 @@ public final class ConfigLoader {
             throws ConfigException {
         Map<String, Raw> raw = new LinkedHashMap<>();
         JsonNode pipelines = null;
+        JsonNode relays = null;
         if (configFileOrNull != null) {
             YamlFile file = readYaml(configFileOrNull);
             raw.putAll(file.keys());
             pipelines = file.pipelines();
+            relays = file.relays();
         }
         if (env != null) {
             for (Key<?> key : KEYS) {
@@ -357,7 +363,7 @@ public final class ConfigLoader {
                         "'" + values.shown().get(rule.key().name()) + "' " + rule.relation().formatted(other));
             }
         }
-        return build(values, pipelines(pipelines, values, configFileOrNull));
+        return build(values, pipelines(pipelines, values, configFileOrNull), relays(relays, configFileOrNull));
     }
 
     /** Every dotted key, in documentation order. */
@@ -430,13 +436,14 @@ public final class ConfigLoader {
         return new Values(parsed, shown);
     }
 
-    private static SluiceConfig build(Values v, List<PipelineConfig> pipelines) {
+    private static SluiceConfig build(Values v, List<PipelineConfig> pipelines, List<RelayConfig> relays) {
         return new SluiceConfig(
                 new ServerConfig(v.get(SERVER_HOST), v.get(SERVER_PORT), v.get(SERVER_ADMIN_PORT),
                         v.get(SERVER_MAX_CONNECTIONS), v.get(SERVER_IDLE_TIMEOUT),
                         v.get(SERVER_MIN_REQUEST_DATA_RATE), v.get(SERVER_SHUTDOWN_GRACE),
                         v.get(SERVER_CORS_ORIGINS), v.get(SERVER_TRUSTED_HOSTS),
-                        v.get(SERVER_MAX_REQUEST_HEADER_SIZE)),
+                        v.get(SERVER_MAX_REQUEST_HEADER_SIZE),
+                        v.get(SERVER_STATIC_DIR).isEmpty() ? null : Path.of(v.get(SERVER_STATIC_DIR))),
                 v.get(DATA_DIR),
                 new LimitsConfig(v.get(LIMITS_MAX_FILE_SIZE), v.get(LIMITS_MAX_FILES_PER_REQUEST),
                         v.get(LIMITS_MAX_REQUEST_SIZE), v.get(LIMITS_ALLOWED_TYPES), v.get(LIMITS_DISK_RESERVE)),
@@ -450,7 +457,7 @@ public final class ConfigLoader {
                         v.get(JOBS_LEASE_DURATION), v.get(JOBS_POLL_INTERVAL), v.get(JOBS_RETENTION),
                         v.get(JOBS_BACKOFF_BASE), v.get(JOBS_BACKOFF_CAP), v.get(JOBS_MAX_ATTEMPTS),
                         v.get(JOBS_TIMEOUT)),
-                pipelines);
+                pipelines, relays);
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
@@ -474,7 +481,7 @@ public final class ConfigLoader {
     // YAML.
 
     /** A YAML file: its dotted keys, and the {@code pipelines:} section (null when absent), read separately. */
-    private record YamlFile(Map<String, Raw> keys, JsonNode pipelines) {
+    private record YamlFile(Map<String, Raw> keys, JsonNode pipelines, JsonNode relays) {
     }
 
     private static YamlFile readYaml(Path file) throws ConfigException {
@@ -496,14 +503,15 @@ public final class ConfigLoader {
         }
         Map<String, Raw> out = new LinkedHashMap<>();
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return new YamlFile(out, null); // an empty file configures nothing
+            return new YamlFile(out, null, null); // an empty file configures nothing
         }
         if (!root.isObject()) {
             throw new ConfigException(CONFIG_FILE_KEY, file + " must hold a mapping of keys, e.g. 'server:'");
         }
         JsonNode pipelines = ((com.fasterxml.jackson.databind.node.ObjectNode) root).remove(PIPELINES);
+        JsonNode relays = ((com.fasterxml.jackson.databind.node.ObjectNode) root).remove(RELAY);
         flatten("", root, out, file);
-        return new YamlFile(out, pipelines);
+        return new YamlFile(out, pipelines, relays);
     }
 
     /**
@@ -755,6 +763,77 @@ public final class ConfigLoader {
         return text;
     }
 
+    private static String staticDir(String text) throws Rejected {
+        if (text.isEmpty()) {
+            return text;
+        }
+        Path dir = path(text);
+        // Checked now: a typo in the path should stop start-up, not turn the landing page into 404s.
+        if (!Files.isDirectory(dir)) {
+            throw new Rejected("is not an existing directory");
+        }
+        return text;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // The relay: section. Like pipelines, only the YAML file can hold it.
+
+    static final String RELAY = "relay";
+    private static final List<String> RELAY_FIELDS = List.of("targets", "timeout", "maxFiles", "maxFileSize",
+            "maxConnections");
+    private static final Key<List<String>> RELAY_TARGETS = list("targets", ConfigLoader::notifyUrl, "");
+
+    /**
+     * Reads {@code relay: {<name>: {targets, timeout, maxFiles, maxFileSize, maxConnections}}} in file order;
+     * {@code targets} is required and keeps its order (the failover order).
+     */
+    private static List<RelayConfig> relays(JsonNode section, Path file) throws ConfigException {
+        if (section == null || section.isNull()) {
+            return List.of();
+        }
+        if (!section.isObject()) {
+            throw new ConfigException(RELAY, "must map relay names to their settings, e.g. "
+                    + "'relay: {ocr: {targets: [http://10.0.0.5:8000/ocr]}}' (in " + file + ")");
+        }
+        List<RelayConfig> out = new ArrayList<>();
+        for (Map.Entry<String, JsonNode> entry : section.properties()) {
+            String name = entry.getKey();
+            String key = RELAY + "." + oneLine(name);
+            if (!Processors.NAME.matcher(name).matches()) {
+                throw new ConfigException(key, "'" + oneLine(name) + "' is not a relay name (lower-case letters, "
+                        + "digits and '-', starting with a letter or digit, at most 64 characters)");
+            }
+            JsonNode body = entry.getValue();
+            if (body == null || !body.isObject()) {
+                throw new ConfigException(key, "must be a mapping with at least 'targets:' (in " + file + ")");
+            }
+            for (Map.Entry<String, JsonNode> field : body.properties()) {
+                if (!RELAY_FIELDS.contains(field.getKey())) {
+                    String close = RELAY_FIELDS.stream()
+                            .filter(f -> levenshtein(normalise(f), normalise(field.getKey())) <= 2)
+                            .findFirst().map(f -> "did you mean " + f + "? ").orElse("");
+                    throw new ConfigException(key + "." + oneLine(field.getKey()), "unknown key (in " + file + "); "
+                            + close + "a relay takes " + String.join(", ", RELAY_FIELDS));
+                }
+            }
+            List<String> targets = pipelineList(body, key, RELAY_TARGETS);
+            if (targets.isEmpty()) {
+                throw new ConfigException(key + ".targets", "is required: at least one http(s) URL to relay to "
+                        + "(in " + file + ")");
+            }
+            Duration timeout = pipelineValue(body, key, "timeout", duration(Duration.ofMillis(100), null),
+                    RelayConfig.DEFAULT_TIMEOUT);
+            int maxFiles = pipelineValue(body, key, "maxFiles", integer(0, 1000), RelayConfig.DEFAULT_MAX_FILES);
+            long maxFileSize = pipelineValue(body, key, "maxFileSize", size(1, Long.MAX_VALUE),
+                    RelayConfig.DEFAULT_MAX_FILE_SIZE);
+            int maxConnections = pipelineValue(body, key, "maxConnections", integer(1, 100_000),
+                    RelayConfig.DEFAULT_MAX_CONNECTIONS);
+            out.add(new RelayConfig(name, targets.stream().map(URI::create).toList(), timeout, maxFiles,
+                    maxFileSize, maxConnections));
+        }
+        return List.copyOf(out);
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Unknown keys.
 
@@ -781,6 +860,9 @@ public final class ConfigLoader {
         if (name.equals(PIPELINES) || name.startsWith(PIPELINES + ".")) {
             hint = "pipelines are configured only in the YAML file, as a 'pipelines:' section";
         }
+        if (name.equals(RELAY) || name.startsWith(RELAY + ".")) {
+            hint = "relays are configured only in the YAML file, as a 'relay:' section";
+        }
         return new ConfigException(oneLine(name), "unknown key (" + where + "); " + hint);
     }
 
@@ -791,6 +873,7 @@ public final class ConfigLoader {
             names.add(dot < 0 ? key.name() : key.name().substring(0, dot));
         }
         names.add(PIPELINES);
+        names.add(RELAY);
         return names;
     }
 

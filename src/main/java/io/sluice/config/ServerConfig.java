@@ -1,5 +1,6 @@
 package io.sluice.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -10,6 +11,7 @@ import java.util.List;
  * @param minRequestDataRate bytes per second below which a request body upload is cut; {@code 0} disables
  * @param corsOrigins        exact origins allowed for CORS, or {@code *}; empty disables CORS
  * @param trustedHosts       accepted Host header names; empty accepts any
+ * @param staticDir          directory served at {@code /} for GET and HEAD requests no route answers; null = off
  */
 public record ServerConfig(
         String host,
@@ -21,7 +23,8 @@ public record ServerConfig(
         Duration shutdownGrace,
         List<String> corsOrigins,
         List<String> trustedHosts,
-        int maxRequestHeaderSize) {
+        int maxRequestHeaderSize,
+        Path staticDir) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;

@@ -11,6 +11,7 @@ import java.util.List;
  *
  * @param pipelines the {@code pipelines:} section of the YAML file, in file order (the order decides which default
  *                  pipeline an upload gets when several accept its type)
+ * @param relays    the {@code relay:} section of the YAML file, in file order
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -20,10 +21,12 @@ public record SluiceConfig(
         AdmissionConfig admission,
         LoggingConfig logging,
         JobsConfig jobs,
-        List<PipelineConfig> pipelines) {
+        List<PipelineConfig> pipelines,
+        List<RelayConfig> relays) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);
+        relays = List.copyOf(relays);
     }
 
     public static final Path DEFAULT_DATA_DIR = Path.of("sluice-data");

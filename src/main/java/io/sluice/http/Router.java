@@ -45,6 +45,7 @@ public final class Router extends Handler.Abstract implements Routes {
     private final List<Entry> entries = new ArrayList<>();
     private final Function<Request, String> clientKey;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile Route fallback;
 
     /** @param clientKey who a request is from, for per-client admission */
     public Router(Function<Request, String> clientKey) {
@@ -55,6 +56,14 @@ public final class Router extends Handler.Abstract implements Routes {
     @Override
     public void add(String method, String pattern, Route route) {
         entries.add(new Entry(method, split(pattern), route));
+    }
+
+    /**
+     * Runs {@code route} for GET and HEAD requests that no route matches (the static site): routes always win,
+     * so the site can never shadow an endpoint. Other methods on unmatched paths stay 404.
+     */
+    public void fallback(Route route) {
+        this.fallback = route;
     }
 
     @Override
@@ -80,6 +89,8 @@ public final class Router extends Handler.Abstract implements Routes {
                 response.getHeaders().put(HttpHeader.ALLOW, String.join(", ", allowed));
                 writeError(request, response, callback, new ApiException(405, "method_not_allowed",
                         request.getMethod() + " is not supported here; allowed: " + String.join(", ", allowed)));
+            } else if (fallback != null && ("GET".equals(request.getMethod()) || "HEAD".equals(request.getMethod()))) {
+                run(fallback, request, response, callback, Map.of());
             } else {
                 writeError(request, response, callback, ApiException.notFound("path " + path));
             }

@@ -36,6 +36,10 @@ final class ConfigSummary {
         m.put("pipelines", c.pipelines().stream().map(p -> Map.of("name", p.name(), "processor", p.processor(),
                 "types", p.types(), "default", p.isDefault(), "maxAttempts", p.maxAttempts(),
                 "timeout", p.timeout().toString(), "concurrency", p.concurrency())).toList());
+        // Target URLs are left out for the same reason; their number says enough.
+        m.put("relays", c.relays().stream().map(r -> Map.of("name", r.name(), "targets", r.targets().size(),
+                "timeout", r.timeout().toString(), "maxFiles", r.maxFiles(), "maxFileSize", r.maxFileSize(),
+                "maxConnections", r.maxConnections())).toList());
         return m;
     }
 }

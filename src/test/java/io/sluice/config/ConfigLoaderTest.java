@@ -247,7 +247,7 @@ class ConfigLoaderTest {
 
             assertThat(c.server()).isEqualTo(new ServerConfig("::1", 0, 9090, 1, Duration.ofSeconds(1), 1024,
                     Duration.ZERO, List.of("*"), List.of("example.com:8443", "*.example.org", "127.0.0.1", "[::1]:8080"),
-                    1 << 20));
+                    1 << 20, null));
             assertThat(c.dataDir()).isEqualTo(Path.of("data"));
             assertThat(c.limits()).isEqualTo(new LimitsConfig(1610612736L, 1000, 2L << 30,
                     List.of("image/png", "image/*", "application/vnd.ms-excel"), 0));
@@ -467,7 +467,7 @@ class ConfigLoaderTest {
             assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
                     .startsWith("storage: unknown key")
                     .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, "
-                            + "pipelines");
+                            + "pipelines, relay");
         }
 
         @Test
@@ -675,7 +675,7 @@ class ConfigLoaderTest {
         @ParameterizedTest(name = "{0}")
         @CsvSource(delimiter = '|', textBlock = """
                 '{p: {types: [text/*]}}'                         | pipelines.p.processor | pipelines.p.processor: is required: the processor that runs this pipeline's jobs
-                '{p: {processor: nope}}'                         | pipelines.p.processor | pipelines.p.processor: 'nope' is not a known processor (known: noop,
+                '{p: {processor: nope}}'                         | pipelines.p.processor | pipelines.p.processor: 'nope' is not a known processor (known: forward, noop,
                 '{Reports: {processor: noop}}'                   | pipelines.Reports     | pipelines.Reports: 'Reports' is not a pipeline name (lower-case letters, digits and '-', starting with a letter or digit, at most 64 characters)
                 '{-x: {processor: noop}}'                        | pipelines.-x          | pipelines.-x: '-x' is not a pipeline name
                 '{p: noop}'                                      | pipelines.p           | pipelines.p: must be a mapping with at least 'processor:'
@@ -728,6 +728,69 @@ class ConfigLoaderTest {
     }
 
     @Nested
+    class Relays {
+        @Test
+        void everyFieldIsReadAndDefaultsFillTheRest() throws Exception {
+            SluiceConfig c = ConfigLoader.load(yaml("""
+                    relay:
+                      ocr:
+                        targets: [http://10.0.0.5:8000/ocr, "https://backup.example/ocr"]
+                        timeout: 5s
+                        maxFiles: 2
+                        maxFileSize: 1MiB
+                        maxConnections: 7
+                      plain: {targets: http://a.example/x}
+                    """), Map.of(), Map.of());
+            assertThat(c.relays()).containsExactly(
+                    new RelayConfig("ocr", List.of(java.net.URI.create("http://10.0.0.5:8000/ocr"),
+                            java.net.URI.create("https://backup.example/ocr")), Duration.ofSeconds(5), 2, 1L << 20, 7),
+                    new RelayConfig("plain", List.of(java.net.URI.create("http://a.example/x")),
+                            Duration.ofSeconds(30), 5, 10L << 20, 50));
+        }
+
+        @Test
+        void noSectionConfiguresNone() throws Exception {
+            assertThat(overrides(Map.of()).relays()).isEmpty();
+            assertThat(ConfigLoader.load(yaml("relay:\n"), Map.of(), Map.of()).relays()).isEmpty();
+        }
+
+        @ParameterizedTest(name = "{0}")
+        @CsvSource(delimiter = '|', textBlock = """
+                '{r: {timeout: 5s}}'                          | relay.r.targets      | relay.r.targets: is required
+                '{r: {targets: []}}'                          | relay.r.targets      | relay.r.targets: is required
+                '{r: {targets: [ftp://a.example/x]}}'         | relay.r.targets      | relay.r.targets: 'ftp://a.example/x' is not an http(s) URL
+                '{R: {targets: [http://a/]}}'                 | relay.R              | relay.R: 'R' is not a relay name
+                '{r: http://a/}'                              | relay.r              | relay.r: must be a mapping with at least 'targets:'
+                '{r: {targets: [http://a/], target: x}}'      | relay.r.target       | relay.r.target: unknown key
+                '{r: {targets: [http://a/], timeout: soon}}'  | relay.r.timeout      | relay.r.timeout: 'soon' is not a duration
+                '{r: {targets: [http://a/], maxFiles: -1}}'   | relay.r.maxFiles     | relay.r.maxFiles: '-1' must be between 0 and 1000
+                '{r: {targets: [http://a/], maxFileSize: 0}}' | relay.r.maxFileSize  | relay.r.maxFileSize: '0' must be at least 1B
+                '{r: {targets: [http://a/], maxConnections: 0}}' | relay.r.maxConnections | relay.r.maxConnections: '0' must be between 1 and 100000
+                '[r]'                                         | relay                | relay: must map relay names to their settings
+                """)
+        void badRelayIsOneLineNamingItsKey(String section, String key, String message) throws IOException {
+            ConfigException e = rejectionOfYaml("relay: " + section + "\n");
+            assertThat(e.key()).isEqualTo(key);
+            assertThat(e.getMessage()).startsWith(message).doesNotContain("\n");
+        }
+
+        @Test
+        void relaysComeOnlyFromTheFile() {
+            ConfigException e = rejectionOf(Map.of("relay.r.targets", "http://a/"));
+            assertThat(e.getMessage()).contains("relays are configured only in the YAML file");
+        }
+
+        @Test
+        void staticDirMustBeAnExistingDirectory() throws Exception {
+            assertThat(overrides(Map.of()).server().staticDir()).isNull();
+            assertThat(overrides(Map.of("server.staticDir", dir.toString())).server().staticDir()).isEqualTo(dir);
+            ConfigException e = rejectionOf(Map.of("server.staticDir", dir.resolve("missing").toString()));
+            assertThat(e.key()).isEqualTo("server.staticDir");
+            assertThat(e.getMessage()).endsWith("is not an existing directory");
+        }
+    }
+
+    @Nested
     class Keys {
         @Test
         void envNameSplitsCamelCase() {
@@ -745,8 +808,9 @@ class ConfigLoaderTest {
 
         @Test
         void everyRecordComponentHasExactlyOneKey() {
-            // Components that are not keys: the pipelines section (YAML only) and what is derived from it.
-            List<String> notKeys = List.of("pipelines", "jobs.pipelineConcurrency");
+            // Components that are not keys: the pipelines and relay sections (YAML only) and what is derived from
+            // them.
+            List<String> notKeys = List.of("pipelines", "relays", "jobs.pipelineConcurrency");
             // JobsConfig names its defaults for what pipelines may override; the keys use the short names.
             Map<String, String> renamed = Map.of("jobs.defaultMaxAttempts", "jobs.maxAttempts",
                     "jobs.defaultTimeout", "jobs.timeout");
