@@ -58,8 +58,8 @@ final class Progress implements AutoCloseable {
 
     /** Prints a line above the bars. */
     synchronized void note(String line) {
-        clear();
-        out.println(line);
+        up();
+        out.println(tty ? "\r\033[2K" + line : line);
         if (tty) {
             drawBlock();
         }
@@ -68,7 +68,7 @@ final class Progress implements AutoCloseable {
 
     synchronized void draw() {
         if (tty) {
-            clear();
+            up();
             drawBlock();
         } else {
             String text = String.join("\n", lines());
@@ -80,12 +80,9 @@ final class Progress implements AutoCloseable {
         out.flush();
     }
 
-    private void clear() {
+    /** Moves the cursor back to the first line of the block drawn last, which the next lines overwrite. */
+    private void up() {
         if (tty && drawnLines > 0) {
-            out.print("\033[" + drawnLines + "A");
-            for (int i = 0; i < drawnLines; i++) {
-                out.print("\r\033[2K\n");
-            }
             out.print("\033[" + drawnLines + "A");
             drawnLines = 0;
         }

@@ -148,6 +148,10 @@ public final class UploadCommand implements Callable<Integer> {
             }
         }, true));
         TusClient tus = new TusClient(client, tusPath);
+        // Ctrl-C ends the JVM; the state file already holds every upload URL, so say how to go on.
+        Thread hint = new Thread(() -> err.println("\nsluice: interrupted; run the same command again to resume"
+                + " (state in " + state.file() + ")"));
+        Runtime.getRuntime().addShutdownHook(hint);
         try (progress; ExecutorService pool = Executors.newFixedThreadPool(parallel, Thread.ofVirtual().factory())) {
             List<Future<Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < files.size(); i++) {
@@ -161,6 +165,12 @@ public final class UploadCommand implements Callable<Integer> {
                 } catch (ExecutionException e) {
                     throw new IllegalStateException(e.getCause());
                 }
+            }
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hint);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: let it say its line
             }
         }
         boolean ok = true;
