@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.client.UploadState;
 import io.sluice.testing.Await;
 import io.sluice.testing.HeldUpload;
 import io.sluice.testing.Json;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -178,6 +180,19 @@ class ClientCommandsTest {
         Cli.Run missing = Cli.run("jobs", "show", "nosuchjob", "--server", url(server));
         assertThat(missing.exit()).isEqualTo(1);
         assertThat(missing.err()).contains("404 not_found");
+    }
+
+    @Test
+    void anUploadTheServerNoLongerHasStartsOver() throws Exception {
+        Path f = Cli.randomFile(dir, "gone.bin", 200_000, 10);
+        Path state = stateFile("gone");
+        new UploadState(state).put(UploadState.key(URI.create(url(server)), f),
+                URI.create(url(server) + "/files/01M84A0XEBDG9KWYQP57BPHWTJ"));
+        Cli.Run r = Cli.run("upload", "--server", url(server), "--state-file", state.toString(), f.toString());
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("gone.bin: the earlier upload is gone from the server; starting over")
+                .contains("sha256=" + Cli.sha256(f));
+        assertThat(Json.parse(Files.readString(state)).size()).isZero();
     }
 
     @Test
