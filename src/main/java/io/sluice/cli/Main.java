@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The command line. Only parses and dispatches; each command wires what it needs. */
 @Command(name = "sluice", mixinStandardHelpOptions = true,
         description = "Crash-proof file upload and processing server.",
-        subcommands = {ServeCommand.class, VersionCommand.class})
+        subcommands = {ServeCommand.class, VersionCommand.class, UploadCommand.class, JobsCommand.class,
+                StatusCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for a configuration that must not start. */
@@ -20,6 +21,11 @@ public final class Main implements Runnable {
     }
 
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command line with Sluice's error handling, for {@link #run} and for tests that capture its output. */
+    public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         // Usage mistakes are configuration mistakes too: exit 2 with one line, as for a bad key (picocli's default
         // adds the whole usage text, which buries the message).
@@ -29,6 +35,6 @@ public final class Main implements Runnable {
             return EXIT_CONFIG;
         });
         cli.setExitCodeExceptionMapper(e -> EXIT_CONFIG);
-        return cli.execute(args);
+        return cli;
     }
 }
