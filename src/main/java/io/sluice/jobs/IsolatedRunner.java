@@ -157,8 +157,10 @@ public final class IsolatedRunner {
                     Json.mapper().convertValue(e.getValue(), Object.class)));
             return new Outcome(summary, last.path("outputLines").asLong());
         }
-        log.warn("job {} attempt {}: child exited with {}; its stderr (last {} bytes):\n{}", job.id(),
-                job.attempt(), exit, STDERR_TAIL, stderr.text());
+        if (stderr.written() > 0) {
+            log.warn("job {} attempt {}: child exited with {}; its stderr (last {} bytes):\n{}", job.id(),
+                    job.attempt(), exit, STDERR_TAIL, stderr.text());
+        }
         if (ChildProtocol.FAILURE.equals(type)) {
             throw new JobFailedException(last.path("code").asText("processor_error"),
                     last.path("message").asText(""), last.path("retryable").asBoolean(false));

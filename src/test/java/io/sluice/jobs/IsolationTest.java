@@ -59,6 +59,10 @@ class IsolationTest {
                     isolate: true
                     timeout: 3s
                     maxAttempts: 1
+                  boom:
+                    processor: test-crash
+                    isolate: true
+                    maxAttempts: 2
                   child-noop:
                     processor: noop
                     isolate: true
@@ -105,6 +109,16 @@ class IsolationTest {
                 "succeeded");
         assertThat(next.at("/result/bytes").asLong()).isEqualTo(4);
         awaitState(jobOf(server.put("/api/v1/uploads/m.bin?pipeline=here-noop", bytes("next"))), "succeeded");
+    }
+
+    @Test
+    void aCrashedChildCostsAnAttemptAndIsRetried() throws Exception {
+        String id = jobOf(server.put("/api/v1/uploads/b.bin?pipeline=boom", bytes("boom")));
+        JsonNode failed = awaitState(id, "failed");
+        assertThat(failed.at("/error/code").asText()).isEqualTo("processor_crashed");
+        assertThat(failed.at("/error/message").asText()).contains("exit code 134").contains("going down");
+        // Retryable: both attempts were used.
+        assertThat(failed.path("attempt").asInt()).isEqualTo(2);
     }
 
     @Test
