@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
  * {@link ChildProtocol} for the spec, the JSON lines on stdout and the exit codes). Opens no database and reads no
  * configuration; the worker gives the heap ({@code -Xmx}) and kills the process on cancel or time-out.
  */
-@Command(name = "run-job", description = {
+@Command(name = "run-job", mixinStandardHelpOptions = true, description = {
         "Run one processor task in this JVM (used by the worker for isolated pipelines).",
         "Reads a JSON spec {processor, options, upload, file, output, workDir} from --spec or stdin and prints JSON "
                 + "lines: progress, then one result or failure.",

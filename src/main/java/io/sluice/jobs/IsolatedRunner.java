@@ -93,6 +93,9 @@ public final class IsolatedRunner {
         Json.mapper().writeValue(specFile.toFile(), spec);
         List<String> command = List.of(java, "-Xmx" + Math.max(1, memory / 1024) + "k",
                 "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC",
+                // The VM's own messages ("Terminating due to java.lang.OutOfMemoryError", a crash summary) go to
+                // stdout by default, which is the protocol's; the crash report would land in the server's cwd.
+                "-XX:+DisplayVMOutputToStderr", "-XX:ErrorFile=" + Path.of(spec.workDir(), "hs_err_pid%p.log"),
                 "-Djava.io.tmpdir=" + spec.workDir(),
                 "-cp", classPath, "io.sluice.Main", "run-job", "--spec", specFile.toString());
         long startedAt = System.nanoTime();
