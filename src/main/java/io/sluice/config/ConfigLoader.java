@@ -584,13 +584,13 @@ public final class ConfigLoader {
 
     static final String PIPELINES = "pipelines";
     private static final List<String> PIPELINE_FIELDS = List.of("processor", "types", "default", "options",
-            "maxAttempts", "timeout", "concurrency", "notify");
+            "maxAttempts", "timeout", "concurrency", "notify", "isolate", "memory");
     private static final Key<List<String>> PIPELINE_TYPES = list("types", ConfigLoader::mimeType, "");
     private static final Key<List<String>> PIPELINE_NOTIFY = list("notify", ConfigLoader::notifyUrl, "");
 
     /**
      * Reads {@code pipelines: {<name>: {processor, types, default, options, maxAttempts, timeout, concurrency,
-     * notify}}} in file order. Each processor must be known (ServiceLoader) and accept its options; an option it
+     * notify, isolate, memory}}} in file order. Each processor must be known (ServiceLoader) and accept its options; an option it
      * refuses is reported under {@code pipelines.<name>.options...}.
      */
     private static List<PipelineConfig> pipelines(JsonNode section, Values v, Path file) throws ConfigException {
@@ -654,8 +654,13 @@ public final class ConfigLoader {
             List<String> notify = pipelineList(body, key, PIPELINE_NOTIFY);
             Map<String, Object> options = options(body.get("options"), key, file);
             configure(processor, options, key);
+            // null: the processor's isolatedByDefault() decides when the pipeline is built.
+            Boolean isolate = pipelineValue(body, key, "isolate", ConfigLoader::bool, null);
+            // A floor of 16 MiB: a JVM with less fails at start-up, which would read as a crash of every job.
+            long memory = pipelineValue(body, key, "memory", size(16L * 1024 * 1024, 64L * 1024 * 1024 * 1024),
+                    PipelineConfig.DEFAULT_MEMORY);
             out.add(new PipelineConfig(name, processorName, types, isDefault, options, maxAttempts, timeout,
-                    concurrency, notify));
+                    concurrency, notify, isolate, memory));
         }
         return List.copyOf(out);
     }

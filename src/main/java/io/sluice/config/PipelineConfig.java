@@ -25,10 +25,24 @@ import java.util.Objects;
  * @param concurrency jobs of this pipeline running at once in one process, 1..{@code jobs.workers}
  * @param notifyUrls  the {@code notify:} list: http(s) URLs to tell when a job ends (kept for the webhook work;
  *                    nothing is sent yet)
+ * @param isolate     {@code isolate:}: run the processor in a child JVM ({@code ./sluice run-job}) or not; null
+ *                    when the pipeline does not say, so the processor's {@code isolatedByDefault()} decides
+ * @param memory      {@code memory:}: the heap ({@code -Xmx}) of that child JVM, in bytes
  */
 public record PipelineConfig(String name, String processor, List<String> types, boolean isDefault,
                              Map<String, Object> options, int maxAttempts, Duration timeout, int concurrency,
-                             List<String> notifyUrls) {
+                             List<String> notifyUrls, Boolean isolate, long memory) {
+
+    /** The child heap when a pipeline sets no {@code memory}. */
+    public static final long DEFAULT_MEMORY = 256L * 1024 * 1024;
+
+    /** A pipeline that leaves isolation to its processor and gets the default child heap. */
+    public PipelineConfig(String name, String processor, List<String> types, boolean isDefault,
+                          Map<String, Object> options, int maxAttempts, Duration timeout, int concurrency,
+                          List<String> notifyUrls) {
+        this(name, processor, types, isDefault, options, maxAttempts, timeout, concurrency, notifyUrls, null,
+                DEFAULT_MEMORY);
+    }
 
     public PipelineConfig {
         Objects.requireNonNull(name, "name");

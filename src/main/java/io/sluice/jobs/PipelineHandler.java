@@ -1,6 +1,7 @@
 package io.sluice.jobs;
 
 import io.sluice.api.Json;
+import io.sluice.isolation.RunSpec;
 import io.sluice.processors.FileContext;
 import io.sluice.processors.Processor;
 import io.sluice.processors.ProcessorContext;
@@ -23,7 +24,8 @@ import java.util.Optional;
  * Runs one attempt of a pipeline's job in the worker: the processor's task over the upload's stored bytes (read in
  * place), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson}, and on success that file published as the
  * job's output ({@link OutputStore#publish}) before the result is returned. The result is the processor's summary
- * plus {@code outputLines}.
+ * plus {@code outputLines}. An isolated pipeline's task runs in a child JVM instead ({@link IsolatedRunner}), which
+ * writes the same temporary file; publishing and clean-up are the same.
  *
  * <p>Failures: a {@link ProcessorException} becomes a {@link JobFailedException} with its code and retryability;
  * an upload that no longer exists fails the job with {@code upload_missing}, not retryable. Whatever happens, the
@@ -45,8 +47,16 @@ public final class PipelineHandler implements JobHandler {
     private final Uploads uploads;
     private final LocalPaths paths;
     private final OutputStore outputs;
+    private final IsolatedRunner isolated;
 
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, LocalPaths paths, OutputStore outputs) {
+        this(pipeline, uploads, paths, outputs, IsolatedRunner.forThisJvm());
+    }
+
+    /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, LocalPaths paths, OutputStore outputs,
+                           IsolatedRunner isolated) {
+        this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
         this.paths = Objects.requireNonNull(paths, "paths");
@@ -65,20 +75,28 @@ public final class PipelineHandler implements JobHandler {
         Path temporary = outputs.temporaryFile(job.id(), job.attempt());
         Path workDir = outputs.workDir(job.id(), job.attempt());
         try {
-            Processor.Result result;
+            Map<String, Object> summary = new LinkedHashMap<>();
             long lines;
-            try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
-                    context::checkpoint)) {
-                result = pipeline.task().run(fc);
-                lines = fc.output().lines();
-            } catch (ProcessorException e) {
-                throw new JobFailedException(e.code(), e.getMessage(), e.retryable(), e);
+            if (pipeline.isolated()) {
+                RunSpec spec = new RunSpec(pipeline.config().processor(), pipeline.config().options(), info(upload),
+                        file.toString(), temporary.toString(), workDir.toString());
+                IsolatedRunner.Outcome outcome = isolated.run(context, spec, pipeline.config().memory(),
+                        job.timeout());
+                summary.putAll(outcome.summary());
+                lines = outcome.outputLines();
+            } else {
+                try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
+                        context::checkpoint)) {
+                    Processor.Result result = pipeline.task().run(fc);
+                    if (result != null) {
+                        summary.putAll(result.summary());
+                    }
+                    lines = fc.output().lines();
+                } catch (ProcessorException e) {
+                    throw new JobFailedException(e.code(), e.getMessage(), e.retryable(), e);
+                }
             }
             outputs.publish(temporary, job.id());
-            Map<String, Object> summary = new LinkedHashMap<>();
-            if (result != null) {
-                summary.putAll(result.summary());
-            }
             summary.put("outputLines", lines);
             return Result.json(Json.mapper().writeValueAsString(summary));
         } finally {

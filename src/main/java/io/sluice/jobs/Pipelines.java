@@ -28,8 +28,17 @@ import java.util.Optional;
  */
 public final class Pipelines {
 
-    /** A pipeline ready to run: its configuration and its configured processor task. */
-    public record Pipeline(PipelineConfig config, Processor.Task task) {
+    /**
+     * A pipeline ready to run: its configuration, its configured processor task, and whether its jobs run in a
+     * child JVM ({@code isolate:} of the pipeline, else the processor's {@link Processor#isolatedByDefault()}).
+     */
+    public record Pipeline(PipelineConfig config, Processor.Task task, boolean isolated) {
+
+        /** A pipeline that runs in the worker's JVM. */
+        public Pipeline(PipelineConfig config, Processor.Task task) {
+            this(config, task, false);
+        }
+
         public String name() {
             return config.name();
         }
@@ -59,7 +68,8 @@ public final class Pipelines {
                         + "' is not a known processor");
             }
             try {
-                byName.put(c.name(), new Pipeline(c, p.configure(c.options())));
+                boolean isolated = c.isolate() != null ? c.isolate() : p.isolatedByDefault();
+                byName.put(c.name(), new Pipeline(c, p.configure(c.options()), isolated));
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException("pipelines." + c.name() + ": " + e.getMessage(), e);
             }

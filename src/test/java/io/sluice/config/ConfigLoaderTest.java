@@ -675,7 +675,7 @@ class ConfigLoaderTest {
         @ParameterizedTest(name = "{0}")
         @CsvSource(delimiter = '|', textBlock = """
                 '{p: {types: [text/*]}}'                         | pipelines.p.processor | pipelines.p.processor: is required: the processor that runs this pipeline's jobs
-                '{p: {processor: nope}}'                         | pipelines.p.processor | pipelines.p.processor: 'nope' is not a known processor (known: forward, noop,
+                '{p: {processor: nope}}'                         | pipelines.p.processor | pipelines.p.processor: 'nope' is not a known processor (known: command, forward, noop,
                 '{Reports: {processor: noop}}'                   | pipelines.Reports     | pipelines.Reports: 'Reports' is not a pipeline name (lower-case letters, digits and '-', starting with a letter or digit, at most 64 characters)
                 '{-x: {processor: noop}}'                        | pipelines.-x          | pipelines.-x: '-x' is not a pipeline name
                 '{p: noop}'                                      | pipelines.p           | pipelines.p: must be a mapping with at least 'processor:'
@@ -707,7 +707,7 @@ class ConfigLoaderTest {
             assertThat(refused("pipelines: {p: {procesor: noop}}\n").getMessage())
                     .contains("did you mean processor?")
                     .endsWith("a pipeline takes processor, types, default, options, maxAttempts, timeout, "
-                            + "concurrency, notify");
+                            + "concurrency, notify, isolate, memory");
         }
 
         @Test
