@@ -11,6 +11,7 @@ import java.util.List;
  *
  * @param pipelines the {@code pipelines:} section of the YAML file, in file order (the order decides which default
  *                  pipeline an upload gets when several accept its type)
+ * @param webhooks  webhook URLs, secret and retries
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -20,7 +21,8 @@ public record SluiceConfig(
         AdmissionConfig admission,
         LoggingConfig logging,
         JobsConfig jobs,
-        List<PipelineConfig> pipelines) {
+        List<PipelineConfig> pipelines,
+        WebhooksConfig webhooks) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);
