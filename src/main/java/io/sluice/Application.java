@@ -207,7 +207,10 @@ public final class Application implements AutoCloseable {
         new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
                 .register(publicRouter);
         new JobsApi(jobs, pipelines, outputs).register(publicRouter);
-        new NotifyApi(events, streams, deliveries, jobs).register(publicRouter);
+        // A silent stream must send its heartbeat before the connection's idle timeout closes it.
+        Duration halfIdle = config.server().idleTimeout().dividedBy(2);
+        new NotifyApi(events, streams, deliveries, jobs,
+                halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
