@@ -33,13 +33,14 @@ public final class WebhookSecret {
             new SecureRandom().nextBytes(random);
             String secret = HexFormat.of().formatHex(random);
             try {
-                Files.writeString(file, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
-                        StandardOpenOption.WRITE);
+                // Created owner-only from the start: the secret is never readable by others, not even briefly.
                 try {
-                    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")));
                 } catch (UnsupportedOperationException e) {
-                    // Not a POSIX file system: the data directory's own permissions protect it.
+                    Files.createFile(file); // not POSIX: the data directory's own permissions protect it
                 }
+                Files.writeString(file, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE);
                 log.info("generated a webhook signing secret in {} (set webhooks.secret to use your own)",
                         file.toAbsolutePath());
             } catch (FileAlreadyExistsException e) {

@@ -5,6 +5,7 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -16,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,20 +58,26 @@ class WebhooksTest {
     /** A server whose {@code noop} pipeline notifies {@code pipelineUrls}, then {@code webhooks.urls}. */
     private TestServer server(List<String> pipelineUrls, List<String> globalUrls, String backoff, int maxAttempts)
             throws Exception {
+        return server(pipelineUrls, globalUrls, backoff, maxAttempts, SECRET);
+    }
+
+    /** @param secret null for none configured (one is generated) */
+    private TestServer server(List<String> pipelineUrls, List<String> globalUrls, String backoff, int maxAttempts,
+                              String secret) throws Exception {
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """
                 jobs:
                   pollInterval: 50ms
                 webhooks:
                   urls: [%s]
-                  secret: %s
+                  %s
                   backoffBase: %s
                   maxAttempts: %d
                 pipelines:
                   noop:
                     processor: noop
                     notify: [%s]
-                """.formatted(String.join(", ", globalUrls), SECRET, backoff, maxAttempts,
+                """.formatted(String.join(", ", globalUrls), secret == null ? "" : "secret: " + secret, backoff, maxAttempts,
                 String.join(", ", pipelineUrls)));
         TestServer s = TestServer.start(dir.resolve("data"), config);
         open.add(s);
@@ -222,6 +230,72 @@ class WebhooksTest {
         }
         Await.until(WAIT, "recorded", () -> deliveries(again, "?state=delivered").size() == 2);
         again.assertNothingLeftBehind();
+    }
+
+    @Test
+    void theReadmeExampleVerifiesADeliverySignedWithTheGeneratedSecret() throws Exception {
+        Assumptions.assumeTrue(python3(), "python3 is needed to run the README's verification example");
+        WebhookReceiver receiver = receiver(0);
+        TestServer s = server(List.of(), List.of(receiver.url()), "50ms", 3, null);
+        Path secretFile = s.dataDir().resolve(WebhookSecret.FILE);
+        assertThat(secretFile).exists();
+        if (Files.getFileStore(secretFile).supportsFileAttributeView("posix")) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(secretFile)))
+                    .isEqualTo("rw-------");
+        }
+        String secret = Files.readString(secretFile).strip();
+        uploadWithJob(s, "p.txt");
+        Await.until(WAIT, "a delivery", () -> !receiver.accepted().isEmpty());
+        WebhookReceiver.Received r = receiver.accepted().getFirst();
+
+        String readme = Files.readString(Path.of("README.md"));
+        int section = readme.indexOf("## Events: webhooks and server-sent events");
+        int start = readme.indexOf("```python\n", section) + "```python\n".length();
+        String example = readme.substring(start, readme.indexOf("```", start));
+        Path script = dir.resolve("verify.py");
+        Files.writeString(script, example + """
+
+                import sys
+                body = open(sys.argv[3], "rb").read()
+                print(verify(sys.argv[1].encode(), sys.argv[2], body))
+                """);
+        Path body = dir.resolve("body.json");
+        Files.writeString(body, r.body());
+        assertThat(python(script, secret, r.header("Sluice-Signature"), body)).isEqualTo("True");
+        assertThat(python(script, "another-secret-0123", r.header("Sluice-Signature"), body)).isEqualTo("False");
+        String old = "t=1000000000" + r.header("Sluice-Signature").substring(r.header("Sluice-Signature").indexOf(','));
+        assertThat(python(script, secret, old, body)).isEqualTo("False");
+    }
+
+    private static boolean python3() {
+        try {
+            Process p = new ProcessBuilder("python3", "--version").redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                return true;
+            }
+        } catch (Exception e) {
+            // reported below
+        }
+        System.err.println("SKIPPED: python3 is not available, so the README's webhook verification example was "
+                + "not run");
+        return false;
+    }
+
+    private static String python(Path script, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("python3", script.toString()));
+        for (String a : args) {
+            command.add(a);
+        }
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    private static String python(Path script, String secret, String header, Path body) throws Exception {
+        return python(script, new String[] {secret, header, body.toString()});
     }
 
     static void assertError(HttpResponse<String> r, int status, String code) {
