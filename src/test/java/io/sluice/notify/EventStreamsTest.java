@@ -46,7 +46,14 @@ class EventStreamsTest {
                 pipelines:
                   noop:
                     processor: noop
-                """);
+                  failing:
+                    processor: test-sleep
+                    options: {lines: 1, failFirstIn: "%s"}
+                    maxAttempts: 1
+                  slow:
+                    processor: test-sleep
+                    options: {lines: 100, delayMillis: 100}
+                """.formatted(dir.resolve("markers").toString().replace("\\", "/")));
         TestServer s = TestServer.start(dir.resolve("data"), config);
         open.add(s);
         return s;
@@ -61,7 +68,11 @@ class EventStreamsTest {
     }
 
     private static String uploadWithJob(TestServer s, String name) throws Exception {
-        HttpResponse<String> r = s.put("/api/v1/uploads/" + name + "?pipeline=noop",
+        return uploadWithJob(s, name, "noop");
+    }
+
+    private static String uploadWithJob(TestServer s, String name, String pipeline) throws Exception {
+        HttpResponse<String> r = s.put("/api/v1/uploads/" + name + "?pipeline=" + pipeline,
                 "hello".getBytes(StandardCharsets.UTF_8));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         return Json.parse(r.body()).path("uploads").get(0).path("job").path("id").asText();
@@ -106,6 +117,32 @@ class EventStreamsTest {
         // The query parameter, for clients that cannot set headers, on the all-events stream.
         SseClient byQuery = stream(s, "/api/v1/events?lastEventId=" + completed.id(), null);
         assertThat(byQuery.nextEvent("job.succeeded", WAIT).id()).isEqualTo(succeeded.id());
+        s.assertNothingLeftBehind();
+    }
+
+    @Test
+    void progressFailureAndCancellationAreEvents() throws Exception {
+        TestServer s = server();
+        SseClient all = stream(s, "/api/v1/events", null);
+        String failing = uploadWithJob(s, "f.txt", "failing");
+        SseClient.Frame failed = all.nextEvent("job.failed", WAIT);
+        assertFrame(failed, "job.failed", failing);
+        JsonNode job = Json.parse(failed.data()).path("data").path("job");
+        assertThat(job.path("state").asText()).isEqualTo("failed");
+        assertThat(job.path("error").path("code").asText()).isEqualTo("test_failure");
+
+        String slow = uploadWithJob(s, "s.txt", "slow");
+        SseClient one = stream(s, "/api/v1/jobs/" + slow + "/events", null);
+        SseClient.Frame progress = one.nextEvent("job.progress", WAIT);
+        assertFrame(progress, "job.progress", slow);
+        assertThat(Json.parse(progress.data()).path("data").path("job").path("stage").asText()).isEqualTo("writing");
+        HttpResponse<String> cancel = s.send(HttpRequest.newBuilder(s.uri("/api/v1/jobs/" + slow + "/cancel"))
+                .POST(HttpRequest.BodyPublishers.noBody()).build());
+        assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(202);
+        SseClient.Frame cancelled = one.nextEvent("job.cancelled", WAIT);
+        assertFrame(cancelled, "job.cancelled", slow);
+        assertThat(Json.parse(cancelled.data()).path("data").path("job").path("state").asText())
+                .isEqualTo("cancelled");
         s.assertNothingLeftBehind();
     }
 
