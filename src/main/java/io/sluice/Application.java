@@ -171,7 +171,7 @@ public final class Application implements AutoCloseable {
                 : Pipelines.configure(config.pipelines(), Processors.available());
         // Events: recorded for every job state change and completed upload; webhooks and SSE read them.
         EventLog events = new EventLog(db, pipeline -> webhookTargets(config, pipelines, pipeline),
-                Clock.systemUTC());
+                Clock.systemUTC(), config.webhooks().progressInterval());
         Deliveries deliveries = new Deliveries(db, Clock.systemUTC());
         WebhookSender webhooks = new WebhookSender(deliveries, events,
                 WebhookSecret.resolve(config.webhooks().secret(), config.dataDir()), config.webhooks(),

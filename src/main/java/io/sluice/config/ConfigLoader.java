@@ -263,6 +263,10 @@ public final class ConfigLoader {
     private static final Key<Integer> WEBHOOKS_MAX_ATTEMPTS = scalar("webhooks.maxAttempts",
             WebhooksConfig.DEFAULT_MAX_ATTEMPTS, integer(1, 100), String::valueOf,
             "Attempts of a webhook delivery before it is marked failed (it can still be redelivered), 1..100.");
+    private static final Key<Duration> WEBHOOKS_PROGRESS_INTERVAL = scalar("webhooks.progressInterval",
+            Duration.ZERO, duration(Duration.ZERO, null), Units::formatDuration,
+            "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
+                    + "gets them all).");
 
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
@@ -277,7 +281,8 @@ public final class ConfigLoader {
             LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP,
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
             JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
-            WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS);
+            WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS,
+            WEBHOOKS_PROGRESS_INTERVAL);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -469,7 +474,7 @@ public final class ConfigLoader {
                         v.get(JOBS_TIMEOUT)),
                 pipelines,
                 new WebhooksConfig(v.get(WEBHOOKS_URLS), v.get(WEBHOOKS_SECRET), v.get(WEBHOOKS_BACKOFF_BASE),
-                        v.get(WEBHOOKS_MAX_ATTEMPTS)));
+                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */

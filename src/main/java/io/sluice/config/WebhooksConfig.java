@@ -13,8 +13,10 @@ import java.util.List;
  * @param backoffBase delay before the second attempt of a delivery; it doubles per attempt up to
  *                    {@link #BACKOFF_CAP}
  * @param maxAttempts attempts of a delivery before it is marked failed
+ * @param progressInterval {@code job.progress} goes to webhooks at most this often per job; zero: never
  */
-public record WebhooksConfig(List<String> urls, String secret, Duration backoffBase, int maxAttempts) {
+public record WebhooksConfig(List<String> urls, String secret, Duration backoffBase, int maxAttempts,
+                             Duration progressInterval) {
 
     public static final Duration DEFAULT_BACKOFF_BASE = Duration.ofSeconds(30);
     /** 30s doubling, capped at 1h, 16 attempts: retried for about 10 hours (5 to 10 with jitter). */
@@ -27,6 +29,6 @@ public record WebhooksConfig(List<String> urls, String secret, Duration backoffB
     }
 
     public static WebhooksConfig defaults() {
-        return new WebhooksConfig(List.of(), "", DEFAULT_BACKOFF_BASE, DEFAULT_MAX_ATTEMPTS);
+        return new WebhooksConfig(List.of(), "", DEFAULT_BACKOFF_BASE, DEFAULT_MAX_ATTEMPTS, Duration.ZERO);
     }
 }

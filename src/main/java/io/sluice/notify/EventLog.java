@@ -25,12 +25,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * The {@code events} table: every event gets the next id there, and, when it has webhook targets and is not a
- * progress event, a pending row in {@code webhook_deliveries} in the same transaction, so an event is never
- * recorded without its delivery (and a delivery survives restarts).
+ * The {@code events} table: every event gets the next id there, and, when it has webhook targets, a pending row in
+ * {@code webhook_deliveries} in the same transaction, so an event is never recorded without its delivery (and a
+ * delivery survives restarts). {@code job.progress} gets a delivery only when {@code webhooks.progressInterval} is
+ * set, and then at most once per interval per job.
  *
  * <p>{@link #signal()} is raised after each record; the webhook sender and the SSE broadcaster also poll, because
  * an event recorded inside an upload's transaction is signalled before that transaction commits.
@@ -44,11 +46,20 @@ public final class EventLog implements JobEvents {
     private final Database db;
     private final Function<String, List<String>> targets;
     private final Clock clock;
+    private final long progressIntervalMillis;
+    /** Per running job, when its last progress delivery was recorded; removed when the job ends. */
+    private final Map<String, Long> progressSent = new ConcurrentHashMap<>();
     private final JobSignal signal = new JobSignal();
     private final ObjectMapper json = Json.mapper();
 
     /** @param targets the webhook URLs of a pipeline's events, in the order to try them (empty: no delivery) */
     public EventLog(Database db, Function<String, List<String>> targets, Clock clock) {
+        this(db, targets, clock, Duration.ZERO);
+    }
+
+    /** @param progressInterval {@code job.progress} goes to webhooks at most this often per job; zero: never */
+    public EventLog(Database db, Function<String, List<String>> targets, Clock clock, Duration progressInterval) {
+        this.progressIntervalMillis = progressInterval.toMillis();
         this.db = Objects.requireNonNull(db, "db");
         this.targets = Objects.requireNonNull(targets, "targets");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -106,11 +117,29 @@ public final class EventLog implements JobEvents {
                 id = rs.getLong(1);
             }
         }
-        List<String> urls = type.equals(JOB_PROGRESS) ? List.of() : targets.apply(pipeline);
+        List<String> urls = toWebhooks(type, jobId, now) ? targets.apply(pipeline) : List.of();
         if (!urls.isEmpty()) {
             Deliveries.insert(tx, id, type, envelope(id, type, now, dataJson), write(urls), now);
         }
         return id;
+    }
+
+    private boolean toWebhooks(String type, String jobId, long now) {
+        if (!type.equals(JOB_PROGRESS)) {
+            if (jobId != null && !type.equals(UPLOAD_COMPLETED)) {
+                progressSent.remove(jobId); // the job ended
+            }
+            return true;
+        }
+        if (progressIntervalMillis <= 0 || jobId == null) {
+            return false;
+        }
+        boolean[] due = new boolean[1];
+        progressSent.compute(jobId, (id, last) -> {
+            due[0] = last == null || now - last >= progressIntervalMillis;
+            return due[0] ? now : last;
+        });
+        return due[0];
     }
 
     /** Events after {@code afterId} (of one job when {@code jobId} is not null), oldest first, at most {@code limit}. */

@@ -63,7 +63,7 @@ class WebhooksTest {
 
     /** @param secret null for none configured (one is generated) */
     private TestServer server(List<String> pipelineUrls, List<String> globalUrls, String backoff, int maxAttempts,
-                              String secret) throws Exception {
+                              String secret, String... settings) throws Exception {
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """
                 jobs:
@@ -77,15 +77,22 @@ class WebhooksTest {
                   noop:
                     processor: noop
                     notify: [%s]
+                  slow:
+                    processor: test-sleep
+                    options: {lines: 20, delayMillis: 60}
                 """.formatted(String.join(", ", globalUrls), secret == null ? "" : "secret: " + secret, backoff, maxAttempts,
                 String.join(", ", pipelineUrls)));
-        TestServer s = TestServer.start(dir.resolve("data"), config);
+        TestServer s = TestServer.start(dir.resolve("data"), config, settings);
         open.add(s);
         return s;
     }
 
     private static String uploadWithJob(TestServer s, String name) throws Exception {
-        HttpResponse<String> r = s.put("/api/v1/uploads/" + name + "?pipeline=noop",
+        return uploadWithJob(s, name, "noop");
+    }
+
+    private static String uploadWithJob(TestServer s, String name, String pipeline) throws Exception {
+        HttpResponse<String> r = s.put("/api/v1/uploads/" + name + "?pipeline=" + pipeline,
                 "hello".getBytes(StandardCharsets.UTF_8));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
         return Json.parse(r.body()).path("uploads").get(0).path("job").path("id").asText();
@@ -192,6 +199,24 @@ class WebhooksTest {
         assertThat(receiver.received.getLast().header("Sluice-Delivery")).isEqualTo(id);
         assertThat(deliveries(s, "?state=failed")).hasSize(1);
         assertThat(deliveries(s, "?limit=1").size()).isEqualTo(1);
+        s.assertNothingLeftBehind();
+    }
+
+    @Test
+    void progressGoesToWebhooksOncePerIntervalWhenConfigured() throws Exception {
+        WebhookReceiver receiver = receiver(0);
+        TestServer s = server(List.of(), List.of(receiver.url()), "50ms", 3, SECRET,
+                "webhooks.progressInterval", "1h");
+        String jobId = uploadWithJob(s, "slow.txt", "slow");
+        Await.until(WAIT, "job.succeeded delivered", () -> receiver.accepted().stream()
+                .anyMatch(r -> r.header("Sluice-Event").equals("job.succeeded")));
+        // Several progress writes (see the SSE test), one delivery: the interval is an hour.
+        List<WebhookReceiver.Received> progress = receiver.accepted().stream()
+                .filter(r -> r.header("Sluice-Event").equals("job.progress")).toList();
+        assertThat(progress).hasSize(1);
+        assertSigned(progress.getFirst());
+        assertThat(Json.parse(progress.getFirst().body()).path("data").path("job").path("id").asText())
+                .isEqualTo(jobId);
         s.assertNothingLeftBehind();
     }
 
