@@ -26,6 +26,13 @@ import io.sluice.jobs.JobHandler;
 import io.sluice.jobs.JobQueue;
 import io.sluice.jobs.JobSignal;
 import io.sluice.jobs.JobsApi;
+import io.sluice.jobs.PublishingJobQueue;
+import io.sluice.notify.Deliveries;
+import io.sluice.notify.EventLog;
+import io.sluice.notify.EventStreams;
+import io.sluice.notify.NotifyApi;
+import io.sluice.notify.WebhookSecret;
+import io.sluice.notify.WebhookSender;
 import io.sluice.jobs.OutputStore;
 import io.sluice.jobs.PipelineHandler;
 import io.sluice.jobs.Pipelines;
@@ -91,12 +98,15 @@ public final class Application implements AutoCloseable {
     private final ScheduledExecutorService sweeper;
     private final ResumableService resumable;
     private final WorkerPool workers;
+    private final EventStreams streams;
+    private final WebhookSender webhooks;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
-                        ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers) {
+                        ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers,
+                        EventStreams streams, WebhookSender webhooks) {
         this.config = config;
         this.db = db;
         this.store = store;
@@ -108,6 +118,8 @@ public final class Application implements AutoCloseable {
         this.sweeper = sweeper;
         this.resumable = resumable;
         this.workers = workers;
+        this.streams = streams;
+        this.webhooks = webhooks;
     }
 
     public static String version() {
@@ -157,15 +169,23 @@ public final class Application implements AutoCloseable {
         // Background jobs: the queue and the pipelines exist before the upload paths, which enqueue into them.
         IdGenerator ids = new IdGenerator(Clock.systemUTC());
         JobSignal jobSignal = new JobSignal();
-        JobQueue jobs = new SqlJobQueue(db, ids::next, config.jobs(), jobSignal);
         Pipelines pipelines = config.pipelines().isEmpty() ? Pipelines.none()
                 : Pipelines.configure(config.pipelines(), Processors.available());
+        // Events: recorded for every job state change and completed upload; webhooks and SSE read them.
+        EventLog events = new EventLog(db, pipeline -> webhookTargets(config, pipelines, pipeline),
+                Clock.systemUTC(), config.webhooks().progressInterval());
+        Deliveries deliveries = new Deliveries(db, Clock.systemUTC());
+        WebhookSender webhooks = new WebhookSender(deliveries, events,
+                WebhookSecret.resolve(config.webhooks().secret(), config.dataDir()), config.webhooks(),
+                Clock.systemUTC());
+        EventStreams streams = new EventStreams(events);
+        JobQueue jobs = new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events);
         OutputStore outputs = new OutputStore(config.dataDir());
         outputs.sweepTemporary();
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
                 new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
-                new UploadJobs(pipelines, jobs, store), Clock.systemUTC(), metrics);
+                new UploadJobs(pipelines, jobs, store, events), Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {
             handlers.put(p.name(), new PipelineHandler(p, uploads::find, store, outputs));
@@ -196,6 +216,10 @@ public final class Application implements AutoCloseable {
             // A fallback, not a route: every endpoint wins over a file of the same path.
             publicRouter.fallback(new StaticSite(config.server().staticDir()));
         }
+        // A silent stream must send its heartbeat before the connection's idle timeout closes it.
+        Duration halfIdle = config.server().idleTimeout().dividedBy(2);
+        new NotifyApi(events, streams, deliveries, jobs,
+                halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
@@ -239,11 +263,13 @@ public final class Application implements AutoCloseable {
         }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
-                sweeper, resumable, workers);
+                sweeper, resumable, workers, streams, webhooks);
         try {
+            streams.start();
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.
             workers.start();
+            webhooks.start();
         } catch (Exception e) {
             app.close();
             throw e;
@@ -254,6 +280,16 @@ public final class Application implements AutoCloseable {
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
         return app;
+    }
+
+    /** A pipeline's webhook URLs: its own {@code notify} list, then {@code webhooks.urls}, without repeats. */
+    private static java.util.List<String> webhookTargets(SluiceConfig config, Pipelines pipelines, String pipeline) {
+        java.util.Set<String> urls = new java.util.LinkedHashSet<>();
+        if (pipeline != null) {
+            pipelines.find(pipeline).ifPresent(p -> urls.addAll(p.config().notifyUrls()));
+        }
+        urls.addAll(config.webhooks().urls());
+        return java.util.List.copyOf(urls);
     }
 
     public int port() {
@@ -321,6 +357,8 @@ public final class Application implements AutoCloseable {
     private void drainAndStop() {
         log.info("Shutting down: draining for up to {} s", config.server().shutdownGrace().toSeconds());
         shedding.drain();
+        // Open event streams would otherwise hold the HTTP stop until its timeout: end them first.
+        streams.stop();
         // Running jobs get the same grace as requests, at the same time, so shutdown takes one grace period, not
         // two; the ones still running then go back to the queue. All of it before the database closes.
         Thread jobsStopping = Thread.ofPlatform().name("sluice-jobs-stop").start(
@@ -351,6 +389,8 @@ public final class Application implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+        // After the workers: their last state changes still record events (and deliveries) until here.
+        webhooks.stop(Duration.ofSeconds(5));
         scheduler.shutdownNow();
         sweeper.shutdownNow();
         try {

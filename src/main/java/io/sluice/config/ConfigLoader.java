@@ -252,6 +252,26 @@ public final class ConfigLoader {
             "Longest run of one attempt, >= 1s; past it the attempt fails with `timeout`. A pipeline's `timeout` "
                     + "overrides it.");
 
+    private static final Key<List<String>> WEBHOOKS_URLS = list("webhooks.urls", ConfigLoader::notifyUrl,
+            "Webhook URLs every event is sent to, after the pipeline's own `notify` URLs; each attempt tries the "
+                    + "URLs in order until one answers 2xx.");
+    private static final Key<String> WEBHOOKS_SECRET = scalar("webhooks.secret", "", ConfigLoader::secret,
+            s -> s.isEmpty() ? "" : "(set)",
+            "HMAC-SHA256 key of the `Sluice-Signature` header, >= 16 characters. Empty: one is generated at first "
+                    + "start and kept in `<dataDir>/webhook-secret`.");
+    private static final Key<Duration> WEBHOOKS_BACKOFF_BASE = scalar("webhooks.backoffBase",
+            WebhooksConfig.DEFAULT_BACKOFF_BASE, duration(Duration.ofMillis(10), Duration.ofHours(1)),
+            Units::formatDuration,
+            "Delay before a failed webhook delivery is tried again; it doubles per attempt up to 1h, with jitter "
+                    + "(half to all of it). 10ms..1h.");
+    private static final Key<Integer> WEBHOOKS_MAX_ATTEMPTS = scalar("webhooks.maxAttempts",
+            WebhooksConfig.DEFAULT_MAX_ATTEMPTS, integer(1, 100), String::valueOf,
+            "Attempts of a webhook delivery before it is marked failed (it can still be redelivered), 1..100.");
+    private static final Key<Duration> WEBHOOKS_PROGRESS_INTERVAL = scalar("webhooks.progressInterval",
+            Duration.ZERO, duration(Duration.ZERO, null), Units::formatDuration,
+            "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
+                    + "gets them all).");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -264,7 +284,9 @@ public final class ConfigLoader {
             ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_BUFFER_SIZE, ADMISSION_RETRY_AFTER,
             LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP,
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
-            JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT);
+            JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
+            WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS,
+            WEBHOOKS_PROGRESS_INTERVAL);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -457,7 +479,9 @@ public final class ConfigLoader {
                         v.get(JOBS_LEASE_DURATION), v.get(JOBS_POLL_INTERVAL), v.get(JOBS_RETENTION),
                         v.get(JOBS_BACKOFF_BASE), v.get(JOBS_BACKOFF_CAP), v.get(JOBS_MAX_ATTEMPTS),
                         v.get(JOBS_TIMEOUT)),
-                pipelines, relays);
+                pipelines, relays,
+                new WebhooksConfig(v.get(WEBHOOKS_URLS), v.get(WEBHOOKS_SECRET), v.get(WEBHOOKS_BACKOFF_BASE),
+                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
@@ -751,6 +775,15 @@ public final class ConfigLoader {
             throw new ConfigException(key + ".options", "processor '" + processor.name()
                     + "' failed on its options: " + oneLine(e.toString()));
         }
+    }
+
+    private static String secret(String text) throws Rejected {
+        if (!text.isEmpty() && text.length() < WebhooksConfig.MIN_SECRET_LENGTH) {
+            // The value itself is never echoed: it is a credential.
+            throw new Rejected("(hidden)", "must be empty or at least " + WebhooksConfig.MIN_SECRET_LENGTH
+                    + " characters long");
+        }
+        return text;
     }
 
     private static String notifyUrl(String text) throws Rejected {

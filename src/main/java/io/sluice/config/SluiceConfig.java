@@ -12,6 +12,7 @@ import java.util.List;
  * @param pipelines the {@code pipelines:} section of the YAML file, in file order (the order decides which default
  *                  pipeline an upload gets when several accept its type)
  * @param relays    the {@code relay:} section of the YAML file, in file order
+ * @param webhooks  webhook URLs, secret and retries
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -22,7 +23,8 @@ public record SluiceConfig(
         LoggingConfig logging,
         JobsConfig jobs,
         List<PipelineConfig> pipelines,
-        List<RelayConfig> relays) {
+        List<RelayConfig> relays,
+        WebhooksConfig webhooks) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

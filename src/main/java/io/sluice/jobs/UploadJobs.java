@@ -27,11 +27,18 @@ public final class UploadJobs implements UploadProcessing {
     private final Pipelines pipelines;
     private final JobQueue queue;
     private final LocalPaths paths;
+    private final JobEvents events;
 
     public UploadJobs(Pipelines pipelines, JobQueue queue, LocalPaths paths) {
+        this(pipelines, queue, paths, JobEvents.NONE);
+    }
+
+    /** @param events told of each upload that got a job, inside the upload's transaction */
+    public UploadJobs(Pipelines pipelines, JobQueue queue, LocalPaths paths, JobEvents events) {
         this.pipelines = Objects.requireNonNull(pipelines, "pipelines");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.paths = Objects.requireNonNull(paths, "paths");
+        this.events = Objects.requireNonNull(events, "events");
     }
 
     @Override
@@ -73,6 +80,7 @@ public final class UploadJobs implements UploadProcessing {
                 .orElseThrow(() -> new IllegalArgumentException("no pipeline named " + pipeline));
         Job job = queue.enqueue(tx, NewJob.forUpload(upload.id(), p.name(), p.config().maxAttempts(),
                 p.config().timeout()));
+        events.uploadCompleted(tx, upload, job);
         return QueuedJob.of(job.id(), job.state().dbValue());
     }
 }

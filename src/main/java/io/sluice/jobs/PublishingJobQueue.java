@@ -1,0 +1,147 @@
+package io.sluice.jobs;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A {@link JobQueue} that reports the state changes its delegate committed to {@link JobEvents}: succeeded, failed,
+ * cancelled (at a checkpoint, while queued, or instead of a retry or release) and progress. Only writes that took
+ * effect are reported, so a fenced-out worker never announces anything.
+ *
+ * <p>The event is recorded after the change committed, in a transaction of its own: a crash between the two loses
+ * the event (the job's state is still right). Jobs that a lease rescue fails for good are not reported (the rescue
+ * returns only a count).
+ */
+public final class PublishingJobQueue implements JobQueue {
+
+    private static final Logger log = LoggerFactory.getLogger(PublishingJobQueue.class);
+
+    private final JobQueue delegate;
+    private final JobEvents events;
+
+    public PublishingJobQueue(JobQueue delegate, JobEvents events) {
+        this.delegate = delegate;
+        this.events = events;
+    }
+
+    private void publish(String type, String jobId) {
+        try {
+            delegate.find(jobId).ifPresent(job -> events.jobChanged(type, job));
+        } catch (SQLException | RuntimeException e) {
+            log.warn("event {} of job {} not recorded: {}", type, jobId, e.toString());
+        }
+    }
+
+    private void publishState(Optional<JobState> state, String jobId) {
+        state.ifPresent(s -> {
+            if (s == JobState.FAILED) {
+                publish(JobEvents.JOB_FAILED, jobId);
+            } else if (s == JobState.CANCELLED) {
+                publish(JobEvents.JOB_CANCELLED, jobId);
+            }
+        });
+    }
+
+    @Override
+    public Job enqueue(Connection tx, NewJob job) throws SQLException {
+        return delegate.enqueue(tx, job);
+    }
+
+    @Override
+    public List<Job> claim(String workerId, int max, Set<String> pipelines) throws SQLException {
+        return delegate.claim(workerId, max, pipelines);
+    }
+
+    @Override
+    public LeaseStatus heartbeat(Lease lease) throws SQLException {
+        return delegate.heartbeat(lease);
+    }
+
+    @Override
+    public boolean progress(Lease lease, int percent, String stage, Long etaSeconds) throws SQLException {
+        boolean written = delegate.progress(lease, percent, stage, etaSeconds);
+        if (written) {
+            publish(JobEvents.JOB_PROGRESS, lease.jobId());
+        }
+        return written;
+    }
+
+    @Override
+    public boolean succeed(Lease lease, String resultJson) throws SQLException {
+        boolean written = delegate.succeed(lease, resultJson);
+        if (written) {
+            publish(JobEvents.JOB_SUCCEEDED, lease.jobId());
+        }
+        return written;
+    }
+
+    @Override
+    public Optional<JobState> fail(Lease lease, String code, String message, boolean retryable)
+            throws SQLException {
+        Optional<JobState> next = delegate.fail(lease, code, message, retryable);
+        publishState(next, lease.jobId());
+        return next;
+    }
+
+    @Override
+    public boolean cancelled(Lease lease) throws SQLException {
+        boolean written = delegate.cancelled(lease);
+        if (written) {
+            publish(JobEvents.JOB_CANCELLED, lease.jobId());
+        }
+        return written;
+    }
+
+    @Override
+    public boolean release(Lease lease) throws SQLException {
+        boolean written = delegate.release(lease);
+        if (written) {
+            delegate.find(lease.jobId()).filter(j -> j.state() == JobState.CANCELLED)
+                    .ifPresent(j -> events.jobChanged(JobEvents.JOB_CANCELLED, j));
+        }
+        return written;
+    }
+
+    @Override
+    public Optional<Job> cancel(String id) throws SQLException {
+        Optional<Job> before = delegate.find(id);
+        Optional<Job> after = delegate.cancel(id);
+        if (before.isPresent() && before.get().state() != JobState.CANCELLED
+                && after.filter(j -> j.state() == JobState.CANCELLED).isPresent()) {
+            events.jobChanged(JobEvents.JOB_CANCELLED, after.get());
+        }
+        return after;
+    }
+
+    @Override
+    public Optional<Job> retry(String id, int moreAttempts) throws SQLException {
+        return delegate.retry(id, moreAttempts);
+    }
+
+    @Override
+    public int rescueExpired() throws SQLException {
+        return delegate.rescueExpired();
+    }
+
+    @Override
+    public int prune(Duration retention) throws SQLException {
+        return delegate.prune(retention);
+    }
+
+    @Override
+    public Optional<Job> find(String id) throws SQLException {
+        return delegate.find(id);
+    }
+
+    @Override
+    public List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
+        return delegate.list(state, pipeline, cursor, limit);
+    }
+}

@@ -1,0 +1,21 @@
+package io.sluice.notify;
+
+import java.util.List;
+
+/** One webhook delivery: an event's payload and the URLs to try, and how its attempts went. Times in epoch ms. */
+public record Delivery(long id, long eventId, String eventType, String payload, List<String> urls, State state,
+                       int attempt, long nextAttemptAt, String lastUrl, Integer lastStatus, String lastError,
+                       Long deliveredAt, long createdAt, long updatedAt) {
+
+    public enum State {
+        PENDING, DELIVERED, FAILED;
+
+        public String dbValue() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+
+        public static State fromDb(String s) {
+            return valueOf(s.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+}

@@ -1,0 +1,10 @@
+package io.sluice.notify;
+
+/**
+ * One recorded event.
+ *
+ * @param id       grows with every event, across restarts: the SSE id clients resume from
+ * @param envelope the JSON text sent to webhooks and SSE clients: {@code {"id","type","createdAt","data"}}
+ */
+public record Event(long id, String type, String jobId, String envelope) {
+}

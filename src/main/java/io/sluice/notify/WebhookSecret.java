@@ -1,0 +1,56 @@
+package io.sluice.notify;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+/** The signing secret: the configured one, or one generated at first start and kept in the data directory. */
+public final class WebhookSecret {
+
+    private static final Logger log = LoggerFactory.getLogger(WebhookSecret.class);
+    public static final String FILE = "webhook-secret";
+
+    private WebhookSecret() {
+    }
+
+    /** {@code configured} when not empty; else the content of {@code <dataDir>/webhook-secret}, created if absent. */
+    public static String resolve(String configured, Path dataDir) throws IOException {
+        if (!configured.isEmpty()) {
+            return configured;
+        }
+        Path file = dataDir.resolve(FILE);
+        if (!Files.exists(file)) {
+            byte[] random = new byte[32];
+            new SecureRandom().nextBytes(random);
+            String secret = HexFormat.of().formatHex(random);
+            try {
+                // Created owner-only from the start: the secret is never readable by others, not even briefly.
+                try {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rw-------")));
+                } catch (UnsupportedOperationException e) {
+                    Files.createFile(file); // not POSIX: the data directory's own permissions protect it
+                }
+                Files.writeString(file, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE);
+                log.info("generated a webhook signing secret in {} (set webhooks.secret to use your own)",
+                        file.toAbsolutePath());
+            } catch (FileAlreadyExistsException e) {
+                // Created meanwhile: read it below.
+            }
+        }
+        String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
+        if (secret.isEmpty()) {
+            throw new IOException(file + " is empty; delete it to generate a new webhook secret");
+        }
+        return secret;
+    }
+}
