@@ -19,13 +19,19 @@ import java.util.Set;
  * @param retries extra passes over the whole list within one attempt (default 0; the job's own retries with
  *                backoff come on top)
  */
-public record ForwardOptions(List<URI> urls, Duration timeout, int retries) {
+public record ForwardOptions(List<URI> urls, Duration timeout, int retries, Send send, String processor,
+                             Map<String, Object> processorOptions) {
+
+    /** What is delivered: the uploaded file, or the NDJSON output of {@link #processor} run over it first. */
+    public enum Send { FILE, OUTPUT }
 
     static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
-    private static final Set<String> KNOWN = Set.of("urls", "send", "timeout", "retries");
+    private static final Set<String> KNOWN = Set.of("urls", "send", "timeout", "retries", "processor",
+            "processorOptions");
 
     public ForwardOptions {
         urls = List.copyOf(urls);
+        processorOptions = processorOptions == null ? Map.of() : Map.copyOf(processorOptions);
     }
 
     /** @throws IllegalArgumentException naming {@code options.<key>} */
@@ -34,16 +40,30 @@ public record ForwardOptions(List<URI> urls, Duration timeout, int retries) {
         for (String key : o.keySet()) {
             if (!KNOWN.contains(key)) {
                 throw new IllegalArgumentException("options." + key + ": unknown option (known: urls, send, "
-                        + "timeout, retries)");
+                        + "timeout, retries, processor, processorOptions)");
             }
         }
-        Object send = o.getOrDefault("send", "file");
-        if (!"file".equals(send)) {
-            // Processors do not chain yet, so there is no earlier output to send.
-            throw new IllegalArgumentException("options.send: must be 'file' ('output' needs chained processors, "
-                    + "which Sluice does not have yet)");
+        Send send = switch (String.valueOf(o.getOrDefault("send", "file"))) {
+            case "file" -> Send.FILE;
+            case "output" -> Send.OUTPUT;
+            default -> throw new IllegalArgumentException("options.send: must be 'file' or 'output'");
+        };
+        Object processor = o.get("processor");
+        Object processorOptions = o.getOrDefault("processorOptions", Map.of());
+        if (send == Send.OUTPUT && !(processor instanceof String name && !name.isBlank())) {
+            throw new IllegalArgumentException("options.processor: is required with send: output (the processor "
+                    + "whose output is delivered, e.g. spreadsheet)");
         }
-        return new ForwardOptions(urls(o.get("urls")), timeout(o.get("timeout")), retries(o.get("retries")));
+        if (send == Send.FILE && processor != null) {
+            throw new IllegalArgumentException("options.processor: only with send: output");
+        }
+        if (!(processorOptions instanceof Map<?, ?> po)) {
+            throw new IllegalArgumentException("options.processorOptions: must be a mapping");
+        }
+        Map<String, Object> inner = new java.util.LinkedHashMap<>();
+        po.forEach((k, v) -> inner.put(String.valueOf(k), v));
+        return new ForwardOptions(urls(o.get("urls")), timeout(o.get("timeout")), retries(o.get("retries")), send,
+                send == Send.OUTPUT ? ((String) processor).strip() : null, inner);
     }
 
     private static List<URI> urls(Object value) {

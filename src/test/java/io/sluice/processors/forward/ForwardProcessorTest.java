@@ -34,11 +34,13 @@ class ForwardProcessorTest {
     static TestServer server;
     static Targets.Live receiver;
     static Targets.Live broken;
+    static Targets.Live rows;
 
     @BeforeAll
     static void start() throws Exception {
         receiver = new Targets.Live("ok", 201);
         broken = new Targets.Live("broken", 503);
+        rows = new Targets.Live("rows", 200);
         String dead = Targets.deadUrl();
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """
@@ -47,11 +49,18 @@ class ForwardProcessorTest {
                   deliver:
                     processor: forward
                     options: {urls: [%s, %s, %s], timeout: 5s}
+                  rows:
+                    processor: forward
+                    options:
+                      urls: [%s]
+                      send: output
+                      processor: spreadsheet
+                      processorOptions: {requiredColumns: [sku]}
                   nowhere:
                     processor: forward
                     options: {urls: [%s], retries: 1, timeout: 2s}
                     maxAttempts: 2
-                """.formatted(dead, broken.url(), receiver.url(), dead));
+                """.formatted(dead, broken.url(), receiver.url(), rows.url(), dead));
         server = TestServer.start(dir.resolve("data"), config);
     }
 
@@ -65,6 +74,9 @@ class ForwardProcessorTest {
         }
         if (broken != null) {
             broken.close();
+        }
+        if (rows != null) {
+            rows.close();
         }
     }
 
@@ -92,6 +104,26 @@ class ForwardProcessorTest {
     }
 
     @Test
+    void aProcessorsOutputIsDeliveredAsNdjsonAndKeptAsTheJobsOutput() throws Exception {
+        byte[] csv = "sku,stock\nA-1,3\nB-2,0\n".getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> r = server.put("/api/v1/uploads/stock.csv?pipeline=rows", csv);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        JsonNode done = awaitEnd(Json.parse(r.body()).at("/uploads/0/job/id").asText());
+        assertThat(done.path("state").asText()).as(done.toString()).isEqualTo("succeeded");
+        assertThat(rows.lastContentType).isEqualTo("application/x-ndjson");
+        List<String> sent = new String(rows.lastBody, StandardCharsets.UTF_8).lines().toList();
+        assertThat(sent).hasSize(2);
+        assertThat(Json.parse(sent.get(0)).path("sku").asText()).isEqualTo("A-1");
+        assertThat(done.at("/result/processor/rows").asInt()).isEqualTo(2);
+        assertThat(done.at("/result/outputLines").asInt()).isEqualTo(2);
+        // The inner processor's precheck runs at upload time, as its own pipeline's would.
+        HttpResponse<String> refused = server.put("/api/v1/uploads/other.csv?pipeline=rows",
+                "name,stock\nx,1\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+        assertThat(Json.errorCode(refused.body())).isEqualTo("missing_columns");
+    }
+
+    @Test
     void noUrlAcceptingIsARetryableForwardFailed() throws Exception {
         HttpResponse<String> r = server.put("/api/v1/uploads/x.txt?pipeline=nowhere", "x".getBytes());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
@@ -106,8 +138,15 @@ class ForwardProcessorTest {
         ForwardProcessor p = new ForwardProcessor();
         assertThatThrownBy(() -> p.configure(Map.of())).hasMessageStartingWith("options.urls:");
         assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("ftp://x/")))).hasMessageStartingWith("options.urls:");
-        assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "send", "output")))
+        assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "send", "both")))
                 .hasMessageStartingWith("options.send:");
+        assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "send", "output")))
+                .hasMessageStartingWith("options.processor:");
+        assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "send", "output",
+                "processor", "nope"))).hasMessageStartingWith("options.processor:");
+        assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "send", "output",
+                "processor", "spreadsheet", "processorOptions", Map.of("maxRows", 0))))
+                .hasMessageStartingWith("options.processorOptions.maxRows");
         assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "retries", -1)))
                 .hasMessageStartingWith("options.retries:");
         assertThatThrownBy(() -> p.configure(Map.of("urls", List.of("http://x/"), "timeout", "soon")))
