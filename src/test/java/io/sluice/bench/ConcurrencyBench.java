@@ -610,7 +610,7 @@ public final class ConcurrencyBench {
     }
 
     /** Peak heap after GC from a unified-logging GC log ({@code -Xlog:gc*:file=...}). */
-    private record GcPeaks(long peakAfter, long peakBefore, long committedAtPeak, int collections) {
+    record GcPeaks(long peakAfter, long peakBefore, long committedAtPeak, int collections) {
         /** e.g. {@code [2.345s][info][gc] GC(7) Pause Young (Normal) (G1 Evacuation Pause) 60M->12M(128M) 3.1ms} */
         private static final Pattern LINE = Pattern.compile(
                 "\\[gc\\s*\\]\\s+GC\\(\\d+\\)\\s.*?(\\d+)([KMG])->(\\d+)([KMG])\\((\\d+)([KMG])\\)");

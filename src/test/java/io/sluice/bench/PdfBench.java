@@ -132,7 +132,7 @@ public final class PdfBench {
                 + "; live at the last page (full GC) " + formatBytes(liveAtEnd.get()));
     }
 
-    private static Path generate(Path file, int pages, int lines) throws IOException {
+    static Path generate(Path file, int pages, int lines) throws IOException {
         try (PDDocument doc = new PDDocument()) {
             PDType1Font helvetica = new PDType1Font(Standard14Fonts.FontName.HELVETICA);
             for (int p = 1; p <= pages; p++) {
