@@ -247,6 +247,14 @@ public final class Application implements AutoCloseable {
         return app;
     }
 
+    /**
+     * The readiness checks that do not depend on load: the database answers and storage takes writes. The
+     * systemd watchdog pings only while they pass (shedding under load is no reason to be restarted).
+     */
+    public boolean checksPass() {
+        return db.ping() && store.probeWritable();
+    }
+
     public int port() {
         return http.port();
     }

@@ -4,6 +4,7 @@ import io.sluice.Application;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.sluice.ops.systemd.SystemdWatchdog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -76,8 +78,12 @@ public final class ServeCommand implements Callable<Integer> {
             LoggingSetup.flush();
             return Main.EXIT_START_FAILED;
         }
+        // Under systemd (Type=notify): READY=1 now that it listens, WATCHDOG=1 while its checks pass.
+        Optional<SystemdWatchdog> systemd = SystemdWatchdog.fromEnvironment(System.getenv(), app::checksPass);
+        systemd.ifPresent(SystemdWatchdog::ready);
         CountDownLatch stopped = new CountDownLatch(1);
         Runnable stop = () -> {
+            systemd.ifPresent(SystemdWatchdog::stopping);
             app.close();
             stopped.countDown();
         };
