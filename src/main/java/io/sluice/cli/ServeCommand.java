@@ -4,7 +4,9 @@ import io.sluice.Application;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.sluice.ops.supervisor.ChildCommand;
 import io.sluice.ops.systemd.SystemdWatchdog;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
@@ -90,9 +92,32 @@ public final class ServeCommand implements Callable<Integer> {
         // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload.
         Signal.handle(new Signal("TERM"), s -> Thread.ofPlatform().start(stop));
         Signal.handle(new Signal("INT"), s -> Thread.ofPlatform().start(stop));
+        stopWhenSupervisorEnds(stop);
         stopped.await();
         LoggingSetup.flush();
         return 0;
+    }
+
+    /** Under {@code sluice supervise}: drain and exit when the supervisor is gone (even SIGKILLed), never orphaned. */
+    private static void stopWhenSupervisorEnds(Runnable stop) {
+        String pid = System.getProperty(ChildCommand.SUPERVISOR_PID_PROPERTY);
+        if (pid == null) {
+            return;
+        }
+        try {
+            Optional<ProcessHandle> supervisor = ProcessHandle.of(Long.parseLong(pid));
+            if (supervisor.isEmpty()) {
+                Thread.ofPlatform().start(stop);
+                return;
+            }
+            supervisor.get().onExit().thenRun(() -> {
+                LoggerFactory.getLogger(ServeCommand.class).warn("supervisor pid {} is gone; shutting down", pid);
+                stop.run();
+            });
+        } catch (NumberFormatException e) {
+            LoggerFactory.getLogger(ServeCommand.class).warn("ignoring -D{}={}: not a pid",
+                    ChildCommand.SUPERVISOR_PID_PROPERTY, pid);
+        }
     }
 
     /** The failure and its causes on one line; a port already taken names the keys that choose it. */

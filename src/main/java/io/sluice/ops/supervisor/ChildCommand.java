@@ -9,9 +9,11 @@ import java.util.List;
  * (so {@code JAVA_OPTS} given to the launcher reach the server), then the extra options, then
  * {@code io.sluice.Main <args>}.
  */
-final class ChildCommand {
+public final class ChildCommand {
 
     static final String MAIN_CLASS = "io.sluice.Main";
+    /** System property naming the supervisor's pid; {@code serve} shuts down when that process ends. */
+    public static final String SUPERVISOR_PID_PROPERTY = "sluice.supervisor.pid";
     static final String NATIVE_ACCESS = "--enable-native-access=ALL-UNNAMED";
 
     private ChildCommand() {
@@ -30,6 +32,9 @@ final class ChildCommand {
             cmd.add(NATIVE_ACCESS);
         }
         cmd.addAll(extraJvmOptions);
+        // The child stops itself (gracefully) when this process is gone, even by SIGKILL: no orphan server
+        // keeps the port and the database while a new supervisor starts another.
+        cmd.add("-D" + SUPERVISOR_PID_PROPERTY + "=" + ProcessHandle.current().pid());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(MAIN_CLASS);
@@ -39,6 +44,6 @@ final class ChildCommand {
 
     /** A debugger agent would fight for the supervisor's port; everything else (heap, GC, flags) is the child's too. */
     static boolean inheritable(String option) {
-        return !option.startsWith("-agentlib:jdwp") && !option.startsWith("-Xrunjdwp") && !option.equals("-Xdebug");
+        return !option.startsWith("-D" + SUPERVISOR_PID_PROPERTY + "=") && !option.startsWith("-agentlib:jdwp") && !option.startsWith("-Xrunjdwp") && !option.equals("-Xdebug");
     }
 }

@@ -1,5 +1,6 @@
 package io.sluice.ops.supervisor;
 
+import io.sluice.config.Units;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,14 +73,14 @@ public final class Supervisor {
                 if (!budget.tryRestart(System.nanoTime())) {
                     log.error("supervisor: giving up: child pid {} failed, {}, and {} restarts within {} is the "
                                     + "limit (--max-restarts)", child.pid(), reason, settings.maxRestarts(),
-                            settings.restartWindow());
+                            Units.formatDuration(settings.restartWindow()));
                     return EXIT_GAVE_UP;
                 }
                 Duration delay = backoff.next();
                 log.warn("supervisor: restarting child pid {}: {}{}; restart {} of {} within {}, backoff {} ms",
                         child.pid(), reason, killed ? ", killed after " + settings.stopTimeout().toSeconds()
                                 + " s without stopping" : "", budget.used(), settings.maxRestarts(),
-                        settings.restartWindow(), delay.toMillis());
+                        Units.formatDuration(settings.restartWindow()), delay.toMillis());
                 if (stop.await(delay.toMillis(), TimeUnit.MILLISECONDS)) {
                     log.info("supervisor: stop requested during backoff; exiting");
                     return 0;

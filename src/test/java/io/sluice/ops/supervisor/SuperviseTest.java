@@ -9,6 +9,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -109,6 +111,19 @@ class SuperviseTest {
     }
 
     @Test
+    void aChildWhoseSupervisorIsKilledStopsItself() throws Exception {
+        try (ServerProcess sup = supervise()) {
+            sup.awaitListening(WAIT);
+            ProcessHandle child = onlyChild(sup);
+            sup.process().destroyForcibly();
+            assertThat(child.onExit().get(WAIT.toSeconds(), TimeUnit.SECONDS).isAlive()).isFalse();
+            // Its console went with the supervisor; its log file shows it drained.
+            String log = Files.readString(dir.resolve("logs/sluice.log"));
+            assertThat(log).contains("supervisor pid " + sup.process().pid() + " is gone; shutting down", "Stopped");
+        }
+    }
+
+    @Test
     void badOptionsAreConfigurationErrors() throws Exception {
         try (ServerProcess sup = ServerProcess.start(JVM, Map.of(), "supervise", "--memory-limit", "lots", "--",
                 "serve")) {
@@ -125,7 +140,7 @@ class SuperviseTest {
         List<ProcessHandle> children = new ArrayList<>();
         Await.until(WAIT, "one child process", () -> {
             children.clear();
-            sup.process().toHandle().children().filter(ProcessHandle::isAlive).forEach(children::add);
+            childJvms(sup).forEach(children::add);
             return children.size() == 1;
         });
         return children.getFirst();
@@ -134,12 +149,17 @@ class SuperviseTest {
     private static ProcessHandle awaitNewChild(ServerProcess sup, ProcessHandle old) throws Exception {
         ProcessHandle[] found = new ProcessHandle[1];
         Await.until(WAIT, "a new child replacing pid " + old.pid(), () -> {
-            Optional<ProcessHandle> c = sup.process().toHandle().children()
-                    .filter(h -> h.pid() != old.pid() && h.isAlive()).findFirst();
+            Optional<ProcessHandle> c = childJvms(sup).filter(h -> h.pid() != old.pid()).findFirst();
             c.ifPresent(h -> found[0] = h);
             return c.isPresent();
         });
         return found[0];
+    }
+
+    /** The supervisor's live java children: it also runs short-lived {@code kill -CONT} processes. */
+    private static Stream<ProcessHandle> childJvms(ServerProcess sup) {
+        return sup.process().toHandle().children().filter(ProcessHandle::isAlive)
+                .filter(h -> h.info().command().map(c -> c.endsWith("java")).orElse(false));
     }
 
     private static int listenings(ServerProcess sup) {
