@@ -71,6 +71,12 @@ public final class ServeCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         LoggingSetup.apply(config);
+        // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload. Installed
+        // before starting: once "listening on" is logged, a SIGTERM must already drain (a supervisor or a test may
+        // send one the moment it reads that line). A signal during start-up stops right after it.
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        Signal.handle(new Signal("TERM"), s -> stopRequested.countDown());
+        Signal.handle(new Signal("INT"), s -> stopRequested.countDown());
         Application app;
         try {
             app = Application.start(config);
@@ -83,17 +89,10 @@ public final class ServeCommand implements Callable<Integer> {
         // Under systemd (Type=notify): READY=1 now that it listens, WATCHDOG=1 while its checks pass.
         Optional<SystemdWatchdog> systemd = SystemdWatchdog.fromEnvironment(System.getenv(), app::checksPass);
         systemd.ifPresent(SystemdWatchdog::ready);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runnable stop = () -> {
-            systemd.ifPresent(SystemdWatchdog::stopping);
-            app.close();
-            stopped.countDown();
-        };
-        // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload.
-        Signal.handle(new Signal("TERM"), s -> Thread.ofPlatform().start(stop));
-        Signal.handle(new Signal("INT"), s -> Thread.ofPlatform().start(stop));
-        stopWhenSupervisorEnds(stop);
-        stopped.await();
+        stopWhenSupervisorEnds(stopRequested::countDown);
+        stopRequested.await();
+        systemd.ifPresent(SystemdWatchdog::stopping);
+        app.close();
         LoggingSetup.flush();
         return 0;
     }
@@ -107,7 +106,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             Optional<ProcessHandle> supervisor = ProcessHandle.of(Long.parseLong(pid));
             if (supervisor.isEmpty()) {
-                Thread.ofPlatform().start(stop);
+                stop.run();
                 return;
             }
             supervisor.get().onExit().thenRun(() -> {
