@@ -103,16 +103,13 @@ public final class ServeCommand implements Callable<Integer> {
         if (pid == null) {
             return;
         }
+        Runnable gone = () -> {
+            LoggerFactory.getLogger(ServeCommand.class).warn("supervisor pid {} is gone; shutting down", pid);
+            stop.run();
+        };
         try {
-            Optional<ProcessHandle> supervisor = ProcessHandle.of(Long.parseLong(pid));
-            if (supervisor.isEmpty()) {
-                stop.run();
-                return;
-            }
-            supervisor.get().onExit().thenRun(() -> {
-                LoggerFactory.getLogger(ServeCommand.class).warn("supervisor pid {} is gone; shutting down", pid);
-                stop.run();
-            });
+            // Empty when it already ended: between our start and now.
+            ProcessHandle.of(Long.parseLong(pid)).ifPresentOrElse(h -> h.onExit().thenRun(gone), gone);
         } catch (NumberFormatException e) {
             LoggerFactory.getLogger(ServeCommand.class).warn("ignoring -D{}={}: not a pid",
                     ChildCommand.SUPERVISOR_PID_PROPERTY, pid);
