@@ -10,6 +10,7 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 import java.net.BindException;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** {@code sluice serve}: load the configuration, start, and drain cleanly on SIGTERM/SIGINT (exit 0). */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -75,8 +77,17 @@ public final class ServeCommand implements Callable<Integer> {
         // before starting: once "listening on" is logged, a SIGTERM must already drain (a supervisor or a test may
         // send one the moment it reads that line). A signal during start-up stops right after it.
         CountDownLatch stopRequested = new CountDownLatch(1);
-        Signal.handle(new Signal("TERM"), s -> stopRequested.countDown());
-        Signal.handle(new Signal("INT"), s -> stopRequested.countDown());
+        AtomicReference<Application> started = new AtomicReference<>();
+        SignalHandler onSignal = s -> {
+            Application running = started.get();
+            if (stopRequested.getCount() == 0 && running != null) {
+                // A repeated signal: Application.close() says it is already draining and waits; exit stays 0.
+                Thread.ofPlatform().start(running::close);
+            }
+            stopRequested.countDown();
+        };
+        Signal.handle(new Signal("TERM"), onSignal);
+        Signal.handle(new Signal("INT"), onSignal);
         Application app;
         try {
             app = Application.start(config);
@@ -86,6 +97,7 @@ public final class ServeCommand implements Callable<Integer> {
             LoggingSetup.flush();
             return Main.EXIT_START_FAILED;
         }
+        started.set(app);
         // Under systemd (Type=notify): READY=1 now that it listens, WATCHDOG=1 while its checks pass.
         Optional<SystemdWatchdog> systemd = SystemdWatchdog.fromEnvironment(System.getenv(), app::checksPass);
         systemd.ifPresent(SystemdWatchdog::ready);
