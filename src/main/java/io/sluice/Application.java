@@ -292,6 +292,14 @@ public final class Application implements AutoCloseable {
         return java.util.List.copyOf(urls);
     }
 
+    /**
+     * The readiness checks that do not depend on load: the database answers and storage takes writes. The
+     * systemd watchdog pings only while they pass (shedding under load is no reason to be restarted).
+     */
+    public boolean checksPass() {
+        return db.ping() && store.probeWritable();
+    }
+
     public int port() {
         return http.port();
     }

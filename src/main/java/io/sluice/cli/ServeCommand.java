@@ -4,17 +4,23 @@ import io.sluice.Application;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.sluice.ops.supervisor.ChildCommand;
+import io.sluice.ops.systemd.SystemdWatchdog;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** {@code sluice serve}: load the configuration, start, and drain cleanly on SIGTERM/SIGINT (exit 0). */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -67,6 +73,21 @@ public final class ServeCommand implements Callable<Integer> {
             return Main.EXIT_CONFIG;
         }
         LoggingSetup.apply(config);
+        // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload. Installed
+        // before starting: once "listening on" is logged, a SIGTERM must already drain (a supervisor or a test may
+        // send one the moment it reads that line). A signal during start-up stops right after it.
+        CountDownLatch stopRequested = new CountDownLatch(1);
+        AtomicReference<Application> started = new AtomicReference<>();
+        SignalHandler onSignal = s -> {
+            Application running = started.get();
+            if (stopRequested.getCount() == 0 && running != null) {
+                // A repeated signal: Application.close() says it is already draining and waits; exit stays 0.
+                Thread.ofPlatform().start(running::close);
+            }
+            stopRequested.countDown();
+        };
+        Signal.handle(new Signal("TERM"), onSignal);
+        Signal.handle(new Signal("INT"), onSignal);
         Application app;
         try {
             app = Application.start(config);
@@ -76,17 +97,35 @@ public final class ServeCommand implements Callable<Integer> {
             LoggingSetup.flush();
             return Main.EXIT_START_FAILED;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runnable stop = () -> {
-            app.close();
-            stopped.countDown();
-        };
-        // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload.
-        Signal.handle(new Signal("TERM"), s -> Thread.ofPlatform().start(stop));
-        Signal.handle(new Signal("INT"), s -> Thread.ofPlatform().start(stop));
-        stopped.await();
+        started.set(app);
+        // Under systemd (Type=notify): READY=1 now that it listens, WATCHDOG=1 while its checks pass.
+        Optional<SystemdWatchdog> systemd = SystemdWatchdog.fromEnvironment(System.getenv(), app::checksPass);
+        systemd.ifPresent(SystemdWatchdog::ready);
+        stopWhenSupervisorEnds(stopRequested::countDown);
+        stopRequested.await();
+        systemd.ifPresent(SystemdWatchdog::stopping);
+        app.close();
         LoggingSetup.flush();
         return 0;
+    }
+
+    /** Under {@code sluice supervise}: drain and exit when the supervisor is gone (even SIGKILLed), never orphaned. */
+    private static void stopWhenSupervisorEnds(Runnable stop) {
+        String pid = System.getProperty(ChildCommand.SUPERVISOR_PID_PROPERTY);
+        if (pid == null) {
+            return;
+        }
+        Runnable gone = () -> {
+            LoggerFactory.getLogger(ServeCommand.class).warn("supervisor pid {} is gone; shutting down", pid);
+            stop.run();
+        };
+        try {
+            // Empty when it already ended: between our start and now.
+            ProcessHandle.of(Long.parseLong(pid)).ifPresentOrElse(h -> h.onExit().thenRun(gone), gone);
+        } catch (NumberFormatException e) {
+            LoggerFactory.getLogger(ServeCommand.class).warn("ignoring -D{}={}: not a pid",
+                    ChildCommand.SUPERVISOR_PID_PROPERTY, pid);
+        }
     }
 
     /** The failure and its causes on one line; a port already taken names the keys that choose it. */
