@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.StrictPartsListener;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.MultiPart;
@@ -26,7 +27,7 @@ import java.util.UUID;
  * listener exceptions, so the first failure is kept and {@link #throwIfFailed()} is checked after every chunk.
  * {@link #close()} deletes every temp file, whatever happened.
  */
-final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCloseable {
+final class RelayParts extends StrictPartsListener implements AutoCloseable {
 
     static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 64 * 1024;
@@ -45,8 +46,6 @@ final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCl
     private Path currentFile;
     private long currentSize;
     private ByteArrayOutputStream field;
-    private boolean complete;
-    private Exception failure;
 
     RelayParts(Path tmpDir, int maxFiles, long maxFileSize) {
         this.tmpDir = tmpDir;
@@ -63,7 +62,7 @@ final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCl
 
     @Override
     public void onPartHeaders() {
-        if (failure != null) {
+        if (failed()) {
             return;
         }
         try {
@@ -97,7 +96,7 @@ final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCl
     @Override
     public void onPartContent(Content.Chunk chunk) {
         try {
-            if (failure != null || !chunk.hasRemaining()) {
+            if (failed() || !chunk.hasRemaining()) {
                 return;
             }
             ByteBuffer bytes = chunk.getByteBuffer().slice();
@@ -127,7 +126,7 @@ final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCl
 
     @Override
     public void onPart(String name, String fileName, HttpFields headers) {
-        if (failure != null) {
+        if (failed()) {
             return;
         }
         try {
@@ -149,39 +148,9 @@ final class RelayParts extends MultiPart.AbstractPartsListener implements AutoCl
         }
     }
 
-    @Override
-    public void onComplete() {
-        complete = true;
-    }
-
-    @Override
-    public void onFailure(Throwable cause) {
-        fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
-    }
-
-    private void fail(Exception e) {
-        if (failure == null) {
-            failure = e;
-        }
-    }
-
-    void throwIfFailed() throws IOException {
-        switch (failure) {
-            case null -> {
-            }
-            case ApiException api -> throw api;
-            case IOException io -> throw io;
-            case RuntimeException re -> throw re;
-            default -> throw new IOException(failure);
-        }
-    }
-
     /** The parts, once the whole body parsed. */
     List<Part> parts() throws IOException {
-        throwIfFailed();
-        if (!complete) {
-            throw ApiException.badRequest("malformed_multipart", "the multipart body ended before its closing boundary");
-        }
+        requireComplete();
         return List.copyOf(parts);
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.StrictPartsListener;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.io.Content;
@@ -23,7 +24,7 @@ import java.util.Map;
  * {@link #throwIfFailed()} after every chunk; once failed, later events are ignored. {@link #close()} aborts every
  * sink that was not committed.
  */
-final class MultipartReceiver extends MultiPart.AbstractPartsListener implements AutoCloseable {
+final class MultipartReceiver extends StrictPartsListener implements AutoCloseable {
 
     static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 8 * 1024;
@@ -38,8 +39,6 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
     private FileSink current;
     private ByteArrayOutputStream field;
     private boolean skippingEmptyFileInput;
-    private boolean complete;
-    private Exception failure;
 
     MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles) {
         this.service = service;
@@ -57,7 +56,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
 
     @Override
     public void onPartHeaders() {
-        if (failure != null) {
+        if (failed()) {
             return;
         }
         try {
@@ -93,7 +92,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
     @Override
     public void onPartContent(Content.Chunk chunk) {
         try {
-            if (failure != null || !chunk.hasRemaining()) {
+            if (failed() || !chunk.hasRemaining()) {
                 return;
             }
             ByteBuffer bytes = chunk.getByteBuffer();
@@ -120,7 +119,7 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
 
     @Override
     public void onPart(String name, String fileName, HttpFields headers) {
-        if (failure != null) {
+        if (failed()) {
             return;
         }
         try {
@@ -143,40 +142,9 @@ final class MultipartReceiver extends MultiPart.AbstractPartsListener implements
         }
     }
 
-    @Override
-    public void onComplete() {
-        complete = true;
-    }
-
-    @Override
-    public void onFailure(Throwable cause) {
-        fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
-    }
-
-    private void fail(Exception e) {
-        if (failure == null) {
-            failure = e;
-        }
-    }
-
-    /** Rethrows the first failure seen by the listener. */
-    void throwIfFailed() throws IOException {
-        switch (failure) {
-            case null -> {
-            }
-            case ApiException api -> throw api;
-            case IOException io -> throw io;
-            case RuntimeException re -> throw re;
-            default -> throw new IOException(failure);
-        }
-    }
-
     /** The files, after the whole body was parsed successfully. */
     List<FileSink> files() throws IOException {
-        throwIfFailed();
-        if (!complete) {
-            throw ApiException.badRequest("malformed_multipart", "the multipart body ended before its closing boundary");
-        }
+        requireComplete();
         if (sinks.isEmpty()) {
             throw ApiException.badRequest("no_files", "the request contains no file part");
         }

@@ -69,7 +69,11 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public ReadableByteChannel openRange(String key, long offset, long length) throws IOException {
-        FileChannel ch = FileChannel.open(pathOf(key), StandardOpenOption.READ);
+        return openBounded(pathOf(key), offset, length);
+    }
+
+    private static ReadableByteChannel openBounded(Path file, long offset, long length) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
             ch.position(offset);
             return new BoundedChannel(ch, length);
@@ -183,14 +187,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public ReadableByteChannel openResumable(String key, long offset, long length) throws IOException {
-        FileChannel ch = FileChannel.open(resumablePathOf(key), StandardOpenOption.READ);
-        try {
-            ch.position(offset);
-            return new BoundedChannel(ch, length);
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
+        return openBounded(resumablePathOf(key), offset, length);
     }
 
     @Override

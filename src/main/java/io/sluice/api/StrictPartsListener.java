@@ -1,0 +1,58 @@
+package io.sluice.api;
+
+import org.eclipse.jetty.http.MultiPart;
+
+import java.io.IOException;
+
+/**
+ * A multipart listener that does not lose failures. Jetty's parser swallows exceptions thrown by listeners, so the
+ * first one is kept here and the reader checks {@link #throwIfFailed()} after every chunk it parses; a body that
+ * ends before its closing boundary is refused by {@link #requireComplete()}.
+ */
+public abstract class StrictPartsListener extends MultiPart.AbstractPartsListener {
+
+    private boolean complete;
+    private Exception failure;
+
+    @Override
+    public void onComplete() {
+        complete = true;
+    }
+
+    @Override
+    public void onFailure(Throwable cause) {
+        fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
+    }
+
+    /** Keeps {@code e} unless a failure was already recorded (the first one is the cause). */
+    protected final void fail(Exception e) {
+        if (failure == null) {
+            failure = e;
+        }
+    }
+
+    /** Whether a failure was recorded: the rest of the body is then only drained. */
+    protected final boolean failed() {
+        return failure != null;
+    }
+
+    /** Rethrows the first failure seen by the listener. */
+    public final void throwIfFailed() throws IOException {
+        switch (failure) {
+            case null -> {
+            }
+            case ApiException api -> throw api;
+            case IOException io -> throw io;
+            case RuntimeException re -> throw re;
+            default -> throw new IOException(failure);
+        }
+    }
+
+    /** After the body ended: rethrows a failure, or refuses a body without its closing boundary. */
+    protected final void requireComplete() throws IOException {
+        throwIfFailed();
+        if (!complete) {
+            throw ApiException.badRequest("malformed_multipart", "the multipart body ended before its closing boundary");
+        }
+    }
+}
