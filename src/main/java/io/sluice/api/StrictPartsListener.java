@@ -11,6 +11,9 @@ import java.io.IOException;
  */
 public abstract class StrictPartsListener extends MultiPart.AbstractPartsListener {
 
+    /** Headers of one part (name, filename, type) are small; a larger block is an attack or a broken client. */
+    public static final int MAX_PART_HEADERS_BYTES = 8 * 1024;
+
     private boolean complete;
     private Exception failure;
 
@@ -22,6 +25,17 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
     @Override
     public void onFailure(Throwable cause) {
         fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
+    }
+
+    /** Parts this listener accepts in one body (files, fields and one spare); the parser refuses more. */
+    protected abstract long maxParts();
+
+    /** A parser for {@code boundary} that feeds this listener, with the part limits applied. */
+    public final MultiPart.Parser parser(String boundary) {
+        MultiPart.Parser parser = new MultiPart.Parser(boundary, this);
+        parser.setPartHeadersMaxLength(MAX_PART_HEADERS_BYTES);
+        parser.setMaxParts(maxParts());
+        return parser;
     }
 
     /** Keeps {@code e} unless a failure was already recorded (the first one is the cause). */

@@ -4,7 +4,6 @@ import io.sluice.api.ApiException;
 import io.sluice.api.StrictPartsListener;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.io.Content;
 
 import java.io.ByteArrayOutputStream;
@@ -31,7 +30,6 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
 
     static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 64 * 1024;
-    static final int MAX_PART_HEADERS_BYTES = 8 * 1024;
 
     /** One received part: its name, filename (null for a field), content type, and bytes or spooled file. */
     record Part(String name, String fileName, String contentType, byte[] value, Path file) {
@@ -53,11 +51,9 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
         this.maxFileSize = maxFileSize;
     }
 
-    MultiPart.Parser parser(String boundary) {
-        MultiPart.Parser parser = new MultiPart.Parser(boundary, this);
-        parser.setPartHeadersMaxLength(MAX_PART_HEADERS_BYTES);
-        parser.setMaxParts(maxFiles + MAX_FIELDS + 1L);
-        return parser;
+    @Override
+    protected long maxParts() {
+        return maxFiles + MAX_FIELDS + 1L;
     }
 
     @Override

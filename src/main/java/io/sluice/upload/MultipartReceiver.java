@@ -3,7 +3,6 @@ package io.sluice.upload;
 import io.sluice.api.ApiException;
 import io.sluice.api.StrictPartsListener;
 import org.eclipse.jetty.http.HttpFields;
-import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.io.Content;
 
 import java.io.ByteArrayOutputStream;
@@ -28,7 +27,6 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
 
     static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 8 * 1024;
-    static final int MAX_PART_HEADERS_BYTES = 8 * 1024;
 
     private final UploadService service;
     private final ByteBuffer buffer;
@@ -47,11 +45,9 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
         this.maxFiles = maxFiles;
     }
 
-    MultiPart.Parser parser(String boundary) {
-        MultiPart.Parser parser = new MultiPart.Parser(boundary, this);
-        parser.setPartHeadersMaxLength(MAX_PART_HEADERS_BYTES);
-        parser.setMaxParts(maxFiles + MAX_FIELDS + 1L);
-        return parser;
+    @Override
+    protected long maxParts() {
+        return maxFiles + MAX_FIELDS + 1L;
     }
 
     @Override

@@ -223,7 +223,7 @@ class UploadBadInputTest {
                 .field("long", "v".repeat(MultipartReceiver.MAX_FIELD_BYTES + 1))), 413, "field_too_large");
 
         RawMultipart hugeHeaders = new RawMultipart("hB").part("Content-Disposition: form-data; name=\"f\"; "
-                + "filename=\"a.txt\"\r\nX-Pad: " + "p".repeat(MultipartReceiver.MAX_PART_HEADERS_BYTES), text("a\n"));
+                + "filename=\"a.txt\"\r\nX-Pad: " + "p".repeat(io.sluice.api.StrictPartsListener.MAX_PART_HEADERS_BYTES), text("a\n"));
         assertRefused(post(server, hugeHeaders.contentType(), hugeHeaders.build()), 400, "malformed_multipart");
 
         RawMultipart unnamed = new RawMultipart("uB")

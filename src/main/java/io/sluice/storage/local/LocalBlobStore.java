@@ -85,8 +85,12 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public long size(String key) throws IOException {
+        return sizeOrMissing(pathOf(key));
+    }
+
+    private static long sizeOrMissing(Path file) throws IOException {
         try {
-            return Files.size(pathOf(key));
+            return Files.size(file);
         } catch (NoSuchFileException e) {
             return -1;
         }
@@ -94,10 +98,14 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public boolean delete(String key) throws IOException {
-        Path p = pathOf(key);
-        boolean existed = Files.deleteIfExists(p);
+        return deleteDurably(pathOf(key));
+    }
+
+    /** Unlinks {@code file} and makes the unlink itself durable; false when there was nothing to remove. */
+    private static boolean deleteDurably(Path file) throws IOException {
+        boolean existed = Files.deleteIfExists(file);
         if (existed) {
-            fsyncDirectory(p.getParent());
+            fsyncDirectory(file.getParent());
         }
         return existed;
     }
@@ -178,11 +186,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public long resumableLength(String key) throws IOException {
-        try {
-            return Files.size(resumablePathOf(key));
-        } catch (NoSuchFileException e) {
-            return -1;
-        }
+        return sizeOrMissing(resumablePathOf(key));
     }
 
     @Override
@@ -215,12 +219,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     @Override
     public boolean deleteResumable(String key) throws IOException {
-        Path p = resumablePathOf(key);
-        boolean existed = Files.deleteIfExists(p);
-        if (existed) {
-            fsyncDirectory(p.getParent());
-        }
-        return existed;
+        return deleteDurably(resumablePathOf(key));
     }
 
     @Override
