@@ -106,4 +106,10 @@ public interface JobQueue {
      * job of the previous page (exclusive), or null for the first page.
      */
     List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException;
+
+    /**
+     * Queued and running jobs per pipeline, and when the oldest queued job became due: for health, metrics, alerts
+     * and the dashboard. One aggregate query; callers that poll it often should cache it.
+     */
+    QueueStats stats() throws SQLException;
 }

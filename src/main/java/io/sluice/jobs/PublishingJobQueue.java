@@ -141,6 +141,11 @@ public final class PublishingJobQueue implements JobQueue {
     }
 
     @Override
+    public QueueStats stats() throws SQLException {
+        return delegate.stats();
+    }
+
+    @Override
     public List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
         return delegate.list(state, pipeline, cursor, limit);
     }

@@ -12,9 +12,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Supplier;
 
 /**
@@ -332,6 +334,31 @@ public final class SqlJobQueue implements JobQueue {
     @Override
     public Optional<Job> find(String id) throws SQLException {
         return db.read(c -> selectOne(c, "id = ?", id));
+    }
+
+    @Override
+    public QueueStats stats() throws SQLException {
+        return db.read(c -> {
+            Map<String, QueueStats.Counts> byPipeline = new TreeMap<>();
+            Long oldestDue = null;
+            try (PreparedStatement ps = c.prepareStatement("SELECT pipeline, state, COUNT(*), MIN(run_at) FROM jobs "
+                    + "WHERE state IN ('queued', 'running') GROUP BY pipeline, state");
+                 ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String pipeline = rs.getString(1);
+                    boolean queued = "queued".equals(rs.getString(2));
+                    long n = rs.getLong(3);
+                    QueueStats.Counts was = byPipeline.getOrDefault(pipeline, new QueueStats.Counts(0, 0));
+                    byPipeline.put(pipeline, queued ? new QueueStats.Counts(was.queued() + n, was.running())
+                            : new QueueStats.Counts(was.queued(), was.running() + n));
+                    if (queued) {
+                        long due = rs.getLong(4);
+                        oldestDue = oldestDue == null ? due : Math.min(oldestDue, due);
+                    }
+                }
+            }
+            return new QueueStats(byPipeline, oldestDue == null ? null : Instant.ofEpochMilli(oldestDue));
+        });
     }
 
     @Override

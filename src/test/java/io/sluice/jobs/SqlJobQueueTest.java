@@ -110,6 +110,26 @@ class SqlJobQueueTest {
     }
 
     @Test
+    void statsCountQueuedAndRunningPerPipelineAndTheOldestWait() throws Exception {
+        assertThat(queue.stats().queued()).isZero();
+        assertThat(queue.stats().oldestQueuedDue()).isNull();
+        enqueuePdf("U1", 3);
+        enqueuePdf("U2", 3);
+        enqueuePdf("U3", 3);
+        Job running = claimOne(queue, A);
+        QueueStats stats = queue.stats();
+        assertThat(stats.byPipeline()).containsOnlyKeys("pdf");
+        assertThat(stats.byPipeline().get("pdf")).isEqualTo(new QueueStats.Counts(2, 1));
+        assertThat(stats.queued()).isEqualTo(2);
+        assertThat(stats.running()).isEqualTo(1);
+        assertThat(stats.oldestQueuedDue()).isNotNull();
+        assertThat(stats.oldestQueuedAge(stats.oldestQueuedDue().plusSeconds(5))).isEqualTo(Duration.ofSeconds(5));
+        assertThat(stats.oldestQueuedAge(stats.oldestQueuedDue().minusSeconds(5))).isEqualTo(Duration.ZERO);
+        queue.succeed(running.lease(), "{}");
+        assertThat(queue.stats().running()).as("finished jobs are not counted").isZero();
+    }
+
+    @Test
     void enqueueIsIdempotentOnTheKey() throws Exception {
         Job first = enqueuePdf("U1", 3);
         Job again = enqueuePdf("U1", 5);
