@@ -39,9 +39,11 @@ import io.sluice.jobs.Pipelines;
 import io.sluice.jobs.SqlJobQueue;
 import io.sluice.jobs.UploadJobs;
 import io.sluice.jobs.WorkerPool;
+import io.sluice.ops.CachedQueueStats;
 import io.sluice.ops.HealthApi;
 import io.sluice.processors.Processors;
 import io.sluice.relay.RelayApi;
+import io.sluice.site.Dashboard;
 import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.local.LocalBlobStore;
@@ -198,7 +200,7 @@ public final class Application implements AutoCloseable {
         Router adminRouter = new Router(Request::getRemoteAddr);
         ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
         HealthApi health = new HealthApi(config, db, store, admission, shedding, latest::get, cap::open, metrics,
-                version());
+                version(), new CachedQueueStats(jobs, Clock.systemUTC()));
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
@@ -212,6 +214,8 @@ public final class Application implements AutoCloseable {
         if (!config.relays().isEmpty()) {
             new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
         }
+        // The dashboard owns /dashboard/, and / too unless the application serves its own site there.
+        Dashboard.load(config.tus().basePath()).register(publicRouter, config.server().staticDir() == null);
         if (config.server().staticDir() != null) {
             // A fallback, not a route: every endpoint wins over a file of the same path.
             publicRouter.fallback(new StaticSite(config.server().staticDir()));

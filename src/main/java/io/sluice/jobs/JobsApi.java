@@ -31,6 +31,7 @@ import java.util.Objects;
  * POST /api/v1/jobs/{id}/cancel               202 with the job; 409 job_finished
  * POST /api/v1/jobs/{id}/retry                202 with the job; 409 job_not_retryable
  * GET  /api/v1/jobs/{id}/output?offset=&limit=   the output's lines [offset, offset + limit), streamed
+ * GET  /api/v1/pipelines                      the configured pipelines (name, processor, types, default)
  * </pre>
  */
 public final class JobsApi {
@@ -57,6 +58,24 @@ public final class JobsApi {
         routes.add("POST", BASE + "{id}/cancel", this::cancel);
         routes.add("POST", BASE + "{id}/retry", this::retry);
         routes.add("GET", BASE + "{id}/output", this::output);
+        routes.add("GET", "/api/v1/pipelines", this::pipelines);
+    }
+
+    /**
+     * One configured pipeline as clients (the dashboard's picker) see it. Options are left out: they may hold
+     * URLs and tokens of the systems a pipeline talks to.
+     */
+    record PipelineView(String name, String processor, List<String> types,
+                        @com.fasterxml.jackson.annotation.JsonProperty("default") boolean isDefault) {
+    }
+
+    record PipelineList(List<PipelineView> pipelines) {
+    }
+
+    /** The pipelines in file order: what an upload may name in its {@code pipeline} field or metadata. */
+    void pipelines(Exchange ex) throws IOException {
+        ex.json(200, new PipelineList(pipelines.all().stream().map(p -> new PipelineView(p.name(),
+                p.config().processor(), p.config().types(), p.config().isDefault())).toList()));
     }
 
     void get(Exchange ex) throws Exception {

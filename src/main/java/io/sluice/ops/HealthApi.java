@@ -9,6 +9,7 @@ import io.sluice.api.Exchange;
 import io.sluice.api.Routes;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.Database;
+import io.sluice.jobs.QueueStats;
 import io.sluice.storage.BlobStore;
 
 import java.io.IOException;
@@ -38,11 +39,20 @@ public final class HealthApi {
     private final IntSupplier openConnections;
     private final PrometheusMeterRegistry prometheus;
     private final String version;
+    private final CachedQueueStats jobs;
     private final Instant started = Instant.now();
 
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
                      PrometheusMeterRegistry prometheus, String version) {
+        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, null);
+    }
+
+    /** @param jobs the queue depth shown in {@code /health/detailed} as {@code jobs}; null leaves the block out */
+    public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
+                     SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
+                     PrometheusMeterRegistry prometheus, String version, CachedQueueStats jobs) {
+        this.jobs = jobs;
         this.config = config;
         this.db = db;
         this.store = store;
@@ -122,8 +132,19 @@ public final class HealthApi {
             free = -1;
         }
         body.put("disk", Map.of("free", free, "reserve", config.limits().diskReserve()));
+        if (jobs != null) {
+            body.put("jobs", jobsBlock(jobs.get()));
+        }
         body.put("config", ConfigSummary.of(config));
         ex.json(200, body);
+    }
+
+    /** {@code {queued, running}} over all pipelines, at most a second old; -1 each when the database failed. */
+    static Map<String, Object> jobsBlock(QueueStats stats) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("queued", stats == null ? -1 : stats.queued());
+        m.put("running", stats == null ? -1 : stats.running());
+        return m;
     }
 
     void metrics(Exchange ex) throws IOException {
