@@ -1,0 +1,163 @@
+package io.sluice.site;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.testing.Await;
+import io.sluice.testing.Json;
+import io.sluice.testing.NodeScript;
+import io.sluice.testing.TestServer;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The dashboard in a real browser: Debian's Chromium driven by playwright-core ({@code src/test/node/
+ * dashboard-browser.mjs}). It drops a 12 MiB file on the drop zone (a {@code drop} event whose {@code DataTransfer}
+ * holds the file, dispatched on the zone: the file reaches the page through a scratch file input, the only way
+ * to get a disk file into a page), rides out a 503 with {@code Retry-After} on the creation, watches the bar reach
+ * 100 % and the job reach {@code succeeded} in the jobs view (live, over SSE), opens the job's detail, reads numbers
+ * in the system panel, then uploads a second file through the drop zone's file input, pauses it mid-chunk under
+ * throttling and resumes it. Both uploads are then checked over HTTP: size, sha256, job succeeded. The page's
+ * screenshot goes to {@code target/dashboard.png}.
+ *
+ * <p>Skipped, loudly, without node, the playwright-core package or {@code /usr/bin/chromium}
+ * ({@code scripts/test-deps} installs all three).
+ */
+@Timeout(value = 110, unit = TimeUnit.SECONDS)
+class DashboardBrowserTest {
+
+    static final String PACKAGE = "playwright-core";
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final int MiB = 1024 * 1024;
+    static final long SIZE = 12L * MiB;
+    static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(90);
+    static final Path SCREENSHOT = Path.of("target", "dashboard.png").toAbsolutePath();
+
+    @BeforeEach
+    void needsNodeAndChromium() {
+        NodeScript.assumeAvailable(PACKAGE);
+        if (!Files.isExecutable(CHROMIUM)) {
+            String message = "SKIPPED: " + CHROMIUM + " is missing. Run scripts/test-deps as root (it installs "
+                    + "Debian's chromium package), or apt-get install chromium.";
+            System.err.println("=".repeat(80));
+            System.err.println("WARNING: the dashboard's browser test is " + message);
+            System.err.println("=".repeat(80));
+            Assumptions.abort(message);
+        }
+    }
+
+    @Test
+    void dropWatchJobPauseResume(@TempDir Path dir) throws Exception {
+        Path dropped = dir.resolve("dropped-12MiB.bin");
+        Path paused = dir.resolve("paused-12MiB.bin");
+        String droppedSha = writeRandom(dropped, SIZE, 5L);
+        String pausedSha = writeRandom(paused, SIZE, 6L);
+        Path config = dir.resolve("sluice.yaml");
+        Files.writeString(config, """
+                jobs:
+                  pollInterval: 50ms
+                pipelines:
+                  noop:
+                    processor: noop
+                """);
+        Files.deleteIfExists(SCREENSHOT);
+        Files.createDirectories(SCREENSHOT.getParent());
+        try (TestServer server = TestServer.start(dir.resolve("data"), config)) {
+            ObjectNode options = JsonNodeFactory.instance.objectNode()
+                    .put("url", server.uri("").toString())
+                    .put("file", dropped.toString())
+                    .put("pauseFile", paused.toString())
+                    .put("pipeline", "noop")
+                    .put("screenshot", SCREENSHOT.toString());
+            NodeScript.Result run = NodeScript.run(SCRIPT_TIMEOUT, "dashboard-browser.mjs", options.toString());
+            System.out.println(run.describe()); // the browser's steps, for the surefire report
+            assertThat(run.exitCode()).as(run.describe()).isZero();
+            List<JsonNode> events = run.events();
+            JsonNode done = event(events, "done", run);
+            assertThat(done.path("problems")).as("console errors, CSP violations, page errors").isEmpty();
+            assertThat(done.path("refused").asInt()).as("the synthetic 503 was sent").isEqualTo(1);
+            assertThat(event(events, "retrying", run).path("status").asText()).contains("503");
+
+            JsonNode uploaded = event(events, "uploaded", run);
+            assertThat(uploaded.path("bar").asInt()).isEqualTo(100);
+            assertThat(uploaded.path("percent").asText()).isEqualTo("100 %");
+            JsonNode job = event(events, "job", run);
+            assertThat(job.path("state").asText()).isEqualTo("succeeded");
+            assertThat(job.path("file").asText()).isEqualTo(dropped.getFileName().toString());
+            JsonNode detail = event(events, "detail", run);
+            assertThat(detail.path("state").asText()).isEqualTo("succeeded");
+            assertThat(Json.parse(detail.path("result").asText()).path("bytes").asLong()).isEqualTo(SIZE);
+            assertThat(detail.path("output").asText()).isNotBlank();
+
+            JsonNode system = event(events, "system", run);
+            assertThat(system.path("sys-state").asText()).isEqualTo("ACCEPTING");
+            for (String id : List.of("sys-heap", "sys-memory", "sys-connections", "sys-uploads", "sys-queue",
+                    "sys-disk")) {
+                assertThat(system.path(id).asText()).as(id).containsPattern("\\d").doesNotContain("undefined")
+                        .doesNotContain("NaN");
+            }
+
+            JsonNode resumed = event(events, "resumed", run);
+            long pausedAt = resumed.path("pausedAt").asLong();
+            assertThat(pausedAt).as("paused after the first chunk, before the end").isBetween(1L, SIZE - 1);
+            assertThat(resumed.path("stillAt").asLong()).as("nothing moves while paused").isEqualTo(pausedAt);
+            assertThat(resumed.path("resumedAt").asLong()).as("the offset the resume's HEAD reported")
+                    .isBetween(pausedAt, SIZE - 1);
+            assertThat(resumed.path("percent").asText()).isEqualTo("100 %");
+
+            // What the page said must be what the server holds.
+            checkStored(server, uploaded, SIZE, droppedSha);
+            checkStored(server, resumed, SIZE, pausedSha);
+            assertThat(SCREENSHOT).isNotEmptyFile();
+            server.assertNothingLeftBehind();
+        }
+    }
+
+    private static void checkStored(TestServer server, JsonNode shown, long size, String sha256) throws Exception {
+        String uploadId = shown.path("uploadId").asText();
+        JsonNode upload = Json.parse(server.get("/api/v1/uploads/" + uploadId).body());
+        assertThat(upload.path("size").asLong()).as(uploadId).isEqualTo(size);
+        assertThat(upload.path("sha256").asText()).as(uploadId).isEqualTo(sha256);
+        String jobId = shown.path("jobId").asText();
+        Await.until(Duration.ofSeconds(10), "job " + jobId + " succeeded", () -> "succeeded".equals(
+                Json.parse(server.get("/api/v1/jobs/" + jobId).body()).path("state").asText()));
+        assertThat(Json.parse(server.get("/api/v1/jobs/" + jobId).body()).path("uploadId").asText())
+                .isEqualTo(uploadId);
+    }
+
+    private static JsonNode event(List<JsonNode> events, String name, NodeScript.Result run) {
+        return events.stream().filter(e -> name.equals(e.path("event").asText())).findFirst()
+                .orElseThrow(() -> new AssertionError("no '" + name + "' event\n" + run.describe()));
+    }
+
+    /** Writes {@code size} reproducible random bytes and returns their sha256 in hex. */
+    static String writeRandom(Path file, long size, long seed) throws Exception {
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        Random random = new Random(seed);
+        byte[] buf = new byte[MiB];
+        try (OutputStream out = Files.newOutputStream(file)) {
+            for (long left = size; left > 0; left -= buf.length) {
+                random.nextBytes(buf);
+                int n = (int) Math.min(buf.length, left);
+                out.write(buf, 0, n);
+                sha.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+}
