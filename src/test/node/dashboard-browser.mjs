@@ -73,7 +73,7 @@ try {
   await page.goto(base + '/')
   await page.waitForFunction(() => /\d/.test(document.getElementById('sys-heap').textContent))
   await page.waitForSelector('#live.live')
-  emit('opened', { title: await page.title() })
+  emit('opened', { title: await page.title(), askedForKey: await page.locator('#key-dialog').evaluate((d) => d.open) })
 
   if (options.pipeline) {
     await page.waitForSelector(`#pipeline option[value="${options.pipeline}"]`, { state: 'attached' })

@@ -67,14 +67,7 @@ class DashboardBrowserTest {
         Path paused = dir.resolve("paused-12MiB.bin");
         String droppedSha = writeRandom(dropped, SIZE, 5L);
         String pausedSha = writeRandom(paused, SIZE, 6L);
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  noop:
-                    processor: noop
-                """);
+        Path config = noopPipeline(dir);
         Files.deleteIfExists(SCREENSHOT);
         Files.createDirectories(SCREENSHOT.getParent());
         try (TestServer server = TestServer.start(dir.resolve("data"), config)) {
@@ -91,6 +84,8 @@ class DashboardBrowserTest {
             JsonNode done = event(events, "done", run);
             assertThat(done.path("problems")).as("console errors, CSP violations, page errors").isEmpty();
             assertThat(done.path("refused").asInt()).as("the synthetic 503 was sent").isEqualTo(1);
+            assertThat(event(events, "opened", run).path("askedForKey").asBoolean()).as("an open server never asks")
+                    .isFalse();
             assertThat(event(events, "retrying", run).path("status").asText()).contains("503");
 
             JsonNode uploaded = event(events, "uploaded", run);
@@ -126,6 +121,47 @@ class DashboardBrowserTest {
             assertThat(SCREENSHOT).isNotEmptyFile();
             server.assertNothingLeftBehind();
         }
+    }
+
+    /**
+     * A server that wants a key (simulated in the page by a playwright route answering 401 to every API, health and
+     * tus request without it): the page asks once, says so when a key is refused, then sends the key as a Bearer
+     * header on fetch and tus requests and as {@code access_token} on the event stream, and works as on an open one.
+     */
+    @Test
+    void asksForAKeyOnlyWhenRefusedAndSendsIt(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("small.bin");
+        String sha = writeRandom(file, 200 * 1024, 7L);
+        try (TestServer server = TestServer.start(dir.resolve("data"), noopPipeline(dir))) {
+            ObjectNode options = JsonNodeFactory.instance.objectNode()
+                    .put("url", server.uri("").toString())
+                    .put("key", "k-" + Long.toHexString(System.nanoTime()))
+                    .put("file", file.toString());
+            NodeScript.Result run = NodeScript.run(SCRIPT_TIMEOUT, "dashboard-key.mjs", options.toString());
+            System.out.println(run.describe());
+            assertThat(run.exitCode()).as(run.describe()).isZero();
+            List<JsonNode> events = run.events();
+            event(events, "asked", run);
+            assertThat(event(events, "live", run).path("stored").asText()).isEqualTo(options.path("key").asText());
+            JsonNode seen = event(events, "seen", run);
+            assertThat(seen.path("wrongKey").asInt()).as("the wrong key was sent, and refused").isPositive();
+            assertThat(seen.path("bearer").asInt()).as("requests with Authorization: Bearer").isPositive();
+            assertThat(seen.path("streamToken").asInt()).as("event streams with access_token").isPositive();
+            assertThat(event(events, "done", run).path("problems")).isEmpty();
+            checkStored(server, event(events, "uploaded", run), 200 * 1024, sha);
+            server.assertNothingLeftBehind();
+        }
+    }
+
+    private static Path noopPipeline(Path dir) throws Exception {
+        return Files.writeString(dir.resolve("sluice.yaml"), """
+                jobs:
+                  pollInterval: 50ms
+                pipelines:
+                  noop:
+                    processor: noop
+                    default: true
+                """);
     }
 
     private static void checkStored(TestServer server, JsonNode shown, long size, String sha256) throws Exception {
