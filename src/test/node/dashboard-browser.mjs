@@ -9,12 +9,13 @@
 //   file         dropped on the drop zone: a real drop event whose DataTransfer holds the file (required)
 //   pauseFile    chosen through the drop zone's file input, paused after its first chunk, resumed (required)
 //   pipeline     picked in the pipeline select before uploading (optional)
+//   parallelFiles  files dropped together at the end, the first of them twice (optional)
 //   screenshot   where to save a full-page PNG at the end (required)
 //   chromium     the browser (default /usr/bin/chromium); playwright never downloads one here
 //   timeoutMs    per step (default 30000)
 //
 // Events: opened, retrying (the synthetic 503 was honoured), uploaded, job, detail, system, paused, resumed,
-// screenshot, done; error (message) on failure. Exit status: 0 done, 1 a step failed, 2 bad options.
+// parallel, screenshot, done; error (message) on failure. Exit status: 0 done, 1 a step failed, 2 bad options.
 
 import { basename } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -176,6 +177,39 @@ try {
   }
   emit('resumed', resumed)
   await page.locator(`#jobs tr[data-job-id="${resumed.jobId}"][data-state="succeeded"]`).waitFor()
+
+  // 5. Several files in one drop, one of them twice: both upload side by side, the duplicate is refused in the page
+  //    (it would share the first one's upload).
+  if (options.parallelFiles) {
+    await page.evaluate(() => {
+      const scratch = document.createElement('input')
+      scratch.type = 'file'
+      scratch.multiple = true
+      scratch.id = 'test-scratch'
+      scratch.hidden = true
+      document.body.append(scratch)
+    })
+    await page.setInputFiles('#test-scratch', options.parallelFiles)
+    await page.evaluate(() => {
+      const files = [...document.getElementById('test-scratch').files]
+      const dt = new DataTransfer()
+      for (const f of [...files, files[0]]) dt.items.add(f)
+      document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true,
+        cancelable: true }))
+      document.getElementById('test-scratch').remove()
+    })
+    const parallel = []
+    for (const file of options.parallelFiles) {
+      const n = basename(file)
+      const done = page.locator('#uploads li[data-state="done"]', { has: page.locator('.name', { hasText: n }) })
+      await done.waitFor()
+      parallel.push({ name: n, uploadId: await done.getAttribute('data-upload-id'),
+        jobId: await done.getAttribute('data-job-id') })
+    }
+    const duplicate = page.locator('#uploads li[data-state="error"]',
+      { has: page.locator('.name', { hasText: basename(options.parallelFiles[0]) }) })
+    emit('parallel', { uploads: parallel, duplicate: await duplicate.locator('.status').textContent() })
+  }
 
   await page.screenshot({ path: options.screenshot, fullPage: true })
   emit('screenshot', { path: options.screenshot })

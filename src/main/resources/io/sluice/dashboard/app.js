@@ -319,6 +319,7 @@
 
     finished () {
       localStorage.removeItem(this.fingerprint())
+      unfinished.delete(this.fingerprint())
       if (this.uploadId) names.set(this.uploadId, this.file.name)
       this.set('done', this.jobId ? 'uploaded; job ' + this.jobId : 'uploaded')
       if (this.jobId) jobsView.follow(this.jobId)
@@ -399,11 +400,20 @@
     }
   }
 
+  /** Fingerprints of the uploads on this page that are not done: the same file twice would share one upload. */
+  const unfinished = new Set()
+
   function addFiles (files) {
     const pipeline = $('pipeline').value
     for (const file of files) {
       const view = new UploadView(file)
       const upload = new TusUpload(file, pipeline, view)
+      if (unfinished.has(upload.fingerprint())) {
+        upload.set('error', 'this file is already being uploaded above')
+        view.controls.remove()
+        continue
+      }
+      unfinished.add(upload.fingerprint())
       view.pauseButton.onclick = () => {
         const i = scheduler.waiting.indexOf(upload)
         if (i >= 0) {

@@ -32,8 +32,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * to get a disk file into a page), rides out a 503 with {@code Retry-After} on the creation, watches the bar reach
  * 100 % and the job reach {@code succeeded} in the jobs view (live, over SSE), opens the job's detail, reads numbers
  * in the system panel, then uploads a second file through the drop zone's file input, pauses it mid-chunk under
- * throttling and resumes it. Both uploads are then checked over HTTP: size, sha256, job succeeded. The page's
- * screenshot goes to {@code target/dashboard.png}.
+ * throttling and resumes it, and finally drops two more files at once, one of them twice (both upload side by side,
+ * the duplicate is refused in the page). Every upload is then checked over HTTP: size, sha256, job succeeded. The
+ * page's screenshot goes to {@code target/dashboard.png}.
  *
  * <p>Skipped, loudly, without node, the playwright-core package or {@code /usr/bin/chromium}
  * ({@code scripts/test-deps} installs all three).
@@ -67,6 +68,10 @@ class DashboardBrowserTest {
         Path paused = dir.resolve("paused-12MiB.bin");
         String droppedSha = writeRandom(dropped, SIZE, 5L);
         String pausedSha = writeRandom(paused, SIZE, 6L);
+        Path parallelA = dir.resolve("parallel-a.bin");
+        Path parallelB = dir.resolve("parallel-b.bin");
+        String shaA = writeRandom(parallelA, 3L * MiB, 8L);
+        String shaB = writeRandom(parallelB, 2L * MiB, 9L);
         Path config = noopPipeline(dir);
         Files.deleteIfExists(SCREENSHOT);
         Files.createDirectories(SCREENSHOT.getParent());
@@ -77,6 +82,7 @@ class DashboardBrowserTest {
                     .put("pauseFile", paused.toString())
                     .put("pipeline", "noop")
                     .put("screenshot", SCREENSHOT.toString());
+            options.putArray("parallelFiles").add(parallelA.toString()).add(parallelB.toString());
             NodeScript.Result run = NodeScript.run(SCRIPT_TIMEOUT, "dashboard-browser.mjs", options.toString());
             System.out.println(run.describe()); // the browser's steps, for the surefire report
             assertThat(run.exitCode()).as(run.describe()).isZero();
@@ -118,6 +124,10 @@ class DashboardBrowserTest {
             // What the page said must be what the server holds.
             checkStored(server, uploaded, SIZE, droppedSha);
             checkStored(server, resumed, SIZE, pausedSha);
+            JsonNode parallel = event(events, "parallel", run);
+            assertThat(parallel.path("duplicate").asText()).contains("already being uploaded");
+            checkStored(server, parallel.path("uploads").get(0), 3L * MiB, shaA);
+            checkStored(server, parallel.path("uploads").get(1), 2L * MiB, shaB);
             assertThat(SCREENSHOT).isNotEmptyFile();
             server.assertNothingLeftBehind();
         }
