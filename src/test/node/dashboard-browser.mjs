@@ -10,12 +10,14 @@
 //   pauseFile    chosen through the drop zone's file input, paused after its first chunk, resumed (required)
 //   pipeline     picked in the pipeline select before uploading (optional)
 //   parallelFiles  files dropped together at the end, the first of them twice (optional)
+//   slowPipeline   picked for parallelFiles: a pipeline whose jobs run long enough to be seen running, and write
+//                  output lines (optional)
 //   screenshot   where to save a full-page PNG at the end (required)
 //   chromium     the browser (default /usr/bin/chromium); playwright never downloads one here
 //   timeoutMs    per step (default 30000)
 //
 // Events: opened, retrying (the synthetic 503 was honoured), uploaded, job, detail, system, paused, resumed,
-// parallel, screenshot, done; error (message) on failure. Exit status: 0 done, 1 a step failed, 2 bad options.
+// parallel, running, output, screenshot, done; error (message) on failure. Exit status: 0 done, 1 a step failed, 2 bad options.
 
 import { basename } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -181,6 +183,7 @@ try {
   // 5. Several files in one drop, one of them twice: both upload side by side, the duplicate is refused in the page
   //    (it would share the first one's upload).
   if (options.parallelFiles) {
+    if (options.slowPipeline) await page.selectOption('#pipeline', options.slowPipeline)
     await page.evaluate(() => {
       const scratch = document.createElement('input')
       scratch.type = 'file'
@@ -209,6 +212,23 @@ try {
     const duplicate = page.locator('#uploads li[data-state="error"]',
       { has: page.locator('.name', { hasText: basename(options.parallelFiles[0]) }) })
     emit('parallel', { uploads: parallel, duplicate: await duplicate.locator('.status').textContent() })
+
+    // 6. A job that takes a while: the jobs view shows it running, with stage, progress and ETA, as events arrive.
+    const slow = parallel[0].jobId
+    const running = await page.waitForFunction((id) => {
+      const tr = document.querySelector(`#jobs tr[data-job-id="${id}"]`)
+      if (!tr || tr.dataset.state !== 'running') return null
+      const progress = tr.querySelector('progress').value
+      const stage = tr.querySelector('.stage').textContent
+      const eta = tr.querySelector('.eta').textContent
+      return progress > 0 && progress < 100 && stage && eta ? { progress, stage, eta } : null
+    }, slow)
+    emit('running', { id: slow, ...(await running.jsonValue()) })
+    const slowRow = page.locator(`#jobs tr[data-job-id="${slow}"]`)
+    await slowRow.and(page.locator('[data-state="succeeded"]')).waitFor()
+    await slowRow.click()
+    await page.waitForFunction(() => /line/.test(document.getElementById('detail-output').textContent))
+    emit('output', { text: await page.locator('#detail-output').textContent() })
   }
 
   await page.screenshot({ path: options.screenshot, fullPage: true })

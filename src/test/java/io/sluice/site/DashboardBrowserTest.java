@@ -33,8 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * 100 % and the job reach {@code succeeded} in the jobs view (live, over SSE), opens the job's detail, reads numbers
  * in the system panel, then uploads a second file through the drop zone's file input, pauses it mid-chunk under
  * throttling and resumes it, and finally drops two more files at once, one of them twice (both upload side by side,
- * the duplicate is refused in the page). Every upload is then checked over HTTP: size, sha256, job succeeded. The
- * page's screenshot goes to {@code target/dashboard.png}.
+ * the duplicate is refused in the page) into a pipeline whose jobs take 4 s, one of which is seen running with
+ * stage, progress and ETA, then with the first lines of its output. Every upload is then checked over HTTP: size,
+ * sha256, job succeeded. The page's screenshot goes to {@code target/dashboard.png}.
  *
  * <p>Skipped, loudly, without node, the playwright-core package or {@code /usr/bin/chromium}
  * ({@code scripts/test-deps} installs all three).
@@ -72,7 +73,7 @@ class DashboardBrowserTest {
         Path parallelB = dir.resolve("parallel-b.bin");
         String shaA = writeRandom(parallelA, 3L * MiB, 8L);
         String shaB = writeRandom(parallelB, 2L * MiB, 9L);
-        Path config = noopPipeline(dir);
+        Path config = pipelines(dir);
         Files.deleteIfExists(SCREENSHOT);
         Files.createDirectories(SCREENSHOT.getParent());
         try (TestServer server = TestServer.start(dir.resolve("data"), config)) {
@@ -83,6 +84,7 @@ class DashboardBrowserTest {
                     .put("pipeline", "noop")
                     .put("screenshot", SCREENSHOT.toString());
             options.putArray("parallelFiles").add(parallelA.toString()).add(parallelB.toString());
+            options.put("slowPipeline", "sleepy");
             NodeScript.Result run = NodeScript.run(SCRIPT_TIMEOUT, "dashboard-browser.mjs", options.toString());
             System.out.println(run.describe()); // the browser's steps, for the surefire report
             assertThat(run.exitCode()).as(run.describe()).isZero();
@@ -128,6 +130,12 @@ class DashboardBrowserTest {
             assertThat(parallel.path("duplicate").asText()).contains("already being uploaded");
             checkStored(server, parallel.path("uploads").get(0), 3L * MiB, shaA);
             checkStored(server, parallel.path("uploads").get(1), 2L * MiB, shaB);
+            JsonNode running = event(events, "running", run);
+            assertThat(running.path("progress").asInt()).isBetween(1, 99);
+            assertThat(running.path("stage").asText()).isEqualTo("writing");
+            assertThat(running.path("eta").asText()).matches("\\d+ s|\\d+ min \\d+ s");
+            assertThat(event(events, "output", run).path("text").asText()).startsWith("{\"line\":0}")
+                    .contains("{\"line\":19}").doesNotContain("{\"line\":20}");
             assertThat(SCREENSHOT).isNotEmptyFile();
             server.assertNothingLeftBehind();
         }
@@ -142,7 +150,7 @@ class DashboardBrowserTest {
     void asksForAKeyOnlyWhenRefusedAndSendsIt(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("small.bin");
         String sha = writeRandom(file, 200 * 1024, 7L);
-        try (TestServer server = TestServer.start(dir.resolve("data"), noopPipeline(dir))) {
+        try (TestServer server = TestServer.start(dir.resolve("data"), pipelines(dir))) {
             ObjectNode options = JsonNodeFactory.instance.objectNode()
                     .put("url", server.uri("").toString())
                     .put("key", "k-" + Long.toHexString(System.nanoTime()))
@@ -163,7 +171,7 @@ class DashboardBrowserTest {
         }
     }
 
-    private static Path noopPipeline(Path dir) throws Exception {
+    private static Path pipelines(Path dir) throws Exception {
         return Files.writeString(dir.resolve("sluice.yaml"), """
                 jobs:
                   pollInterval: 50ms
@@ -171,6 +179,9 @@ class DashboardBrowserTest {
                   noop:
                     processor: noop
                     default: true
+                  sleepy:
+                    processor: test-sleep
+                    options: {lines: 40, delayMillis: 100}
                 """);
     }
 
