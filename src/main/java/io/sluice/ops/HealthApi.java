@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -39,10 +40,19 @@ public final class HealthApi {
     private final PrometheusMeterRegistry prometheus;
     private final String version;
     private final Instant started = Instant.now();
+    private final Supplier<List<Map<String, Object>>> alerts;
 
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
                      PrometheusMeterRegistry prometheus, String version) {
+        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, List::of);
+    }
+
+    /** @param alerts every alert rule's status as JSON ({@code io.sluice.ops.alerts.AlertStatus#toJson}) */
+    public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
+                     SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
+                     PrometheusMeterRegistry prometheus, String version, Supplier<List<Map<String, Object>>> alerts) {
+        this.alerts = alerts;
         this.config = config;
         this.db = db;
         this.store = store;
@@ -122,6 +132,7 @@ public final class HealthApi {
             free = -1;
         }
         body.put("disk", Map.of("free", free, "reserve", config.limits().diskReserve()));
+        body.put("alerts", alerts.get());
         body.put("config", ConfigSummary.of(config));
         ex.json(200, body);
     }
