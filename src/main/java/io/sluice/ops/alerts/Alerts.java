@@ -110,13 +110,12 @@ public final class Alerts implements AutoCloseable {
 
     private void announce(AlertStatus s) {
         AlertRule r = s.rule();
+        String comparison = (r.above() ? "above " : "below ") + show(r.threshold(), r.unit());
         if (s.state() == AlertState.FIRING) {
-            log.warn("Alert FIRING: {} = {} {} {} {} ({})", r.name(), show(s.value(), r.unit()),
-                    r.above() ? "above" : "below", show(r.threshold(), r.unit()),
-                    r.forDuration().isZero() ? "" : "for " + r.forDuration().toSeconds() + " s", r.summary());
+            log.warn("Alert FIRING: {} = {}, {}{}: {}", r.name(), show(s.value(), r.unit()), comparison,
+                    r.forDuration().isZero() ? "" : " for " + r.forDuration().toSeconds() + " s", r.summary());
         } else {
-            log.info("Alert RESOLVED: {} = {} (threshold {} {})", r.name(), show(s.value(), r.unit()),
-                    r.above() ? "above" : "below", show(r.threshold(), r.unit()));
+            log.info("Alert RESOLVED: {} = {}, no longer {}", r.name(), show(s.value(), r.unit()), comparison);
         }
         try {
             onTransition.accept(s);
@@ -129,7 +128,7 @@ public final class Alerts implements AutoCloseable {
         return switch (unit) {
             case "ratio" -> String.format(java.util.Locale.ROOT, "%.1f %%", v * 100);
             case "bytes" -> String.format(java.util.Locale.ROOT, "%.1f MiB", v / (1024 * 1024));
-            case "seconds" -> String.format(java.util.Locale.ROOT, "%.1f s", v);
+            case "seconds" -> String.format(java.util.Locale.ROOT, "%.3f s", v);
             default -> String.valueOf(v);
         };
     }
