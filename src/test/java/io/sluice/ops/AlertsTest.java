@@ -132,6 +132,11 @@ class AlertsTest {
         assertThat(alert(s, "upload_failures").path("state").asText()).isEqualTo("OK");
         assertThat(alert(s, "queue_age").path("state").asText()).isEqualTo("OK");
         assertThat(receiver.received).hasSize(3);
+        // The effective configuration shows the thresholds, not the webhook's URL.
+        JsonNode cfg = Json.parse(s.get("/health/detailed").body()).path("config").path("alerts");
+        assertThat(cfg.path("memoryThreshold").asDouble()).isZero();
+        assertThat(cfg.path("webhook").asBoolean()).isTrue();
+        assertThat(cfg.toString()).doesNotContain(receiver.url());
     }
 
     @Test
