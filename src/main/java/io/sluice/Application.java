@@ -41,15 +41,11 @@ import io.sluice.jobs.UploadJobs;
 import io.sluice.jobs.WorkerPool;
 import io.sluice.ops.HealthApi;
 import io.sluice.ops.OpenApiApi;
-import io.sluice.ops.alerts.AlertStatus;
-import io.sluice.ops.alerts.AlertWebhook;
-import io.sluice.ops.alerts.Alerts;
-import io.sluice.ops.alerts.DefaultRules;
+import io.sluice.ops.alerts.AlertService;
 import io.sluice.ops.metrics.CachedQueueStats;
 import io.sluice.ops.metrics.MeteredJobQueue;
 import io.sluice.ops.metrics.ServerMetrics;
 import io.sluice.ops.metrics.UploadMetrics;
-import io.sluice.config.AlertsConfig;
 import io.sluice.processors.Processors;
 import io.sluice.relay.RelayApi;
 import io.sluice.site.StaticSite;
@@ -111,9 +107,7 @@ public final class Application implements AutoCloseable {
     private final EventStreams streams;
     private final WebhookSender webhooks;
     private final Router adminRouter;
-    private final ScheduledExecutorService alerting;
-    /** Null when {@code alerts.enabled} is false. */
-    private final Alerts alerts;
+    private final AlertService alerts;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -121,10 +115,9 @@ public final class Application implements AutoCloseable {
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
                         ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers,
                         EventStreams streams, WebhookSender webhooks, Router adminRouter,
-                        ScheduledExecutorService alerting, Alerts alerts) {
+                        AlertService alerts) {
         this.adminRouter = adminRouter;
         this.alerts = alerts;
-        this.alerting = alerting;
         this.config = config;
         this.db = db;
         this.store = store;
@@ -222,11 +215,15 @@ public final class Application implements AutoCloseable {
         Router adminRouter = new Router(Request::getRemoteAddr);
         ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
         UploadMetrics uploadMetrics = new UploadMetrics(metrics, config.alerts().uploadFailureWindow());
-        Alerts alerts = config.alerts().enabled() ? alerts(config, admission, latest::get, uploadMetrics, queueStats,
-                store) : null;
+        AlertService alerts = AlertService.create(config, latest::get, uploadMetrics::recent, queueStats::get, () -> {
+            try {
+                return store.usableSpace();
+            } catch (IOException e) {
+                return -1;
+            }
+        });
         HealthApi health = new HealthApi(config, db, store, admission, shedding, latest::get, cap::open, metrics,
-                version(), () -> alerts == null ? java.util.List.of()
-                : alerts.statuses().stream().map(AlertStatus::toJson).toList());
+                version(), alerts::statuses);
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
@@ -294,31 +291,15 @@ public final class Application implements AutoCloseable {
             }
         }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
 
-        // Alerts on a thread of their own: a measurement may wait for the database (queue statistics) or the disk.
-        ScheduledExecutorService alerting = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sluice-alerts");
-            t.setDaemon(true);
-            return t;
-        });
-        if (alerts != null) {
-            long every = config.alerts().interval().toMillis();
-            alerting.scheduleWithFixedDelay(() -> {
-                try {
-                    alerts.evaluate();
-                } catch (RuntimeException e) {
-                    log.warn("evaluating alert rules failed: {}", e.toString());
-                }
-            }, every, every, TimeUnit.MILLISECONDS);
-        }
-
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
-                sweeper, resumable, workers, streams, webhooks, adminRouter, alerting, alerts);
+                sweeper, resumable, workers, streams, webhooks, adminRouter, alerts);
         try {
             streams.start();
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.
             workers.start();
             webhooks.start();
+            alerts.start();
         } catch (Exception e) {
             app.close();
             throw e;
@@ -329,27 +310,6 @@ public final class Application implements AutoCloseable {
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
         return app;
-    }
-
-    /** The built-in alert rules, posting transitions to {@code alerts.webhook} when one is set. */
-    private static Alerts alerts(SluiceConfig config, AdmissionController admission,
-                                 java.util.function.Supplier<MemorySnapshot> memory, UploadMetrics uploads,
-                                 CachedQueueStats queue, BlobStore store) throws IOException {
-        AlertsConfig ac = config.alerts();
-        java.util.function.Consumer<AlertStatus> post = s -> {
-        };
-        if (!ac.webhook().isEmpty()) {
-            post = new AlertWebhook(ac.webhook(), WebhookSecret.resolve(config.webhooks().secret(), config.dataDir()),
-                    Clock.systemUTC());
-        }
-        return new Alerts(DefaultRules.of(ac, config.limits().diskReserve(), memory, uploads::recent, queue::get,
-                () -> {
-                    try {
-                        return store.usableSpace();
-                    } catch (IOException e) {
-                        return -1;
-                    }
-                }, Clock.systemUTC()), Clock.systemUTC(), post);
     }
 
     /** A pipeline's webhook URLs: its own {@code notify} list, then {@code webhooks.urls}, without repeats. */
@@ -480,10 +440,7 @@ public final class Application implements AutoCloseable {
         // After the workers: their last state changes still record events (and deliveries) until here.
         webhooks.stop(Duration.ofSeconds(5));
         scheduler.shutdownNow();
-        alerting.shutdownNow();
-        if (alerts != null) {
-            alerts.close();
-        }
+        alerts.close();
         sweeper.shutdownNow();
         try {
             // A sweep in the middle of a database write finishes it before the pool closes.
