@@ -39,8 +39,13 @@ import io.sluice.jobs.Pipelines;
 import io.sluice.jobs.SqlJobQueue;
 import io.sluice.jobs.UploadJobs;
 import io.sluice.jobs.WorkerPool;
-import io.sluice.ops.CachedQueueStats;
 import io.sluice.ops.HealthApi;
+import io.sluice.ops.OpenApiApi;
+import io.sluice.ops.alerts.AlertService;
+import io.sluice.ops.metrics.CachedQueueStats;
+import io.sluice.ops.metrics.MeteredJobQueue;
+import io.sluice.ops.metrics.ServerMetrics;
+import io.sluice.ops.metrics.UploadMetrics;
 import io.sluice.processors.Processors;
 import io.sluice.relay.RelayApi;
 import io.sluice.site.Dashboard;
@@ -102,13 +107,18 @@ public final class Application implements AutoCloseable {
     private final WorkerPool workers;
     private final EventStreams streams;
     private final WebhookSender webhooks;
+    private final Router adminRouter;
+    private final AlertService alerts;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
     private Application(SluiceConfig config, Database db, BlobStore store, HttpServer http, Router publicRouter,
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
                         ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers,
-                        EventStreams streams, WebhookSender webhooks) {
+                        EventStreams streams, WebhookSender webhooks, Router adminRouter,
+                        AlertService alerts) {
+        this.adminRouter = adminRouter;
+        this.alerts = alerts;
         this.config = config;
         this.db = db;
         this.store = store;
@@ -151,7 +161,8 @@ public final class Application implements AutoCloseable {
         MemoryMonitor monitor = new MemoryMonitor();
         AtomicReference<MemorySnapshot> latest = new AtomicReference<>(monitor.sample());
         MemoryPressure pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);
-        SheddingTracker shedding = new SheddingTracker(() -> pressure.check(0, 0));
+        SheddingTracker shedding = new SheddingTracker(() -> pressure.check(0, 0),
+                code -> ServerMetrics.shed(metrics, code));
         AdmissionController admission = new AdmissionController(ac, pool, pressure, () -> {
             try {
                 return store.usableSpace();
@@ -167,6 +178,8 @@ public final class Application implements AutoCloseable {
                 .description("0 accepting, 1 shedding, 2 draining").register(metrics);
         FunctionCounter.builder("sluice.admission.refused", shedding, SheddingTracker::refusedTotal)
                 .description("requests refused by admission (429/503/507)").register(metrics);
+        ServerMetrics.bindAdmission(metrics, admission);
+        ServerMetrics.bindMemory(metrics, latest::get);
 
         // Background jobs: the queue and the pipelines exist before the upload paths, which enqueue into them.
         IdGenerator ids = new IdGenerator(Clock.systemUTC());
@@ -179,9 +192,12 @@ public final class Application implements AutoCloseable {
         Deliveries deliveries = new Deliveries(db, Clock.systemUTC());
         WebhookSender webhooks = new WebhookSender(deliveries, events,
                 WebhookSecret.resolve(config.webhooks().secret(), config.dataDir()), config.webhooks(),
-                Clock.systemUTC());
+                Clock.systemUTC(), metrics);
         EventStreams streams = new EventStreams(events);
-        JobQueue jobs = new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events);
+        JobQueue jobs = new MeteredJobQueue(
+                new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events), metrics);
+        CachedQueueStats queueStats = new CachedQueueStats(jobs);
+        ServerMetrics.bindJobs(metrics, queueStats, pipelines.all().stream().map(Pipelines.Pipeline::name).toList());
         OutputStore outputs = new OutputStore(config.dataDir());
         outputs.sweepTemporary();
 
@@ -199,17 +215,29 @@ public final class Application implements AutoCloseable {
         Router publicRouter = new Router(Request::getRemoteAddr);
         Router adminRouter = new Router(Request::getRemoteAddr);
         ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
+        UploadMetrics uploadMetrics = new UploadMetrics(metrics, config.alerts().uploadFailureWindow());
+        AlertService alerts = AlertService.create(config, latest::get, uploadMetrics::recent, queueStats::get, () -> {
+            try {
+                return store.usableSpace();
+            } catch (IOException e) {
+                return -1;
+            }
+        });
         HealthApi health = new HealthApi(config, db, store, admission, shedding, latest::get, cap::open, metrics,
-                version(), new CachedQueueStats(jobs, Clock.systemUTC()));
+                version(), queueStats, alerts::statuses);
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
-        direct.register(publicRouter);
+        direct.register(uploadMetrics.metering(publicRouter, "direct",
+                (method, pattern) -> method.equals("POST") || method.equals("PUT")));
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
                 new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
         new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
-                .register(publicRouter);
+                .register(uploadMetrics.metering(publicRouter, "tus",
+                        (method, pattern) -> method.equals("PATCH")
+                                || (method.equals("POST") && !pattern.endsWith("{id}"))));
+        OpenApiApi.load().register(publicRouter);
         new JobsApi(jobs, pipelines, outputs).register(publicRouter);
         if (!config.relays().isEmpty()) {
             new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
@@ -267,13 +295,14 @@ public final class Application implements AutoCloseable {
         }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
-                sweeper, resumable, workers, streams, webhooks);
+                sweeper, resumable, workers, streams, webhooks, adminRouter, alerts);
         try {
             streams.start();
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.
             workers.start();
             webhooks.start();
+            alerts.start();
         } catch (Exception e) {
             app.close();
             throw e;
@@ -310,6 +339,16 @@ public final class Application implements AutoCloseable {
 
     public int adminPort() {
         return http.adminPort();
+    }
+
+    /**
+     * Every route the server registers, {@code "METHOD /pattern"}, on the public port then the admin port (the
+     * same route on both is listed twice). For the OpenAPI completeness check.
+     */
+    public java.util.List<String> routes() {
+        java.util.List<String> all = new java.util.ArrayList<>(publicRouter.routes());
+        all.addAll(adminRouter.routes());
+        return java.util.List.copyOf(all);
     }
 
     public AdmissionController admission() {
@@ -404,6 +443,7 @@ public final class Application implements AutoCloseable {
         // After the workers: their last state changes still record events (and deliveries) until here.
         webhooks.stop(Duration.ofSeconds(5));
         scheduler.shutdownNow();
+        alerts.close();
         sweeper.shutdownNow();
         try {
             // A sweep in the middle of a database write finishes it before the pool closes.

@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -33,12 +34,25 @@ public final class SheddingTracker {
     private long sheddingSince;
     private long refusedAtStart;
 
+    private final Consumer<String> onRejection;
+
     /** @param memoryPressure describes current memory pressure, or returns null when there is none */
     public SheddingTracker(Supplier<String> memoryPressure) {
+        this(memoryPressure, code -> {
+        });
+    }
+
+    /**
+     * @param onRejection told the code of every refusal, on the refusing thread (metrics count them by reason);
+     *                    must be cheap and must not throw
+     */
+    public SheddingTracker(Supplier<String> memoryPressure, Consumer<String> onRejection) {
         this.memoryPressure = memoryPressure;
+        this.onRejection = onRejection;
     }
 
     public void recordRejection(String code) {
+        onRejection.accept(code);
         refusedSinceTick.incrementAndGet();
         refusedTotal.incrementAndGet();
         lastReason.set(code);

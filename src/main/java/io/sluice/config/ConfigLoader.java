@@ -272,6 +272,42 @@ public final class ConfigLoader {
             "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
                     + "gets them all).");
 
+    private static final Key<Boolean> ALERTS_ENABLED = scalar("alerts.enabled", AlertsConfig.DEFAULT_ENABLED,
+            ConfigLoader::bool, String::valueOf,
+            "Evaluate the alert rules (logged, listed in `/health/detailed`, posted to `alerts.webhook`): "
+                    + "true/false.");
+    private static final Key<Duration> ALERTS_INTERVAL = scalar("alerts.interval", AlertsConfig.DEFAULT_INTERVAL,
+            duration(Duration.ofMillis(100), Duration.ofHours(1)), Units::formatDuration,
+            "How often the alert rules are evaluated, 100ms..1h.");
+    private static final Key<Duration> ALERTS_FOR = scalar("alerts.for", AlertsConfig.DEFAULT_FOR,
+            duration(Duration.ZERO, Duration.ofHours(24)), Units::formatDuration,
+            "How long a rule's condition must hold before it fires, 0..24h; a rule resolves as soon as it clears.");
+    private static final Key<Double> ALERTS_MEMORY_THRESHOLD = scalar("alerts.memoryThreshold",
+            AlertsConfig.DEFAULT_MEMORY_THRESHOLD, ConfigLoader::fractionOrZero, ConfigLoader::showFraction,
+            "Memory alert: used fraction (`0.8`) or percentage (`80%`) of the cgroup limit (working set, as "
+                    + "kubelet counts it), else of physical memory (total minus `MemAvailable`); 0..1.");
+    private static final Key<Long> ALERTS_MIN_AVAILABLE_MEMORY = scalar("alerts.minAvailableMemory",
+            AlertsConfig.DEFAULT_MIN_AVAILABLE_MEMORY, size(0, Long.MAX_VALUE), Units::formatSize,
+            "Available-memory alert: fires when less than this is available under the memory limit. >= 0.");
+    private static final Key<Double> ALERTS_UPLOAD_FAILURE_RATE = scalar("alerts.uploadFailureRate",
+            AlertsConfig.DEFAULT_UPLOAD_FAILURE_RATE, ConfigLoader::fractionOrZero, ConfigLoader::showFraction,
+            "Upload alert: fires when more than this fraction of upload requests failed over "
+                    + "`alerts.uploadFailureWindow`; 0..1.");
+    private static final Key<Integer> ALERTS_UPLOAD_FAILURE_MIN_COUNT = scalar("alerts.uploadFailureMinCount",
+            AlertsConfig.DEFAULT_UPLOAD_FAILURE_MIN_COUNT, integer(1, Integer.MAX_VALUE), String::valueOf,
+            "Upload alert: upload requests the window must hold before its rate counts (one failure out of one is "
+                    + "not 100 %), >= 1.");
+    private static final Key<Duration> ALERTS_UPLOAD_FAILURE_WINDOW = scalar("alerts.uploadFailureWindow",
+            AlertsConfig.DEFAULT_UPLOAD_FAILURE_WINDOW, duration(Duration.ofSeconds(1), Duration.ofDays(1)),
+            Units::formatDuration, "Upload alert: the window of the failure rate, 1s..1d.");
+    private static final Key<Duration> ALERTS_QUEUE_AGE = scalar("alerts.queueAge", AlertsConfig.DEFAULT_QUEUE_AGE,
+            duration(Duration.ofMillis(1), null), Units::formatDuration,
+            "Queue alert: fires when the oldest due job has waited longer than this, >= 1ms.");
+    private static final Key<String> ALERTS_WEBHOOK = scalar("alerts.webhook", "",
+            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
+            "URL each alert transition is POSTed to as JSON, signed like webhooks (`Sluice-Signature`); empty: "
+                    + "none.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -286,7 +322,10 @@ public final class ConfigLoader {
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
             JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
             WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS,
-            WEBHOOKS_PROGRESS_INTERVAL);
+            WEBHOOKS_PROGRESS_INTERVAL,
+            ALERTS_ENABLED, ALERTS_INTERVAL, ALERTS_FOR, ALERTS_MEMORY_THRESHOLD, ALERTS_MIN_AVAILABLE_MEMORY,
+            ALERTS_UPLOAD_FAILURE_RATE, ALERTS_UPLOAD_FAILURE_MIN_COUNT, ALERTS_UPLOAD_FAILURE_WINDOW,
+            ALERTS_QUEUE_AGE, ALERTS_WEBHOOK);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -481,7 +520,11 @@ public final class ConfigLoader {
                         v.get(JOBS_TIMEOUT)),
                 pipelines, relays,
                 new WebhooksConfig(v.get(WEBHOOKS_URLS), v.get(WEBHOOKS_SECRET), v.get(WEBHOOKS_BACKOFF_BASE),
-                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)));
+                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)),
+                new AlertsConfig(v.get(ALERTS_ENABLED), v.get(ALERTS_INTERVAL), v.get(ALERTS_FOR),
+                        v.get(ALERTS_MEMORY_THRESHOLD), v.get(ALERTS_MIN_AVAILABLE_MEMORY),
+                        v.get(ALERTS_UPLOAD_FAILURE_RATE), v.get(ALERTS_UPLOAD_FAILURE_MIN_COUNT),
+                        v.get(ALERTS_UPLOAD_FAILURE_WINDOW), v.get(ALERTS_QUEUE_AGE), v.get(ALERTS_WEBHOOK)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
@@ -1115,6 +1158,20 @@ public final class ConfigLoader {
         }
         double value = Double.parseDouble(m.group(1)) / (m.group(2).isEmpty() ? 1 : 100);
         if (!(value > 0 && value <= 1)) {
+            throw new Rejected(rule);
+        }
+        return value;
+    }
+
+    /** As {@link #fraction}, 0 allowed: an alert threshold of 0 fires at once (what tests and drills want). */
+    private static double fractionOrZero(String text) throws Rejected {
+        var m = FRACTION.matcher(text);
+        String rule = "must be a fraction from 0 to 1, or a percentage (examples: 0.8, 80%)";
+        if (!m.matches()) {
+            throw new Rejected(rule);
+        }
+        double value = Double.parseDouble(m.group(1)) / (m.group(2).isEmpty() ? 1 : 100);
+        if (!(value >= 0 && value <= 1)) {
             throw new Rejected(rule);
         }
         return value;

@@ -148,6 +148,14 @@ public final class Router extends Handler.Abstract implements Routes {
         response.write(true, ByteBuffer.wrap(body), callback);
     }
 
+    /**
+     * Every registered route as {@code "METHOD /pattern"} (the pattern as registered, {@code {name}} segments
+     * included), in registration order. Read-only: for the OpenAPI check and diagnostics.
+     */
+    public List<String> routes() {
+        return entries.stream().map(e -> e.method + " /" + String.join("/", e.segments)).toList();
+    }
+
     /** Requests currently inside a route (shutdown waits for them to finish their cleanup). */
     public int inFlight() {
         return inFlight.get();

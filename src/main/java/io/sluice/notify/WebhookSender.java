@@ -44,12 +44,27 @@ public final class WebhookSender {
     private final WebhooksConfig config;
     private final Clock clock;
     private final HttpClient http;
+    public static final String DELIVERIES_METRIC = "sluice.webhooks.deliveries";
+    private final java.util.Map<String, io.micrometer.core.instrument.Counter> outcomes;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile Thread loop;
 
     public WebhookSender(Deliveries deliveries, EventLog events, String secret, WebhooksConfig config, Clock clock) {
+        this(deliveries, events, secret, config, clock, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    }
+
+    /**
+     * @param metrics gets {@value #DELIVERIES_METRIC}, attempts counted by {@code outcome}: {@code delivered},
+     *                {@code retry} (failed, due again later) or {@code failed} (out of attempts)
+     */
+    public WebhookSender(Deliveries deliveries, EventLog events, String secret, WebhooksConfig config, Clock clock,
+                         io.micrometer.core.instrument.MeterRegistry metrics) {
+        this.outcomes = java.util.Map.of(
+                "delivered", deliveryCounter(metrics, "delivered"),
+                "retry", deliveryCounter(metrics, "retry"),
+                "failed", deliveryCounter(metrics, "failed"));
         this.deliveries = Objects.requireNonNull(deliveries, "deliveries");
         this.events = Objects.requireNonNull(events, "events");
         this.secret = Objects.requireNonNull(secret, "secret");
@@ -58,6 +73,12 @@ public final class WebhookSender {
         this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+    }
+
+    private static io.micrometer.core.instrument.Counter deliveryCounter(
+            io.micrometer.core.instrument.MeterRegistry metrics, String outcome) {
+        return io.micrometer.core.instrument.Counter.builder(DELIVERIES_METRIC)
+                .description("webhook delivery attempts by outcome").tag("outcome", outcome).register(metrics);
     }
 
     public void start() {
@@ -149,6 +170,7 @@ public final class WebhookSender {
                 lastStatus = response.statusCode();
                 if (lastStatus / 100 == 2) {
                     deliveries.recordAttempt(d, true, url, lastStatus, null, null);
+                    outcomes.get("delivered").increment();
                     log.debug("webhook delivery {} ({}) delivered to {}", d.id(), d.eventType(), url);
                     return;
                 }
@@ -163,6 +185,7 @@ public final class WebhookSender {
         int attempt = d.attempt() + 1;
         Long retryAt = attempt >= config.maxAttempts() ? null : clock.millis() + backoff(attempt).toMillis();
         deliveries.recordAttempt(d, false, lastUrl, lastStatus, lastError, retryAt);
+        outcomes.get(retryAt == null ? "failed" : "retry").increment();
         if (retryAt == null) {
             log.warn("webhook delivery {} ({}) failed after {} attempts; last error: {}", d.id(), d.eventType(),
                     attempt, lastError);

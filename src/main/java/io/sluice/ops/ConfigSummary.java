@@ -32,6 +32,14 @@ final class ConfigSummary {
                 "pollInterval", j.pollInterval().toString(), "retention", j.retention().toString(),
                 "backoffBase", j.backoffBase().toString(), "backoffCap", j.backoffCap().toString(),
                 "maxAttempts", j.defaultMaxAttempts(), "timeout", j.defaultTimeout().toString()));
+        var al = c.alerts();
+        // The alert webhook's URL is left out like the notify URLs; whether one is set is enough.
+        m.put("alerts", Map.of("enabled", al.enabled(), "interval", al.interval().toString(),
+                "for", al.forDuration().toString(), "memoryThreshold", al.memoryThreshold(),
+                "minAvailableMemory", al.minAvailableMemory(), "uploadFailureRate", al.uploadFailureRate(),
+                "uploadFailureMinCount", al.uploadFailureMinCount(),
+                "uploadFailureWindow", al.uploadFailureWindow().toString(), "queueAge", al.queueAge().toString(),
+                "webhook", !al.webhook().isEmpty()));
         // Options and notify URLs are left out: they are where credentials (tokens in URLs) will live.
         m.put("pipelines", c.pipelines().stream().map(p -> Map.of("name", p.name(), "processor", p.processor(),
                 "types", p.types(), "default", p.isDefault(), "maxAttempts", p.maxAttempts(),

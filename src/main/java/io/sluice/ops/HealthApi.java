@@ -12,10 +12,12 @@ import io.sluice.db.Database;
 import io.sluice.jobs.QueueStats;
 import io.sluice.storage.BlobStore;
 
+import io.sluice.ops.metrics.CachedQueueStats;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -41,18 +43,24 @@ public final class HealthApi {
     private final String version;
     private final CachedQueueStats jobs;
     private final Instant started = Instant.now();
+    private final Supplier<List<Map<String, Object>>> alerts;
 
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
                      PrometheusMeterRegistry prometheus, String version) {
-        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, null);
+        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, null, List::of);
     }
 
-    /** @param jobs the queue depth shown in {@code /health/detailed} as {@code jobs}; null leaves the block out */
+    /**
+     * @param jobs   the queue depth shown in {@code /health/detailed} as {@code jobs}; null leaves the block out
+     * @param alerts every alert rule's status as JSON ({@code io.sluice.ops.alerts.AlertStatus#toJson})
+     */
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
-                     PrometheusMeterRegistry prometheus, String version, CachedQueueStats jobs) {
+                     PrometheusMeterRegistry prometheus, String version, CachedQueueStats jobs,
+                     Supplier<List<Map<String, Object>>> alerts) {
         this.jobs = jobs;
+        this.alerts = alerts;
         this.config = config;
         this.db = db;
         this.store = store;
@@ -135,6 +143,7 @@ public final class HealthApi {
         if (jobs != null) {
             body.put("jobs", jobsBlock(jobs.get()));
         }
+        body.put("alerts", alerts.get());
         body.put("config", ConfigSummary.of(config));
         ex.json(200, body);
     }

@@ -466,7 +466,7 @@ class ConfigLoaderTest {
                             + "limits.allowedTypes, limits.diskReserve");
             assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
                     .startsWith("storage: unknown key")
-                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, "
+                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, alerts, "
                             + "pipelines, relay");
         }
 
@@ -812,8 +812,9 @@ class ConfigLoaderTest {
             // them.
             List<String> notKeys = List.of("pipelines", "relays", "jobs.pipelineConcurrency");
             // JobsConfig names its defaults for what pipelines may override; the keys use the short names.
+            // AlertsConfig cannot name a component "for" (a Java keyword).
             Map<String, String> renamed = Map.of("jobs.defaultMaxAttempts", "jobs.maxAttempts",
-                    "jobs.defaultTimeout", "jobs.timeout");
+                    "jobs.defaultTimeout", "jobs.timeout", "alerts.forDuration", "alerts.for");
             List<String> expected = new java.util.ArrayList<>();
             for (RecordComponent section : SluiceConfig.class.getRecordComponents()) {
                 if (section.getType().isRecord()) {
