@@ -32,19 +32,26 @@ public final class WebhookSecret {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
             String secret = HexFormat.of().formatHex(random);
+            // Written whole under a temporary name, then linked into place (which fails when the file exists): two
+            // processes starting on one data directory (serve --no-workers and worker) agree on one secret, and
+            // neither can read the file while it is still empty.
+            Path temp = dataDir.resolve(FILE + "." + ProcessHandle.current().pid() + "." + System.nanoTime());
             try {
-                // Created owner-only from the start: the secret is never readable by others, not even briefly.
                 try {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                    Files.createFile(temp, PosixFilePermissions.asFileAttribute(
                             PosixFilePermissions.fromString("rw-------")));
                 } catch (UnsupportedOperationException e) {
-                    Files.createFile(file); // not POSIX: the data directory's own permissions protect it
+                    Files.createFile(temp); // not POSIX: the data directory's own permissions protect it
                 }
-                Files.writeString(file, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE);
+                Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE,
+                        StandardOpenOption.SYNC);
+                Files.createLink(file, temp);
                 log.info("generated a webhook signing secret in {} (set webhooks.secret to use your own)",
                         file.toAbsolutePath());
             } catch (FileAlreadyExistsException e) {
-                // Created meanwhile: read it below.
+                // Created meanwhile by another process: read it below.
+            } finally {
+                Files.deleteIfExists(temp);
             }
         }
         String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
