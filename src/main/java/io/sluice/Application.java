@@ -127,7 +127,13 @@ public final class Application implements AutoCloseable {
         return v == null ? "dev" : v;
     }
 
+    /** Starts every part in one process ({@code serve}). */
     public static Application start(SluiceConfig config) throws Exception {
+        return start(config, Role.ALL);
+    }
+
+    /** Starts the parts of {@code role} (see {@link Role} for what runs where). */
+    public static Application start(SluiceConfig config, Role role) throws Exception {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(metrics);
         new JvmGcMetrics().bindTo(metrics);
@@ -137,7 +143,11 @@ public final class Application implements AutoCloseable {
         new UptimeMetrics().bindTo(metrics);
 
         LocalBlobStore store = new LocalBlobStore(config.dataDir());
-        store.sweepStaged();
+        if (role.servesApi()) {
+            // Staged files belong to the upload requests of this role; a worker must not sweep those of a running
+            // API process on the same data directory.
+            store.sweepStaged();
+        }
         Database db = Database.openSqlite(config.dataDir());
 
         AdmissionConfig ac = config.admission();
@@ -181,7 +191,10 @@ public final class Application implements AutoCloseable {
         EventStreams streams = new EventStreams(events);
         JobQueue jobs = new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events);
         OutputStore outputs = new OutputStore(config.dataDir());
-        outputs.sweepTemporary();
+        if (role.runsJobs()) {
+            // Likewise: half-written outputs are the workers' business.
+            outputs.sweepTemporary();
+        }
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
                 new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
@@ -202,24 +215,28 @@ public final class Application implements AutoCloseable {
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
-        direct.register(publicRouter);
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
                 new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
-        new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
-                .register(publicRouter);
-        new JobsApi(jobs, pipelines, outputs).register(publicRouter);
-        if (!config.relays().isEmpty()) {
-            new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
+        // A worker answers health and metrics only: it takes no uploads and serves no API.
+        if (role.servesApi()) {
+            direct.register(publicRouter);
+            new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
+                    .register(publicRouter);
+            new JobsApi(jobs, pipelines, outputs).register(publicRouter);
+            if (!config.relays().isEmpty()) {
+                new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
+            }
+            if (config.server().staticDir() != null) {
+                // A fallback, not a route: every endpoint wins over a file of the same path.
+                publicRouter.fallback(new StaticSite(config.server().staticDir()));
+            }
+            // A silent stream must send its heartbeat before the connection's idle timeout closes it.
+            Duration halfIdle = config.server().idleTimeout().dividedBy(2);
+            new NotifyApi(events, streams, deliveries, jobs,
+                    halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT)
+                    .register(publicRouter);
         }
-        if (config.server().staticDir() != null) {
-            // A fallback, not a route: every endpoint wins over a file of the same path.
-            publicRouter.fallback(new StaticSite(config.server().staticDir()));
-        }
-        // A silent stream must send its heartbeat before the connection's idle timeout closes it.
-        Duration halfIdle = config.server().idleTimeout().dividedBy(2);
-        new NotifyApi(events, streams, deliveries, jobs,
-                halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
@@ -240,42 +257,50 @@ public final class Application implements AutoCloseable {
             return t;
         });
         long sweepMillis = config.tus().sweepInterval().toMillis();
-        sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                resumable.sweepExpired();
-            } catch (Exception e) {
-                log.warn("sweeping expired uploads failed: {}", e.toString());
-            }
-        }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+        if (role.servesApi()) {
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    resumable.sweepExpired();
+                } catch (Exception e) {
+                    log.warn("sweeping expired uploads failed: {}", e.toString());
+                }
+            }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+        }
         long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
-        sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                outputs.sweepOrphans(id -> {
-                    try {
-                        return jobs.find(id).isPresent();
-                    } catch (java.sql.SQLException e) {
-                        return true; // keep it; decide next time
-                    }
-                });
-            } catch (Exception e) {
-                log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
-            }
-        }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
+        if (role.runsJobs()) {
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    outputs.sweepOrphans(id -> {
+                        try {
+                            return jobs.find(id).isPresent();
+                        } catch (java.sql.SQLException e) {
+                            return true; // keep it; decide next time
+                        }
+                    });
+                } catch (Exception e) {
+                    log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
+                }
+            }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
+        }
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
                 sweeper, resumable, workers, streams, webhooks);
         try {
-            streams.start();
+            if (role.servesApi()) {
+                streams.start();
+            }
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.
-            workers.start();
+            if (role.runsJobs()) {
+                workers.start();
+            }
             webhooks.start();
         } catch (Exception e) {
             app.close();
             throw e;
         }
-        log.info("Sluice {} listening on http://{}:{}{} with data in {} (heap max {} MiB, {} upload slots, "
-                        + "{} buffers of {} KiB)", version(), config.server().host(), http.port(),
+        log.info("Sluice {} ({}) listening on http://{}:{}{} with data in {} (heap max {} MiB, {} upload slots, "
+                        + "{} buffers of {} KiB)", version(), role.label(), config.server().host(), http.port(),
                 http.adminPort() > 0 ? " (admin port " + http.adminPort() + ")" : "",
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
