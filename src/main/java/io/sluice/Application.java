@@ -46,6 +46,9 @@ import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.upload.DirectUploadApi;
+import io.sluice.upload.PresignApi;
+import io.sluice.upload.PresignService;
+import io.sluice.config.PresignConfig;
 import io.sluice.upload.FilenamePolicy;
 import io.sluice.upload.IdGenerator;
 import io.sluice.upload.SqlUploadRepository;
@@ -218,9 +221,20 @@ public final class Application implements AutoCloseable {
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
                 new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
+        // Presigned direct uploads: the store's own URLs when it can presign (S3), Sluice-signed ones otherwise.
+        PresignService presign = new PresignService(store, db, uploads, WebhookSecret.resolve(
+                config.presign().secret(), config.dataDir(), PresignConfig.SECRET_FILE, "presign.secret"),
+                config.presign().expiry(), Clock.systemUTC(), id -> {
+                    try {
+                        return jobs.find(id).map(j -> j.state().dbValue());
+                    } catch (java.sql.SQLException e) {
+                        return java.util.Optional.empty();
+                    }
+                });
         // A worker answers health and metrics only: it takes no uploads and serves no API.
         if (role.servesApi()) {
             direct.register(publicRouter);
+            new PresignApi(presign, admission, config.presign().eventToken()).register(publicRouter);
             new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
                     .register(publicRouter);
             new JobsApi(jobs, pipelines, outputs).register(publicRouter);
@@ -265,6 +279,14 @@ public final class Application implements AutoCloseable {
                     log.warn("sweeping expired uploads failed: {}", e.toString());
                 }
             }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+            long presignSweepMillis = config.presign().sweepInterval().toMillis();
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    presign.sweepExpired();
+                } catch (Exception e) {
+                    log.warn("sweeping expired presigned uploads failed: {}", e.toString());
+                }
+            }, presignSweepMillis, presignSweepMillis, TimeUnit.MILLISECONDS);
         }
         long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
         if (role.runsJobs()) {

@@ -272,6 +272,19 @@ public final class ConfigLoader {
             "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
                     + "gets them all).");
 
+    private static final Key<Duration> PRESIGN_EXPIRY = scalar("presign.expiry", PresignConfig.DEFAULT_EXPIRY,
+            duration(Duration.ofSeconds(1), PresignConfig.MAX_EXPIRY), Units::formatDuration,
+            "How long a presigned upload URL is valid, 1s..7d; an upload not completed by then is removed with its "
+                    + "bytes.");
+    private static final Key<String> PRESIGN_SECRET = scalar("presign.secret", "", ConfigLoader::secret,
+            s -> s.isEmpty() ? "" : "(set)",
+            "HMAC-SHA256 key of the presigned URLs Sluice signs itself (local storage), >= 16 characters. Empty: one "
+                    + "is generated at first start and kept in `<dataDir>/presign-secret`.");
+    private static final Key<String> PRESIGN_EVENT_TOKEN = scalar("presign.eventToken", "", ConfigLoader::secret,
+            s -> s.isEmpty() ? "" : "(set)",
+            "Bearer token `POST /api/v1/storage/events` requires (S3/MinIO notifications), >= 16 characters. Empty: "
+                    + "the endpoint refuses every call.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -286,7 +299,8 @@ public final class ConfigLoader {
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
             JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
             WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS,
-            WEBHOOKS_PROGRESS_INTERVAL);
+            WEBHOOKS_PROGRESS_INTERVAL,
+            PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -481,7 +495,8 @@ public final class ConfigLoader {
                         v.get(JOBS_TIMEOUT)),
                 pipelines, relays,
                 new WebhooksConfig(v.get(WEBHOOKS_URLS), v.get(WEBHOOKS_SECRET), v.get(WEBHOOKS_BACKOFF_BASE),
-                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)));
+                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)),
+                new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */

@@ -24,10 +24,21 @@ public final class WebhookSecret {
 
     /** {@code configured} when not empty; else the content of {@code <dataDir>/webhook-secret}, created if absent. */
     public static String resolve(String configured, Path dataDir) throws IOException {
+        return resolve(configured, dataDir, FILE, "webhooks.secret");
+    }
+
+    /**
+     * A signing secret: {@code configured} when not empty; else the content of {@code <dataDir>/<fileName>},
+     * generated once (also when several processes start on the data directory at the same time).
+     *
+     * @param settingKey the configuration key that would set it, for the log line
+     */
+    public static String resolve(String configured, Path dataDir, String fileName, String settingKey)
+            throws IOException {
         if (!configured.isEmpty()) {
             return configured;
         }
-        Path file = dataDir.resolve(FILE);
+        Path file = dataDir.resolve(fileName);
         if (!Files.exists(file)) {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
@@ -35,7 +46,7 @@ public final class WebhookSecret {
             // Written whole under a temporary name, then linked into place (which fails when the file exists): two
             // processes starting on one data directory (serve --no-workers and worker) agree on one secret, and
             // neither can read the file while it is still empty.
-            Path temp = dataDir.resolve(FILE + "." + ProcessHandle.current().pid() + "." + System.nanoTime());
+            Path temp = dataDir.resolve(fileName + "." + ProcessHandle.current().pid() + "." + System.nanoTime());
             try {
                 try {
                     Files.createFile(temp, PosixFilePermissions.asFileAttribute(
@@ -46,8 +57,8 @@ public final class WebhookSecret {
                 Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE,
                         StandardOpenOption.SYNC);
                 Files.createLink(file, temp);
-                log.info("generated a webhook signing secret in {} (set webhooks.secret to use your own)",
-                        file.toAbsolutePath());
+                log.info("generated a signing secret in {} (set {} to use your own)", file.toAbsolutePath(),
+                        settingKey);
             } catch (FileAlreadyExistsException e) {
                 // Created meanwhile by another process: read it below.
             } finally {
@@ -56,7 +67,7 @@ public final class WebhookSecret {
         }
         String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
         if (secret.isEmpty()) {
-            throw new IOException(file + " is empty; delete it to generate a new webhook secret");
+            throw new IOException(file + " is empty; delete it to generate a new secret");
         }
         return secret;
     }
