@@ -152,19 +152,25 @@ public final class PresignService {
     // The Sluice-signed PUT.
 
     /**
-     * Checks a Sluice-signed URL: signature first (a changed id, expiry or signature is {@code presign_invalid}),
-     * then expiry, then that the upload still waits for its bytes.
+     * Checks a Sluice-signed URL: expiry first (an expired URL is refused whatever else it says, also once its
+     * upload was swept), then the signature (a changed id, expiry or signature is {@code presign_invalid}), then
+     * that the upload still waits for its bytes.
      *
-     * @throws ApiException 403 {@code presign_invalid} / {@code presign_expired}; 409 {@code already_completed}
+     * @throws ApiException 403 {@code presign_expired} / {@code presign_invalid}; 409 {@code already_completed}
      */
     public PresignedUpload authorize(String id, String expires, String signature) throws SQLException {
-        PresignedUpload row = IdGenerator.looksLikeId(id) ? repository.find(id).orElse(null) : null;
         long expiresAt;
         try {
             expiresAt = Long.parseLong(expires == null ? "" : expires);
         } catch (NumberFormatException e) {
             throw invalid();
         }
+        if (expiresAt <= now().getEpochSecond()) {
+            Instant at = Instant.ofEpochSecond(expiresAt);
+            throw new ApiException(403, "presign_expired", "the presigned URL expired at " + at,
+                    Map.of("expiresAt", at.toString()), null);
+        }
+        PresignedUpload row = IdGenerator.looksLikeId(id) ? repository.find(id).orElse(null) : null;
         if (row == null || signature == null || row.storage() != PresignedUpload.Storage.LOCAL
                 || expiresAt != row.expiresAt().getEpochSecond()) {
             throw invalid();
@@ -178,11 +184,6 @@ public final class PresignService {
         if (row.state() == PresignedUpload.State.COMPLETED) {
             throw new ApiException(409, "already_completed", "upload " + id + " was already completed",
                     Map.of("uploadId", id), null);
-        }
-        if (!Instant.ofEpochSecond(expiresAt).isAfter(now())) {
-            throw new ApiException(403, "presign_expired", "the presigned URL expired at "
-                    + Instant.ofEpochSecond(expiresAt), Map.of("expiresAt", Instant.ofEpochSecond(expiresAt).toString()),
-                    null);
         }
         return row;
     }
