@@ -194,9 +194,18 @@ public final class Application implements AutoCloseable {
         EventStreams streams = new EventStreams(events);
         JobQueue jobs = new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events);
         OutputStore outputs = new OutputStore(config.dataDir());
+        java.util.function.BiPredicate<String, Integer> attemptRunning = (id, attempt) -> {
+            try {
+                return jobs.find(id).map(j -> j.state() == io.sluice.jobs.JobState.RUNNING && j.attempt() == attempt)
+                        .orElse(false);
+            } catch (java.sql.SQLException e) {
+                return true; // keep it; decide next time
+            }
+        };
         if (role.runsJobs()) {
-            // Likewise: half-written outputs are the workers' business.
-            outputs.sweepTemporary();
+            // Likewise: half-written outputs are the workers' business, and those of attempts running in another
+            // worker on the same data directory stay.
+            outputs.sweepTemporary(attemptRunning);
         }
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
@@ -292,6 +301,8 @@ public final class Application implements AutoCloseable {
         if (role.runsJobs()) {
             sweeper.scheduleWithFixedDelay(() -> {
                 try {
+                    // Also what a crashed attempt left while its lease still ran at this process's start.
+                    outputs.sweepTemporary(attemptRunning);
                     outputs.sweepOrphans(id -> {
                         try {
                             return jobs.find(id).isPresent();
