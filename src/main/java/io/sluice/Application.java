@@ -196,7 +196,9 @@ public final class Application implements AutoCloseable {
         OutputStore outputs = new OutputStore(config.dataDir());
         java.util.function.BiPredicate<String, Integer> attemptRunning = (id, attempt) -> {
             try {
-                return jobs.find(id).map(j -> j.state() == io.sluice.jobs.JobState.RUNNING && j.attempt() == attempt)
+                // Running means holding a live lease: the files of a crashed attempt go as soon as its lease ran out.
+                return jobs.find(id).map(j -> j.state() == io.sluice.jobs.JobState.RUNNING && j.attempt() == attempt
+                        && j.leaseExpiresAt() != null && j.leaseExpiresAt().isAfter(java.time.Instant.now()))
                         .orElse(false);
             } catch (java.sql.SQLException e) {
                 return true; // keep it; decide next time
