@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.storage.BlobWriter;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
+import io.sluice.testing.RawHttp;
+import io.sluice.testing.RawResponse;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -229,6 +231,33 @@ class PresignTest {
         assertNoUpload(id);
         // The URL still works for the right bytes.
         assertThat(send(server, exactly(p, bytes)).statusCode()).isEqualTo(201);
+    }
+
+    @Test
+    void aPutInFlightHoldsTheUploadAgainstASecondPutAndACompletion() throws Exception {
+        StringBuilder csv = new StringBuilder("name,qty\n");
+        while (csv.length() < 4000) {
+            csv.append("bolt,").append(csv.length()).append('\n');
+        }
+        byte[] bytes = csv.toString().getBytes(StandardCharsets.UTF_8);
+        JsonNode p = presign(server, "big.csv", bytes.length, "text/csv", "sleepy");
+        String id = p.path("uploadId").asText();
+        URI url = URI.create(p.path("url").asText());
+        try (RawHttp first = new RawHttp(server.port(), 30_000)) {
+            first.send("PUT " + url.getRawPath() + "?" + url.getRawQuery() + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: text/csv\r\nContent-Length: " + bytes.length + "\r\n\r\n");
+            first.send(java.util.Arrays.copyOf(bytes, 1000));
+            // The first PUT holds the row once its staged file exists.
+            Await.until(Duration.ofSeconds(10), "first PUT staging", () -> server.stagedFiles() == 1);
+            assertError(send(server, exactly(p, bytes)), 423, "upload_locked");
+            assertError(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409, "not_uploaded");
+            first.send(java.util.Arrays.copyOfRange(bytes, 1000, bytes.length));
+            RawResponse done = first.readResponse();
+            assertThat(done.status()).as(done.body()).isEqualTo(201);
+            assertThat(Json.parse(done.body()).path("sha256").asText()).isEqualTo(sha256(bytes));
+        }
+        assertError(send(server, exactly(p, bytes)), 409, "already_completed");
+        assertThat(jobsOf(id)).isEqualTo(1);
     }
 
     @Test
