@@ -56,7 +56,18 @@ public final class WebhookSecret {
                 }
                 Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE,
                         StandardOpenOption.SYNC);
-                Files.createLink(file, temp);
+                try {
+                    Files.createLink(file, temp);
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                    if (noLinks instanceof FileAlreadyExistsException exists) {
+                        throw exists;
+                    }
+                    // A filesystem without hard links: an atomic rename still never shows a half-written file.
+                    if (Files.exists(file)) {
+                        throw new FileAlreadyExistsException(file.toString());
+                    }
+                    Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
                 log.info("generated a signing secret in {} (set {} to use your own)", file.toAbsolutePath(),
                         settingKey);
             } catch (FileAlreadyExistsException e) {
