@@ -53,6 +53,9 @@ import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.upload.DirectUploadApi;
+import io.sluice.upload.PresignApi;
+import io.sluice.upload.PresignService;
+import io.sluice.config.PresignConfig;
 import io.sluice.upload.FilenamePolicy;
 import io.sluice.upload.IdGenerator;
 import io.sluice.upload.SqlUploadRepository;
@@ -139,7 +142,13 @@ public final class Application implements AutoCloseable {
         return v == null ? "dev" : v;
     }
 
+    /** Starts every part in one process ({@code serve}). */
     public static Application start(SluiceConfig config) throws Exception {
+        return start(config, Role.ALL);
+    }
+
+    /** Starts the parts of {@code role} (see {@link Role} for what runs where). */
+    public static Application start(SluiceConfig config, Role role) throws Exception {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(metrics);
         new JvmGcMetrics().bindTo(metrics);
@@ -149,7 +158,11 @@ public final class Application implements AutoCloseable {
         new UptimeMetrics().bindTo(metrics);
 
         LocalBlobStore store = new LocalBlobStore(config.dataDir());
-        store.sweepStaged();
+        if (role.servesApi()) {
+            // Staged files belong to the upload requests of this role; a worker must not sweep those of a running
+            // API process on the same data directory.
+            store.sweepStaged();
+        }
         Database db = Database.openSqlite(config.dataDir());
 
         AdmissionConfig ac = config.admission();
@@ -199,7 +212,21 @@ public final class Application implements AutoCloseable {
         CachedQueueStats queueStats = new CachedQueueStats(jobs);
         ServerMetrics.bindJobs(metrics, queueStats, pipelines.all().stream().map(Pipelines.Pipeline::name).toList());
         OutputStore outputs = new OutputStore(config.dataDir());
-        outputs.sweepTemporary();
+        java.util.function.BiPredicate<String, Integer> attemptRunning = (id, attempt) -> {
+            try {
+                // Running means holding a live lease: the files of a crashed attempt go as soon as its lease ran out.
+                return jobs.find(id).map(j -> j.state() == io.sluice.jobs.JobState.RUNNING && j.attempt() == attempt
+                        && j.leaseExpiresAt() != null && j.leaseExpiresAt().isAfter(java.time.Instant.now()))
+                        .orElse(false);
+            } catch (java.sql.SQLException e) {
+                return true; // keep it; decide next time
+            }
+        };
+        if (role.runsJobs()) {
+            // Likewise: half-written outputs are the workers' business, and those of attempts running in another
+            // worker on the same data directory stay.
+            outputs.sweepTemporary(attemptRunning);
+        }
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
                 new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
@@ -228,30 +255,46 @@ public final class Application implements AutoCloseable {
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
-        direct.register(uploadMetrics.metering(publicRouter, "direct",
-                (method, pattern) -> method.equals("POST") || method.equals("PUT")));
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
                 new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
-        new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
-                .register(uploadMetrics.metering(publicRouter, "tus",
-                        (method, pattern) -> method.equals("PATCH")
-                                || (method.equals("POST") && !pattern.endsWith("{id}"))));
-        OpenApiApi.load().register(publicRouter);
-        new JobsApi(jobs, pipelines, outputs).register(publicRouter);
-        if (!config.relays().isEmpty()) {
-            new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
+        // Presigned direct uploads: the store's own URLs when it can presign (S3), Sluice-signed ones otherwise.
+        PresignService presign = new PresignService(store, db, uploads, WebhookSecret.resolve(
+                config.presign().secret(), config.dataDir(), PresignConfig.SECRET_FILE, "presign.secret"),
+                config.presign().expiry(), Clock.systemUTC(), id -> {
+                    try {
+                        return jobs.find(id).map(j -> j.state().dbValue());
+                    } catch (java.sql.SQLException e) {
+                        return java.util.Optional.empty();
+                    }
+                });
+        // A worker answers health and metrics only: it takes no uploads and serves no API.
+        if (role.servesApi()) {
+            direct.register(uploadMetrics.metering(publicRouter, "direct",
+                    (method, pattern) -> method.equals("POST") || method.equals("PUT")));
+            new PresignApi(presign, admission, config.presign().eventToken())
+                    .register(uploadMetrics.metering(publicRouter, "presigned", (method, pattern) -> method.equals("PUT")));
+            new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
+                    .register(uploadMetrics.metering(publicRouter, "tus",
+                            (method, pattern) -> method.equals("PATCH")
+                                    || (method.equals("POST") && !pattern.endsWith("{id}"))));
+            OpenApiApi.load().register(publicRouter);
+            new JobsApi(jobs, pipelines, outputs).register(publicRouter);
+            if (!config.relays().isEmpty()) {
+                new RelayApi(config.relays(), config.dataDir()).register(publicRouter);
+            }
+            // The dashboard owns /dashboard/, and / too unless the application serves its own site there.
+            Dashboard.load(config.tus().basePath()).register(publicRouter, config.server().staticDir() == null);
+            if (config.server().staticDir() != null) {
+                // A fallback, not a route: every endpoint wins over a file of the same path.
+                publicRouter.fallback(new StaticSite(config.server().staticDir()));
+            }
+            // A silent stream must send its heartbeat before the connection's idle timeout closes it.
+            Duration halfIdle = config.server().idleTimeout().dividedBy(2);
+            new NotifyApi(events, streams, deliveries, jobs,
+                    halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT)
+                    .register(publicRouter);
         }
-        // The dashboard owns /dashboard/, and / too unless the application serves its own site there.
-        Dashboard.load(config.tus().basePath()).register(publicRouter, config.server().staticDir() == null);
-        if (config.server().staticDir() != null) {
-            // A fallback, not a route: every endpoint wins over a file of the same path.
-            publicRouter.fallback(new StaticSite(config.server().staticDir()));
-        }
-        // A silent stream must send its heartbeat before the connection's idle timeout closes it.
-        Duration halfIdle = config.server().idleTimeout().dividedBy(2);
-        new NotifyApi(events, streams, deliveries, jobs,
-                halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT).register(publicRouter);
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
@@ -272,43 +315,61 @@ public final class Application implements AutoCloseable {
             return t;
         });
         long sweepMillis = config.tus().sweepInterval().toMillis();
-        sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                resumable.sweepExpired();
-            } catch (Exception e) {
-                log.warn("sweeping expired uploads failed: {}", e.toString());
-            }
-        }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+        if (role.servesApi()) {
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    resumable.sweepExpired();
+                } catch (Exception e) {
+                    log.warn("sweeping expired uploads failed: {}", e.toString());
+                }
+            }, sweepMillis, sweepMillis, TimeUnit.MILLISECONDS);
+            long presignSweepMillis = config.presign().sweepInterval().toMillis();
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    presign.sweepExpired();
+                } catch (Exception e) {
+                    log.warn("sweeping expired presigned uploads failed: {}", e.toString());
+                }
+            }, presignSweepMillis, presignSweepMillis, TimeUnit.MILLISECONDS);
+        }
         long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
-        sweeper.scheduleWithFixedDelay(() -> {
-            try {
-                outputs.sweepOrphans(id -> {
-                    try {
-                        return jobs.find(id).isPresent();
-                    } catch (java.sql.SQLException e) {
-                        return true; // keep it; decide next time
-                    }
-                });
-            } catch (Exception e) {
-                log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
-            }
-        }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
+        if (role.runsJobs()) {
+            sweeper.scheduleWithFixedDelay(() -> {
+                try {
+                    // Also what a crashed attempt left while its lease still ran at this process's start.
+                    outputs.sweepTemporary(attemptRunning);
+                    outputs.sweepOrphans(id -> {
+                        try {
+                            return jobs.find(id).isPresent();
+                        } catch (java.sql.SQLException e) {
+                            return true; // keep it; decide next time
+                        }
+                    });
+                } catch (Exception e) {
+                    log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
+                }
+            }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
+        }
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
                 sweeper, resumable, workers, streams, webhooks, adminRouter, alerts);
         try {
-            streams.start();
+            if (role.servesApi()) {
+                streams.start();
+            }
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.
-            workers.start();
+            if (role.runsJobs()) {
+                workers.start();
+            }
             webhooks.start();
             alerts.start();
         } catch (Exception e) {
             app.close();
             throw e;
         }
-        log.info("Sluice {} listening on http://{}:{}{} with data in {} (heap max {} MiB, {} upload slots, "
-                        + "{} buffers of {} KiB)", version(), config.server().host(), http.port(),
+        log.info("Sluice {} ({}) listening on http://{}:{}{} with data in {} (heap max {} MiB, {} upload slots, "
+                        + "{} buffers of {} KiB)", version(), role.label(), config.server().host(), http.port(),
                 http.adminPort() > 0 ? " (admin port " + http.adminPort() + ")" : "",
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The command line. Only parses and dispatches; each command wires what it needs. */
 @Command(name = "sluice", mixinStandardHelpOptions = true,
         description = "Crash-proof file upload and processing server.",
-        subcommands = {ServeCommand.class, SuperviseCommand.class, VersionCommand.class, UploadCommand.class,
+        subcommands = {ServeCommand.class, WorkerCommand.class, SuperviseCommand.class, VersionCommand.class, UploadCommand.class,
                 JobsCommand.class, StatusCommand.class, RunJobCommand.class})
 public final class Main implements Runnable {
 

@@ -307,6 +307,18 @@ public final class ConfigLoader {
             t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
             "URL each alert transition is POSTed to as JSON, signed like webhooks (`Sluice-Signature`); empty: "
                     + "none.");
+    private static final Key<Duration> PRESIGN_EXPIRY = scalar("presign.expiry", PresignConfig.DEFAULT_EXPIRY,
+            duration(Duration.ofSeconds(1), PresignConfig.MAX_EXPIRY), Units::formatDuration,
+            "How long a presigned upload URL is valid, 1s..7d; an upload not completed by then is removed with its "
+                    + "bytes.");
+    private static final Key<String> PRESIGN_SECRET = scalar("presign.secret", "", ConfigLoader::secret,
+            s -> s.isEmpty() ? "" : "(set)",
+            "HMAC-SHA256 key of the presigned URLs Sluice signs itself (local storage), >= 16 characters. Empty: one "
+                    + "is generated at first start and kept in `<dataDir>/presign-secret`.");
+    private static final Key<String> PRESIGN_EVENT_TOKEN = scalar("presign.eventToken", "", ConfigLoader::secret,
+            s -> s.isEmpty() ? "" : "(set)",
+            "Bearer token `POST /api/v1/storage/events` requires (S3/MinIO notifications), >= 16 characters. Empty: "
+                    + "the endpoint refuses every call.");
 
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
@@ -325,7 +337,8 @@ public final class ConfigLoader {
             WEBHOOKS_PROGRESS_INTERVAL,
             ALERTS_ENABLED, ALERTS_INTERVAL, ALERTS_FOR, ALERTS_MEMORY_THRESHOLD, ALERTS_MIN_AVAILABLE_MEMORY,
             ALERTS_UPLOAD_FAILURE_RATE, ALERTS_UPLOAD_FAILURE_MIN_COUNT, ALERTS_UPLOAD_FAILURE_WINDOW,
-            ALERTS_QUEUE_AGE, ALERTS_WEBHOOK);
+            ALERTS_QUEUE_AGE, ALERTS_WEBHOOK,
+            PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -524,7 +537,8 @@ public final class ConfigLoader {
                 new AlertsConfig(v.get(ALERTS_ENABLED), v.get(ALERTS_INTERVAL), v.get(ALERTS_FOR),
                         v.get(ALERTS_MEMORY_THRESHOLD), v.get(ALERTS_MIN_AVAILABLE_MEMORY),
                         v.get(ALERTS_UPLOAD_FAILURE_RATE), v.get(ALERTS_UPLOAD_FAILURE_MIN_COUNT),
-                        v.get(ALERTS_UPLOAD_FAILURE_WINDOW), v.get(ALERTS_QUEUE_AGE), v.get(ALERTS_WEBHOOK)));
+                        v.get(ALERTS_UPLOAD_FAILURE_WINDOW), v.get(ALERTS_QUEUE_AGE), v.get(ALERTS_WEBHOOK)),
+                new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */

@@ -14,6 +14,7 @@ import java.util.List;
  * @param relays    the {@code relay:} section of the YAML file, in file order
  * @param webhooks  webhook URLs, secret and retries
  * @param alerts    alert rules' thresholds and the alert webhook
+ * @param presign   presigned direct uploads: URL expiry, signing secret, storage event token
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -26,7 +27,8 @@ public record SluiceConfig(
         List<PipelineConfig> pipelines,
         List<RelayConfig> relays,
         WebhooksConfig webhooks,
-        AlertsConfig alerts) {
+        AlertsConfig alerts,
+        PresignConfig presign) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

@@ -94,10 +94,25 @@ public final class OutputStore {
 
     /** Removes what attempts that did not end left behind. Call only while no job runs. Returns how many. */
     public int sweepTemporary() throws IOException {
+        return sweepTemporary((jobId, attempt) -> false);
+    }
+
+    /**
+     * Removes what attempts that did not end left behind, keeping the files of attempts that run now, in this or
+     * another process on the same data directory (several workers share it).
+     *
+     * @param attemptRunning whether attempt {@code attempt} of job {@code jobId} is running; asked per file, after
+     *                       the file was seen (an attempt creates its files after it is claimed, so a file of a
+     *                       running attempt is always kept)
+     */
+    public int sweepTemporary(java.util.function.BiPredicate<String, Integer> attemptRunning) throws IOException {
         int removed = 0;
         for (Path dir : new Path[]{temporary, work}) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
                 for (Path p : ds) {
+                    if (ofRunningAttempt(p.getFileName().toString(), dir == work, attemptRunning)) {
+                        continue;
+                    }
                     deleteTree(p);
                     removed++;
                 }
@@ -107,6 +122,23 @@ public final class OutputStore {
             log.info("Removed {} temporary job file(s) left by an earlier run", removed);
         }
         return removed;
+    }
+
+    /** Whether a name made by {@link #temporaryFile} or {@link #workDir} belongs to an attempt that runs. */
+    private static boolean ofRunningAttempt(String name, boolean workDir,
+                                            java.util.function.BiPredicate<String, Integer> attemptRunning) {
+        String stem = workDir ? name : name.endsWith(SUFFIX) ? name.substring(0, name.length() - SUFFIX.length())
+                : name;
+        int sep = stem.lastIndexOf(workDir ? '-' : '.');
+        if (sep <= 0) {
+            return false;
+        }
+        try {
+            String id = stem.substring(0, sep);
+            return IdGenerator.looksLikeId(id) && attemptRunning.test(id, Integer.parseInt(stem.substring(sep + 1)));
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /**

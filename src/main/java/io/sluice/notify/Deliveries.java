@@ -49,14 +49,37 @@ public final class Deliveries {
         }
     }
 
-    /** Pending deliveries whose time has come, oldest first. */
+    /** Pending deliveries whose time has come and that no sender holds a claim on, oldest first. */
     public List<Delivery> due(int limit) throws SQLException {
         long now = clock.millis();
-        return db.read(c -> query(c, "WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id "
-                + "LIMIT ?", ps -> {
+        return db.read(c -> query(c, "WHERE state = 'pending' AND next_attempt_at <= ? "
+                + "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt_at, id LIMIT ?", ps -> {
             ps.setLong(1, now);
-            ps.setInt(2, limit);
+            ps.setLong(2, now);
+            ps.setInt(3, limit);
         }));
+    }
+
+    /**
+     * Claims the next attempt of {@code d} for {@code sender} until now + {@code duration}: true for exactly one
+     * of several processes asking at once, and only while the delivery is still pending at the attempt that was
+     * read and nobody else holds an unexpired claim. Only the claimant sends that attempt; a claim that ran out
+     * (its process died while sending) can be taken again, which is the at-least-once case receivers dedupe.
+     */
+    public boolean claim(Delivery d, String sender, Duration duration) throws SQLException {
+        long now = clock.millis();
+        return db.write(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE webhook_deliveries SET claimed_by = ?, "
+                    + "claimed_until = ? WHERE id = ? AND attempt = ? AND state = 'pending' "
+                    + "AND (claimed_until IS NULL OR claimed_until < ?)")) {
+                ps.setString(1, sender);
+                ps.setLong(2, now + duration.toMillis());
+                ps.setLong(3, d.id());
+                ps.setInt(4, d.attempt());
+                ps.setLong(5, now);
+                return ps.executeUpdate() == 1;
+            }
+        });
     }
 
     /** Newest first; {@code state} filters when not null; {@code before} is an exclusive id cursor (0: none). */
@@ -76,6 +99,18 @@ public final class Deliveries {
         return db.read(c -> query(c, "WHERE id = ?", ps -> ps.setLong(1, id)).stream().findFirst());
     }
 
+    /** Gives up {@code sender}'s claim without counting an attempt (the sender is stopping mid-attempt). */
+    public void unclaim(Delivery d, String sender) throws SQLException {
+        db.write(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE webhook_deliveries SET claimed_by = NULL, "
+                    + "claimed_until = NULL WHERE id = ? AND claimed_by = ?")) {
+                ps.setLong(1, d.id());
+                ps.setString(2, sender);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
     /**
      * Records one attempt: delivered (to {@code url}, with {@code status}), or failed for now and pending again at
      * {@code retryAt}, or failed for good when {@code retryAt} is null. Applies only to the attempt it counts
@@ -88,7 +123,8 @@ public final class Deliveries {
         return db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE webhook_deliveries SET state = ?, "
                     + "attempt = attempt + 1, next_attempt_at = ?, last_url = ?, last_status = ?, last_error = ?, "
-                    + "delivered_at = ?, updated_at = ? WHERE id = ? AND attempt = ? AND state = 'pending'")) {
+                    + "delivered_at = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL "
+                    + "WHERE id = ? AND attempt = ? AND state = 'pending'")) {
                 ps.setString(1, state);
                 ps.setLong(2, retryAt != null ? retryAt : now);
                 ps.setString(3, url);
@@ -109,7 +145,8 @@ public final class Deliveries {
         long now = clock.millis();
         return db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE webhook_deliveries SET state = 'pending', "
-                    + "attempt = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?")) {
+                    + "attempt = 0, next_attempt_at = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL "
+                    + "WHERE id = ?")) {
                 ps.setLong(1, now);
                 ps.setLong(2, now);
                 ps.setLong(3, id);

@@ -24,32 +24,61 @@ public final class WebhookSecret {
 
     /** {@code configured} when not empty; else the content of {@code <dataDir>/webhook-secret}, created if absent. */
     public static String resolve(String configured, Path dataDir) throws IOException {
+        return resolve(configured, dataDir, FILE, "webhooks.secret");
+    }
+
+    /**
+     * A signing secret: {@code configured} when not empty; else the content of {@code <dataDir>/<fileName>},
+     * generated once (also when several processes start on the data directory at the same time).
+     *
+     * @param settingKey the configuration key that would set it, for the log line
+     */
+    public static String resolve(String configured, Path dataDir, String fileName, String settingKey)
+            throws IOException {
         if (!configured.isEmpty()) {
             return configured;
         }
-        Path file = dataDir.resolve(FILE);
+        Path file = dataDir.resolve(fileName);
         if (!Files.exists(file)) {
             byte[] random = new byte[32];
             new SecureRandom().nextBytes(random);
             String secret = HexFormat.of().formatHex(random);
+            // Written whole under a temporary name, then linked into place (which fails when the file exists): two
+            // processes starting on one data directory (serve --no-workers and worker) agree on one secret, and
+            // neither can read the file while it is still empty.
+            Path temp = dataDir.resolve(fileName + "." + ProcessHandle.current().pid() + "." + System.nanoTime());
             try {
-                // Created owner-only from the start: the secret is never readable by others, not even briefly.
                 try {
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(
+                    Files.createFile(temp, PosixFilePermissions.asFileAttribute(
                             PosixFilePermissions.fromString("rw-------")));
                 } catch (UnsupportedOperationException e) {
-                    Files.createFile(file); // not POSIX: the data directory's own permissions protect it
+                    Files.createFile(temp); // not POSIX: the data directory's own permissions protect it
                 }
-                Files.writeString(file, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE);
-                log.info("generated a webhook signing secret in {} (set webhooks.secret to use your own)",
-                        file.toAbsolutePath());
+                Files.writeString(temp, secret + "\n", StandardCharsets.UTF_8, StandardOpenOption.WRITE,
+                        StandardOpenOption.SYNC);
+                try {
+                    Files.createLink(file, temp);
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                    if (noLinks instanceof FileAlreadyExistsException exists) {
+                        throw exists;
+                    }
+                    // A filesystem without hard links: an atomic rename still never shows a half-written file.
+                    if (Files.exists(file)) {
+                        throw new FileAlreadyExistsException(file.toString());
+                    }
+                    Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+                log.info("generated a signing secret in {} (set {} to use your own)", file.toAbsolutePath(),
+                        settingKey);
             } catch (FileAlreadyExistsException e) {
-                // Created meanwhile: read it below.
+                // Created meanwhile by another process: read it below.
+            } finally {
+                Files.deleteIfExists(temp);
             }
         }
         String secret = Files.readString(file, StandardCharsets.UTF_8).strip();
         if (secret.isEmpty()) {
-            throw new IOException(file + " is empty; delete it to generate a new webhook secret");
+            throw new IOException(file + " is empty; delete it to generate a new secret");
         }
         return secret;
     }

@@ -27,6 +27,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * backoff with jitter, and failed after {@link WebhooksConfig#maxAttempts()} attempts. Pending rows are in the
  * database, so deliveries continue after a restart. At-least-once: a crash after the receiver answered but before
  * the row is updated sends the delivery again (receivers dedupe on {@code Sluice-Delivery}).
+ *
+ * <p>Several processes may send from one database (serve, serve --no-workers, worker): each attempt is first
+ * claimed ({@link Deliveries#claim}) for {@link #claimDuration} of the delivery, so one process sends it; another
+ * takes it over only when that claim ran out (the claimant died).
  */
 public final class WebhookSender {
 
@@ -49,6 +53,8 @@ public final class WebhookSender {
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private final String senderId = "s-" + ProcessHandle.current().pid() + "-"
+            + Long.toHexString(ThreadLocalRandom.current().nextLong());
     private volatile Thread loop;
 
     public WebhookSender(Deliveries deliveries, EventLog events, String secret, WebhooksConfig config, Clock clock) {
@@ -126,6 +132,20 @@ public final class WebhookSender {
                         slots.release();
                         continue;
                     }
+                    boolean claimed;
+                    try {
+                        claimed = deliveries.claim(d, senderId, claimDuration(d));
+                    } catch (Exception e) {
+                        inFlight.remove(d.id());
+                        slots.release();
+                        throw e;
+                    }
+                    if (!claimed) {
+                        // Another process sends this attempt.
+                        inFlight.remove(d.id());
+                        slots.release();
+                        continue;
+                    }
                     Thread.ofVirtual().name("sluice-webhook-" + d.id()).start(() -> {
                         try {
                             attempt(d);
@@ -146,6 +166,15 @@ public final class WebhookSender {
                 return;
             }
         }
+    }
+
+    /**
+     * How long one attempt may take: every URL may use its whole connect and request timeouts, plus a margin for the
+     * database write that records it. A claim must not run out while its claimant is still sending.
+     */
+    static Duration claimDuration(Delivery d) {
+        return CONNECT_TIMEOUT.plus(REQUEST_TIMEOUT).multipliedBy(Math.max(1, d.urls().size()))
+                .plus(Duration.ofSeconds(30));
     }
 
     /** One attempt: the URLs in order until one accepts. */
@@ -176,8 +205,10 @@ public final class WebhookSender {
                 }
                 lastError = "HTTP " + lastStatus;
             } catch (InterruptedException e) {
+                // Stopping: the delivery stays pending, and unclaimed, so the next sender takes it at once.
+                deliveries.unclaim(d, senderId);
                 Thread.currentThread().interrupt();
-                return; // stopping: the delivery stays pending and is tried after the restart
+                return;
             } catch (Exception e) {
                 lastError = e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
             }

@@ -61,6 +61,34 @@ public final class TypeDetector {
         return type;
     }
 
+    /**
+     * A content type a client declared ahead of its bytes (presigned uploads), as recorded: base type, lower case,
+     * parameters dropped.
+     *
+     * @throws ApiException 400 {@code invalid_content_type} when it is not {@code type/subtype}; 415
+     *                      {@code type_not_allowed} when {@code limits.allowedTypes} refuses it
+     */
+    public String declared(String contentType) {
+        MediaType parsed = contentType == null ? null : MediaType.parse(contentType.strip().toLowerCase(java.util.Locale.ROOT));
+        if (parsed == null) {
+            throw ApiException.badRequest("invalid_content_type", "contentType must be a MIME type such as "
+                    + "text/csv");
+        }
+        String type = parsed.getBaseType().toString();
+        if (!isAllowed(parsed.getBaseType())) {
+            throw new ApiException(415, "type_not_allowed", "files of type " + type + " are not accepted",
+                    Map.of("declaredType", type, "allowedTypes", allowed), null);
+        }
+        return type;
+    }
+
+    /** Whether bytes detected as {@code detected} are what a client declared as {@code declared} (or a kind of it). */
+    public boolean conforms(String detected, String declared) {
+        MediaType d = MediaType.parse(detected);
+        MediaType decl = MediaType.parse(declared);
+        return d != null && decl != null && (d.equals(decl) || registry.isInstanceOf(d, decl));
+    }
+
     private MediaType reconcile(MediaType sniffed, MediaType byName, String filename) {
         if (byName == null) {
             return sniffed;

@@ -93,6 +93,12 @@ public final class UploadService {
                 admission::checkDisk);
     }
 
+    /** As {@link #open}, under an id chosen earlier (a presigned upload's). */
+    FileSink openAs(String id, String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
+        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
+                admission::checkDisk);
+    }
+
     /** The background jobs of stored uploads: pipeline choice, precheck, enqueue. */
     public UploadProcessing processing() {
         return processing;

@@ -467,6 +467,7 @@ class ConfigLoaderTest {
             assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
                     .startsWith("storage: unknown key")
                     .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, alerts, "
+                            + "presign, "
                             + "pipelines, relay");
         }
 

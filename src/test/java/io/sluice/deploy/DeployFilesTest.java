@@ -106,6 +106,15 @@ class DeployFilesTest {
 
         JsonNode worker = byName.get("Deployment/sluice-worker").path("spec").path("template").path("spec");
         assertThat(worker.path("containers").get(0).path("args").get(0).asText()).isEqualTo("worker");
+        // The worker's flags are ones the real command line takes, and its probes ask its own port.
+        List<String> workerArgs = new ArrayList<>();
+        worker.path("containers").get(0).path("args").forEach(a -> workerArgs.add(a.asText()));
+        io.sluice.cli.Main.commandLine().parseArgs(workerArgs.toArray(String[]::new));
+        JsonNode workerContainer = worker.path("containers").get(0);
+        assertThat(workerArgs).containsSequence("--port", workerContainer.path("ports").get(0).path("containerPort")
+                .asText()).containsSequence("--host", "0.0.0.0");
+        assertThat(workerContainer.at("/livenessProbe/httpGet/path").asText()).isEqualTo("/health");
+        assertThat(workerContainer.at("/readinessProbe/httpGet/path").asText()).isEqualTo("/health/ready");
         String claim = byName.get("PersistentVolumeClaim/sluice-data").path("metadata").path("name").asText();
         assertThat(api.path("spec").path("volumes").findValuesAsText("claimName")).containsExactly(claim);
 
