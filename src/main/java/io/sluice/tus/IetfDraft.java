@@ -176,7 +176,7 @@ final class IetfDraft {
 
             try (Ticket ticket = tus.admit(ex, length)) {
                 Resumable r = service.create(new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                        false, ex.client()));
+                        false, ex.client(), ex.principal().owner()));
                 String location = tus.location(ex, r.id());
                 announce(ex, v, location, r);
                 QueuedJob job = null;
@@ -210,6 +210,7 @@ final class IetfDraft {
     /** Offset retrieval; a writer still holding the upload is asked to let go first (its client is resuming). */
     void head(Exchange ex) throws Exception {
         Interop v = negotiate(ex);
+        tus.requireVisible(ex, ex.param("id"));
         Resumable r = service.status(ex.param("id"), () -> {
         });
         ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
@@ -243,8 +244,9 @@ final class IetfDraft {
             if (newLength < 0) {
                 newLength = Resumable.DEFERRED;
             }
-            checkMaxSize(ex, v, newLength);
             String id = ex.param("id");
+            tus.requireVisible(ex, id);
+            checkMaxSize(ex, v, newLength);
             Resumable current = service.require(id);
             if (current.isComplete()) {
                 ex.response().getHeaders().put("Upload-Offset", current.offset());
@@ -285,6 +287,7 @@ final class IetfDraft {
     /** Cancellation: the upload and its bytes go, finished or not; 204, then 404. */
     void delete(Exchange ex) throws Exception {
         negotiate(ex);
+        tus.requireVisible(ex, ex.param("id"));
         service.terminate(ex.param("id"), () -> {
         });
         ex.empty(204);

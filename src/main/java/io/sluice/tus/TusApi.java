@@ -146,10 +146,17 @@ public final class TusApi {
             if (hasBody) {
                 throw ApiException.badRequest("invalid_concat", "a final concatenation has no body");
             }
+            for (String id : f.ids()) {
+                Optional<Resumable> p = service.find(id);
+                if (p.isPresent() && !ex.principal().canSee(p.get().owner())) {
+                    // Someone else's partial upload is, to this caller, one that does not exist.
+                    throw ApiException.badRequest("invalid_concat", "partial upload " + id + " does not exist");
+                }
+            }
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, -1)) {
-                out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(), ticket.buffer(),
-                        ticket.secondBuffer());
+                out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(),
+                        ex.principal().owner(), ticket.buffer(), ticket.secondBuffer());
             }
             created(ex, out, false);
             return;
@@ -157,7 +164,7 @@ public final class TusApi {
 
         long length = parseLength(lengthHeader, deferHeader);
         ResumableService.NewUpload spec = new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                concat instanceof Concat.Partial, ex.client());
+                concat instanceof Concat.Partial, ex.client(), ex.principal().owner());
         long bodyLength = ex.request().getLength();
         ResumableService.Checksum checksum = checksum(ex);
         if (hasBody && checksum == null && length > 0 && bodyLength == length && !spec.partial()) {
@@ -204,6 +211,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        requireVisible(ex, ex.param("id"));
         Resumable r = service.status(ex.param("id"), () -> {
         });
         HttpFields.Mutable h = ex.response().getHeaders();
@@ -234,6 +242,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        requireVisible(ex, ex.param("id"));
         if (!isOffsetOctetStream(ex)) {
             throw new ApiException(415, "unsupported_content_type", "PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
@@ -263,6 +272,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        requireVisible(ex, ex.param("id"));
         service.terminate(ex.param("id"), () -> {
         });
         ex.empty(204);
@@ -271,6 +281,7 @@ public final class TusApi {
     void get(Exchange ex) throws Exception {
         // A download needs no Tus-Resumable (a browser link sends none), but the answer still names the version.
         ex.response().getHeaders().put("Tus-Resumable", VERSION);
+        requireVisible(ex, ex.param("id"));
         Resumable r = service.require(ex.param("id"));
         if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
             throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()
@@ -281,6 +292,17 @@ public final class TusApi {
 
     // ---------------------------------------------------------------------------------------------------------
     // Shared with the IETF draft.
+
+    /**
+     * 404 {@code not_found} when upload {@code id} belongs to another API key: to its caller it does not exist.
+     * Unknown ids are left to the service, which answers 404 as well.
+     */
+    void requireVisible(Exchange ex, String id) throws java.sql.SQLException {
+        Optional<Resumable> r = service.find(id);
+        if (r.isPresent()) {
+            ex.requireVisible(r.get().owner(), "upload " + id);
+        }
+    }
 
     /** Every tus response carries Tus-Resumable; a request without the right one is refused with 412. */
     static void requireTus(Exchange ex) {

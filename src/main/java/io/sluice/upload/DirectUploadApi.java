@@ -83,7 +83,7 @@ public final class DirectUploadApi {
             });
             List<FileSink> files = receiver.files();
             // The field may follow the files, so it is only known now; it also stays in the metadata.
-            uploads = service.commit(files, receiver.fields(), ex.client(),
+            uploads = service.commit(files, receiver.fields(), ex.client(), ex.principal().owner(),
                     pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD)), (tx, list) -> {
                     });
         }
@@ -107,7 +107,8 @@ public final class DirectUploadApi {
         try (Ticket ticket = admit(ex, declared);
              FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer())) {
             ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            uploads = service.commit(List.of(sink), Map.of(), ex.client(), pipeline, (tx, list) -> {
+            uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,
+                    (tx, list) -> {
             });
         }
         created(ex, uploads);
@@ -151,10 +152,11 @@ public final class DirectUploadApi {
     }
 
     void metadata(Exchange ex) throws Exception {
-        ex.json(200, UploadView.of(require(ex.param("id"))));
+        ex.json(200, UploadView.of(require(ex, ex.param("id"))));
     }
 
     void delete(Exchange ex) throws Exception {
+        require(ex, ex.param("id"));
         if (!service.delete(ex.param("id"))) {
             throw ApiException.notFound("upload " + ex.param("id"));
         }
@@ -179,7 +181,9 @@ public final class DirectUploadApi {
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
             throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
         }
-        List<Upload> page = service.list(cursor, limit + 1);
+        // An admin lists every upload; any other key only its own.
+        List<Upload> page = ex.principal().admin() ? service.list(cursor, limit + 1)
+                : service.listOwned(ex.principal().owner(), cursor, limit + 1);
         boolean more = page.size() > limit;
         List<Upload> items = more ? page.subList(0, limit) : page;
         ex.json(200, new Page(items.stream().map(UploadView::of).toList(), more ? items.getLast().id() : null));
@@ -194,7 +198,7 @@ public final class DirectUploadApi {
 
     /** Streams a finished upload's bytes (also serves tus {@code GET /files/{id}}): Range, ETag, If-None-Match. */
     public void content(Exchange ex) throws Exception {
-        Upload u = require(ex.param("id"));
+        Upload u = require(ex, ex.param("id"));
         String etag = "\"" + u.sha256() + "\"";
         var headers = ex.response().getHeaders();
         headers.put(HttpHeader.ETAG, etag);
@@ -259,8 +263,11 @@ public final class DirectUploadApi {
         return value.regionMatches(true, 0, "bytes=", 0, 6);
     }
 
-    private Upload require(String id) throws Exception {
-        return service.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
+    /** The upload, or 404 when unknown or owned by another API key. */
+    private Upload require(Exchange ex, String id) throws Exception {
+        Upload u = service.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
+        ex.requireVisible(u.owner(), "upload " + id);
+        return u;
     }
 
     private static boolean matches(String ifNoneMatch, String etag) {

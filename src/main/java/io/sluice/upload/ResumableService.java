@@ -64,9 +64,12 @@ public final class ResumableService {
     public record Settings(Duration expiry, Duration lockWait, long checkpointBytes) {
     }
 
-    /** What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}. */
+    /**
+     * What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}; {@code owner} is the API
+     * key it will belong to (null in open mode).
+     */
     public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
-                            boolean partial, String client) {
+                            boolean partial, String client, String owner) {
     }
 
     /**
@@ -171,7 +174,7 @@ public final class ResumableService {
         Instant now = now();
         Resumable r = new Resumable(uploads.newId(), spec.length(), 0, spec.filename(), spec.metadata(),
                 spec.rawMetadata(), spec.partial() ? Resumable.Concat.PARTIAL : Resumable.Concat.NONE, List.of(),
-                Resumable.State.ACTIVE, spec.client(), now.plus(settings.expiry()), now);
+                Resumable.State.ACTIVE, spec.client(), now.plus(settings.expiry()), now, spec.owner());
         store.createResumable(r.id());
         try {
             db.write(tx -> {
@@ -204,11 +207,12 @@ public final class ResumableService {
                         "the body has " + got + " bytes but Upload-Length is " + spec.length());
             }
             String pipeline = pipeline(spec.metadata());
-            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), pipeline, (tx, list) -> {
+            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), spec.owner(), pipeline,
+                    (tx, list) -> {
                 Upload u = list.getFirst();
                 repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                         spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED,
-                        spec.client(), null, now));
+                        spec.client(), null, now, spec.owner()));
             });
         }
         Upload u = done.getFirst().upload();
@@ -216,7 +220,7 @@ public final class ResumableService {
         appendedBytes.increment(u.size());
         return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                 spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED, spec.client(), null,
-                now), Optional.of(done.getFirst()));
+                now, spec.owner()), Optional.of(done.getFirst()));
     }
 
     /**
@@ -241,6 +245,11 @@ public final class ResumableService {
 
     // ---------------------------------------------------------------------------------------------------------
     // Reading state.
+
+    /** The upload in any state (expired ones too), for ownership checks; empty when unknown. */
+    public Optional<Resumable> find(String id) throws SQLException {
+        return IdGenerator.looksLikeId(id) ? repository.find(id) : Optional.empty();
+    }
 
     /**
      * The upload as a client may see it: 404 {@code not_found} when unknown or terminated, 410
@@ -466,7 +475,7 @@ public final class ResumableService {
             String contentType = uploads.types().detect(head(r.id(), r.length()), r.filename());
             String sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : rehash(r.id(), r.length());
             u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
-                    clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata());
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata(), r.owner());
             // Like a refused type: the pipeline can only judge a file whose bytes are all there.
             pipeline = uploads.processing().plan(u, pipeline(r.metadata()));
         } catch (ApiException e) {
@@ -591,7 +600,7 @@ public final class ResumableService {
      * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
      */
     public Outcome concatenate(List<String> partialIds, Map<String, String> metadata, String rawMetadata,
-                               String filename, String client, ByteBuffer buffer, ByteBuffer second)
+                               String filename, String client, String owner, ByteBuffer buffer, ByteBuffer second)
             throws IOException, SQLException, InterruptedException {
         if (partialIds.isEmpty()) {
             throw invalidConcat("Upload-Concat: final lists no partial uploads");
@@ -636,11 +645,11 @@ public final class ResumableService {
                         }
                     }
                 }
-                done = uploads.commit(List.of(sink), metadata, client, pipeline(metadata), (tx, list) -> {
+                done = uploads.commit(List.of(sink), metadata, client, owner, pipeline(metadata), (tx, list) -> {
                     Upload u = list.getFirst();
                     repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata,
                             rawMetadata, Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null,
-                            now));
+                            now, owner));
                     for (Resumable p : parts) {
                         repository.delete(tx, p.id());
                     }
@@ -651,7 +660,7 @@ public final class ResumableService {
             }
             Upload u = done.getFirst().upload();
             return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata, rawMetadata,
-                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now),
+                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now, owner),
                     Optional.of(done.getFirst()));
         } finally {
             held.forEach(UploadLocks.Lock::close);

@@ -106,7 +106,7 @@ public final class UploadService {
      */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client)
             throws IOException, SQLException {
-        return uploadsOf(commit(sinks, metadata, client, null, (tx, uploads) -> {
+        return uploadsOf(commit(sinks, metadata, client, null, null, (tx, uploads) -> {
         }));
     }
 
@@ -119,7 +119,7 @@ public final class UploadService {
     /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client,
                                AlsoInTransaction also) throws IOException, SQLException {
-        return uploadsOf(commit(sinks, metadata, client, null, also));
+        return uploadsOf(commit(sinks, metadata, client, null, null, also));
     }
 
     private static List<Upload> uploadsOf(List<Stored> stored) {
@@ -134,10 +134,11 @@ public final class UploadService {
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
      * nothing.
      *
+     * @param owner    the API key the uploads belong to (null in open mode)
      * @param pipeline the pipeline the client named for every file, or null for each file's default
      */
-    public List<Stored> commit(List<FileSink> sinks, Map<String, String> metadata, String client, String pipeline,
-                               AlsoInTransaction also) throws IOException, SQLException {
+    public List<Stored> commit(List<FileSink> sinks, Map<String, String> metadata, String client, String owner,
+                               String pipeline, AlsoInTransaction also) throws IOException, SQLException {
         processing.checkName(pipeline);
         List<Upload> uploads = new ArrayList<>(sinks.size());
         for (FileSink sink : sinks) {
@@ -152,7 +153,8 @@ public final class UploadService {
                 committed.add(sink.id());
                 sink.writer().commit();
                 uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
-                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata));
+                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata,
+                        owner));
             }
             List<String> pipelines = new ArrayList<>(uploads.size());
             for (Upload u : uploads) {
@@ -211,6 +213,11 @@ public final class UploadService {
 
     public List<Upload> list(String before, int limit) throws SQLException {
         return repository.listBefore(before, limit);
+    }
+
+    /** As {@link #list}, only the uploads of API key {@code owner}. */
+    public List<Upload> listOwned(String owner, String before, int limit) throws SQLException {
+        return repository.listOwnedBefore(owner, before, limit);
     }
 
     /** Removes the record first (so the upload disappears at once), then its bytes. */
