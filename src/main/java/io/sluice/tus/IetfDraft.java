@@ -125,7 +125,7 @@ final class IetfDraft {
             h.put("Accept-Patch", PARTIAL_UPLOAD);
         }
         if (v.limits) {
-            h.put("Upload-Limit", limits(v, null));
+            h.put("Upload-Limit", limits(ex, v, null));
         }
         ex.empty(204);
     }
@@ -176,14 +176,14 @@ final class IetfDraft {
 
             try (Ticket ticket = tus.admit(ex, length)) {
                 Resumable r = service.create(new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                        false, ex.client(), ex.principal().owner()));
+                        false, ex.client(), ex.principal().owner(), tus.maxSize(ex)));
                 String location = tus.location(ex, r.id());
                 announce(ex, v, location, r);
                 QueuedJob job = null;
                 if (hasBody || complete) {
                     try {
                         ResumableService.Outcome out = service.append(new ResumableService.Append(r.id(), 0,
-                                        Resumable.DEFERRED, completeFlag(v, complete), checksum),
+                                        Resumable.DEFERRED, completeFlag(v, complete), checksum, tus.maxSize(ex)),
                                 body(ex, length),
                                 ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex));
                         r = out.upload();
@@ -273,7 +273,7 @@ final class IetfDraft {
             ResumableService.Outcome out;
             try (Ticket ticket = tus.admit(ex, ex.request().getLength())) {
                 out = service.append(new ResumableService.Append(id, provided, newLength, completeFlag(v, complete),
-                                checksum), body(ex, knownLength), ticket.buffer(), ticket.secondBuffer(),
+                                checksum, tus.maxSize(ex)), body(ex, knownLength), ticket.buffer(), ticket.secondBuffer(),
                         TusApi.releaseByClosing(ex));
             }
             state(ex, v, out.upload());
@@ -352,14 +352,14 @@ final class IetfDraft {
             h.put("Upload-Length", r.length());
         }
         if (v.limits) {
-            h.put("Upload-Limit", limits(v, r));
+            h.put("Upload-Limit", limits(ex, v, r));
         }
         TusApi.uploadIdHeader(ex, r);
     }
 
     /** {@code Upload-Limit}: the size limit, and the remaining lifetime of an unfinished upload. */
-    private String limits(Interop v, Resumable r) {
-        String limits = "max-size=" + service.maxSize();
+    private String limits(Exchange ex, Interop v, Resumable r) {
+        String limits = "max-size=" + tus.maxSize(ex);
         if (r != null && !r.isComplete() && r.expiresAt() != null) {
             long seconds = Math.max(0, Duration.between(Instant.now(), r.expiresAt()).toSeconds());
             limits += ", " + v.lifetimeKey + "=" + seconds;
@@ -386,7 +386,7 @@ final class IetfDraft {
         fields.put(HttpHeader.LOCATION, location);
         fields.put(INTEROP_HEADER, String.valueOf(v.number));
         if (v.limits) {
-            fields.put("Upload-Limit", limits(v, r));
+            fields.put("Upload-Limit", limits(ex, v, r));
         }
         if (version == HttpVersion.HTTP_1_1) {
             StringBuilder head = new StringBuilder("HTTP/1.1 " + UPLOAD_RESUMPTION_SUPPORTED
@@ -423,7 +423,7 @@ final class IetfDraft {
      * inconsistent length (400), beyond the size limit of an upload of unknown length it is 413.
      */
     private ResumableService.Body body(Exchange ex, long knownLength) {
-        long max = service.maxSize();
+        long max = tus.maxSize(ex);
         java.util.function.Supplier<ApiException> tooLarge = () -> knownLength != Resumable.DEFERRED
                 ? inconsistentLength("the body goes beyond the upload's length of " + knownLength + " bytes")
                 : new ApiException(413, "file_too_large", "the upload goes beyond the limit of " + max + " bytes",
@@ -438,12 +438,21 @@ final class IetfDraft {
     }
 
     private void checkMaxSize(Exchange ex, Interop v, long length) {
-        if (length != Resumable.DEFERRED && length > service.maxSize()) {
+        long max = tus.maxSize(ex);
+        if (length != Resumable.DEFERRED && length > max) {
             if (v.limits) {
-                ex.response().getHeaders().put("Upload-Limit", limits(v, null));
+                ex.response().getHeaders().put("Upload-Limit", limits(ex, v, null));
             }
             throw new ApiException(413, "file_too_large", "the upload's length " + length + " is above the limit of "
-                    + service.maxSize() + " bytes", Map.of("limit", service.maxSize()), null);
+                    + max + " bytes", Map.of("limit", max), null);
+        }
+        // A known length counts against the key's quota from creation on.
+        if (length != Resumable.DEFERRED && ex.request().getHeaders().get("Upload-Offset") == null) {
+            try {
+                service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), length);
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("cannot read the key's usage", e);
+            }
         }
     }
 

@@ -96,7 +96,7 @@ public final class TusApi {
         h.put("Tus-Resumable", VERSION);
         h.put("Tus-Version", VERSION);
         h.put("Tus-Extension", EXTENSIONS);
-        h.put("Tus-Max-Size", service.maxSize());
+        h.put("Tus-Max-Size", maxSize(ex));
         h.put("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS);
         ex.empty(204);
     }
@@ -156,21 +156,24 @@ public final class TusApi {
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, -1)) {
                 out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(),
-                        ex.principal().owner(), ticket.buffer(), ticket.secondBuffer());
+                        ex.principal().owner(), maxSize(ex), ticket.buffer(), ticket.secondBuffer());
             }
             created(ex, out, false);
             return;
         }
 
-        long length = parseLength(lengthHeader, deferHeader);
+        long length = parseLength(ex, lengthHeader, deferHeader);
+        // A known length is counted against the key's quota now; a deferred one as its bytes arrive.
+        long quotaLeft = service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), length);
         ResumableService.NewUpload spec = new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                concat instanceof Concat.Partial, ex.client(), ex.principal().owner());
+                concat instanceof Concat.Partial, ex.client(), ex.principal().owner(), maxSize(ex));
         long bodyLength = ex.request().getLength();
         ResumableService.Checksum checksum = checksum(ex);
         if (hasBody && checksum == null && length > 0 && bodyLength == length && !spec.partial()) {
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, length)) {
-                out = service.createComplete(spec, body(ex), ticket.buffer(), ticket.secondBuffer());
+                out = service.createComplete(spec, body(ex, Long.MAX_VALUE, null), ticket.buffer(),
+                        ticket.secondBuffer());
             }
             created(ex, out, true);
             return;
@@ -180,8 +183,9 @@ public final class TusApi {
             ResumableService.Outcome out = new ResumableService.Outcome(r, Optional.empty(), null);
             if (hasBody) {
                 try {
-                    out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
-                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+                    out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum,
+                                    maxSize(ex)), body(ex, r.lengthDeferred() ? quotaLeft : Long.MAX_VALUE,
+                                    ex.principal()), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
                 } catch (Exception e) {
                     // The client never learnt this upload's URL, so nobody can resume it: remove it now
                     // instead of leaving its bytes until expiry.
@@ -242,7 +246,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
-        requireVisible(ex, ex.param("id"));
+        Resumable current = requireVisible(ex, ex.param("id"));
         if (!isOffsetOctetStream(ex)) {
             throw new ApiException(415, "unsupported_content_type", "PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
@@ -250,14 +254,21 @@ public final class TusApi {
         String lengthHeader = ex.request().getHeaders().get("Upload-Length");
         long newLength = lengthHeader == null ? Resumable.DEFERRED
                 : parseNonNegative("Upload-Length", lengthHeader, true);
-        if (newLength != Resumable.DEFERRED && newLength > service.maxSize()) {
+        if (newLength != Resumable.DEFERRED && newLength > maxSize(ex)) {
             throw tooLarge(ex);
+        }
+        // Bytes of an upload whose length is still deferred count against the key's quota as they arrive.
+        long quotaLeft = Long.MAX_VALUE;
+        if (current != null && current.lengthDeferred() && !current.isComplete()) {
+            quotaLeft = service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(),
+                    newLength == Resumable.DEFERRED ? -1 : newLength - current.offset());
         }
         ResumableService.Checksum checksum = checksum(ex);
         ResumableService.Outcome out;
         try (Ticket ticket = admit(ex, ex.request().getLength())) {
-            out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum),
-                    body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+            out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum,
+                    maxSize(ex)), body(ex, quotaLeft, ex.principal()), ticket.buffer(), ticket.secondBuffer(),
+                    releaseByClosing(ex));
         }
         ex.response().getHeaders().put("Upload-Offset", out.upload().offset());
         uploadIdHeader(ex, out.upload());
@@ -297,11 +308,17 @@ public final class TusApi {
      * 404 {@code not_found} when upload {@code id} belongs to another API key: to its caller it does not exist.
      * Unknown ids are left to the service, which answers 404 as well.
      */
-    void requireVisible(Exchange ex, String id) throws java.sql.SQLException {
+    Resumable requireVisible(Exchange ex, String id) throws java.sql.SQLException {
         Optional<Resumable> r = service.find(id);
         if (r.isPresent()) {
             ex.requireVisible(r.get().owner(), "upload " + id);
         }
+        return r.orElse(null);
+    }
+
+    /** The caller's size limit: its API key's own, else {@code limits.maxFileSize} (Tus-Max-Size). */
+    long maxSize(Exchange ex) {
+        return ex.principal().maxFileSize(service.maxSize());
     }
 
     /** Every tus response carries Tus-Resumable; a request without the right one is refused with 412. */
@@ -324,15 +341,22 @@ public final class TusApi {
         };
     }
 
-    /** The body, with 413 once more bytes arrive than the upload has room for. */
-    static ResumableService.Body body(Exchange ex) {
-        return (max, consumer) -> {
+    /**
+     * The body, with 413 once more bytes arrive than the upload has room for ({@code exceeds_length}), or than the
+     * caller's quota has left ({@code quota_exceeded}, when {@code quotaLeft} is the smaller).
+     */
+    static ResumableService.Body body(Exchange ex, long quotaLeft, io.sluice.api.Principal caller) {
+        return (room, consumer) -> {
+            long max = Math.min(room, quotaLeft);
+            java.util.function.Supplier<ApiException> tooLarge = quotaLeft < room
+                    ? () -> io.sluice.upload.Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - quotaLeft)
+                    : TusApi::exceedsLength;
             // A declared length that cannot fit is refused before a byte is read (and before a checkpoint could
             // record part of a body that is refused anyway).
             if (ex.request().getLength() > max) {
-                throw exceedsLength();
+                throw tooLarge.get();
             }
-            return ex.readBody(max, TusApi::exceedsLength, consumer);
+            return ex.readBody(max, tooLarge, consumer);
         };
     }
 
@@ -392,7 +416,7 @@ public final class TusApi {
         return Long.parseLong(v);
     }
 
-    private long parseLength(String lengthHeader, String deferHeader) {
+    private long parseLength(Exchange ex, String lengthHeader, String deferHeader) {
         if (lengthHeader != null && deferHeader != null) {
             throw ApiException.badRequest("invalid_upload_length", "send Upload-Length or Upload-Defer-Length, not both");
         }
@@ -406,17 +430,19 @@ public final class TusApi {
             throw ApiException.badRequest("invalid_upload_length", "Upload-Length or Upload-Defer-Length: 1 is required");
         }
         long length = parseNonNegative("Upload-Length", lengthHeader, true);
-        if (length > service.maxSize()) {
+        long max = maxSize(ex);
+        if (length > max) {
             throw new ApiException(413, "file_too_large", "Upload-Length " + length + " is above Tus-Max-Size "
-                    + service.maxSize(), Map.of("limit", service.maxSize()), null);
+                    + max, Map.of("limit", max), null);
         }
         return length;
     }
 
     private ApiException tooLarge(Exchange ex) {
-        ex.response().getHeaders().put("Tus-Max-Size", service.maxSize());
-        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + service.maxSize(),
-                Map.of("limit", service.maxSize()), null);
+        long max = maxSize(ex);
+        ex.response().getHeaders().put("Tus-Max-Size", max);
+        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + max,
+                Map.of("limit", max), null);
     }
 
     /** {@code Upload-Checksum: <algorithm> <base64>}, or null when absent. */

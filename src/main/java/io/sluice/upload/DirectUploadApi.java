@@ -7,6 +7,7 @@ import io.sluice.admission.Rejection;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
+import io.sluice.api.Principal;
 import io.sluice.api.Routes;
 import org.eclipse.jetty.http.ByteRange;
 import org.eclipse.jetty.http.HttpField;
@@ -36,6 +37,8 @@ public final class DirectUploadApi {
     public static final int MAX_PAGE_SIZE = 500;
     /** Download chunk: taken from Jetty's buffer pool, not the upload budget. */
     private static final int DOWNLOAD_BUFFER = 64 * 1024;
+    /** Room for multipart framing and form fields around one file of a key's own (larger) size limit. */
+    static final long MULTIPART_SLACK = 1024 * 1024;
 
     private final UploadService service;
     private final AdmissionController admission;
@@ -67,17 +70,25 @@ public final class DirectUploadApi {
         if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
             throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
         }
-        long maxRequest = service.limits().maxRequestSize();
+        Principal caller = ex.principal();
+        long fileMax = caller.maxFileSize(service.limits().maxFileSize());
+        // A key allowed files larger than the request limit must be able to send one of them.
+        long maxRequest = Math.max(service.limits().maxRequestSize(),
+                caller.maxFileSize() == null ? 0 : Math.addExact(fileMax, MULTIPART_SLACK));
         long declared = ex.request().getLength();
         if (declared > maxRequest) {
             throw requestTooLarge(maxRequest);
         }
+        // The quota counts the whole request body (multipart framing included): checked before and while reading.
+        long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        long readLimit = Math.min(maxRequest, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
-                     service.limits().maxFilesPerRequest())) {
+                     service.limits().maxFilesPerRequest(), fileMax)) {
             MultiPart.Parser parser = receiver.parser(boundary);
-            ex.readBody(maxRequest, () -> requestTooLarge(maxRequest), chunk -> {
+            ex.readBody(readLimit, () -> readLimit < maxRequest ? quotaExceeded(caller, quotaLeft)
+                    : requestTooLarge(maxRequest), chunk -> {
                 parser.parse(chunk);
                 receiver.throwIfFailed();
             });
@@ -98,15 +109,19 @@ public final class DirectUploadApi {
                 .getValue(UploadProcessing.PIPELINE_FIELD));
         // Before admission and the body: a misspelt pipeline costs the client no upload.
         service.processing().checkName(pipeline);
-        long max = service.limits().maxFileSize();
+        Principal caller = ex.principal();
+        long max = caller.maxFileSize(service.limits().maxFileSize());
         long declared = ex.request().getLength();
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
+        long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        long readLimit = Math.min(max, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
-             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer())) {
-            ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
+             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max)) {
+            ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
+                    : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
             uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,
                     (tx, list) -> {
             });
@@ -144,6 +159,11 @@ public final class DirectUploadApi {
 
     private static void created(Exchange ex, List<Stored> uploads) throws IOException {
         ex.json(201, Map.of("uploads", uploads.stream().map(s -> UploadView.of(s.upload(), s.job())).toList()));
+    }
+
+    /** 413 {@code quota_exceeded} for a body that turned out larger than the {@code left} bytes of its quota. */
+    static ApiException quotaExceeded(Principal caller, long left) {
+        return Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - left);
     }
 
     private static ApiException requestTooLarge(long max) {

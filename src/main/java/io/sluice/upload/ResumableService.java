@@ -66,10 +66,11 @@ public final class ResumableService {
 
     /**
      * What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}; {@code owner} is the API
-     * key it will belong to (null in open mode).
+     * key it will belong to (null in open mode); {@code maxSize} the caller's size limit (a key's own limit
+     * overrides {@link #maxSize()}).
      */
     public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
-                            boolean partial, String client, String owner) {
+                            boolean partial, String client, String owner, long maxSize) {
     }
 
     /**
@@ -80,8 +81,10 @@ public final class ResumableService {
      * @param complete       IETF {@code Upload-Complete}: TRUE = this append ends the upload, FALSE = more follow,
      *                       null = tus (the upload ends when it reaches its length)
      * @param checksum       the expected digest of this append's bytes, or null
+     * @param maxSize        the caller's size limit, for an upload whose length is deferred
      */
-    public record Append(String id, long expectedOffset, long newLength, Boolean complete, Checksum checksum) {
+    public record Append(String id, long expectedOffset, long newLength, Boolean complete, Checksum checksum,
+                         long maxSize) {
     }
 
     /** An expected digest: {@code algorithm} is a JCA name (SHA-1, SHA-256, ...). */
@@ -144,6 +147,11 @@ public final class ResumableService {
                 .description("bytes acknowledged by resumable appends").register(metrics);
     }
 
+    /** What API keys' quotas count. */
+    public Usage usage() {
+        return uploads.usage();
+    }
+
     public long maxSize() {
         return uploads.limits().maxFileSize();
     }
@@ -166,7 +174,7 @@ public final class ResumableService {
 
     /** Creates an empty upload: its row and its (empty, durable) blob. */
     public Resumable create(NewUpload spec) throws IOException, SQLException {
-        checkLength(spec.length());
+        checkLength(spec.length(), spec.maxSize());
         uploads.processing().checkName(pipeline(spec.metadata()));
         if (spec.length() == 0) {
             throw ApiException.badRequest("empty_file", "'" + spec.filename() + "' is empty");
@@ -195,7 +203,7 @@ public final class ResumableService {
      */
     public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second)
             throws IOException, SQLException {
-        checkLength(spec.length());
+        checkLength(spec.length(), spec.maxSize());
         uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
         List<Stored> done;
@@ -237,9 +245,9 @@ public final class ResumableService {
         return name == null || name.isBlank() ? null : name.strip();
     }
 
-    private void checkLength(long length) {
-        if (length != Resumable.DEFERRED && length > maxSize()) {
-            throw FileSink.fileTooLarge(maxSize());
+    private static void checkLength(long length, long maxSize) {
+        if (length != Resumable.DEFERRED && length > maxSize) {
+            throw FileSink.fileTooLarge(maxSize);
         }
     }
 
@@ -302,7 +310,7 @@ public final class ResumableService {
                 throw offsetMismatch(r);
             }
             boolean storedDeferred = r.lengthDeferred();
-            r = applyNewLength(r, a.newLength());
+            r = applyNewLength(r, a.newLength(), a.maxSize());
             if (r.isComplete()) {
                 // Nothing to add; an empty append at the end is a harmless repeat of the final one.
                 long extra = body.read(0, chunk -> {
@@ -321,7 +329,7 @@ public final class ResumableService {
     private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
                                  boolean storedDeferred) throws IOException, SQLException {
         long start = r.offset();
-        long room = (r.lengthDeferred() ? maxSize() : r.length()) - start;
+        long room = (r.lengthDeferred() ? a.maxSize() : r.length()) - start;
         MessageDigest checksum = a.checksum() == null ? null : Digests.of(a.checksum().algorithm());
         // Partials are hashed when they are concatenated; the others continue the digest of their earlier appends.
         MessageDigest sha256 = r.concat() == Resumable.Concat.PARTIAL ? null : takeDigest(r.id(), start);
@@ -417,7 +425,7 @@ public final class ResumableService {
         return updated;
     }
 
-    private Resumable applyNewLength(Resumable r, long newLength) {
+    private Resumable applyNewLength(Resumable r, long newLength, long maxSize) {
         if (newLength == Resumable.DEFERRED || newLength == r.length()) {
             return r;
         }
@@ -425,7 +433,7 @@ public final class ResumableService {
             throw ApiException.badRequest("length_already_set",
                     "the upload's length is already " + r.length() + " and cannot change to " + newLength);
         }
-        checkLength(newLength);
+        checkLength(newLength, maxSize);
         if (newLength < r.offset()) {
             throw ApiException.badRequest("invalid_length",
                     "the length " + newLength + " is below the " + r.offset() + " bytes already received");
@@ -600,7 +608,8 @@ public final class ResumableService {
      * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
      */
     public Outcome concatenate(List<String> partialIds, Map<String, String> metadata, String rawMetadata,
-                               String filename, String client, String owner, ByteBuffer buffer, ByteBuffer second)
+                               String filename, String client, String owner, long maxSize, ByteBuffer buffer,
+                               ByteBuffer second)
             throws IOException, SQLException, InterruptedException {
         if (partialIds.isEmpty()) {
             throw invalidConcat("Upload-Concat: final lists no partial uploads");
@@ -633,7 +642,7 @@ public final class ResumableService {
                 total += p.length();
                 parts.add(p);
             }
-            checkLength(total);
+            checkLength(total, maxSize);
             Instant now = now();
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);

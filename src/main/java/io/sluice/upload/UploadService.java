@@ -42,6 +42,7 @@ public final class UploadService {
     private final UploadProcessing processing;
     private final Clock clock;
     private final Counter stored;
+    private final Usage usage;
     private final Counter storedBytes;
 
     /** Without background jobs: nothing is enqueued, and a request naming a pipeline is refused. */
@@ -66,9 +67,15 @@ public final class UploadService {
         this.admission = admission;
         this.processing = processing;
         this.clock = clock;
+        this.usage = new Usage(db);
         this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
         this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
                 .description("bytes of committed uploads").register(metrics);
+    }
+
+    /** What API keys' quotas count. */
+    public Usage usage() {
+        return usage;
     }
 
     public LimitsConfig limits() {
@@ -88,8 +95,13 @@ public final class UploadService {
      * buffers of the caller's ticket (one fills while the other is hashed and written).
      */
     public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
+        return open(filename, buffer, second, limits.maxFileSize());
+    }
+
+    /** As {@link #open(String, ByteBuffer, ByteBuffer)}, with the caller's own file size limit (an API key's). */
+    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second, long maxFileSize) throws IOException {
         String id = ids.next();
-        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
+        return new FileSink(id, filename, store.create(id), buffer, second, maxFileSize, types,
                 admission::checkDisk);
     }
 
