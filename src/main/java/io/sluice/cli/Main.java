@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sluice", mixinStandardHelpOptions = true,
         description = "Crash-proof file upload and processing server.",
         subcommands = {ServeCommand.class, SuperviseCommand.class, VersionCommand.class, UploadCommand.class,
-                JobsCommand.class, StatusCommand.class, RunJobCommand.class})
+                JobsCommand.class, StatusCommand.class, RunJobCommand.class, KeysCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for a configuration that must not start. */
