@@ -207,7 +207,7 @@ public final class ResumableService {
         uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
         List<Stored> done;
-        try (FileSink sink = uploads.open(spec.filename(), buffer, second)) {
+        try (FileSink sink = uploads.open(spec.filename(), buffer, second, spec.maxSize())) {
             long max = spec.length();
             long got = body.read(max, chunk -> sink.write(chunk.getByteBuffer()));
             if (got != spec.length()) {
@@ -646,7 +646,7 @@ public final class ResumableService {
             Instant now = now();
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-            try (FileSink sink = uploads.open(filename, buffer, second)) {
+            try (FileSink sink = uploads.open(filename, buffer, second, maxSize)) {
                 for (Resumable p : parts) {
                     try (ReadableByteChannel ch = store.openResumable(p.id(), 0, p.length())) {
                         while (ch.read(chunk.clear()) >= 0) {
