@@ -82,7 +82,8 @@ public final class Authenticator {
         }
         announcedOpen = open;
         if (open) {
-            log.warn("Open mode: no API keys exist and the server is bound to loopback, so every request is served "
+            // INFO, not WARN: this is the default single-user setup, and nothing but loopback can reach it.
+            log.info("Open mode: no API keys exist and the server is bound to loopback, so every request is served "
                     + "as admin without a key. Create one with 'sluice keys create --name NAME --admin' to require keys.");
         } else if (loopback || anyKeys) {
             log.info("API keys required: requests need 'Authorization: Bearer <key>' (health probes, relays and "

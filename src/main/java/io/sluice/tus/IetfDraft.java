@@ -184,7 +184,7 @@ final class IetfDraft {
                     try {
                         ResumableService.Outcome out = service.append(new ResumableService.Append(r.id(), 0,
                                         Resumable.DEFERRED, completeFlag(v, complete), checksum, tus.maxSize(ex)),
-                                body(ex, length),
+                                body(ex, length, length == Resumable.DEFERRED ? quotaLeft(ex, -1) : Long.MAX_VALUE),
                                 ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex));
                         r = out.upload();
                         job = out.job();
@@ -248,6 +248,9 @@ final class IetfDraft {
             tus.requireVisible(ex, id);
             checkMaxSize(ex, v, newLength);
             Resumable current = service.require(id);
+            if (current.lengthDeferred() && newLength != Resumable.DEFERRED && newLength > current.offset()) {
+                quotaLeft(ex, newLength - current.offset()); // the length becomes known: count it now
+            }
             if (current.isComplete()) {
                 ex.response().getHeaders().put("Upload-Offset", current.offset());
                 if (v.problemTypes && TusApi.hasBody(ex)) {
@@ -273,7 +276,9 @@ final class IetfDraft {
             ResumableService.Outcome out;
             try (Ticket ticket = tus.admit(ex, ex.request().getLength())) {
                 out = service.append(new ResumableService.Append(id, provided, newLength, completeFlag(v, complete),
-                                checksum, tus.maxSize(ex)), body(ex, knownLength), ticket.buffer(), ticket.secondBuffer(),
+                                checksum, tus.maxSize(ex)), body(ex, knownLength,
+                                current.lengthDeferred() && newLength == Resumable.DEFERRED ? quotaLeft(ex, -1)
+                                        : Long.MAX_VALUE), ticket.buffer(), ticket.secondBuffer(),
                         TusApi.releaseByClosing(ex));
             }
             state(ex, v, out.upload());
@@ -422,19 +427,37 @@ final class IetfDraft {
      * The body, refused once more bytes arrive than the upload has room for: beyond a known length that is an
      * inconsistent length (400), beyond the size limit of an upload of unknown length it is 413.
      */
-    private ResumableService.Body body(Exchange ex, long knownLength) {
+    private ResumableService.Body body(Exchange ex, long knownLength, long quotaLeft) {
         long max = tus.maxSize(ex);
+        io.sluice.api.Principal caller = ex.principal();
         java.util.function.Supplier<ApiException> tooLarge = () -> knownLength != Resumable.DEFERRED
                 ? inconsistentLength("the body goes beyond the upload's length of " + knownLength + " bytes")
                 : new ApiException(413, "file_too_large", "the upload goes beyond the limit of " + max + " bytes",
                 Map.of("limit", max), null);
-        return (room, consumer) -> {
+        return (serviceRoom, consumer) -> {
+            // An upload of unknown length is also bounded by what the key's quota has left.
+            long room = Math.min(serviceRoom, quotaLeft);
+            java.util.function.Supplier<ApiException> refusal = quotaLeft < serviceRoom
+                    ? () -> io.sluice.upload.Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - quotaLeft)
+                    : tooLarge;
             // Refused before reading when the declared length cannot fit, so no checkpoint records part of it.
             if (ex.request().getLength() > room) {
-                throw tooLarge.get();
+                throw refusal.get();
             }
-            return ex.readBody(room, tooLarge, consumer);
+            return ex.readBody(room, refusal, consumer);
         };
+    }
+
+    /**
+     * What the caller's quota has left; 413 {@code quota_exceeded} when {@code declared} more bytes (-1: unknown)
+     * do not fit.
+     */
+    private long quotaLeft(Exchange ex, long declared) {
+        try {
+            return service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), declared);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot read the key's usage", e);
+        }
     }
 
     private void checkMaxSize(Exchange ex, Interop v, long length) {
@@ -448,11 +471,7 @@ final class IetfDraft {
         }
         // A known length counts against the key's quota from creation on.
         if (length != Resumable.DEFERRED && ex.request().getHeaders().get("Upload-Offset") == null) {
-            try {
-                service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), length);
-            } catch (java.sql.SQLException e) {
-                throw new IllegalStateException("cannot read the key's usage", e);
-            }
+            quotaLeft(ex, length);
         }
     }
 

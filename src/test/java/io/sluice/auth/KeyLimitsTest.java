@@ -124,6 +124,25 @@ class KeyLimitsTest {
     }
 
     @Test
+    void anIetfUploadOfUnknownLengthIsStoppedAtTheQuota() throws Exception {
+        AuthTestSupport.Key q = http.create(admin.secret(), "{\"name\":\"ietf\",\"quota\":2000}");
+        http.refused(http.send("POST", "/files", q.secret(), null, "Upload-Draft-Interop-Version", "6",
+                "Upload-Complete", "?0", "Upload-Length", "2500"), 413, "quota_exceeded");
+        HttpResponse<String> created = http.send("POST", "/files", q.secret(), null,
+                "Upload-Draft-Interop-Version", "6", "Upload-Complete", "?0");
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String path = java.net.URI.create(created.headers().firstValue("Location").orElseThrow()).getPath();
+        http.refused(http.send("PATCH", path, q.secret(), AuthTestSupport.bytes(2500, 16),
+                "Upload-Draft-Interop-Version", "6", "Upload-Offset", "0", "Upload-Complete", "?0",
+                "Content-Type", "application/partial-upload"), 413, "quota_exceeded");
+        HttpResponse<String> fits = http.send("PATCH", path, q.secret(), AuthTestSupport.bytes(1500, 17),
+                "Upload-Draft-Interop-Version", "6", "Upload-Offset", "0", "Upload-Complete", "?1",
+                "Content-Type", "application/partial-upload");
+        assertThat(fits.statusCode()).as(fits.body()).isEqualTo(204);
+        server.assertNothingLeftBehind();
+    }
+
+    @Test
     void aRateLimitedKeyGets429WithRetryAfter() throws Exception {
         AuthTestSupport.Key slow = http.create(admin.secret(), "{\"name\":\"slow\",\"rate\":1}");
         HttpResponse<String> limited = null;
