@@ -1,17 +1,23 @@
 package io.sluice.auth;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -28,7 +34,9 @@ class AuthTest {
 
     @Test
     void openModeOnLoopbackUntilTheFirstKeyThenKeysAreRequired() throws Exception {
+        ListAppender<ILoggingEvent> log = capture();
         try (TestServer server = TestServer.start(dir)) {
+            assertThat(messages(log, Level.INFO)).anyMatch(m -> m.startsWith("Open mode"));
             AuthTestSupport http = new AuthTestSupport(server);
             // Open mode: no keys, loopback: everything works without a key, and what it creates has no owner.
             String openUpload = http.put(null, "open.txt", "hello".getBytes());
@@ -37,6 +45,7 @@ class AuthTest {
 
             AuthTestSupport.Key admin = http.create(null, "{\"name\":\"ops\",\"admin\":true}");
             AuthTestSupport.Key user = http.create(admin.secret(), "{\"name\":\"app\"}");
+            assertThat(messages(log, Level.INFO)).anyMatch(m -> m.startsWith("API keys required"));
 
             // From now on a key is needed.
             http.refused(http.get("/api/v1/uploads", null), 401, "unauthorized");
@@ -85,6 +94,8 @@ class AuthTest {
             http.refused(http.get("/api/v1/uploads", user.secret()), 401, "unauthorized");
             assertThat(http.get("/api/v1/uploads", admin.secret()).statusCode()).isEqualTo(200);
             server.assertNothingLeftBehind();
+        } finally {
+            release(log);
         }
     }
 
@@ -116,7 +127,9 @@ class AuthTest {
     @Test
     void boundToEveryAddressWithoutKeysEverythingButHealthIsRefused() throws Exception {
         // Bound to 0.0.0.0, but the test only ever talks to 127.0.0.1.
+        ListAppender<ILoggingEvent> log = capture();
         try (TestServer server = TestServer.start(dir, "server.host", "0.0.0.0")) {
+            assertThat(messages(log, Level.WARN)).anyMatch(m -> m.startsWith("API keys required but none exist"));
             AuthTestSupport http = new AuthTestSupport(server);
             assertThat(http.get("/health", null).statusCode()).isEqualTo(200);
             assertThat(http.get("/health/ready", null).statusCode()).isEqualTo(200);
@@ -133,6 +146,27 @@ class AuthTest {
             http.refused(http.get("/metrics", null), 401, "unauthorized");
             http.refused(http.get("/api/v1/webhooks/deliveries", null), 401, "unauthorized");
             assertThat(server.blobFiles()).isZero();
+        } finally {
+            release(log);
+        }
+    }
+
+    private static ListAppender<ILoggingEvent> capture() {
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        ((Logger) LoggerFactory.getLogger(Authenticator.class)).addAppender(appender);
+        return appender;
+    }
+
+    private static void release(ListAppender<ILoggingEvent> appender) {
+        ((Logger) LoggerFactory.getLogger(Authenticator.class)).detachAppender(appender);
+    }
+
+    /** The messages logged at exactly {@code level} so far. */
+    private static List<String> messages(ListAppender<ILoggingEvent> appender, Level level) {
+        synchronized (appender) {
+            return appender.list.stream().filter(e -> e.getLevel() == level).map(ILoggingEvent::getFormattedMessage)
+                    .toList();
         }
     }
 
