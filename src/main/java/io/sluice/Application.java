@@ -16,6 +16,11 @@ import io.sluice.admission.MemoryMonitor;
 import io.sluice.admission.MemoryPressure;
 import io.sluice.admission.MemorySnapshot;
 import io.sluice.admission.SheddingTracker;
+import io.sluice.auth.AccessPolicy;
+import io.sluice.auth.ApiKeys;
+import io.sluice.auth.Authenticator;
+import io.sluice.auth.KeysApi;
+import io.sluice.auth.RateLimiter;
 import io.sluice.config.AdmissionConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.Database;
@@ -241,6 +246,12 @@ public final class Application implements AutoCloseable {
 
         Router publicRouter = new Router(Request::getRemoteAddr);
         Router adminRouter = new Router(Request::getRemoteAddr);
+        // API keys: the public router authenticates every request it routes; the admin port stays unguarded.
+        ApiKeys apiKeys = new ApiKeys(db, Clock.systemUTC());
+        Authenticator authenticator = new Authenticator(apiKeys, config.server().host(), System::nanoTime);
+        publicRouter.guard(new AccessPolicy(authenticator, new RateLimiter(System::nanoTime)));
+        new KeysApi(apiKeys, authenticator).register(publicRouter);
+        authenticator.openMode(); // logs which mode is on
         ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
         UploadMetrics uploadMetrics = new UploadMetrics(metrics, config.alerts().uploadFailureWindow());
         AlertService alerts = AlertService.create(config, latest::get, uploadMetrics::recent, queueStats::get, () -> {

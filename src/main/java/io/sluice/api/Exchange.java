@@ -24,6 +24,21 @@ public record Exchange(Request request, Response response, Map<String, String> p
     /** How many body bytes a handler reads before it lets other virtual threads run. */
     static final long YIELD_EVERY_BYTES = 256 * 1024;
 
+    /**
+     * The caller the router's {@link Guard} admitted; {@link Principal#OPEN} when the router has no guard (the
+     * admin port, which is never public).
+     */
+    public Principal principal() {
+        return request.getAttribute(Principal.ATTRIBUTE) instanceof Principal p ? p : Principal.OPEN;
+    }
+
+    /** 404 {@code not_found} for {@code what} unless a record owned by {@code owner} is visible to the caller. */
+    public void requireVisible(String owner, String what) {
+        if (!principal().canSee(owner)) {
+            throw ApiException.notFound(what);
+        }
+    }
+
     public String param(String name) {
         return params.get(name);
     }

@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** The command line. Only parses and dispatches; each command wires what it needs. */
 @Command(name = "sluice", mixinStandardHelpOptions = true,
         description = "Crash-proof file upload and processing server.",
-        subcommands = {ServeCommand.class, WorkerCommand.class, SuperviseCommand.class, VersionCommand.class, UploadCommand.class,
-                JobsCommand.class, StatusCommand.class, RunJobCommand.class})
+        subcommands = {ServeCommand.class, WorkerCommand.class, SuperviseCommand.class, VersionCommand.class,
+                UploadCommand.class, JobsCommand.class, StatusCommand.class, RunJobCommand.class, KeysCommand.class})
 public final class Main implements Runnable {
 
     /** Exit code for a configuration that must not start. */

@@ -134,7 +134,8 @@ public final class HttpServer {
         }
         cors.setAllowedOriginPatterns(origins);
         cors.setAllowedMethods(Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
-        cors.setAllowedHeaders(Set.of("*"));
+        // "*" does not cover Authorization (Fetch standard): browsers sending an API key need it named.
+        cors.setAllowedHeaders(Set.of("*", "Authorization"));
         Set<String> exposed = new HashSet<>(Set.of("X-Request-Id", "Retry-After", "ETag", "Content-Range",
                 "Content-Disposition", "Location"));
         exposed.addAll(exposedHeaders);

@@ -3,6 +3,8 @@ package io.sluice.http;
 import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
+import io.sluice.api.Guard;
+import io.sluice.api.Principal;
 import io.sluice.api.Json;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
@@ -39,13 +41,14 @@ public final class Router extends Handler.Abstract implements Routes {
 
     private static final Logger log = LoggerFactory.getLogger(Router.class);
 
-    private record Entry(String method, String[] segments, Route route) {
+    private record Entry(String method, String pattern, String[] segments, Route route) {
     }
 
     private final List<Entry> entries = new ArrayList<>();
     private final Function<Request, String> clientKey;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile Route fallback;
+    private volatile Guard guard;
 
     /** @param clientKey who a request is from, for per-client admission */
     public Router(Function<Request, String> clientKey) {
@@ -55,7 +58,7 @@ public final class Router extends Handler.Abstract implements Routes {
 
     @Override
     public void add(String method, String pattern, Route route) {
-        entries.add(new Entry(method, split(pattern), route));
+        entries.add(new Entry(method, pattern, split(pattern), route));
     }
 
     /**
@@ -64,6 +67,14 @@ public final class Router extends Handler.Abstract implements Routes {
      */
     public void fallback(Route route) {
         this.fallback = route;
+    }
+
+    /**
+     * Runs {@code guard} before every route and the fallback: it authenticates the caller (stored for
+     * {@link Exchange#principal()}) or refuses the request. Without one every caller is {@link Principal#OPEN}.
+     */
+    public void guard(Guard guard) {
+        this.guard = guard;
     }
 
     @Override
@@ -82,7 +93,7 @@ public final class Router extends Handler.Abstract implements Routes {
                     allowed.add(e.method);
                     continue;
                 }
-                run(e.route, request, response, callback, params);
+                run(e.pattern, e.route, request, response, callback, params);
                 return true;
             }
             if (!allowed.isEmpty()) {
@@ -90,7 +101,7 @@ public final class Router extends Handler.Abstract implements Routes {
                 writeError(request, response, callback, new ApiException(405, "method_not_allowed",
                         request.getMethod() + " is not supported here; allowed: " + String.join(", ", allowed)));
             } else if (fallback != null && ("GET".equals(request.getMethod()) || "HEAD".equals(request.getMethod()))) {
-                run(fallback, request, response, callback, Map.of());
+                run(null, fallback, request, response, callback, Map.of());
             } else {
                 writeError(request, response, callback, ApiException.notFound("path " + path));
             }
@@ -100,8 +111,23 @@ public final class Router extends Handler.Abstract implements Routes {
         }
     }
 
-    private void run(Route route, Request request, Response response, Callback callback, Map<String, String> params) {
-        Exchange ex = new Exchange(request, response, params, RequestIds.get(request), clientKey.apply(request));
+    private void run(String pattern, Route route, Request request, Response response, Callback callback,
+                     Map<String, String> params) {
+        String client = clientKey.apply(request);
+        Guard g = guard;
+        if (g != null) {
+            try {
+                Principal p = g.check(request, response, pattern);
+                request.setAttribute(Principal.ATTRIBUTE, p);
+                if (p.keyId() != null) {
+                    client = "key:" + p.keyId(); // admission counts per key, not per address, once keys are used
+                }
+            } catch (ApiException e) {
+                writeError(request, response, callback, e);
+                return;
+            }
+        }
+        Exchange ex = new Exchange(request, response, params, RequestIds.get(request), client);
         try {
             route.handle(ex);
             callback.succeeded();

@@ -16,6 +16,7 @@ import java.time.Instant;
  * @param errorCode        why the last attempt failed (kept while retrying), or null
  * @param result           JSON text a succeeded job produced, or null
  * @param cancelRequested  cancel was asked while running; the worker stops at its next checkpoint
+ * @param owner            the API key of its upload (inherited when enqueued); null in open mode
  */
 public record Job(
         String id,
@@ -39,7 +40,8 @@ public record Job(
         Instant createdAt,
         Instant startedAt,
         Instant finishedAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String owner) {
 
     /** The lease of the current attempt; only meaningful for a job this worker just claimed. */
     public Lease lease() {

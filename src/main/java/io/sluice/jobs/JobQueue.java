@@ -105,7 +105,12 @@ public interface JobQueue {
      * Newest first. {@code state} and {@code pipeline} filter when non-null; {@code cursor} is the id of the last
      * job of the previous page (exclusive), or null for the first page.
      */
-    List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException;
+    default List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
+        return list(state, pipeline, null, cursor, limit);
+    }
+
+    /** As {@link #list(JobState, String, String, int)}, only the jobs of API key {@code owner} when not null. */
+    List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit) throws SQLException;
 
     /**
      * Queued and running jobs per pipeline, and when the oldest queued job became due: for health, metrics, alerts

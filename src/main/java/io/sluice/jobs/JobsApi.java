@@ -79,7 +79,7 @@ public final class JobsApi {
     }
 
     void get(Exchange ex) throws Exception {
-        ex.json(200, JobView.of(require(ex.param("id"))));
+        ex.json(200, JobView.of(require(ex, ex.param("id"))));
     }
 
     void list(Exchange ex) throws Exception {
@@ -104,7 +104,9 @@ public final class JobsApi {
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
             throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
         }
-        List<Job> page = queue.list(state, pipeline, cursor, (int) limit + 1);
+        // An admin lists every job; any other key only its own.
+        List<Job> page = queue.list(state, pipeline, ex.principal().admin() ? null : ex.principal().owner(), cursor,
+                (int) limit + 1);
         boolean more = page.size() > limit;
         List<Job> items = more ? page.subList(0, (int) limit) : page;
         ex.json(200, new Page(items.stream().map(JobView::of).toList(), more ? items.getLast().id() : null));
@@ -115,7 +117,7 @@ public final class JobsApi {
     }
 
     void cancel(Exchange ex) throws Exception {
-        Job job = require(ex.param("id"));
+        Job job = require(ex, ex.param("id"));
         if (job.state().finished()) {
             throw finished(job);
         }
@@ -127,7 +129,7 @@ public final class JobsApi {
     }
 
     void retry(Exchange ex) throws Exception {
-        Job job = require(ex.param("id"));
+        Job job = require(ex, ex.param("id"));
         if (job.state() != JobState.FAILED && job.state() != JobState.CANCELLED) {
             throw notRetryable(job, "only a failed or cancelled job can be retried; job " + job.id() + " is "
                     + job.state().dbValue());
@@ -147,7 +149,7 @@ public final class JobsApi {
      * lines are found by scanning for {@code \n}, never by reading the file into memory.
      */
     void output(Exchange ex) throws Exception {
-        Job job = require(ex.param("id"));
+        Job job = require(ex, ex.param("id"));
         Fields query = Request.extractQueryParameters(ex.request());
         long offset = number(query.getValue("offset"), 0, "invalid_offset",
                 "offset must be a non-negative number of lines");
@@ -209,11 +211,14 @@ public final class JobsApi {
         }
     }
 
-    private Job require(String id) throws Exception {
+    /** The job, or 404 when unknown or owned by another API key. */
+    private Job require(Exchange ex, String id) throws Exception {
         if (!IdGenerator.looksLikeId(id)) {
             throw ApiException.notFound("job " + id);
         }
-        return queue.find(id).orElseThrow(() -> ApiException.notFound("job " + id));
+        Job job = queue.find(id).orElseThrow(() -> ApiException.notFound("job " + id));
+        ex.requireVisible(job.owner(), "job " + id);
+        return job;
     }
 
     /** A non-negative whole number from the query, {@code absent} when not given. */

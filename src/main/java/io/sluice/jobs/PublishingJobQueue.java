@@ -146,7 +146,8 @@ public final class PublishingJobQueue implements JobQueue {
     }
 
     @Override
-    public List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
-        return delegate.list(state, pipeline, cursor, limit);
+    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
+            throws SQLException {
+        return delegate.list(state, pipeline, owner, cursor, limit);
     }
 }

@@ -37,7 +37,7 @@ public final class SqlJobQueue implements JobQueue {
 
     private static final String COLUMNS = "id, upload_id, pipeline, state, attempt, max_attempts, run_at, "
             + "lease_owner, lease_expires_at, timeout_ms, progress, stage, eta_seconds, error_code, error_message, "
-            + "result, idempotency_key, cancel_requested, created_at, started_at, finished_at, updated_at";
+            + "result, idempotency_key, cancel_requested, created_at, started_at, finished_at, updated_at, owner";
     private static final String FENCE = " WHERE id = ? AND lease_owner = ? AND attempt = ? AND state = 'running'";
     private static final String FINISHED = "('succeeded', 'failed', 'cancelled')";
 
@@ -69,8 +69,9 @@ public final class SqlJobQueue implements JobQueue {
         int inserted;
         try (PreparedStatement ps = tx.prepareStatement("INSERT INTO jobs (id, upload_id, pipeline, state, attempt, "
                 + "max_attempts, run_at, timeout_ms, progress, idempotency_key, cancel_requested, created_at, "
-                + "updated_at) VALUES (?, ?, ?, 'queued', 0, ?, " + now + " + ?, ?, 0, ?, 0, " + now + ", " + now
-                + ") ON CONFLICT (idempotency_key) DO NOTHING")) {
+                + "updated_at, owner) VALUES (?, ?, ?, 'queued', 0, ?, " + now + " + ?, ?, 0, ?, 0, " + now + ", " + now
+                // A job belongs to the API key of its upload, which this transaction has just recorded.
+                + ", (SELECT owner FROM uploads WHERE id = ?)) ON CONFLICT (idempotency_key) DO NOTHING")) {
             ps.setString(1, ids.get());
             ps.setString(2, job.uploadId());
             ps.setString(3, job.pipeline());
@@ -78,6 +79,7 @@ public final class SqlJobQueue implements JobQueue {
             ps.setLong(5, job.delay().toMillis());
             ps.setLong(6, job.timeout().toMillis());
             ps.setString(7, job.idempotencyKey());
+            ps.setString(8, job.uploadId());
             inserted = ps.executeUpdate();
         }
         Job stored = selectOne(tx, "idempotency_key = ?", job.idempotencyKey())
@@ -362,12 +364,17 @@ public final class SqlJobQueue implements JobQueue {
     }
 
     @Override
-    public List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
+    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
+            throws SQLException {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be >= 1, was " + limit);
         }
         List<String> where = new ArrayList<>();
         List<String> args = new ArrayList<>();
+        if (owner != null) {
+            where.add("owner = ?");
+            args.add(owner);
+        }
         if (state != null) {
             where.add("state = ?");
             args.add(state.dbValue());
@@ -455,7 +462,8 @@ public final class SqlJobQueue implements JobQueue {
                 instant(rs, "created_at"),
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
-                instant(rs, "updated_at"));
+                instant(rs, "updated_at"),
+                rs.getString("owner"));
     }
 
     private static Long nullableLong(ResultSet rs, String column) throws SQLException {

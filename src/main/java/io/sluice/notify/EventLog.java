@@ -106,12 +106,13 @@ public final class EventLog implements JobEvents {
         String dataJson = write(data);
         long id;
         try (PreparedStatement ps = tx.prepareStatement("INSERT INTO events (type, job_id, upload_id, payload, "
-                + "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id")) {
+                + "created_at, owner) VALUES (?, ?, ?, ?, ?, (SELECT owner FROM jobs WHERE id = ?)) RETURNING id")) {
             ps.setString(1, type);
             ps.setString(2, jobId);
             ps.setString(3, uploadId);
             ps.setString(4, dataJson);
             ps.setLong(5, now);
+            ps.setString(6, jobId);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 id = rs.getLong(1);
@@ -145,7 +146,7 @@ public final class EventLog implements JobEvents {
     /** Events after {@code afterId} (of one job when {@code jobId} is not null), oldest first, at most {@code limit}. */
     public List<Event> after(long afterId, String jobId, int limit) throws SQLException {
         return db.read(c -> {
-            try (PreparedStatement ps = c.prepareStatement("SELECT id, type, job_id, payload, created_at FROM events "
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, type, job_id, payload, created_at, owner FROM events "
                     + "WHERE id > ?" + (jobId == null ? "" : " AND job_id = ?") + " ORDER BY id LIMIT ?")) {
                 int i = 1;
                 ps.setLong(i++, afterId);
@@ -159,7 +160,7 @@ public final class EventLog implements JobEvents {
                         long id = rs.getLong(1);
                         String type = rs.getString(2);
                         out.add(new Event(id, type, rs.getString(3),
-                                envelope(id, type, rs.getLong(5), rs.getString(4))));
+                                envelope(id, type, rs.getLong(5), rs.getString(4)), rs.getString(6)));
                     }
                 }
                 return out;

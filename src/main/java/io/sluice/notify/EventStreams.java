@@ -29,7 +29,7 @@ public final class EventStreams {
     static final Duration POLL_INTERVAL = Duration.ofMillis(250);
     static final int BATCH = 500;
     /** Put in a queue to wake its writer when the subscription ends. */
-    static final Event END = new Event(-1, "", null, "");
+    static final Event END = new Event(-1, "", null, "", null);
 
     private final EventLog events;
     private final int queueSize;

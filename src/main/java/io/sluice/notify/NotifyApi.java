@@ -66,9 +66,8 @@ public final class NotifyApi {
         routes.add("GET", "/api/v1/events", ex -> stream(ex, null));
         routes.add("GET", "/api/v1/jobs/{id}/events", ex -> {
             String id = ex.param("id");
-            if (jobs.find(id).isEmpty()) {
-                throw ApiException.notFound("job " + id);
-            }
+            var job = jobs.find(id).orElseThrow(() -> ApiException.notFound("job " + id));
+            ex.requireVisible(job.owner(), "job " + id);
             stream(ex, id);
         });
         routes.add("GET", BASE, this::list);
@@ -78,6 +77,8 @@ public final class NotifyApi {
 
     void stream(Exchange ex, String jobId) throws Exception {
         Long resumeFrom = lastEventId(ex);
+        // A key sees the events of its own jobs and uploads; an admin sees all.
+        io.sluice.api.Principal caller = ex.principal();
         try (EventStreams.Subscription sub = streams.subscribe(jobId)) {
             ex.response().setStatus(200);
             ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -93,7 +94,9 @@ public final class NotifyApi {
                 do {
                     batch = events.after(last, jobId, REPLAY_BATCH);
                     for (Event e : batch) {
-                        send(ex, frame(e));
+                        if (caller.canSee(e.owner())) {
+                            send(ex, frame(e));
+                        }
                         last = e.id();
                     }
                 } while (batch.size() == REPLAY_BATCH);
@@ -106,7 +109,9 @@ public final class NotifyApi {
                 if (e == null) {
                     send(ex, ": heartbeat\n\n");
                 } else if (e.id() > last) {
-                    send(ex, frame(e));
+                    if (caller.canSee(e.owner())) {
+                        send(ex, frame(e));
+                    }
                     last = e.id();
                 }
             }

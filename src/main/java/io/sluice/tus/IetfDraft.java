@@ -125,7 +125,7 @@ final class IetfDraft {
             h.put("Accept-Patch", PARTIAL_UPLOAD);
         }
         if (v.limits) {
-            h.put("Upload-Limit", limits(v, null));
+            h.put("Upload-Limit", limits(ex, v, null));
         }
         ex.empty(204);
     }
@@ -176,15 +176,15 @@ final class IetfDraft {
 
             try (Ticket ticket = tus.admit(ex, length)) {
                 Resumable r = service.create(new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                        false, ex.client()));
+                        false, ex.client(), ex.principal().owner(), tus.maxSize(ex)));
                 String location = tus.location(ex, r.id());
                 announce(ex, v, location, r);
                 QueuedJob job = null;
                 if (hasBody || complete) {
                     try {
                         ResumableService.Outcome out = service.append(new ResumableService.Append(r.id(), 0,
-                                        Resumable.DEFERRED, completeFlag(v, complete), checksum),
-                                body(ex, length),
+                                        Resumable.DEFERRED, completeFlag(v, complete), checksum, tus.maxSize(ex)),
+                                body(ex, length, length == Resumable.DEFERRED ? quotaLeft(ex, -1) : Long.MAX_VALUE),
                                 ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex));
                         r = out.upload();
                         job = out.job();
@@ -210,6 +210,7 @@ final class IetfDraft {
     /** Offset retrieval; a writer still holding the upload is asked to let go first (its client is resuming). */
     void head(Exchange ex) throws Exception {
         Interop v = negotiate(ex);
+        tus.requireVisible(ex, ex.param("id"));
         Resumable r = service.status(ex.param("id"), () -> {
         });
         ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
@@ -243,9 +244,13 @@ final class IetfDraft {
             if (newLength < 0) {
                 newLength = Resumable.DEFERRED;
             }
-            checkMaxSize(ex, v, newLength);
             String id = ex.param("id");
+            tus.requireVisible(ex, id);
+            checkMaxSize(ex, v, newLength);
             Resumable current = service.require(id);
+            if (current.lengthDeferred() && newLength != Resumable.DEFERRED && newLength > current.offset()) {
+                quotaLeft(ex, newLength - current.offset()); // the length becomes known: count it now
+            }
             if (current.isComplete()) {
                 ex.response().getHeaders().put("Upload-Offset", current.offset());
                 if (v.problemTypes && TusApi.hasBody(ex)) {
@@ -271,7 +276,9 @@ final class IetfDraft {
             ResumableService.Outcome out;
             try (Ticket ticket = tus.admit(ex, ex.request().getLength())) {
                 out = service.append(new ResumableService.Append(id, provided, newLength, completeFlag(v, complete),
-                                checksum), body(ex, knownLength), ticket.buffer(), ticket.secondBuffer(),
+                                checksum, tus.maxSize(ex)), body(ex, knownLength,
+                                current.lengthDeferred() && newLength == Resumable.DEFERRED ? quotaLeft(ex, -1)
+                                        : Long.MAX_VALUE), ticket.buffer(), ticket.secondBuffer(),
                         TusApi.releaseByClosing(ex));
             }
             state(ex, v, out.upload());
@@ -285,6 +292,7 @@ final class IetfDraft {
     /** Cancellation: the upload and its bytes go, finished or not; 204, then 404. */
     void delete(Exchange ex) throws Exception {
         negotiate(ex);
+        tus.requireVisible(ex, ex.param("id"));
         service.terminate(ex.param("id"), () -> {
         });
         ex.empty(204);
@@ -349,14 +357,14 @@ final class IetfDraft {
             h.put("Upload-Length", r.length());
         }
         if (v.limits) {
-            h.put("Upload-Limit", limits(v, r));
+            h.put("Upload-Limit", limits(ex, v, r));
         }
         TusApi.uploadIdHeader(ex, r);
     }
 
     /** {@code Upload-Limit}: the size limit, and the remaining lifetime of an unfinished upload. */
-    private String limits(Interop v, Resumable r) {
-        String limits = "max-size=" + service.maxSize();
+    private String limits(Exchange ex, Interop v, Resumable r) {
+        String limits = "max-size=" + tus.maxSize(ex);
         if (r != null && !r.isComplete() && r.expiresAt() != null) {
             long seconds = Math.max(0, Duration.between(Instant.now(), r.expiresAt()).toSeconds());
             limits += ", " + v.lifetimeKey + "=" + seconds;
@@ -383,7 +391,7 @@ final class IetfDraft {
         fields.put(HttpHeader.LOCATION, location);
         fields.put(INTEROP_HEADER, String.valueOf(v.number));
         if (v.limits) {
-            fields.put("Upload-Limit", limits(v, r));
+            fields.put("Upload-Limit", limits(ex, v, r));
         }
         if (version == HttpVersion.HTTP_1_1) {
             StringBuilder head = new StringBuilder("HTTP/1.1 " + UPLOAD_RESUMPTION_SUPPORTED
@@ -419,28 +427,51 @@ final class IetfDraft {
      * The body, refused once more bytes arrive than the upload has room for: beyond a known length that is an
      * inconsistent length (400), beyond the size limit of an upload of unknown length it is 413.
      */
-    private ResumableService.Body body(Exchange ex, long knownLength) {
-        long max = service.maxSize();
+    private ResumableService.Body body(Exchange ex, long knownLength, long quotaLeft) {
+        long max = tus.maxSize(ex);
+        io.sluice.api.Principal caller = ex.principal();
         java.util.function.Supplier<ApiException> tooLarge = () -> knownLength != Resumable.DEFERRED
                 ? inconsistentLength("the body goes beyond the upload's length of " + knownLength + " bytes")
                 : new ApiException(413, "file_too_large", "the upload goes beyond the limit of " + max + " bytes",
                 Map.of("limit", max), null);
-        return (room, consumer) -> {
+        return (serviceRoom, consumer) -> {
+            // An upload of unknown length is also bounded by what the key's quota has left.
+            long room = Math.min(serviceRoom, quotaLeft);
+            java.util.function.Supplier<ApiException> refusal = quotaLeft < serviceRoom
+                    ? () -> io.sluice.upload.Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - quotaLeft)
+                    : tooLarge;
             // Refused before reading when the declared length cannot fit, so no checkpoint records part of it.
             if (ex.request().getLength() > room) {
-                throw tooLarge.get();
+                throw refusal.get();
             }
-            return ex.readBody(room, tooLarge, consumer);
+            return ex.readBody(room, refusal, consumer);
         };
     }
 
+    /**
+     * What the caller's quota has left; 413 {@code quota_exceeded} when {@code declared} more bytes (-1: unknown)
+     * do not fit.
+     */
+    private long quotaLeft(Exchange ex, long declared) {
+        try {
+            return service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), declared);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException("cannot read the key's usage", e);
+        }
+    }
+
     private void checkMaxSize(Exchange ex, Interop v, long length) {
-        if (length != Resumable.DEFERRED && length > service.maxSize()) {
+        long max = tus.maxSize(ex);
+        if (length != Resumable.DEFERRED && length > max) {
             if (v.limits) {
-                ex.response().getHeaders().put("Upload-Limit", limits(v, null));
+                ex.response().getHeaders().put("Upload-Limit", limits(ex, v, null));
             }
             throw new ApiException(413, "file_too_large", "the upload's length " + length + " is above the limit of "
-                    + service.maxSize() + " bytes", Map.of("limit", service.maxSize()), null);
+                    + max + " bytes", Map.of("limit", max), null);
+        }
+        // A known length counts against the key's quota from creation on.
+        if (length != Resumable.DEFERRED && ex.request().getHeaders().get("Upload-Offset") == null) {
+            quotaLeft(ex, length);
         }
     }
 

@@ -96,7 +96,7 @@ public final class TusApi {
         h.put("Tus-Resumable", VERSION);
         h.put("Tus-Version", VERSION);
         h.put("Tus-Extension", EXTENSIONS);
-        h.put("Tus-Max-Size", service.maxSize());
+        h.put("Tus-Max-Size", maxSize(ex));
         h.put("Tus-Checksum-Algorithm", CHECKSUM_ALGORITHMS);
         ex.empty(204);
     }
@@ -146,24 +146,34 @@ public final class TusApi {
             if (hasBody) {
                 throw ApiException.badRequest("invalid_concat", "a final concatenation has no body");
             }
+            for (String id : f.ids()) {
+                Optional<Resumable> p = service.find(id);
+                if (p.isPresent() && !ex.principal().canSee(p.get().owner())) {
+                    // Someone else's partial upload is, to this caller, one that does not exist.
+                    throw ApiException.badRequest("invalid_concat", "partial upload " + id + " does not exist");
+                }
+            }
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, -1)) {
-                out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(), ticket.buffer(),
-                        ticket.secondBuffer());
+                out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(),
+                        ex.principal().owner(), maxSize(ex), ticket.buffer(), ticket.secondBuffer());
             }
             created(ex, out, false);
             return;
         }
 
-        long length = parseLength(lengthHeader, deferHeader);
+        long length = parseLength(ex, lengthHeader, deferHeader);
+        // A known length is counted against the key's quota now; a deferred one as its bytes arrive.
+        long quotaLeft = service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), length);
         ResumableService.NewUpload spec = new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
-                concat instanceof Concat.Partial, ex.client());
+                concat instanceof Concat.Partial, ex.client(), ex.principal().owner(), maxSize(ex));
         long bodyLength = ex.request().getLength();
         ResumableService.Checksum checksum = checksum(ex);
         if (hasBody && checksum == null && length > 0 && bodyLength == length && !spec.partial()) {
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, length)) {
-                out = service.createComplete(spec, body(ex), ticket.buffer(), ticket.secondBuffer());
+                out = service.createComplete(spec, body(ex, Long.MAX_VALUE, null), ticket.buffer(),
+                        ticket.secondBuffer());
             }
             created(ex, out, true);
             return;
@@ -173,8 +183,9 @@ public final class TusApi {
             ResumableService.Outcome out = new ResumableService.Outcome(r, Optional.empty(), null);
             if (hasBody) {
                 try {
-                    out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum),
-                            body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+                    out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum,
+                                    maxSize(ex)), body(ex, r.lengthDeferred() ? quotaLeft : Long.MAX_VALUE,
+                                    ex.principal()), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
                 } catch (Exception e) {
                     // The client never learnt this upload's URL, so nobody can resume it: remove it now
                     // instead of leaving its bytes until expiry.
@@ -204,6 +215,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        requireVisible(ex, ex.param("id"));
         Resumable r = service.status(ex.param("id"), () -> {
         });
         HttpFields.Mutable h = ex.response().getHeaders();
@@ -234,6 +246,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        Resumable current = requireVisible(ex, ex.param("id"));
         if (!isOffsetOctetStream(ex)) {
             throw new ApiException(415, "unsupported_content_type", "PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
@@ -241,14 +254,21 @@ public final class TusApi {
         String lengthHeader = ex.request().getHeaders().get("Upload-Length");
         long newLength = lengthHeader == null ? Resumable.DEFERRED
                 : parseNonNegative("Upload-Length", lengthHeader, true);
-        if (newLength != Resumable.DEFERRED && newLength > service.maxSize()) {
+        if (newLength != Resumable.DEFERRED && newLength > maxSize(ex)) {
             throw tooLarge(ex);
+        }
+        // Bytes of an upload whose length is still deferred count against the key's quota as they arrive.
+        long quotaLeft = Long.MAX_VALUE;
+        if (current != null && current.lengthDeferred() && !current.isComplete()) {
+            quotaLeft = service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(),
+                    newLength == Resumable.DEFERRED ? -1 : newLength - current.offset());
         }
         ResumableService.Checksum checksum = checksum(ex);
         ResumableService.Outcome out;
         try (Ticket ticket = admit(ex, ex.request().getLength())) {
-            out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum),
-                    body(ex), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+            out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum,
+                    maxSize(ex)), body(ex, quotaLeft, ex.principal()), ticket.buffer(), ticket.secondBuffer(),
+                    releaseByClosing(ex));
         }
         ex.response().getHeaders().put("Upload-Offset", out.upload().offset());
         uploadIdHeader(ex, out.upload());
@@ -263,6 +283,7 @@ public final class TusApi {
             return;
         }
         requireTus(ex);
+        requireVisible(ex, ex.param("id"));
         service.terminate(ex.param("id"), () -> {
         });
         ex.empty(204);
@@ -271,6 +292,7 @@ public final class TusApi {
     void get(Exchange ex) throws Exception {
         // A download needs no Tus-Resumable (a browser link sends none), but the answer still names the version.
         ex.response().getHeaders().put("Tus-Resumable", VERSION);
+        requireVisible(ex, ex.param("id"));
         Resumable r = service.require(ex.param("id"));
         if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
             throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()
@@ -281,6 +303,23 @@ public final class TusApi {
 
     // ---------------------------------------------------------------------------------------------------------
     // Shared with the IETF draft.
+
+    /**
+     * 404 {@code not_found} when upload {@code id} belongs to another API key: to its caller it does not exist.
+     * Unknown ids are left to the service, which answers 404 as well.
+     */
+    Resumable requireVisible(Exchange ex, String id) throws java.sql.SQLException {
+        Optional<Resumable> r = service.find(id);
+        if (r.isPresent()) {
+            ex.requireVisible(r.get().owner(), "upload " + id);
+        }
+        return r.orElse(null);
+    }
+
+    /** The caller's size limit: its API key's own, else {@code limits.maxFileSize} (Tus-Max-Size). */
+    long maxSize(Exchange ex) {
+        return ex.principal().maxFileSize(service.maxSize());
+    }
 
     /** Every tus response carries Tus-Resumable; a request without the right one is refused with 412. */
     static void requireTus(Exchange ex) {
@@ -302,15 +341,22 @@ public final class TusApi {
         };
     }
 
-    /** The body, with 413 once more bytes arrive than the upload has room for. */
-    static ResumableService.Body body(Exchange ex) {
-        return (max, consumer) -> {
+    /**
+     * The body, with 413 once more bytes arrive than the upload has room for ({@code exceeds_length}), or than the
+     * caller's quota has left ({@code quota_exceeded}, when {@code quotaLeft} is the smaller).
+     */
+    static ResumableService.Body body(Exchange ex, long quotaLeft, io.sluice.api.Principal caller) {
+        return (room, consumer) -> {
+            long max = Math.min(room, quotaLeft);
+            java.util.function.Supplier<ApiException> tooLarge = quotaLeft < room
+                    ? () -> io.sluice.upload.Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - quotaLeft)
+                    : TusApi::exceedsLength;
             // A declared length that cannot fit is refused before a byte is read (and before a checkpoint could
             // record part of a body that is refused anyway).
             if (ex.request().getLength() > max) {
-                throw exceedsLength();
+                throw tooLarge.get();
             }
-            return ex.readBody(max, TusApi::exceedsLength, consumer);
+            return ex.readBody(max, tooLarge, consumer);
         };
     }
 
@@ -370,7 +416,7 @@ public final class TusApi {
         return Long.parseLong(v);
     }
 
-    private long parseLength(String lengthHeader, String deferHeader) {
+    private long parseLength(Exchange ex, String lengthHeader, String deferHeader) {
         if (lengthHeader != null && deferHeader != null) {
             throw ApiException.badRequest("invalid_upload_length", "send Upload-Length or Upload-Defer-Length, not both");
         }
@@ -384,17 +430,19 @@ public final class TusApi {
             throw ApiException.badRequest("invalid_upload_length", "Upload-Length or Upload-Defer-Length: 1 is required");
         }
         long length = parseNonNegative("Upload-Length", lengthHeader, true);
-        if (length > service.maxSize()) {
+        long max = maxSize(ex);
+        if (length > max) {
             throw new ApiException(413, "file_too_large", "Upload-Length " + length + " is above Tus-Max-Size "
-                    + service.maxSize(), Map.of("limit", service.maxSize()), null);
+                    + max, Map.of("limit", max), null);
         }
         return length;
     }
 
     private ApiException tooLarge(Exchange ex) {
-        ex.response().getHeaders().put("Tus-Max-Size", service.maxSize());
-        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + service.maxSize(),
-                Map.of("limit", service.maxSize()), null);
+        long max = maxSize(ex);
+        ex.response().getHeaders().put("Tus-Max-Size", max);
+        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + max,
+                Map.of("limit", max), null);
     }
 
     /** {@code Upload-Checksum: <algorithm> <base64>}, or null when absent. */

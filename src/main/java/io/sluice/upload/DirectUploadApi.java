@@ -7,6 +7,7 @@ import io.sluice.admission.Rejection;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
+import io.sluice.api.Principal;
 import io.sluice.api.Routes;
 import org.eclipse.jetty.http.ByteRange;
 import org.eclipse.jetty.http.HttpField;
@@ -36,6 +37,8 @@ public final class DirectUploadApi {
     public static final int MAX_PAGE_SIZE = 500;
     /** Download chunk: taken from Jetty's buffer pool, not the upload budget. */
     private static final int DOWNLOAD_BUFFER = 64 * 1024;
+    /** Room for multipart framing and form fields around one file of a key's own (larger) size limit. */
+    static final long MULTIPART_SLACK = 1024 * 1024;
 
     private final UploadService service;
     private final AdmissionController admission;
@@ -67,23 +70,31 @@ public final class DirectUploadApi {
         if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
             throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
         }
-        long maxRequest = service.limits().maxRequestSize();
+        Principal caller = ex.principal();
+        long fileMax = caller.maxFileSize(service.limits().maxFileSize());
+        // A key allowed files larger than the request limit must be able to send one of them.
+        long maxRequest = Math.max(service.limits().maxRequestSize(),
+                caller.maxFileSize() == null ? 0 : Math.addExact(fileMax, MULTIPART_SLACK));
         long declared = ex.request().getLength();
         if (declared > maxRequest) {
             throw requestTooLarge(maxRequest);
         }
+        // The quota counts the whole request body (multipart framing included): checked before and while reading.
+        long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        long readLimit = Math.min(maxRequest, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
-                     service.limits().maxFilesPerRequest())) {
+                     service.limits().maxFilesPerRequest(), fileMax)) {
             MultiPart.Parser parser = receiver.parser(boundary);
-            ex.readBody(maxRequest, () -> requestTooLarge(maxRequest), chunk -> {
+            ex.readBody(readLimit, () -> readLimit < maxRequest ? quotaExceeded(caller, quotaLeft)
+                    : requestTooLarge(maxRequest), chunk -> {
                 parser.parse(chunk);
                 receiver.throwIfFailed();
             });
             List<FileSink> files = receiver.files();
             // The field may follow the files, so it is only known now; it also stays in the metadata.
-            uploads = service.commit(files, receiver.fields(), ex.client(),
+            uploads = service.commit(files, receiver.fields(), ex.client(), ex.principal().owner(),
                     pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD)), (tx, list) -> {
                     });
         }
@@ -98,16 +109,21 @@ public final class DirectUploadApi {
                 .getValue(UploadProcessing.PIPELINE_FIELD));
         // Before admission and the body: a misspelt pipeline costs the client no upload.
         service.processing().checkName(pipeline);
-        long max = service.limits().maxFileSize();
+        Principal caller = ex.principal();
+        long max = caller.maxFileSize(service.limits().maxFileSize());
         long declared = ex.request().getLength();
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
+        long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        long readLimit = Math.min(max, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
-             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer())) {
-            ex.readBody(max, () -> FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            uploads = service.commit(List.of(sink), Map.of(), ex.client(), pipeline, (tx, list) -> {
+             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max)) {
+            ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
+                    : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
+            uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,
+                    (tx, list) -> {
             });
         }
         created(ex, uploads);
@@ -145,16 +161,22 @@ public final class DirectUploadApi {
         ex.json(201, Map.of("uploads", uploads.stream().map(s -> UploadView.of(s.upload(), s.job())).toList()));
     }
 
+    /** 413 {@code quota_exceeded} for a body that turned out larger than the {@code left} bytes of its quota. */
+    static ApiException quotaExceeded(Principal caller, long left) {
+        return Usage.exceeded(caller.quotaBytes(), caller.quotaBytes() - left);
+    }
+
     private static ApiException requestTooLarge(long max) {
         return new ApiException(413, "request_too_large", "the request is larger than the limit of " + max + " bytes",
                 Map.of("limit", max), null);
     }
 
     void metadata(Exchange ex) throws Exception {
-        ex.json(200, UploadView.of(require(ex.param("id"))));
+        ex.json(200, UploadView.of(require(ex, ex.param("id"))));
     }
 
     void delete(Exchange ex) throws Exception {
+        require(ex, ex.param("id"));
         if (!service.delete(ex.param("id"))) {
             throw ApiException.notFound("upload " + ex.param("id"));
         }
@@ -179,7 +201,9 @@ public final class DirectUploadApi {
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
             throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
         }
-        List<Upload> page = service.list(cursor, limit + 1);
+        // An admin lists every upload; any other key only its own.
+        List<Upload> page = ex.principal().admin() ? service.list(cursor, limit + 1)
+                : service.listOwned(ex.principal().owner(), cursor, limit + 1);
         boolean more = page.size() > limit;
         List<Upload> items = more ? page.subList(0, limit) : page;
         ex.json(200, new Page(items.stream().map(UploadView::of).toList(), more ? items.getLast().id() : null));
@@ -194,7 +218,7 @@ public final class DirectUploadApi {
 
     /** Streams a finished upload's bytes (also serves tus {@code GET /files/{id}}): Range, ETag, If-None-Match. */
     public void content(Exchange ex) throws Exception {
-        Upload u = require(ex.param("id"));
+        Upload u = require(ex, ex.param("id"));
         String etag = "\"" + u.sha256() + "\"";
         var headers = ex.response().getHeaders();
         headers.put(HttpHeader.ETAG, etag);
@@ -259,8 +283,11 @@ public final class DirectUploadApi {
         return value.regionMatches(true, 0, "bytes=", 0, 6);
     }
 
-    private Upload require(String id) throws Exception {
-        return service.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
+    /** The upload, or 404 when unknown or owned by another API key. */
+    private Upload require(Exchange ex, String id) throws Exception {
+        Upload u = service.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
+        ex.requireVisible(u.owner(), "upload " + id);
+        return u;
     }
 
     private static boolean matches(String ifNoneMatch, String etag) {

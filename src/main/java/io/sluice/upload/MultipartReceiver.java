@@ -32,6 +32,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
     private final ByteBuffer buffer;
     private final ByteBuffer second;
     private final int maxFiles;
+    private final long maxFileSize;
     private final List<FileSink> sinks = new ArrayList<>();
     private final Map<String, String> fields = new LinkedHashMap<>();
     private FileSink current;
@@ -39,6 +40,12 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
     private boolean skippingEmptyFileInput;
 
     MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles) {
+        this(service, buffer, second, maxFiles, service.limits().maxFileSize());
+    }
+
+    /** @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize}) */
+    MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles, long maxFileSize) {
+        this.maxFileSize = maxFileSize;
         this.service = service;
         this.buffer = buffer;
         this.second = second;
@@ -68,7 +75,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                             "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
                             null);
                 }
-                current = service.open(service.sanitize(fileName), buffer, second);
+                current = service.open(service.sanitize(fileName), buffer, second, maxFileSize);
                 sinks.add(current);
             } else {
                 if (getName() == null || getName().isEmpty()) {

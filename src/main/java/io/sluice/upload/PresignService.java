@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.Principal;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.Presigner;
@@ -101,15 +102,17 @@ public final class PresignService {
      * @throws ApiException 400 {@code invalid_filename} / {@code invalid_size} / {@code invalid_content_type} /
      *                      {@code unknown_pipeline}; 413 {@code file_too_large}; 415 {@code type_not_allowed}
      */
-    public Presigned presign(Request r, URI base, String client) throws IOException, SQLException {
+    public Presigned presign(Request r, URI base, String client, Principal caller) throws IOException, SQLException {
         String filename = uploads.sanitize(r.filename());
         if (r.size() == null || r.size() < 1) {
             throw ApiException.badRequest("invalid_size", "size must be the file's length in bytes, >= 1");
         }
-        long max = uploads.limits().maxFileSize();
+        long max = caller.maxFileSize(uploads.limits().maxFileSize());
         if (r.size() > max) {
             throw FileSink.fileTooLarge(max);
         }
+        // The declared size is exact, so the quota is checked here, once, like a tus creation with its length.
+        uploads.usage().remaining(caller.owner(), caller.quotaBytes(), r.size());
         String contentType = uploads.types().declared(r.contentType());
         String pipeline = r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip();
         uploads.processing().checkName(pipeline);
@@ -132,7 +135,7 @@ public final class PresignService {
             answer = new Presigned(id, url, "PUT", Map.of("Content-Type", contentType), expiresAt);
         }
         repository.insert(new PresignedUpload(id, filename, r.size(), contentType, pipeline, storage,
-                PresignedUpload.State.PENDING, client, null, null, null, expiresAt, now, null));
+                PresignedUpload.State.PENDING, client, null, null, null, expiresAt, now, null, caller.owner()));
         return answer;
     }
 
@@ -219,7 +222,7 @@ public final class PresignService {
             requireConforms(sink.contentType(), row);
             sink.writer().commit();
             Upload u = new Upload(row.id(), row.filename(), row.size(), sink.sha256Hex(), sink.contentType(),
-                    now().truncatedTo(ChronoUnit.MILLIS), row.id(), client, Map.of());
+                    now().truncatedTo(ChronoUnit.MILLIS), row.id(), client, Map.of(), row.owner());
             return record(row, u, owner);
         } finally {
             repository.unlock(row.id(), owner);
@@ -255,8 +258,11 @@ public final class PresignService {
      *                      {@code size_mismatch} and 415 {@code type_mismatch} / {@code type_not_allowed} (the
      *                      object is deleted, the upload stays pending)
      */
-    public Completion complete(String id) throws IOException, SQLException {
+    public Completion complete(String id, Principal caller) throws IOException, SQLException {
         PresignedUpload row = require(id);
+        if (!caller.canSee(row.owner())) {
+            throw ApiException.notFound("presigned upload " + id);
+        }
         if (row.state() == PresignedUpload.State.COMPLETED) {
             return new Completion(completed(row), false);
         }
@@ -291,7 +297,7 @@ public final class PresignService {
                 String detected = uploads.types().detect(head(id, size), row.filename());
                 requireConforms(detected, row);
                 u = new Upload(id, row.filename(), size, sha256(id, size), detected,
-                        now().truncatedTo(ChronoUnit.MILLIS), id, row.client(), Map.of());
+                        now().truncatedTo(ChronoUnit.MILLIS), id, row.client(), Map.of(), row.owner());
             } catch (ApiException e) {
                 deleteBlobQuietly(id);
                 throw e;

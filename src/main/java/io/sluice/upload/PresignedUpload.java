@@ -13,10 +13,12 @@ import java.time.Instant;
  * @param lockOwner   the request or sweep working on the row now (any process), or null
  * @param lockUntil   when that lock runs out (a crashed holder's lock is taken over after it), or null
  * @param completedAt null until the upload is recorded
+ * @param owner       the API key that asked for the URL, or null (open mode); the upload is recorded as its
  */
 public record PresignedUpload(String id, String filename, long size, String contentType, String pipeline,
                               Storage storage, State state, String client, String jobId, String lockOwner,
-                              Instant lockUntil, Instant expiresAt, Instant createdAt, Instant completedAt) {
+                              Instant lockUntil, Instant expiresAt, Instant createdAt, Instant completedAt,
+                              String owner) {
 
     /** Where the bytes go. */
     public enum Storage {

@@ -20,7 +20,7 @@ import java.util.Optional;
 final class PresignedUploads {
 
     private static final String COLUMNS = "id, filename, size, content_type, pipeline, storage, state, client, "
-            + "job_id, lock_owner, lock_until, expires_at, created_at, completed_at";
+            + "job_id, lock_owner, lock_until, expires_at, created_at, completed_at, owner";
 
     private final Database db;
 
@@ -31,7 +31,7 @@ final class PresignedUploads {
     void insert(PresignedUpload p) throws SQLException {
         db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO presigned_uploads (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, p.id());
                 ps.setString(2, p.filename());
                 ps.setLong(3, p.size());
@@ -46,6 +46,7 @@ final class PresignedUploads {
                 ps.setLong(12, p.expiresAt().toEpochMilli());
                 ps.setLong(13, p.createdAt().toEpochMilli());
                 ps.setObject(14, millis(p.completedAt()), Types.BIGINT);
+                ps.setString(15, p.owner());
                 return ps.executeUpdate();
             }
         });
@@ -144,7 +145,8 @@ final class PresignedUploads {
                             PresignedUpload.State.fromDb(rs.getString("state")), rs.getString("client"),
                             rs.getString("job_id"), rs.getString("lock_owner"), instant(rs, "lock_until"),
                             Instant.ofEpochMilli(rs.getLong("expires_at")),
-                            Instant.ofEpochMilli(rs.getLong("created_at")), instant(rs, "completed_at")));
+                            Instant.ofEpochMilli(rs.getLong("created_at")), instant(rs, "completed_at"),
+                            rs.getString("owner")));
                 }
             }
             return out;

@@ -14,6 +14,7 @@ import java.util.Map;
  * @param concat      what role it plays in a concatenation
  * @param partials    for a final concatenation: the partial uploads' ids, in order; otherwise empty
  * @param expiresAt   when an unfinished upload is swept; null once finished
+ * @param owner       the API key that created it; null in open mode
  */
 public record Resumable(
         String id,
@@ -27,7 +28,8 @@ public record Resumable(
         State state,
         String client,
         Instant expiresAt,
-        Instant createdAt) {
+        Instant createdAt,
+        String owner) {
 
     public static final long DEFERRED = -1;
 
@@ -57,16 +59,16 @@ public record Resumable(
 
     Resumable withOffset(long newOffset) {
         return new Resumable(id, length, newOffset, filename, metadata, rawMetadata, concat, partials, state, client,
-                expiresAt, createdAt);
+                expiresAt, createdAt, owner);
     }
 
     Resumable withLength(long newLength) {
         return new Resumable(id, newLength, offset, filename, metadata, rawMetadata, concat, partials, state, client,
-                expiresAt, createdAt);
+                expiresAt, createdAt, owner);
     }
 
     Resumable with(State newState, Instant newExpiresAt) {
         return new Resumable(id, length, offset, filename, metadata, rawMetadata, concat, partials, newState, client,
-                newExpiresAt, createdAt);
+                newExpiresAt, createdAt, owner);
     }
 }

@@ -64,9 +64,13 @@ public final class ResumableService {
     public record Settings(Duration expiry, Duration lockWait, long checkpointBytes) {
     }
 
-    /** What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}. */
+    /**
+     * What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}; {@code owner} is the API
+     * key it will belong to (null in open mode); {@code maxSize} the caller's size limit (a key's own limit
+     * overrides {@link #maxSize()}).
+     */
     public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
-                            boolean partial, String client) {
+                            boolean partial, String client, String owner, long maxSize) {
     }
 
     /**
@@ -77,8 +81,10 @@ public final class ResumableService {
      * @param complete       IETF {@code Upload-Complete}: TRUE = this append ends the upload, FALSE = more follow,
      *                       null = tus (the upload ends when it reaches its length)
      * @param checksum       the expected digest of this append's bytes, or null
+     * @param maxSize        the caller's size limit, for an upload whose length is deferred
      */
-    public record Append(String id, long expectedOffset, long newLength, Boolean complete, Checksum checksum) {
+    public record Append(String id, long expectedOffset, long newLength, Boolean complete, Checksum checksum,
+                         long maxSize) {
     }
 
     /** An expected digest: {@code algorithm} is a JCA name (SHA-1, SHA-256, ...). */
@@ -141,6 +147,11 @@ public final class ResumableService {
                 .description("bytes acknowledged by resumable appends").register(metrics);
     }
 
+    /** What API keys' quotas count. */
+    public Usage usage() {
+        return uploads.usage();
+    }
+
     public long maxSize() {
         return uploads.limits().maxFileSize();
     }
@@ -163,7 +174,7 @@ public final class ResumableService {
 
     /** Creates an empty upload: its row and its (empty, durable) blob. */
     public Resumable create(NewUpload spec) throws IOException, SQLException {
-        checkLength(spec.length());
+        checkLength(spec.length(), spec.maxSize());
         uploads.processing().checkName(pipeline(spec.metadata()));
         if (spec.length() == 0) {
             throw ApiException.badRequest("empty_file", "'" + spec.filename() + "' is empty");
@@ -171,7 +182,7 @@ public final class ResumableService {
         Instant now = now();
         Resumable r = new Resumable(uploads.newId(), spec.length(), 0, spec.filename(), spec.metadata(),
                 spec.rawMetadata(), spec.partial() ? Resumable.Concat.PARTIAL : Resumable.Concat.NONE, List.of(),
-                Resumable.State.ACTIVE, spec.client(), now.plus(settings.expiry()), now);
+                Resumable.State.ACTIVE, spec.client(), now.plus(settings.expiry()), now, spec.owner());
         store.createResumable(r.id());
         try {
             db.write(tx -> {
@@ -192,11 +203,11 @@ public final class ResumableService {
      */
     public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second)
             throws IOException, SQLException {
-        checkLength(spec.length());
+        checkLength(spec.length(), spec.maxSize());
         uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
         List<Stored> done;
-        try (FileSink sink = uploads.open(spec.filename(), buffer, second)) {
+        try (FileSink sink = uploads.open(spec.filename(), buffer, second, spec.maxSize())) {
             long max = spec.length();
             long got = body.read(max, chunk -> sink.write(chunk.getByteBuffer()));
             if (got != spec.length()) {
@@ -204,11 +215,12 @@ public final class ResumableService {
                         "the body has " + got + " bytes but Upload-Length is " + spec.length());
             }
             String pipeline = pipeline(spec.metadata());
-            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), pipeline, (tx, list) -> {
+            done = uploads.commit(List.of(sink), spec.metadata(), spec.client(), spec.owner(), pipeline,
+                    (tx, list) -> {
                 Upload u = list.getFirst();
                 repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                         spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED,
-                        spec.client(), null, now));
+                        spec.client(), null, now, spec.owner()));
             });
         }
         Upload u = done.getFirst().upload();
@@ -216,7 +228,7 @@ public final class ResumableService {
         appendedBytes.increment(u.size());
         return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), spec.metadata(),
                 spec.rawMetadata(), Resumable.Concat.NONE, List.of(), Resumable.State.COMPLETED, spec.client(), null,
-                now), Optional.of(done.getFirst()));
+                now, spec.owner()), Optional.of(done.getFirst()));
     }
 
     /**
@@ -233,14 +245,19 @@ public final class ResumableService {
         return name == null || name.isBlank() ? null : name.strip();
     }
 
-    private void checkLength(long length) {
-        if (length != Resumable.DEFERRED && length > maxSize()) {
-            throw FileSink.fileTooLarge(maxSize());
+    private static void checkLength(long length, long maxSize) {
+        if (length != Resumable.DEFERRED && length > maxSize) {
+            throw FileSink.fileTooLarge(maxSize);
         }
     }
 
     // ---------------------------------------------------------------------------------------------------------
     // Reading state.
+
+    /** The upload in any state (expired ones too), for ownership checks; empty when unknown. */
+    public Optional<Resumable> find(String id) throws SQLException {
+        return IdGenerator.looksLikeId(id) ? repository.find(id) : Optional.empty();
+    }
 
     /**
      * The upload as a client may see it: 404 {@code not_found} when unknown or terminated, 410
@@ -293,7 +310,7 @@ public final class ResumableService {
                 throw offsetMismatch(r);
             }
             boolean storedDeferred = r.lengthDeferred();
-            r = applyNewLength(r, a.newLength());
+            r = applyNewLength(r, a.newLength(), a.maxSize());
             if (r.isComplete()) {
                 // Nothing to add; an empty append at the end is a harmless repeat of the final one.
                 long extra = body.read(0, chunk -> {
@@ -312,7 +329,7 @@ public final class ResumableService {
     private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
                                  boolean storedDeferred) throws IOException, SQLException {
         long start = r.offset();
-        long room = (r.lengthDeferred() ? maxSize() : r.length()) - start;
+        long room = (r.lengthDeferred() ? a.maxSize() : r.length()) - start;
         MessageDigest checksum = a.checksum() == null ? null : Digests.of(a.checksum().algorithm());
         // Partials are hashed when they are concatenated; the others continue the digest of their earlier appends.
         MessageDigest sha256 = r.concat() == Resumable.Concat.PARTIAL ? null : takeDigest(r.id(), start);
@@ -408,7 +425,7 @@ public final class ResumableService {
         return updated;
     }
 
-    private Resumable applyNewLength(Resumable r, long newLength) {
+    private Resumable applyNewLength(Resumable r, long newLength, long maxSize) {
         if (newLength == Resumable.DEFERRED || newLength == r.length()) {
             return r;
         }
@@ -416,7 +433,7 @@ public final class ResumableService {
             throw ApiException.badRequest("length_already_set",
                     "the upload's length is already " + r.length() + " and cannot change to " + newLength);
         }
-        checkLength(newLength);
+        checkLength(newLength, maxSize);
         if (newLength < r.offset()) {
             throw ApiException.badRequest("invalid_length",
                     "the length " + newLength + " is below the " + r.offset() + " bytes already received");
@@ -466,7 +483,7 @@ public final class ResumableService {
             String contentType = uploads.types().detect(head(r.id(), r.length()), r.filename());
             String sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : rehash(r.id(), r.length());
             u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
-                    clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata());
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata(), r.owner());
             // Like a refused type: the pipeline can only judge a file whose bytes are all there.
             pipeline = uploads.processing().plan(u, pipeline(r.metadata()));
         } catch (ApiException e) {
@@ -591,7 +608,8 @@ public final class ResumableService {
      * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
      */
     public Outcome concatenate(List<String> partialIds, Map<String, String> metadata, String rawMetadata,
-                               String filename, String client, ByteBuffer buffer, ByteBuffer second)
+                               String filename, String client, String owner, long maxSize, ByteBuffer buffer,
+                               ByteBuffer second)
             throws IOException, SQLException, InterruptedException {
         if (partialIds.isEmpty()) {
             throw invalidConcat("Upload-Concat: final lists no partial uploads");
@@ -624,11 +642,11 @@ public final class ResumableService {
                 total += p.length();
                 parts.add(p);
             }
-            checkLength(total);
+            checkLength(total, maxSize);
             Instant now = now();
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-            try (FileSink sink = uploads.open(filename, buffer, second)) {
+            try (FileSink sink = uploads.open(filename, buffer, second, maxSize)) {
                 for (Resumable p : parts) {
                     try (ReadableByteChannel ch = store.openResumable(p.id(), 0, p.length())) {
                         while (ch.read(chunk.clear()) >= 0) {
@@ -636,11 +654,11 @@ public final class ResumableService {
                         }
                     }
                 }
-                done = uploads.commit(List.of(sink), metadata, client, pipeline(metadata), (tx, list) -> {
+                done = uploads.commit(List.of(sink), metadata, client, owner, pipeline(metadata), (tx, list) -> {
                     Upload u = list.getFirst();
                     repository.insert(tx, new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata,
                             rawMetadata, Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null,
-                            now));
+                            now, owner));
                     for (Resumable p : parts) {
                         repository.delete(tx, p.id());
                     }
@@ -651,7 +669,7 @@ public final class ResumableService {
             }
             Upload u = done.getFirst().upload();
             return new Outcome(new Resumable(u.id(), u.size(), u.size(), u.filename(), metadata, rawMetadata,
-                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now),
+                    Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now, owner),
                     Optional.of(done.getFirst()));
         } finally {
             held.forEach(UploadLocks.Lock::close);

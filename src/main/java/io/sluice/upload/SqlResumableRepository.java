@@ -26,7 +26,7 @@ import java.util.Optional;
 public final class SqlResumableRepository implements ResumableRepository {
 
     private static final String COLUMNS = "id, upload_length, upload_offset, filename, metadata, raw_metadata, concat, "
-            + "state, client, expires_at, created_at";
+            + "state, client, expires_at, created_at, owner";
     private static final TypeReference<LinkedHashMap<String, String>> MAP = new TypeReference<>() {
     };
 
@@ -39,7 +39,7 @@ public final class SqlResumableRepository implements ResumableRepository {
     @Override
     public void insert(Connection tx, Resumable r) throws SQLException {
         try (PreparedStatement ps = tx.prepareStatement("INSERT INTO resumable_uploads (" + COLUMNS
-                + ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                + ", updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, r.id());
             setLength(ps, 2, r.length());
             ps.setLong(3, r.offset());
@@ -51,7 +51,8 @@ public final class SqlResumableRepository implements ResumableRepository {
             ps.setString(9, r.client());
             setInstant(ps, 10, r.expiresAt());
             ps.setLong(11, r.createdAt().toEpochMilli());
-            ps.setLong(12, System.currentTimeMillis());
+            ps.setString(12, r.owner());
+            ps.setLong(13, System.currentTimeMillis());
             ps.executeUpdate();
         }
     }
@@ -172,6 +173,6 @@ public final class SqlResumableRepository implements ResumableRepository {
         return new Resumable(rs.getString("id"), length, rs.getLong("upload_offset"), rs.getString("filename"),
                 metadata, rs.getString("raw_metadata"), kind, partials,
                 Resumable.State.valueOf(rs.getString("state").toUpperCase(Locale.ROOT)), rs.getString("client"),
-                expiresAt, Instant.ofEpochMilli(rs.getLong("created_at")));
+                expiresAt, Instant.ofEpochMilli(rs.getLong("created_at")), rs.getString("owner"));
     }
 }

@@ -19,7 +19,7 @@ import java.util.Optional;
 public final class SqlUploadRepository implements UploadRepository {
 
     private static final String COLUMNS =
-            "id, filename, size, sha256, content_type, created_at, storage_key, client, metadata";
+            "id, filename, size, sha256, content_type, created_at, storage_key, client, metadata, owner";
     private static final TypeReference<Map<String, String>> MAP = new TypeReference<>() {
     };
 
@@ -32,7 +32,7 @@ public final class SqlUploadRepository implements UploadRepository {
     @Override
     public void insert(Connection tx, Upload u) throws SQLException {
         try (PreparedStatement ps = tx.prepareStatement(
-                "INSERT INTO uploads (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                "INSERT INTO uploads (" + COLUMNS + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
             ps.setString(1, u.id());
             ps.setString(2, u.filename());
             ps.setLong(3, u.size());
@@ -43,6 +43,7 @@ public final class SqlUploadRepository implements UploadRepository {
             ps.setString(8, u.client());
             ps.setString(9, u.metadata().isEmpty() ? null : new String(Json.bytes(u.metadata()),
                     java.nio.charset.StandardCharsets.UTF_8));
+            ps.setString(10, u.owner());
             ps.executeUpdate();
         }
     }
@@ -110,6 +111,29 @@ public final class SqlUploadRepository implements UploadRepository {
     }
 
     @Override
+    public List<Upload> listOwnedBefore(String owner, String before, int limit) throws SQLException {
+        return db.read(c -> {
+            String sql = "SELECT " + COLUMNS + " FROM uploads WHERE owner = ?"
+                    + (before == null ? "" : " AND id < ?") + " ORDER BY id DESC LIMIT ?";
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                ps.setString(i++, owner);
+                if (before != null) {
+                    ps.setString(i++, before);
+                }
+                ps.setInt(i, limit);
+                List<Upload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(map(rs));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
     public long count() throws SQLException {
         return db.read(c -> {
             try (var st = c.createStatement(); var rs = st.executeQuery("SELECT COUNT(*) FROM uploads")) {
@@ -136,6 +160,7 @@ public final class SqlUploadRepository implements UploadRepository {
                 Instant.ofEpochMilli(rs.getLong("created_at")),
                 rs.getString("storage_key"),
                 rs.getString("client"),
-                metadata);
+                metadata,
+                rs.getString("owner"));
     }
 }

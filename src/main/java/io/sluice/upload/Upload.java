@@ -9,6 +9,7 @@ import java.util.Map;
  * @param storageKey the blob key; chosen by Sluice, never derived from the filename
  * @param client     who uploaded it (remote address or key id), for audits and per-client limits
  * @param metadata   the optional form fields sent with a multipart upload
+ * @param owner      the API key that created it; null in open mode (see {@link io.sluice.api.Principal})
  */
 public record Upload(
         String id,
@@ -19,7 +20,8 @@ public record Upload(
         Instant createdAt,
         String storageKey,
         String client,
-        Map<String, String> metadata) {
+        Map<String, String> metadata,
+        String owner) {
 
     public Upload {
         metadata = Map.copyOf(metadata);

@@ -27,4 +27,9 @@ public interface UploadRepository {
     List<Upload> listBefore(String before, int limit) throws SQLException;
 
     long count() throws SQLException;
+
+    /** As {@link #listBefore}, only the uploads owned by API key {@code owner}. */
+    default List<Upload> listOwnedBefore(String owner, String before, int limit) throws SQLException {
+        throw new UnsupportedOperationException("listing by owner");
+    }
 }

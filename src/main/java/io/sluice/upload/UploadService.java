@@ -42,6 +42,7 @@ public final class UploadService {
     private final UploadProcessing processing;
     private final Clock clock;
     private final Counter stored;
+    private final Usage usage;
     private final Counter storedBytes;
 
     /** Without background jobs: nothing is enqueued, and a request naming a pipeline is refused. */
@@ -66,9 +67,15 @@ public final class UploadService {
         this.admission = admission;
         this.processing = processing;
         this.clock = clock;
+        this.usage = new Usage(db);
         this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
         this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
                 .description("bytes of committed uploads").register(metrics);
+    }
+
+    /** What API keys' quotas count. */
+    public Usage usage() {
+        return usage;
     }
 
     public LimitsConfig limits() {
@@ -88,8 +95,13 @@ public final class UploadService {
      * buffers of the caller's ticket (one fills while the other is hashed and written).
      */
     public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
+        return open(filename, buffer, second, limits.maxFileSize());
+    }
+
+    /** As {@link #open(String, ByteBuffer, ByteBuffer)}, with the caller's own file size limit (an API key's). */
+    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second, long maxFileSize) throws IOException {
         String id = ids.next();
-        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
+        return new FileSink(id, filename, store.create(id), buffer, second, maxFileSize, types,
                 admission::checkDisk);
     }
 
@@ -112,7 +124,7 @@ public final class UploadService {
      */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client)
             throws IOException, SQLException {
-        return uploadsOf(commit(sinks, metadata, client, null, (tx, uploads) -> {
+        return uploadsOf(commit(sinks, metadata, client, null, null, (tx, uploads) -> {
         }));
     }
 
@@ -125,7 +137,7 @@ public final class UploadService {
     /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
     public List<Upload> commit(List<FileSink> sinks, Map<String, String> metadata, String client,
                                AlsoInTransaction also) throws IOException, SQLException {
-        return uploadsOf(commit(sinks, metadata, client, null, also));
+        return uploadsOf(commit(sinks, metadata, client, null, null, also));
     }
 
     private static List<Upload> uploadsOf(List<Stored> stored) {
@@ -140,10 +152,11 @@ public final class UploadService {
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
      * nothing.
      *
+     * @param owner    the API key the uploads belong to (null in open mode)
      * @param pipeline the pipeline the client named for every file, or null for each file's default
      */
-    public List<Stored> commit(List<FileSink> sinks, Map<String, String> metadata, String client, String pipeline,
-                               AlsoInTransaction also) throws IOException, SQLException {
+    public List<Stored> commit(List<FileSink> sinks, Map<String, String> metadata, String client, String owner,
+                               String pipeline, AlsoInTransaction also) throws IOException, SQLException {
         processing.checkName(pipeline);
         List<Upload> uploads = new ArrayList<>(sinks.size());
         for (FileSink sink : sinks) {
@@ -158,7 +171,8 @@ public final class UploadService {
                 committed.add(sink.id());
                 sink.writer().commit();
                 uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
-                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata));
+                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata,
+                        owner));
             }
             List<String> pipelines = new ArrayList<>(uploads.size());
             for (Upload u : uploads) {
@@ -217,6 +231,11 @@ public final class UploadService {
 
     public List<Upload> list(String before, int limit) throws SQLException {
         return repository.listBefore(before, limit);
+    }
+
+    /** As {@link #list}, only the uploads of API key {@code owner}. */
+    public List<Upload> listOwned(String owner, String before, int limit) throws SQLException {
+        return repository.listOwnedBefore(owner, before, limit);
     }
 
     /** Removes the record first (so the upload disappears at once), then its bytes. */

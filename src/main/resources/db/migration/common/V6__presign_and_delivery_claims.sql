@@ -3,7 +3,8 @@
 -- object storage). state: pending (waiting for the bytes) or completed (the upload and its job are recorded;
 -- job_id is that job). lock_owner/lock_until: the one request or sweep (of any process) working on a pending row,
 -- so two PUTs, a PUT and a completion, or a completion and the sweeper never act on its blob at the same time.
--- Times are epoch millis.
+-- owner: the API key that asked for the URL (null in open mode); the upload record inherits it. Times are epoch
+-- millis.
 CREATE TABLE presigned_uploads (
     id           TEXT PRIMARY KEY,
     filename     TEXT   NOT NULL,
@@ -18,7 +19,8 @@ CREATE TABLE presigned_uploads (
     lock_until   BIGINT,
     expires_at   BIGINT NOT NULL,
     created_at   BIGINT NOT NULL,
-    completed_at BIGINT
+    completed_at BIGINT,
+    owner        TEXT
 );
 CREATE INDEX presigned_uploads_expiry ON presigned_uploads (state, expires_at);
 

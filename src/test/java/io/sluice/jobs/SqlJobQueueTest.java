@@ -153,7 +153,7 @@ class SqlJobQueueTest {
     void enqueueCommitsAndRollsBackWithTheUploadRecord() throws Exception {
         SqlUploadRepository uploads = new SqlUploadRepository(db);
         Upload upload = new Upload(ids.next(), "report.pdf", 10, "00", "application/pdf", Instant.now(), "key",
-                null, Map.of());
+                null, Map.of(), null);
         assertThatThrownBy(() -> db.write(tx -> {
             uploads.insert(tx, upload);
             queue.enqueue(tx, job(upload.id(), "pdf", 3, TIMEOUT));

@@ -178,8 +178,9 @@ public final class MeteredJobQueue implements JobQueue {
     }
 
     @Override
-    public List<Job> list(JobState state, String pipeline, String cursor, int limit) throws SQLException {
-        return delegate.list(state, pipeline, cursor, limit);
+    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
+            throws SQLException {
+        return delegate.list(state, pipeline, owner, cursor, limit);
     }
 
     @Override

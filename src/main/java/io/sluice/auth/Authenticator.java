@@ -1,0 +1,137 @@
+package io.sluice.auth;
+
+import io.sluice.api.Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Turns a presented key into a {@link Principal}, and decides open mode.
+ *
+ * <p>Keys are looked up by the id inside the key and cached for {@link #CACHE_TTL}, so a busy client costs one
+ * database read per period, and a revocation (by the CLI in another process, or the API) takes effect within it.
+ *
+ * <p>Open mode: no key was ever created and the server is bound to a loopback address. Then every request is an
+ * admin without a key ({@link Principal#OPEN}), which keeps the single-user laptop setup working with no
+ * configuration. Creating the first key ends open mode within {@link #CACHE_TTL}; a server bound to any other
+ * address is never open.
+ */
+public final class Authenticator {
+
+    private static final Logger log = LoggerFactory.getLogger(Authenticator.class);
+    /** How long a key lookup (and the "are there keys" answer) is reused. */
+    public static final Duration CACHE_TTL = Duration.ofSeconds(2);
+    /** A bound on cached lookups: unknown ids presented by a scanner must not grow memory without limit. */
+    static final int MAX_CACHED = 10_000;
+
+    private record Cached(Optional<ApiKey> key, long loadedAtNanos) {
+    }
+
+    private final ApiKeys keys;
+    private final boolean loopback;
+    private final LongSupplier nanos;
+    private final Map<String, Cached> byId = new ConcurrentHashMap<>();
+    private volatile long anyCheckedAt;
+    private volatile boolean anyKeys;
+    private volatile boolean anyChecked;
+    private volatile Boolean announcedOpen;
+
+    /** @param host {@code server.host}: open mode needs it to be a loopback address */
+    public Authenticator(ApiKeys keys, String host, LongSupplier nanos) {
+        this.keys = keys;
+        this.loopback = isLoopback(host);
+        this.nanos = nanos;
+    }
+
+    static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** Whether requests need no key now; logs the mode at the first call and whenever it changes. */
+    public boolean openMode() throws SQLException {
+        long now = nanos.getAsLong();
+        if (!anyChecked || now - anyCheckedAt > CACHE_TTL.toNanos()) {
+            if (!anyKeys) {
+                // Once a key exists it always will (revoked keys keep their row): no need to ask again.
+                anyKeys = keys.any();
+            }
+            anyCheckedAt = now;
+            anyChecked = true;
+        }
+        boolean open = loopback && !anyKeys;
+        announce(open);
+        return open;
+    }
+
+    private void announce(boolean open) {
+        Boolean before = announcedOpen;
+        if (before != null && before == open) {
+            return;
+        }
+        announcedOpen = open;
+        if (open) {
+            // INFO, not WARN: this is the default single-user setup, and nothing but loopback can reach it.
+            log.info("Open mode: no API keys exist and the server is bound to loopback, so every request is served "
+                    + "as admin without a key. Create one with 'sluice keys create --name NAME --admin' to require keys.");
+        } else if (loopback || anyKeys) {
+            log.info("API keys required: requests need 'Authorization: Bearer <key>' (health probes, relays and "
+                    + "static files stay open)");
+        } else {
+            log.warn("API keys required but none exist, and the server is not bound to loopback: every request but "
+                    + "health probes, relays and static files is refused with 401. Create a key with "
+                    + "'sluice keys create --name NAME --admin'.");
+        }
+    }
+
+    /** The caller a presented key stands for; empty for a malformed, unknown or revoked key. */
+    public Optional<Principal> authenticate(String presented) throws SQLException {
+        Optional<String> id = KeySecret.idOf(presented);
+        if (id.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<ApiKey> key = lookup(id.get());
+        if (key.isEmpty() || key.get().revoked() || !KeySecret.matches(presented, key.get().hash())) {
+            return Optional.empty();
+        }
+        return Optional.of(key.get().principal());
+    }
+
+    private Optional<ApiKey> lookup(String id) throws SQLException {
+        long now = nanos.getAsLong();
+        Cached c = byId.get(id);
+        if (c != null && now - c.loadedAtNanos() <= CACHE_TTL.toNanos()) {
+            return c.key();
+        }
+        Optional<ApiKey> key = keys.find(id);
+        if (byId.size() >= MAX_CACHED) {
+            byId.clear();
+        }
+        byId.put(id, new Cached(key, now));
+        if (key.isPresent() && !key.get().revoked()) {
+            try {
+                keys.touch(id);
+            } catch (SQLException e) {
+                log.debug("could not record the use of key {}: {}", id, e.toString());
+            }
+        }
+        return key;
+    }
+
+    /** Forgets cached lookups, so a change made through this process (revoke, create) applies at once. */
+    public void invalidate() {
+        byId.clear();
+        anyChecked = false;
+    }
+}
