@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static io.sluice.bench.BenchSupport.cpuNanos;
 import static io.sluice.bench.BenchSupport.fmt;
 import static io.sluice.bench.BenchSupport.fmt2;
 import static io.sluice.bench.BenchSupport.formatBytes;
@@ -53,6 +54,8 @@ public final class S3Bench {
         Args args = new Args(argv);
         URI sluice = URI.create(args.require("sluice-url"));
         long sluicePid = Long.parseLong(args.require("sluice-pid"));
+        long proxyPid = Long.parseLong(args.get("proxy-pid", "-1"));
+        long selfPid = ProcessHandle.current().pid();
         String bucket = args.require("bucket");
         int rounds = args.integer("rounds", 3);
         long size = args.size("size", 256L << 20);
@@ -67,6 +70,7 @@ public final class S3Bench {
         double[] viaSluice = new double[rounds];
         double[] sdkPut = new double[rounds];
         double[] sdkMultipart = new double[rounds];
+        long[][] cpu = new long[3][3]; // [path][sluice server, s3proxy, this client]
         try (S3Client s3 = S3Clients.client(settings);
              RawHttpClient.Watchdog watchdog = new RawHttpClient.Watchdog();
              RawHttpClient http = new RawHttpClient(sluice, watchdog);
@@ -79,10 +83,15 @@ public final class S3Bench {
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < 3; i++) {
                     int which = (r + i) % 3;
+                    long[] before = {cpuNanos(sluicePid), cpuNanos(proxyPid), cpuNanos(selfPid)};
                     switch (which) {
                         case 0 -> viaSluice[r] = sluiceUpload(http, body, size, r);
                         case 1 -> sdkPut[r] = sdkPut(s3, bucket, source, size, r);
                         default -> sdkMultipart[r] = sdkMultipart(s3, bucket, source, size, partSize, r);
+                    }
+                    long[] after = {cpuNanos(sluicePid), cpuNanos(proxyPid), cpuNanos(selfPid)};
+                    for (int k = 0; k < 3; k++) {
+                        cpu[which][k] += after[k] - before[k];
                     }
                 }
                 log("round " + (r + 1) + ": Sluice " + fmt(viaSluice[r]) + " MB/s, SDK PutObject " + fmt(sdkPut[r])
@@ -98,16 +107,22 @@ public final class S3Bench {
         report.line("### S3 uploads: " + rounds + " interleaved round(s) of " + formatBytes(size) + ", part size "
                 + formatBytes(partSize));
         report.line("");
-        report.line("| path | median MB/s | rounds (MB/s) |");
-        report.line("|------|------------:|---------------|");
+        double gib = (double) size * rounds / (1L << 30);
+        report.line("| path | median MB/s | rounds (MB/s) | CPU s/GiB: Sluice server / s3proxy / client |");
+        report.line("|------|------------:|---------------|-----------------------------------------------|");
         report.line("| Sluice raw PUT -> S3 multipart (201 after CompleteMultipartUpload) | " + fmt(s) + " | "
-                + join(viaSluice) + " |");
-        report.line("| AWS SDK PutObject (one request) | " + fmt(p) + " | " + join(sdkPut) + " |");
+                + join(viaSluice) + " | " + cpuCell(cpu[0], gib) + " |");
+        report.line("| AWS SDK PutObject (one request) | " + fmt(p) + " | " + join(sdkPut) + " | "
+                + cpuCell(cpu[1], gib) + " |");
         report.line("| AWS SDK multipart, sequential " + formatBytes(partSize) + " parts | " + fmt(m) + " | "
-                + join(sdkMultipart) + " |");
+                + join(sdkMultipart) + " | " + cpuCell(cpu[2], gib) + " |");
         report.line("");
         report.line("Sluice / SDK PutObject: **" + fmt2(s / p) + "x**; Sluice / SDK multipart: **" + fmt2(s / m)
                 + "x**. Sluice server peak RSS (VmHWM): " + formatBytes(procStatusBytes(sluicePid, "VmHWM")) + ".");
+    }
+
+    private static String cpuCell(long[] nanos, double gib) {
+        return fmt2(nanos[0] / 1e9 / gib) + " / " + fmt2(nanos[1] / 1e9 / gib) + " / " + fmt2(nanos[2] / 1e9 / gib);
     }
 
     private static String join(double[] values) {
