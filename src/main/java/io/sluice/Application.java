@@ -135,7 +135,7 @@ public final class Application implements AutoCloseable {
         new ProcessorMetrics().bindTo(metrics);
         new UptimeMetrics().bindTo(metrics);
 
-        Storage<?> storage = Storage.open(config);
+        Storage<?> storage = Storage.open(config, true);
         var store = storage.store();
         Database db = Database.openSqlite(config.dataDir());
 

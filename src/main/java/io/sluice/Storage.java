@@ -29,19 +29,27 @@ record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
     /** Where processors' copies of S3 blobs go; removed when their job or precheck ends, swept at start-up. */
     static final String COPY_DIR = "blob-copies";
 
-    static Storage<?> open(SluiceConfig config) throws IOException {
+    /**
+     * @param sweep whether to remove what a crashed process left staged (spool files, stale multipart uploads,
+     *              local copies); false for a process that shares the data directory with one that is uploading
+     */
+    static Storage<?> open(SluiceConfig config, boolean sweep) throws IOException {
         Path dataDir = config.dataDir();
         LocalBlobStore local = new LocalBlobStore(dataDir);
-        local.sweepStaged();
+        if (sweep) {
+            local.sweepStaged();
+        }
         if (config.storage().type() == StorageConfig.Type.LOCAL) {
             return new Storage<>(local, BlobFiles.inPlace(local), null);
         }
         S3Settings settings = config.storage().s3();
         S3BlobStore s3 = S3BlobStore.open(settings, dataDir);
         try {
-            s3.sweepStaged();
             BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), config.limits().diskReserve());
-            copies.sweep();
+            if (sweep) {
+                s3.sweepStaged();
+                copies.sweep();
+            }
             DirectUploadApi.DownloadRedirects redirects = settings.downloads() == S3Settings.Downloads.REDIRECT
                     ? (upload, disposition) -> s3.presignDownload(upload.storageKey(), settings.presignExpiry(),
                     upload.contentType(), disposition)
