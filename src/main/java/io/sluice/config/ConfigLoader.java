@@ -304,7 +304,7 @@ public final class ConfigLoader {
                     + "letters, digits, `.`, `_`, `-`. Empty: the bucket's root.");
     private static final Key<Long> STORAGE_S3_PART_SIZE = scalar("storage.s3.partSize", S3Settings.DEFAULT_PART_SIZE,
             size(S3Settings.MIN_PART_SIZE, S3Settings.MAX_PART_SIZE), Units::formatSize,
-            "Multipart part size, 5MiB..5GiB; each upload in progress spools at most two parts on local disk. "
+            "Multipart part size, 5MiB..5GiB; each upload in progress spools at most three parts on local disk. "
                     + "S3 allows 10000 parts, so at least `limits.maxFileSize` / 10000.");
     private static final Key<S3Settings.Downloads> STORAGE_DOWNLOADS = scalar("storage.downloads",
             S3Settings.Downloads.STREAM, text -> oneOf(text, S3Settings.Downloads.class),

@@ -38,8 +38,8 @@ import java.util.regex.Pattern;
  *
  * <p>Writing: a {@link BlobWriter} spools bytes into a part file under {@code <dataDir>/s3-spool} and, each time
  * {@code partSize} bytes are there, uploads that file as the next part of a multipart upload while the request
- * goes on filling a second part file (see {@link S3BlobWriter}). Heap use per upload is therefore constant (a few
- * KiB of SDK state, never a part), local disk use is at most two parts, and the multipart upload is created only
+ * goes on filling another part file (see {@link S3BlobWriter}). Heap use per upload is therefore constant (a few
+ * KiB of SDK state, never a part), local disk use is at most three parts, and the multipart upload is created only
  * when the first part is full: a blob smaller than one part is a single PutObject. Commit completes the multipart
  * upload (the object appears atomically, complete); abort aborts it. Nothing stays staged either way.
  *
