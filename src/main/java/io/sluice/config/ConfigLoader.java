@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.sluice.jobs.JobsConfig;
 import io.sluice.processors.Processor;
 import io.sluice.processors.Processors;
+import io.sluice.storage.s3.S3Settings;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
 import java.io.IOException;
@@ -319,6 +320,48 @@ public final class ConfigLoader {
             s -> s.isEmpty() ? "" : "(set)",
             "Bearer token `POST /api/v1/storage/events` requires (S3/MinIO notifications), >= 16 characters. Empty: "
                     + "the endpoint refuses every call.");
+    private static final Key<StorageConfig.Type> STORAGE_TYPE = scalar("storage.type", StorageConfig.Type.LOCAL,
+            text -> oneOf(text, StorageConfig.Type.class), t -> t.name().toLowerCase(Locale.ROOT),
+            "Where upload bytes live: `local` (files under `dataDir`) or `s3` (an S3-compatible bucket, "
+                    + "`storage.s3.*`).");
+    private static final Key<String> STORAGE_S3_ENDPOINT = scalar("storage.s3.endpoint", "",
+            ConfigLoader::s3Endpoint, s -> s,
+            "S3 service URL, `http(s)://host[:port]` (MinIO, s3proxy, R2, ...); empty = AWS for "
+                    + "`storage.s3.region`.");
+    private static final Key<String> STORAGE_S3_REGION = scalar("storage.s3.region", S3Settings.DEFAULT_REGION,
+            ConfigLoader::s3Region, s -> s,
+            "Signing region (lower-case letters, digits, `-`).");
+    private static final Key<String> STORAGE_S3_BUCKET = scalar("storage.s3.bucket", "",
+            ConfigLoader::s3Bucket, s -> s,
+            "Existing bucket name (3..63 of `a-z`, `0-9`, `.`, `-`); required with `storage.type: s3`.");
+    private static final Key<String> STORAGE_S3_ACCESS_KEY = scalar("storage.s3.accessKey", "",
+            text -> text, s -> s,
+            "Static access key; empty (with an empty secret key) uses the SDK's default credential chain "
+                    + "(environment, profile, instance role).");
+    private static final Key<String> STORAGE_S3_SECRET_KEY = scalar("storage.s3.secretKey", "",
+            text -> text, s -> s.isEmpty() ? "" : "(set)",
+            "Static secret key, set together with `storage.s3.accessKey`; never printed.");
+    private static final Key<Boolean> STORAGE_S3_PATH_STYLE = scalar("storage.s3.pathStyle", false,
+            ConfigLoader::bool, String::valueOf,
+            "Path-style URLs (`host/bucket/key`, for MinIO and s3proxy) instead of virtual-hosted "
+                    + "(`bucket.host/key`): true/false.");
+    private static final Key<String> STORAGE_S3_PREFIX = scalar("storage.s3.prefix", "",
+            ConfigLoader::s3Prefix, s -> s,
+            "Prefix of every object key (`sluice/`), so one bucket can serve several installations; segments of "
+                    + "letters, digits, `.`, `_`, `-`. Empty: the bucket's root.");
+    private static final Key<Long> STORAGE_S3_PART_SIZE = scalar("storage.s3.partSize", S3Settings.DEFAULT_PART_SIZE,
+            size(S3Settings.MIN_PART_SIZE, S3Settings.MAX_PART_SIZE), Units::formatSize,
+            "Multipart part size, 5MiB..5GiB; each upload in progress spools at most three parts on local disk. "
+                    + "S3 allows 10000 parts, so at least `limits.maxFileSize` / 10000.");
+    private static final Key<S3Settings.Downloads> STORAGE_DOWNLOADS = scalar("storage.downloads",
+            S3Settings.Downloads.STREAM, text -> oneOf(text, S3Settings.Downloads.class),
+            d -> d.name().toLowerCase(Locale.ROOT),
+            "How a finished upload's content is served: `stream` (through Sluice, ranges included) or `redirect` "
+                    + "(302 to a presigned GET; needs `storage.type: s3`).");
+    private static final Key<Duration> STORAGE_PRESIGN_EXPIRY = scalar("storage.presignExpiry",
+            S3Settings.DEFAULT_PRESIGN_EXPIRY, duration(Duration.ofSeconds(1), S3Settings.MAX_PRESIGN_EXPIRY),
+            Units::formatDuration,
+            "Lifetime of a presigned URL Sluice hands out (download redirects), 1s..7d.");
 
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
@@ -338,7 +381,14 @@ public final class ConfigLoader {
             ALERTS_ENABLED, ALERTS_INTERVAL, ALERTS_FOR, ALERTS_MEMORY_THRESHOLD, ALERTS_MIN_AVAILABLE_MEMORY,
             ALERTS_UPLOAD_FAILURE_RATE, ALERTS_UPLOAD_FAILURE_MIN_COUNT, ALERTS_UPLOAD_FAILURE_WINDOW,
             ALERTS_QUEUE_AGE, ALERTS_WEBHOOK,
-            PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN);
+            PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN,
+            STORAGE_TYPE, STORAGE_S3_ENDPOINT, STORAGE_S3_REGION, STORAGE_S3_BUCKET, STORAGE_S3_ACCESS_KEY,
+            STORAGE_S3_SECRET_KEY, STORAGE_S3_PATH_STYLE, STORAGE_S3_PREFIX, STORAGE_S3_PART_SIZE, STORAGE_DOWNLOADS,
+            STORAGE_PRESIGN_EXPIRY);
+
+    /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
+    private static final Set<Key<?>> SECRETS = Set.of(WEBHOOKS_SECRET, STORAGE_S3_SECRET_KEY, PRESIGN_SECRET,
+            PRESIGN_EVENT_TOKEN);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -372,7 +422,28 @@ public final class ConfigLoader {
                     "must be at least %s"),
             new CrossRule(JOBS_BACKOFF_CAP, JOBS_BACKOFF_BASE,
                     v -> v.get(JOBS_BACKOFF_CAP).compareTo(v.get(JOBS_BACKOFF_BASE)) < 0,
-                    "must be at least %s"));
+                    "must be at least %s"),
+            new CrossRule(STORAGE_S3_BUCKET, STORAGE_TYPE,
+                    v -> v.get(STORAGE_TYPE) == StorageConfig.Type.S3 && v.get(STORAGE_S3_BUCKET).isEmpty(),
+                    "is required with %s"),
+            new CrossRule(STORAGE_S3_BUCKET, STORAGE_TYPE,
+                    v -> v.get(STORAGE_TYPE) == StorageConfig.Type.LOCAL && !v.get(STORAGE_S3_BUCKET).isEmpty(),
+                    "is set but %s would ignore it; set storage.type: s3"),
+            new CrossRule(STORAGE_DOWNLOADS, STORAGE_TYPE,
+                    v -> v.get(STORAGE_DOWNLOADS) == S3Settings.Downloads.REDIRECT
+                            && v.get(STORAGE_TYPE) != StorageConfig.Type.S3,
+                    "needs storage.type: s3, not %s: local disk has no presigned URLs"),
+            new CrossRule(STORAGE_S3_SECRET_KEY, STORAGE_S3_ACCESS_KEY,
+                    v -> v.get(STORAGE_S3_SECRET_KEY).isEmpty() != v.get(STORAGE_S3_ACCESS_KEY).isEmpty(),
+                    "must be set together with %s (both empty: the SDK's default credential chain)"),
+            new CrossRule(STORAGE_S3_PART_SIZE, LIMITS_MAX_FILE_SIZE,
+                    v -> v.get(STORAGE_TYPE) == StorageConfig.Type.S3
+                            && v.get(STORAGE_S3_PART_SIZE) < ceilDiv(v.get(LIMITS_MAX_FILE_SIZE), S3Settings.MAX_PARTS),
+                    "is too small for %s: S3 allows " + S3Settings.MAX_PARTS + " parts per object"));
+
+    private static long ceilDiv(long a, long b) {
+        return -Math.floorDiv(-a, b);
+    }
 
     /** Parsed values by key name, and how each was written (as given, or the formatted default). */
     private record Values(Map<String, Object> parsed, Map<String, String> shown) {
@@ -505,9 +576,16 @@ public final class ConfigLoader {
                 throw new ConfigException(key.name(),
                         "'" + oneLine(r.value != null ? r.value : given.shown()) + "' " + r.getMessage());
             }
-            shown.put(key.name(), oneLine(given.shown()));
+            // A credential is never echoed, not even in another key's message.
+            shown.put(key.name(), SECRETS.contains(key) ? showParsed(key, parsed.get(key.name()))
+                    : oneLine(given.shown()));
         }
         return new Values(parsed, shown);
+    }
+
+    @SuppressWarnings("unchecked") // value was produced by this key's reader
+    private static <T> String showParsed(Key<T> key, Object value) {
+        return key.show().apply((T) value);
     }
 
     private static SluiceConfig build(Values v, List<PipelineConfig> pipelines, List<RelayConfig> relays) {
@@ -538,7 +616,20 @@ public final class ConfigLoader {
                         v.get(ALERTS_MEMORY_THRESHOLD), v.get(ALERTS_MIN_AVAILABLE_MEMORY),
                         v.get(ALERTS_UPLOAD_FAILURE_RATE), v.get(ALERTS_UPLOAD_FAILURE_MIN_COUNT),
                         v.get(ALERTS_UPLOAD_FAILURE_WINDOW), v.get(ALERTS_QUEUE_AGE), v.get(ALERTS_WEBHOOK)),
-                new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)));
+                new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)),
+                storage(v));
+    }
+
+    private static StorageConfig storage(Values v) {
+        if (v.get(STORAGE_TYPE) == StorageConfig.Type.LOCAL) {
+            return StorageConfig.LOCAL;
+        }
+        String endpoint = v.get(STORAGE_S3_ENDPOINT);
+        return new StorageConfig(StorageConfig.Type.S3, new S3Settings(
+                endpoint.isEmpty() ? null : URI.create(endpoint), v.get(STORAGE_S3_REGION), v.get(STORAGE_S3_BUCKET),
+                v.get(STORAGE_S3_ACCESS_KEY), v.get(STORAGE_S3_SECRET_KEY), v.get(STORAGE_S3_PATH_STYLE),
+                v.get(STORAGE_S3_PREFIX), v.get(STORAGE_S3_PART_SIZE), v.get(STORAGE_DOWNLOADS),
+                v.get(STORAGE_PRESIGN_EXPIRY)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
@@ -1258,6 +1349,59 @@ public final class ConfigLoader {
 
     private static boolean validPort(String port) {
         return port == null || (Integer.parseInt(port) >= 1 && Integer.parseInt(port) <= 65535);
+    }
+
+    /** A constant of {@code type}, written in any case ({@code s3}, {@code S3}). */
+    private static <E extends Enum<E>> E oneOf(String text, Class<E> type) throws Rejected {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(text)) {
+                return e;
+            }
+        }
+        throw new Rejected("is not one of " + java.util.Arrays.stream(type.getEnumConstants())
+                .map(e -> e.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", ")));
+    }
+
+    private static final Pattern S3_ENDPOINT = Pattern.compile("https?://" + HOST + "(?::(\\d{1,5}))?/?");
+    private static final Pattern S3_REGION = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final Pattern S3_BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+    private static final Pattern S3_PREFIX = Pattern.compile("([A-Za-z0-9._-]+/)*[A-Za-z0-9._-]+/?");
+
+    private static String s3Endpoint(String text) throws Rejected {
+        if (text.isEmpty()) {
+            return text;
+        }
+        var m = S3_ENDPOINT.matcher(text.toLowerCase(Locale.ROOT));
+        if (!m.matches() || !validPort(m.group(1))) {
+            throw new Rejected("is not an endpoint URL (expected http(s)://host[:port], no path)");
+        }
+        return text.endsWith("/") ? text.substring(0, text.length() - 1) : text;
+    }
+
+    private static String s3Region(String text) throws Rejected {
+        if (!S3_REGION.matcher(text).matches()) {
+            throw new Rejected("is not a region name (lower-case letters, digits and '-', e.g. us-east-1)");
+        }
+        return text;
+    }
+
+    private static String s3Bucket(String text) throws Rejected {
+        if (!text.isEmpty() && (!S3_BUCKET.matcher(text).matches() || text.contains(".."))) {
+            throw new Rejected("is not a bucket name (3..63 characters of a-z, 0-9, '.', '-', starting and ending "
+                    + "with a letter or digit)");
+        }
+        return text;
+    }
+
+    private static String s3Prefix(String text) throws Rejected {
+        if (text.isEmpty()) {
+            return text;
+        }
+        if (!S3_PREFIX.matcher(text).matches() || text.equals(".") || text.contains("./") || text.startsWith(".")) {
+            throw new Rejected("is not a key prefix (segments of letters, digits, '.', '_', '-' separated by '/', "
+                    + "no leading '/', no '.' or '..' segments)");
+        }
+        return text.endsWith("/") ? text : text + "/";
     }
 
     private static String mimeType(String text) throws Rejected {

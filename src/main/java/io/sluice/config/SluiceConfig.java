@@ -15,6 +15,7 @@ import java.util.List;
  * @param webhooks  webhook URLs, secret and retries
  * @param alerts    alert rules' thresholds and the alert webhook
  * @param presign   presigned direct uploads: URL expiry, signing secret, storage event token
+ * @param storage   where upload bytes live (local disk or S3)
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -28,7 +29,8 @@ public record SluiceConfig(
         List<RelayConfig> relays,
         WebhooksConfig webhooks,
         AlertsConfig alerts,
-        PresignConfig presign) {
+        PresignConfig presign,
+        StorageConfig storage) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

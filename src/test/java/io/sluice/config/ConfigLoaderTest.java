@@ -464,11 +464,10 @@ class ConfigLoaderTest {
                     "limits.colour: unknown key (" + dir.resolve("sluice.yaml") + "); known keys in limits: "
                             + "limits.maxFileSize, limits.maxFilesPerRequest, limits.maxRequestSize, "
                             + "limits.allowedTypes, limits.diskReserve");
-            assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
-                    .startsWith("storage: unknown key")
+            assertThat(rejectionOfYaml("cache:\n  bucket: x\n").getMessage())
+                    .startsWith("cache: unknown key")
                     .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, alerts, "
-                            + "presign, "
-                            + "pipelines, relay");
+                            + "presign, storage, pipelines, relay");
         }
 
         @Test
@@ -813,14 +812,22 @@ class ConfigLoaderTest {
             // them.
             List<String> notKeys = List.of("pipelines", "relays", "jobs.pipelineConcurrency");
             // JobsConfig names its defaults for what pipelines may override; the keys use the short names.
-            // AlertsConfig cannot name a component "for" (a Java keyword).
+            // AlertsConfig cannot name a component "for" (a Java keyword); S3Settings carries the storage-wide
+            // download settings with the bucket's (storage.downloads, ...).
             Map<String, String> renamed = Map.of("jobs.defaultMaxAttempts", "jobs.maxAttempts",
-                    "jobs.defaultTimeout", "jobs.timeout", "alerts.forDuration", "alerts.for");
+                    "jobs.defaultTimeout", "jobs.timeout", "alerts.forDuration", "alerts.for",
+                    "storage.s3.downloads", "storage.downloads", "storage.s3.presignExpiry", "storage.presignExpiry");
             List<String> expected = new java.util.ArrayList<>();
             for (RecordComponent section : SluiceConfig.class.getRecordComponents()) {
                 if (section.getType().isRecord()) {
                     for (RecordComponent leaf : section.getType().getRecordComponents()) {
-                        expected.add(section.getName() + "." + leaf.getName());
+                        if (leaf.getType().isRecord()) { // a subsection: storage.s3.*
+                            for (RecordComponent sub : leaf.getType().getRecordComponents()) {
+                                expected.add(section.getName() + "." + leaf.getName() + "." + sub.getName());
+                            }
+                        } else {
+                            expected.add(section.getName() + "." + leaf.getName());
+                        }
                     }
                 } else {
                     expected.add(section.getName());
