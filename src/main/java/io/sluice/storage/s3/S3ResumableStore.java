@@ -163,6 +163,11 @@ public final class S3ResumableStore implements ResumableStore, Assembler {
         try {
             if (have > 0) {
                 spool.fill(chunkBytes(key, current, have), have);
+                if (chunks.get(current) > have) {
+                    // Cut off the unacknowledged rest, as a file would be truncated: same prefix, atomic PUT.
+                    s3.putObject(b -> b.bucket(bucket).key(chunkObject(key, current)).contentLength(have),
+                            spool.body());
+                }
             }
             // Everything but chunk `keep` is either fully acknowledged (below) or never acknowledged (above).
             for (int n : chunks.keySet()) {
