@@ -377,6 +377,7 @@ public final class ResumableService {
                         r.concat() == Resumable.Concat.PARTIAL ? r.expiresAt() : null), upload);
             }
             Resumable saved = record(r.withOffset(end));
+            writer.acknowledged(end);
             if (sha256 != null) {
                 putDigest(r.id(), end, sha256);
             }
@@ -389,6 +390,7 @@ public final class ResumableService {
         try {
             writer.sync();
             record(r.withOffset(end));
+            writer.acknowledged(end);
             if (sha256 != null) {
                 putDigest(r.id(), end, sha256);
             }
@@ -549,6 +551,7 @@ public final class ResumableService {
                 try {
                     writer.sync();
                     record(r.withOffset(offset));
+                    writer.acknowledged(offset);
                 } catch (IOException | SQLException | RuntimeException e) {
                     log.warn("checkpoint of upload {} at {} failed: {}", r.id(), offset, e.toString());
                 }
