@@ -6,6 +6,7 @@ import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.db.Database;
+import io.sluice.storage.Assembler;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
@@ -589,7 +590,8 @@ public final class ResumableService {
 
     /**
      * Builds a final upload from finished partial uploads, in order, through the direct-upload path (hash and type
-     * on the way); the partials are consumed (removed) when it commits.
+     * on the way), or inside the storage when it is an {@link Assembler}; the partials are consumed (removed) when
+     * it commits.
      *
      * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
      */
@@ -629,6 +631,9 @@ public final class ResumableService {
             }
             checkLength(total);
             Instant now = now();
+            if (store instanceof Assembler assembler) {
+                return assembled(assembler, parts, total, metadata, rawMetadata, filename, client, now);
+            }
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
             try (FileSink sink = uploads.open(filename, buffer, second)) {
@@ -659,6 +664,54 @@ public final class ResumableService {
         } finally {
             held.forEach(UploadLocks.Lock::close);
         }
+    }
+
+    /**
+     * Concatenation inside the storage ({@link Assembler}: S3's server-side part copy): the final blob is built
+     * without its bytes passing through here, then read once, streamed, for its sha256 and type. Same outcome and
+     * same single transaction as the byte copy; a refusal (type, pipeline) or failure deletes the final blob and
+     * leaves the partials as they were (possibly promoted, which a later attempt and the sweep handle).
+     */
+    private Outcome assembled(Assembler assembler, List<Resumable> parts, long total, Map<String, String> metadata,
+                              String rawMetadata, String filename, String client, Instant now)
+            throws IOException, SQLException {
+        String id = uploads.newId();
+        List<String> partialIds = parts.stream().map(Resumable::id).toList();
+        Upload u;
+        QueuedJob job;
+        try {
+            assembler.assemble(id, partialIds);
+            long size = blobs.size(id);
+            if (size != total) {
+                throw new IOException("assembled " + size + " bytes for upload " + id + ", expected " + total);
+            }
+            String contentType = uploads.types().detect(head(id, total), filename);
+            u = new Upload(id, filename, total, rehash(id, total), contentType,
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS), id, client, metadata);
+            String pipeline = uploads.processing().plan(u, pipeline(metadata));
+            job = db.write(tx -> {
+                uploads.repository().insert(tx, u);
+                repository.insert(tx, new Resumable(id, total, total, filename, metadata, rawMetadata,
+                        Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now));
+                for (Resumable p : parts) {
+                    repository.delete(tx, p.id());
+                }
+                return pipeline == null ? null : uploads.processing().enqueue(tx, u, pipeline);
+            });
+        } catch (IOException | SQLException | RuntimeException e) {
+            try {
+                blobs.delete(id);
+            } catch (IOException | RuntimeException de) {
+                log.warn("could not remove assembled blob {} after a failed concatenation: {}", id, de.toString());
+            }
+            throw e;
+        }
+        for (Resumable p : parts) {
+            deleteBlobQuietly(p.id());
+        }
+        uploads.counted(u);
+        return new Outcome(new Resumable(id, total, total, filename, metadata, rawMetadata, Resumable.Concat.FINAL,
+                partialIds, Resumable.State.COMPLETED, client, null, now), Optional.of(new Stored(u, job)));
     }
 
     private static ApiException invalidConcat(String message) {
