@@ -758,11 +758,10 @@ public final class ResumableService {
                 });
                 digests.remove(r.id());
                 store.deleteResumable(r.id());
-                if (fresh.concat() != Resumable.Concat.PARTIAL) {
-                    // A completion cut between the blob's promotion and its record leaves a committed blob that no
-                    // record owns: unfinished uploads never have one, so it goes too.
-                    blobs.delete(r.id());
-                }
+                // A completion cut between the blob's promotion and its record leaves a committed blob that no
+                // record owns, and so does a concatenation by an Assembler cut after it promoted its partials:
+                // unfinished uploads and unconsumed partials own no committed blob, so it goes too.
+                blobs.delete(r.id());
                 swept++;
             }
         }
