@@ -297,6 +297,33 @@ public final class S3ResumableStore implements ResumableStore, Assembler {
         return info.isPresent();
     }
 
+    /**
+     * Whether the multipart upload on {@code object} (a committed blob's object key) belongs to a resumable blob:
+     * a sweep of stale multipart uploads must leave those alone, since an upload resumed for days keeps the one it
+     * was created with and its expiry is the caller's ({@code tus.expiry}).
+     */
+    public static boolean isResumable(S3Client s3, S3Settings settings, String object) {
+        String blobs = settings.blobPrefix();
+        if (!object.startsWith(blobs)) {
+            return false;
+        }
+        String key = object.substring(blobs.length());
+        if (!KEY.matcher(key).matches()) {
+            return false;
+        }
+        try {
+            s3.headObject(b -> b.bucket(settings.bucket()).key(settings.prefix() + "resumable/" + key + "/info"));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
     /** Removes spool files a crashed process left in the spool directory; returns how many. */
     public int sweepSpools() throws IOException {
         int removed = 0;
