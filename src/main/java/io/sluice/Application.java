@@ -44,7 +44,6 @@ import io.sluice.processors.Processors;
 import io.sluice.relay.RelayApi;
 import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
-import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.upload.DirectUploadApi;
 import io.sluice.upload.FilenamePolicy;
 import io.sluice.upload.IdGenerator;
@@ -136,8 +135,8 @@ public final class Application implements AutoCloseable {
         new ProcessorMetrics().bindTo(metrics);
         new UptimeMetrics().bindTo(metrics);
 
-        LocalBlobStore store = new LocalBlobStore(config.dataDir());
-        store.sweepStaged();
+        Storage<?> storage = Storage.open(config);
+        var store = storage.store();
         Database db = Database.openSqlite(config.dataDir());
 
         AdmissionConfig ac = config.admission();
@@ -185,10 +184,10 @@ public final class Application implements AutoCloseable {
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
                 new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
-                new UploadJobs(pipelines, jobs, store, events), Clock.systemUTC(), metrics);
+                new UploadJobs(pipelines, jobs, storage.files(), events), Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {
-            handlers.put(p.name(), new PipelineHandler(p, uploads::find, store, outputs));
+            handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs));
         }
         // A job starts only while memory is below the watermark that admission applies to uploads.
         WorkerPool workers = new WorkerPool(jobs, handlers, config.jobs(), () -> pressure.check(0, 0) == null,
@@ -201,7 +200,7 @@ public final class Application implements AutoCloseable {
                 version());
         health.register(publicRouter);
         health.register(adminRouter);
-        DirectUploadApi direct = new DirectUploadApi(uploads, admission);
+        DirectUploadApi direct = new DirectUploadApi(uploads, admission, storage.redirects());
         direct.register(publicRouter);
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
                 new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
@@ -408,6 +407,13 @@ public final class Application implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         db.close();
+        if (store instanceof AutoCloseable resources) { // the S3 clients
+            try {
+                resources.close();
+            } catch (Exception e) {
+                log.warn("closing storage failed: {}", e.toString());
+            }
+        }
         log.info("Stopped");
     }
 }

@@ -6,13 +6,14 @@ import io.sluice.processors.FileContext;
 import io.sluice.processors.Processor;
 import io.sluice.processors.ProcessorContext;
 import io.sluice.processors.ProcessorException;
-import io.sluice.storage.LocalPaths;
+import io.sluice.storage.BlobFiles;
 import io.sluice.upload.Upload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.LinkedHashMap;
@@ -22,7 +23,7 @@ import java.util.Optional;
 
 /**
  * Runs one attempt of a pipeline's job in the worker: the processor's task over the upload's stored bytes (read in
- * place), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson}, and on success that file published as the
+ * place, or a local copy of an object, {@link BlobFiles}), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson}, and on success that file published as the
  * job's output ({@link OutputStore#publish}) before the result is returned. The result is the processor's summary
  * plus {@code outputLines}. An isolated pipeline's task runs in a child JVM instead ({@link IsolatedRunner}), which
  * writes the same temporary file; publishing and clean-up are the same.
@@ -45,21 +46,21 @@ public final class PipelineHandler implements JobHandler {
 
     private final Pipelines.Pipeline pipeline;
     private final Uploads uploads;
-    private final LocalPaths paths;
+    private final BlobFiles files;
     private final OutputStore outputs;
     private final IsolatedRunner isolated;
 
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, LocalPaths paths, OutputStore outputs) {
-        this(pipeline, uploads, paths, outputs, IsolatedRunner.forThisJvm());
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, OutputStore outputs) {
+        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm());
     }
 
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, LocalPaths paths, OutputStore outputs,
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, OutputStore outputs,
                            IsolatedRunner isolated) {
         this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
-        this.paths = Objects.requireNonNull(paths, "paths");
+        this.files = Objects.requireNonNull(files, "files");
         this.outputs = Objects.requireNonNull(outputs, "outputs");
     }
 
@@ -68,10 +69,19 @@ public final class PipelineHandler implements JobHandler {
         Job job = context.job();
         Upload upload = (job.uploadId() == null ? Optional.<Upload>empty() : uploads.find(job.uploadId()))
                 .orElseThrow(() -> missing(job));
-        Path file = paths.pathOf(upload.storageKey());
-        if (!Files.isRegularFile(file)) {
+        BlobFiles.BlobFile blob;
+        try {
+            blob = files.open(upload.storageKey());
+        } catch (NoSuchFileException e) {
             throw missing(job);
         }
+        try (blob) {
+            return run(context, job, upload, blob.path());
+        }
+    }
+
+    /** One attempt over {@code file}, the upload's bytes on this machine (in place, or a copy from object storage). */
+    private Result run(JobContext context, Job job, Upload upload, Path file) throws Exception {
         Path temporary = outputs.temporaryFile(job.id(), job.attempt());
         Path workDir = outputs.workDir(job.id(), job.attempt());
         try {

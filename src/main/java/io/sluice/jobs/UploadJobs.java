@@ -2,13 +2,12 @@ package io.sluice.jobs;
 
 import io.sluice.api.ApiException;
 import io.sluice.processors.ProcessorException;
-import io.sluice.storage.LocalPaths;
+import io.sluice.storage.BlobFiles;
 import io.sluice.upload.QueuedJob;
 import io.sluice.upload.Upload;
 import io.sluice.upload.UploadProcessing;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Map;
@@ -18,7 +17,7 @@ import java.util.Objects;
  * The upload paths' side of background jobs: which pipeline an upload gets, its precheck, and the enqueue in the
  * upload's own transaction ({@link UploadProcessing}'s contract).
  *
- * <p>A precheck runs on the request thread, on the committed blob read in place ({@link LocalPaths}). Its refusal
+ * <p>A precheck runs on the request thread, on the committed blob read in place or from a local copy ({@link BlobFiles}). Its refusal
  * is answered as it is: an {@link ApiException} unchanged, a {@link ProcessorException} as 422 with its code; any
  * other failure is a server error. Either way the caller deletes the blob and records nothing.
  */
@@ -26,18 +25,18 @@ public final class UploadJobs implements UploadProcessing {
 
     private final Pipelines pipelines;
     private final JobQueue queue;
-    private final LocalPaths paths;
+    private final BlobFiles files;
     private final JobEvents events;
 
-    public UploadJobs(Pipelines pipelines, JobQueue queue, LocalPaths paths) {
-        this(pipelines, queue, paths, JobEvents.NONE);
+    public UploadJobs(Pipelines pipelines, JobQueue queue, BlobFiles files) {
+        this(pipelines, queue, files, JobEvents.NONE);
     }
 
     /** @param events told of each upload that got a job, inside the upload's transaction */
-    public UploadJobs(Pipelines pipelines, JobQueue queue, LocalPaths paths, JobEvents events) {
+    public UploadJobs(Pipelines pipelines, JobQueue queue, BlobFiles files, JobEvents events) {
         this.pipelines = Objects.requireNonNull(pipelines, "pipelines");
         this.queue = Objects.requireNonNull(queue, "queue");
-        this.paths = Objects.requireNonNull(paths, "paths");
+        this.files = Objects.requireNonNull(files, "files");
         this.events = Objects.requireNonNull(events, "events");
     }
 
@@ -59,9 +58,8 @@ public final class UploadJobs implements UploadProcessing {
     }
 
     private void precheck(Pipelines.Pipeline p, Upload upload) throws IOException {
-        Path file = paths.pathOf(upload.storageKey());
-        try {
-            p.task().precheck(file, upload.contentType());
+        try (BlobFiles.BlobFile blob = files.open(upload.storageKey())) {
+            p.task().precheck(blob.path(), upload.contentType());
         } catch (ApiException | IOException e) {
             throw e;
         } catch (ProcessorException e) {

@@ -39,10 +39,31 @@ public final class DirectUploadApi {
 
     private final UploadService service;
     private final AdmissionController admission;
+    private final DownloadRedirects redirects;
+
+    /**
+     * Where a finished upload's bytes can be fetched directly, bypassing Sluice ({@code storage.downloads:
+     * redirect}, an S3 presigned GET).
+     */
+    @FunctionalInterface
+    public interface DownloadRedirects {
+        /**
+         * A URL that serves the upload's bytes with these response headers, for a short while.
+         *
+         * @param contentDisposition the {@code Content-Disposition} the direct answer should carry
+         */
+        java.net.URI locate(Upload upload, String contentDisposition) throws IOException;
+    }
 
     public DirectUploadApi(UploadService service, AdmissionController admission) {
+        this(service, admission, null);
+    }
+
+    /** @param redirects when not null, content downloads answer 302 to the URL it gives instead of streaming */
+    public DirectUploadApi(UploadService service, AdmissionController admission, DownloadRedirects redirects) {
         this.service = service;
         this.admission = admission;
+        this.redirects = redirects;
     }
 
     public void register(Routes routes) {
@@ -192,9 +213,20 @@ public final class DirectUploadApi {
     record Page(List<UploadView> uploads, @JsonInclude(JsonInclude.Include.ALWAYS) String nextCursor) {
     }
 
-    /** Streams a finished upload's bytes (also serves tus {@code GET /files/{id}}): Range, ETag, If-None-Match. */
+    /**
+     * Streams a finished upload's bytes (also serves tus {@code GET /files/{id}}): Range, ETag, If-None-Match; or,
+     * with {@link DownloadRedirects}, answers 302 to where the storage serves them.
+     */
     public void content(Exchange ex) throws Exception {
         Upload u = require(ex.param("id"));
+        if (redirects != null) {
+            // Ranges and conditional requests go to the URL as they are: the storage answers them.
+            var headers = ex.response().getHeaders();
+            headers.put(HttpHeader.LOCATION, redirects.locate(u, contentDisposition(u.filename())).toString());
+            headers.put(HttpHeader.CACHE_CONTROL, "private, no-store"); // the URL expires
+            ex.empty(302);
+            return;
+        }
         String etag = "\"" + u.sha256() + "\"";
         var headers = ex.response().getHeaders();
         headers.put(HttpHeader.ETAG, etag);

@@ -281,6 +281,23 @@ public final class S3BlobStore implements BlobStore, Presigner, AutoCloseable {
         }
     }
 
+    /**
+     * A presigned GET whose answer carries {@code contentType} and {@code contentDisposition} (S3's
+     * {@code response-content-*} overrides), for download redirects: the object itself has no type of its own.
+     */
+    public URI presignDownload(String key, Duration ttl, String contentType, String contentDisposition)
+            throws IOException {
+        String object = objectKey(key);
+        try {
+            return URI.create(presigner.presignGetObject(p -> p.signatureDuration(ttl).getObjectRequest(
+                    b -> b.bucket(bucket()).key(object).responseContentType(contentType)
+                            .responseContentDisposition(contentDisposition)
+                            .responseCacheControl("private, no-cache"))).url().toString());
+        } catch (SdkException e) {
+            throw io("presigning GET " + object, e);
+        }
+    }
+
     /** The signed headers a client must send, without Host (every HTTP client sends the URL's host itself). */
     private static Map<String, String> headers(software.amazon.awssdk.awscore.presigner.PresignedRequest signed) {
         Map<String, String> out = new LinkedHashMap<>();

@@ -1,0 +1,56 @@
+package io.sluice;
+
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.StorageConfig;
+import io.sluice.storage.BlobCopies;
+import io.sluice.storage.BlobFiles;
+import io.sluice.storage.BlobStore;
+import io.sluice.storage.CopyOnPromoteStore;
+import io.sluice.storage.ResumableStore;
+import io.sluice.storage.local.LocalBlobStore;
+import io.sluice.storage.s3.S3BlobStore;
+import io.sluice.storage.s3.S3Settings;
+import io.sluice.upload.DirectUploadApi;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * The storage a configuration asks for ({@code storage.type}), built and swept at start-up: the store every
+ * upload path uses, local files of its blobs for processors, and download redirects when configured.
+ *
+ * @param store     committed and resumable blobs
+ * @param files     blobs as local files (in place on local disk, copies under {@code <dataDir>/blob-copies} on S3)
+ * @param redirects presigned download URLs ({@code storage.downloads: redirect}), or null to stream
+ */
+record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
+                                                    DirectUploadApi.DownloadRedirects redirects) {
+
+    /** Where processors' copies of S3 blobs go; removed when their job or precheck ends, swept at start-up. */
+    static final String COPY_DIR = "blob-copies";
+
+    static Storage<?> open(SluiceConfig config) throws IOException {
+        Path dataDir = config.dataDir();
+        LocalBlobStore local = new LocalBlobStore(dataDir);
+        local.sweepStaged();
+        if (config.storage().type() == StorageConfig.Type.LOCAL) {
+            return new Storage<>(local, BlobFiles.inPlace(local), null);
+        }
+        S3Settings settings = config.storage().s3();
+        S3BlobStore s3 = S3BlobStore.open(settings, dataDir);
+        try {
+            s3.sweepStaged();
+            BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), config.limits().diskReserve());
+            copies.sweep();
+            DirectUploadApi.DownloadRedirects redirects = settings.downloads() == S3Settings.Downloads.REDIRECT
+                    ? (upload, disposition) -> s3.presignDownload(upload.storageKey(), settings.presignExpiry(),
+                    upload.contentType(), disposition)
+                    : null;
+            // Resumable uploads grow on local disk and are copied into the bucket when they finish.
+            return new Storage<>(new CopyOnPromoteStore(s3, local), copies, redirects);
+        } catch (IOException | RuntimeException e) {
+            s3.close();
+            throw e;
+        }
+    }
+}
