@@ -68,6 +68,7 @@ class S3ResumableUploadTest {
             assertThat(s3.objects(bucket)).containsExactly("blobs/" + id);
             assertThat(s3.multipartUploads(bucket)).isEmpty();
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         }
     }
 
@@ -84,6 +85,7 @@ class S3ResumableUploadTest {
             first = new GeneratedBody(total, 6).readNBytes((int) (6 * MIB + 3));
             tus.patchOk(path, 0, first);
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         }
         try (TestServer server = start(s3, bucket)) {
             Tus tus = new Tus(server);
@@ -98,6 +100,7 @@ class S3ResumableUploadTest {
             assertThat(s3.objects(bucket)).containsExactly("blobs/" + id);
             assertThat(s3.multipartUploads(bucket)).isEmpty();
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         }
     }
 
@@ -128,6 +131,7 @@ class S3ResumableUploadTest {
             assertThat(record.path("filename").asText()).isEqualTo("client.bin");
             assertThat(s3.multipartUploads(bucket)).isEmpty();
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         } catch (ProtocolException e) {
             throw new AssertionError("tus-java-client: " + e.getMessage(), e);
         }
@@ -166,6 +170,7 @@ class S3ResumableUploadTest {
             assertThat(s3.objects(bucket)).containsExactly("blobs/" + id);
             assertThat(s3.multipartUploads(bucket)).isEmpty();
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         }
     }
 
@@ -187,10 +192,21 @@ class S3ResumableUploadTest {
             assertThat(s3.objects(bucket)).isEmpty();
             assertThat(s3.multipartUploads(bucket)).isEmpty();
             server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
         }
     }
 
     // ---------------------------------------------------------------------------------------------------------
+
+    /** The S3 stores' spool files (part files, resumable spools) are gone once no request runs. */
+    private void assertNoSpoolFiles() throws IOException {
+        Path spool = dataDir.resolve("s3-spool");
+        if (Files.isDirectory(spool)) {
+            try (var list = Files.list(spool)) {
+                assertThat(list.toList()).as("S3 spool files").isEmpty();
+            }
+        }
+    }
 
     private static String download(TestServer server, String path) throws Exception {
         HttpResponse<InputStream> r = server.client().send(HttpRequest.newBuilder(server.uri(path)).GET().build(),

@@ -241,18 +241,16 @@ public final class S3ResumableStore implements ResumableStore, Assembler {
         Info info = found.get();
         String object = blobObject(key);
         try {
-            TreeMap<Integer, Long> chunks = chunks(key);
-            List<Part> parts;
-            try {
-                parts = listParts(object, info.uploadId());
-            } catch (NoSuchUploadException e) {
+            if (!uploadOpen(key, info)) {
                 if (committedSize(key) >= 0) {
                     // Completed before a crash cut the clean-up short.
                     removeResumableObjects(key);
                     return;
                 }
-                throw new IOException("the multipart upload of resumable blob " + key + " is gone", e);
+                throw new IOException("the multipart upload of resumable blob " + key + " is gone");
             }
+            TreeMap<Integer, Long> chunks = chunks(key);
+            List<Part> parts = listParts(object, info.uploadId());
             if (chunks.isEmpty()) {
                 throw new IOException("resumable blob " + key + " holds no bytes");
             }
@@ -557,15 +555,30 @@ public final class S3ResumableStore implements ResumableStore, Assembler {
      * (a promotion the caller did not record; it finishes the upload), an {@link IOException} when it is lost.
      */
     private void requireUpload(String key, Info info) throws IOException {
-        try {
-            s3.listParts(b -> b.bucket(bucket).key(blobObject(key)).uploadId(info.uploadId()).maxParts(1));
-        } catch (NoSuchUploadException e) {
+        if (!uploadOpen(key, info)) {
             if (committedSize(key) >= 0) {
                 throw new NoSuchFileException(key + " (already promoted)");
             }
-            throw new IOException("the multipart upload of resumable blob " + key + " is gone", e);
+            throw new IOException("the multipart upload of resumable blob " + key + " is gone");
+        }
+    }
+
+    /**
+     * Whether the blob's multipart upload is still open. Asked through ListMultipartUploads rather than ListParts:
+     * S3 answers ListParts of a completed upload with NoSuchUpload, but S3-compatible servers (s3proxy) answer
+     * with an empty list.
+     */
+    private boolean uploadOpen(String key, Info info) throws IOException {
+        String object = blobObject(key);
+        try {
+            for (MultipartUpload u : s3.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(object)).uploads()) {
+                if (u.key().equals(object) && u.uploadId().equals(info.uploadId())) {
+                    return true;
+                }
+            }
+            return false;
         } catch (SdkException e) {
-            throw io("list parts of " + key, e);
+            throw io("list multipart uploads of " + key, e);
         }
     }
 

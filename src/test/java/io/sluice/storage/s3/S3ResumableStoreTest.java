@@ -192,6 +192,51 @@ class S3ResumableStoreTest {
         assertThat(store.deleteResumable(key)).isFalse();
     }
 
+    /**
+     * A crash after CompleteMultipartUpload but before the clean-up (and before the database recorded the
+     * completion): the next append is told the blob is gone (the service then finishes the upload), and promote
+     * completes the clean-up.
+     */
+    @Test
+    void aCompletionCutBeforeItsCleanUpIsReportedAndFinished() throws Exception {
+        String key = "k0000000008";
+        store.createResumable(key);
+        try (ResumableWriter w = store.openAppend(key, 0)) {
+            feed(w, new GeneratedBody(6 * MIB, 81));
+            w.sync();
+        }
+        byte[] info = client.getObjectAsBytes(b -> b.bucket(bucket).key("resumable/" + key + "/info")).asByteArray();
+        store.promote(key);
+        client.putObject(b -> b.bucket(bucket).key("resumable/" + key + "/info"),
+                software.amazon.awssdk.core.sync.RequestBody.fromBytes(info));
+        assertThatThrownBy(() -> store.openAppend(key, 6 * MIB)).isInstanceOf(NoSuchFileException.class);
+        store.promote(key);
+        assertThat(server.objects(bucket)).containsExactly("blobs/" + key);
+        assertCommitted(key, 6 * MIB, sha(new GeneratedBody(6 * MIB, 81)));
+    }
+
+    /** The blob store's start-up sweep of stale multipart uploads spares resumable blobs, however old. */
+    @Test
+    void theStaleMultipartSweepSparesResumableBlobs() throws Exception {
+        String key = "k0000000009";
+        store.createResumable(key);
+        try (ResumableWriter w = store.openAppend(key, 0)) {
+            feed(w, new GeneratedBody(6 * MIB, 91));
+            w.sync();
+        }
+        client.createMultipartUpload(b -> b.bucket(bucket).key("blobs/orphan00001"));
+        try (S3Client own = S3Clients.client(server.settings(bucket, P));
+             S3BlobStore blobs = new S3BlobStore(own, S3Clients.presigner(server.settings(bucket, P)),
+                     server.settings(bucket, P), spoolDir.resolve("blobs"), java.time.Duration.ZERO,
+                     java.time.Clock.systemUTC())) {
+            blobs.sweepStaged();
+        }
+        assertThat(server.multipartUploads(bucket)).containsExactly("blobs/" + key);
+        store.promote(key);
+        assertCommitted(key, 6 * MIB, sha(new GeneratedBody(6 * MIB, 91)));
+        Files.delete(spoolDir.resolve("blobs"));
+    }
+
     @Test
     void openingBeyondWhatIsStoredFails() throws Exception {
         String key = "k0000000006";
