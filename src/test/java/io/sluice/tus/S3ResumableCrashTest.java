@@ -8,6 +8,7 @@ import io.sluice.testing.ServerProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.sqlite.SQLiteConfig;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,6 +18,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -127,7 +132,93 @@ class S3ResumableCrashTest {
         }
     }
 
+    /**
+     * A long PATCH records a checkpoint every 64 MiB while it runs; on S3 the checkpoint's sync writes the tail
+     * chunk, and once the offset is recorded the chunks below it are deleted (the bucket holds about one part's
+     * worth of chunks, not the whole upload twice). Killed after that, the server resumes from the checkpoint.
+     */
+    @Test
+    void aLongPatchKilledAfterACheckpointResumesFromIt() throws Exception {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.newBucket();
+        String[] args = sets(s3.serverSettings(bucket, "storage.s3.partSize", "5MiB"));
+        Path data = dir.resolve("data");
+        long total = 80 * MIB + 11;
+        long stallAt = 72 * MIB;
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
+        String id;
+        long recorded;
+        try (ServerProcess first = ServerProcess.serve(data, JVM, args)) {
+            HttpResponse<String> created = client.send(request(first, "/files/")
+                    .header("Upload-Length", String.valueOf(total))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+            id = URI.create(created.headers().firstValue("Location").orElseThrow()).getPath()
+                    .substring(Tus.BASE.length());
+            Stalling body = new Stalling(new GeneratedBody(total, 2), stallAt);
+            CompletableFuture<HttpResponse<String>> hung = client.sendAsync(patch(first, id, 0,
+                    HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> body),
+                            total)), HttpResponse.BodyHandlers.ofString());
+            String chunks = "resumable/" + id + "/chunk-";
+            Await.until(Duration.ofSeconds(90), "a checkpoint recorded and the chunks below it removed",
+                    () -> recordedOffset(data, id) >= 64 * MIB
+                            && s3.objects(bucket).stream().filter(k -> k.startsWith(chunks)).count() <= 3);
+            recorded = recordedOffset(data, id);
+            first.process().destroyForcibly();
+            assertThat(first.process().waitFor(30, TimeUnit.SECONDS)).as("killed server gone").isTrue();
+            body.release();
+            try {
+                HttpResponse<String> r = hung.get(30, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as("no acknowledgement of the stalled PATCH").isNotEqualTo(204);
+            } catch (java.util.concurrent.ExecutionException expected) {
+                // the connection died with the server
+            }
+        }
+        client.shutdownNow();
+        assertThat(recorded).isBetween(64 * MIB, stallAt);
+
+        HttpClient fresh = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
+        try (ServerProcess second = ServerProcess.serve(data, JVM, args)) {
+            HttpResponse<String> head = fresh.send(request(second, "/files/" + id).method("HEAD",
+                    HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(head.headers().firstValue("Upload-Offset")).hasValue(String.valueOf(recorded));
+            InputStream rest = new GeneratedBody(total, 2);
+            rest.skipNBytes(recorded);
+            HttpResponse<String> done = fresh.send(patch(second, id, recorded,
+                    HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> rest),
+                            total - recorded)), HttpResponse.BodyHandlers.ofString());
+            assertThat(done.statusCode()).as(done.body()).isEqualTo(204);
+            assertThat(done.headers().firstValue("Sluice-Upload-Id")).hasValue(id);
+            HttpResponse<String> record = fresh.send(request(second, "/api/v1/uploads/" + id).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(Json.parse(record.body()).path("sha256").asText())
+                    .isEqualTo(S3ResumableUploadTest.sha(new GeneratedBody(total, 2)));
+            assertThat(s3.objects(bucket)).containsExactly("blobs/" + id);
+            assertThat(s3.multipartUploads(bucket)).isEmpty();
+            assertThat(spoolFiles(data)).as("spool files").isEmpty();
+        } finally {
+            fresh.shutdownNow();
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
+
+    /** The offset in the database (read-only, beside the running server). */
+    private static long recordedOffset(Path data, String id) throws Exception {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(true);
+        config.setBusyTimeout(5_000);
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + data.resolve("sluice.db"),
+                config.toProperties());
+             PreparedStatement ps = c.prepareStatement("SELECT upload_offset FROM resumable_uploads WHERE id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : -1;
+            }
+        }
+    }
 
     private static HttpRequest.Builder request(ServerProcess p, String path) {
         return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p.port() + path)).timeout(REQUEST_TIMEOUT)
