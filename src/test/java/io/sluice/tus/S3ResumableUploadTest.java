@@ -196,6 +196,36 @@ class S3ResumableUploadTest {
         }
     }
 
+    /**
+     * Expiry removes everything an upload has in the bucket: an unfinished upload's multipart upload and chunks,
+     * and a finished partial's, even when an interrupted concatenation had already promoted it to an object.
+     */
+    @Test
+    void expiredUploadsLeaveNothingInTheBucket() throws Exception {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.newBucket();
+        try (TestServer server = TestServer.start(dataDir, s3.serverSettings(bucket, "storage.s3.partSize", "5MiB",
+                "tus.expiry", "2s"))) {
+            Tus tus = new Tus(server);
+            String unfinished = tus.created(20 * MIB);
+            tus.patchOk(unfinished, 0, new GeneratedBody(6 * MIB, 30).readAllBytes());
+            String partial = tus.created(MIB, "Upload-Concat", "partial");
+            tus.patchOk(partial, 0, new GeneratedBody(MIB, 31).readAllBytes());
+            // What a concatenation cut short by a crash leaves: the partial promoted to an object, its row intact.
+            ((io.sluice.storage.ResumableStore) server.app().store()).promote(partial.substring(Tus.BASE.length()));
+            assertThat(s3.objects(bucket)).contains("blobs/" + partial.substring(Tus.BASE.length()));
+
+            for (String path : List.of(unfinished, partial)) {
+                io.sluice.testing.Await.until(java.time.Duration.ofSeconds(20), "HEAD of " + path + " answers 410",
+                        () -> tus.head(path).statusCode() == 410);
+            }
+            io.sluice.testing.Await.until(java.time.Duration.ofSeconds(20), "the sweeper empties the bucket",
+                    () -> s3.objects(bucket).isEmpty() && s3.multipartUploads(bucket).isEmpty());
+            server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
 
     /** The S3 stores' spool files (part files, resumable spools) are gone once no request runs. */
