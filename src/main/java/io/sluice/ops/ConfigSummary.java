@@ -40,6 +40,18 @@ final class ConfigSummary {
         m.put("relays", c.relays().stream().map(r -> Map.of("name", r.name(), "targets", r.targets().size(),
                 "timeout", r.timeout().toString(), "maxFiles", r.maxFiles(), "maxFileSize", r.maxFileSize(),
                 "maxConnections", r.maxConnections())).toList());
+        var st = c.storage();
+        if (st.s3() == null) {
+            m.put("storage", Map.of("type", "local"));
+        } else {
+            var s3 = st.s3();
+            // Credentials are left out: only whether static ones are set.
+            m.put("storage", Map.of("type", "s3", "endpoint", String.valueOf(s3.endpoint()), "region", s3.region(),
+                    "bucket", s3.bucket(), "pathStyle", s3.pathStyle(), "prefix", s3.prefix(),
+                    "partSize", s3.partSize(), "staticCredentials", s3.staticCredentials(),
+                    "downloads", s3.downloads().name().toLowerCase(java.util.Locale.ROOT),
+                    "presignExpiry", s3.presignExpiry().toString()));
+        }
         return m;
     }
 }

@@ -14,40 +14,71 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
 /**
- * Streams one blob into S3 through two part files used in turn: while part N uploads from one file (on a virtual
- * thread), the request fills part N+1 into the other; filling a third part waits for part N's upload first. So an
- * upload holds at most two parts on local disk and one part request in flight, its heap use does not depend on the
- * part size, and a slow bucket slows the client down (back-pressure) instead of letting bytes pile up.
+ * Streams one blob into S3 through part files used in turn: while up to {@link #PARTS_IN_FLIGHT} full parts upload
+ * from their files (each on a virtual thread), the request fills the next part into another file; filling one
+ * more waits for the oldest upload first. So an upload holds at most {@code PARTS_IN_FLIGHT + 1} parts on local
+ * disk, its heap use does not depend on the part size, and a slow bucket slows the client down (back-pressure)
+ * instead of letting bytes pile up.
  *
- * <p>Single-threaded like every {@link BlobWriter}; only the part upload runs on its own thread, and its outcome is
- * read after {@link Thread#join}, which orders the memory effects.
+ * <p>Single-threaded like every {@link BlobWriter}; only part uploads run on their own threads, and their
+ * outcomes are read after {@link Thread#join}, which orders the memory effects.
  */
 final class S3BlobWriter implements BlobWriter {
 
     private static final Logger log = LoggerFactory.getLogger(S3BlobWriter.class);
+    /**
+     * Part uploads one blob may have in flight. One already overlaps the client with the bucket; a second hides
+     * the bucket's per-part latency (s3proxy and MinIO finish each part on disk before answering), measured in
+     * docs/benchmarks.md. Each costs one more part file on local disk, never heap.
+     */
+    static final int PARTS_IN_FLIGHT = 2;
+
+    /** One part upload on its own virtual thread; its outcome is read only after {@link Thread#join}. */
+    private static final class PartUpload {
+        final Thread thread;
+        CompletedPart result;
+        Exception failure;
+
+        PartUpload(String name, PartTask task) {
+            this.thread = Thread.ofVirtual().name(name).unstarted(() -> {
+                try {
+                    result = task.run();
+                } catch (Exception e) {
+                    failure = e;
+                }
+            });
+        }
+    }
+
+    @FunctionalInterface
+    private interface PartTask {
+        CompletedPart run() throws Exception;
+    }
 
     private final S3BlobStore store;
     private final String object;
     private final String key;
     private final long partSize;
-    private final Path[] files = new Path[2];
+    /** One file per part being uploaded plus the one being filled, used in turn. */
+    private final Path[] files = new Path[PARTS_IN_FLIGHT + 1];
     private final List<CompletedPart> parts = new ArrayList<>();
+    /** Part uploads in flight, oldest first. */
+    private final ArrayDeque<PartUpload> pending = new ArrayDeque<>();
     private FileChannel current;
     private int slot;
     private long inCurrent;
     private String uploadId;
     private int nextPart = 1;
-    private Thread pending;
-    /** Written by the part thread before it ends; read only after joining it. */
-    private CompletedPart pendingResult;
-    private Exception pendingFailure;
     private long written;
     private boolean done;
+    /** Time the request spent waiting for part uploads: how much the bucket, not the client, set the pace. */
+    private long waitedNanos;
 
     S3BlobWriter(S3BlobStore store, String object, String key) {
         this.store = store;
@@ -99,9 +130,11 @@ final class S3BlobWriter implements BlobWriter {
         inCurrent = 0;
     }
 
-    /** Starts the upload of the full current part file, after the previous one has finished. */
+    /** Starts the upload of the full current part file, once fewer than {@link #PARTS_IN_FLIGHT} are in flight. */
     private void shipCurrent() throws IOException {
-        awaitPending();
+        while (pending.size() >= PARTS_IN_FLIGHT) {
+            awaitOldest();
+        }
         if (nextPart > S3Settings.MAX_PARTS) {
             throw new IOException("blob exceeds " + S3Settings.MAX_PARTS + " parts of " + partSize + " bytes");
         }
@@ -118,14 +151,11 @@ final class S3BlobWriter implements BlobWriter {
         Path file = files[slot];
         int number = nextPart++;
         String id = uploadId;
-        pending = Thread.ofVirtual().name("s3-part-" + key + "-" + number).start(() -> {
-            try {
-                pendingResult = uploadPart(id, number, file);
-            } catch (Exception e) {
-                pendingFailure = e;
-            }
-        });
-        slot ^= 1;
+        PartUpload upload = new PartUpload("s3-part-" + key + "-" + number, () -> uploadPart(id, number, file));
+        pending.addLast(upload);
+        upload.thread.start();
+        // The next slot's file was shipped PARTS_IN_FLIGHT + 1 parts ago, and that upload has been joined.
+        slot = (slot + 1) % files.length;
     }
 
     private CompletedPart uploadPart(String id, int number, Path file) throws IOException {
@@ -139,25 +169,29 @@ final class S3BlobWriter implements BlobWriter {
         }
     }
 
-    /** Waits for the part in flight, if any; its failure becomes this call's. */
-    private void awaitPending() throws IOException {
-        if (pending == null) {
-            return;
-        }
+    /** Waits for the oldest part in flight; its failure becomes this call's. */
+    private void awaitOldest() throws IOException {
+        PartUpload oldest = pending.removeFirst();
+        long t0 = System.nanoTime();
         try {
-            pending.join();
+            oldest.thread.join();
+            waitedNanos += System.nanoTime() - t0;
         } catch (InterruptedException e) {
+            pending.addFirst(oldest); // still running: close() joins it before aborting
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while a part of " + object + " was uploading");
         }
-        pending = null;
-        if (pendingFailure != null) {
-            Exception failure = pendingFailure;
-            pendingFailure = null;
-            throw failure instanceof IOException io ? io : new IOException(failure);
+        if (oldest.failure != null) {
+            throw oldest.failure instanceof IOException io ? io : new IOException(oldest.failure);
         }
-        parts.add(pendingResult);
-        pendingResult = null;
+        parts.add(oldest.result);
+    }
+
+    /** Waits for every part in flight. */
+    private void awaitAll() throws IOException {
+        while (!pending.isEmpty()) {
+            awaitOldest();
+        }
     }
 
     @Override
@@ -165,7 +199,7 @@ final class S3BlobWriter implements BlobWriter {
         if (done) {
             throw new IllegalStateException("writer already finished");
         }
-        awaitPending();
+        awaitAll();
         if (current != null) {
             current.close();
             current = null;
@@ -189,6 +223,8 @@ final class S3BlobWriter implements BlobWriter {
         done = true;
         store.unstaged();
         removeFiles();
+        log.debug("committed {}: {} bytes in {} part(s), {} ms waiting for part uploads", object, written,
+                Math.max(1, parts.size()), waitedNanos / 1_000_000);
     }
 
     @Override
@@ -204,20 +240,21 @@ final class S3BlobWriter implements BlobWriter {
         } catch (IOException e) {
             log.debug("closing spool file of {}", object, e);
         }
-        // A part still uploading would survive an abort made under it (S3 documents this): let it end first.
-        if (pending != null) {
-            boolean interrupted = false;
+        // A part still uploading would survive an abort made under it (S3 documents this): let them end first.
+        boolean interrupted = false;
+        for (PartUpload p : pending) {
             while (true) {
                 try {
-                    pending.join();
+                    p.thread.join();
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        }
+        pending.clear();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         if (uploadId != null) {
             try {
