@@ -63,11 +63,12 @@ import java.util.regex.Pattern;
  * <ol>
  *   <li>A chunk is only ever replaced (atomic PUT) by content whose prefix up to the recorded offset is the same:
  *       a writer opened at {@code R} starts its spool with the first {@code R-(m-1)P} bytes of chunk {@code m}, read
- *       back from that chunk. So chunk {@code m} always holds at least the acknowledged bytes of part {@code m}.</li>
+ *       back from that chunk (and cuts the chunk to them, as a file is truncated). So chunk {@code m} always holds
+ *       at least the acknowledged bytes of part {@code m}.</li>
  *   <li>A chunk is deleted only when it cannot be needed: by {@link #openAppend} at {@code R} for every chunk except
  *       chunk {@code ceil(R/P)} (lower ones are fully acknowledged and already copied into their parts; higher ones
  *       hold only bytes beyond {@code R}, which do not count), and by {@link ResumableWriter#acknowledged} for
- *       chunks below {@code ceil(R)} of a newly recorded {@code R}. A chunk a recorded offset points into is
+ *       chunks below {@code ceil(R/P)} of a newly recorded {@code R}. A chunk a recorded offset points into is
  *       therefore never deleted before a larger offset is recorded.</li>
  *   <li>A writer opened at {@code R} never touches a part below {@code m}, and every part {@code n < m} was copied
  *       from its full chunk before the sync that allowed {@code R >= nP} to be recorded. Parts at or above {@code m}
@@ -78,6 +79,10 @@ import java.util.regex.Pattern;
  * </ol>
  * Between a sync and the next recorded offset the acknowledged window holds each byte twice (chunk and part); the
  * caller's {@link ResumableWriter#acknowledged} trims it, so a long append keeps about one checkpoint's worth.
+ *
+ * <p>{@link #openAppend} verifies what it rebuilds from (the multipart upload is open, chunk {@code m} holds the
+ * bytes below {@code R}); the parts below are verified by {@link #promote}, which refuses to complete a blob with a
+ * missing or short part.
  *
  * <p>Limits: reading an unfinished blob ({@link #openResumable}) works only for the bytes still in chunks; whole
  * blobs are read after {@link #promote} (concatenation promotes its partials and {@link #assemble}s them). Blobs
