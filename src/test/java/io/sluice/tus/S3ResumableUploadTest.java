@@ -72,6 +72,35 @@ class S3ResumableUploadTest {
         }
     }
 
+    /** A PATCH refused for its checksum after it sealed parts keeps nothing: the next one starts at the old offset. */
+    @Test
+    void aRefusedAppendLeavesTheAcknowledgedBytesAlone() throws Exception {
+        S3Server s3 = S3Server.get();
+        String bucket = s3.newBucket();
+        long total = 12 * MIB;
+        byte[] content = new GeneratedBody(total, 40).readAllBytes();
+        try (TestServer server = start(s3, bucket)) {
+            Tus tus = new Tus(server);
+            String path = tus.created(total);
+            tus.patchOk(path, 0, java.util.Arrays.copyOfRange(content, 0, (int) (2 * MIB + 1)));
+            byte[] other = new GeneratedBody(9 * MIB, 41).readAllBytes();
+            String wrong = "sha256 " + java.util.Base64.getEncoder().encodeToString(new byte[32]);
+            HttpResponse<String> refused = tus.patch(path, 2 * MIB + 1, other, "Upload-Checksum", wrong);
+            assertThat(refused.statusCode()).as(refused.body()).isEqualTo(460);
+            assertThat(Json.errorCode(refused.body())).isEqualTo("checksum_mismatch");
+            assertThat(tus.offset(path)).isEqualTo(2 * MIB + 1);
+            tus.patchOk(path, 2 * MIB + 1, java.util.Arrays.copyOfRange(content, (int) (2 * MIB + 1), (int) total));
+            String id = path.substring(Tus.BASE.length());
+            String sha = sha(new java.io.ByteArrayInputStream(content));
+            assertThat(tus.record(id).path("sha256").asText()).isEqualTo(sha);
+            assertThat(download(server, path)).isEqualTo(sha);
+            assertThat(s3.objects(bucket)).containsExactly("blobs/" + id);
+            assertThat(s3.multipartUploads(bucket)).isEmpty();
+            server.assertNothingLeftBehind();
+            assertNoSpoolFiles();
+        }
+    }
+
     @Test
     void aNewServerOnTheSameBucketResumesTheUpload() throws Exception {
         S3Server s3 = S3Server.get();
