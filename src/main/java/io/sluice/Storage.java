@@ -5,10 +5,10 @@ import io.sluice.config.StorageConfig;
 import io.sluice.storage.BlobCopies;
 import io.sluice.storage.BlobFiles;
 import io.sluice.storage.BlobStore;
-import io.sluice.storage.CopyOnPromoteStore;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.storage.s3.S3BlobStore;
+import io.sluice.storage.s3.S3ResumableBlobStore;
 import io.sluice.storage.s3.S3Settings;
 import io.sluice.upload.DirectUploadApi;
 
@@ -45,17 +45,18 @@ record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
         S3Settings settings = config.storage().s3();
         S3BlobStore s3 = S3BlobStore.open(settings, dataDir);
         try {
+            // Resumable uploads live in the bucket too (multipart upload + chunk objects), resumable from any node.
+            S3ResumableBlobStore store = S3ResumableBlobStore.over(s3);
             BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), config.limits().diskReserve());
             if (sweep) {
-                s3.sweepStaged();
+                store.sweepStaged();
                 copies.sweep();
             }
             DirectUploadApi.DownloadRedirects redirects = settings.downloads() == S3Settings.Downloads.REDIRECT
                     ? (upload, disposition) -> s3.presignDownload(upload.storageKey(), settings.presignExpiry(),
                     upload.contentType(), disposition)
                     : null;
-            // Resumable uploads grow on local disk and are copied into the bucket when they finish.
-            return new Storage<>(new CopyOnPromoteStore(s3, local), copies, redirects);
+            return new Storage<>(store, copies, redirects);
         } catch (IOException | RuntimeException e) {
             s3.close();
             throw e;

@@ -22,6 +22,16 @@ public interface ResumableWriter extends AutoCloseable {
     /** Makes every byte written before this call durable. */
     void sync() throws IOException;
 
+    /**
+     * Tells the store that the caller recorded {@code offset} (counted from the start of the blob, not of this
+     * writer) after a {@link #sync}: no later {@link ResumableStore#openAppend} will ask for less, so whatever a store
+     * kept only to rebuild a smaller offset may go now. A store that keeps nothing of the kind ignores it (the
+     * default). Never throws: a failure only leaves extra bytes for {@link ResumableStore#promote} or
+     * {@link ResumableStore#deleteResumable} to remove.
+     */
+    default void acknowledged(long offset) {
+    }
+
     /** Releases the file; never throws. */
     @Override
     void close();

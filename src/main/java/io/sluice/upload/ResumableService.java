@@ -6,6 +6,7 @@ import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.db.Database;
+import io.sluice.storage.Assembler;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
@@ -394,6 +395,7 @@ public final class ResumableService {
                         r.concat() == Resumable.Concat.PARTIAL ? r.expiresAt() : null), upload);
             }
             Resumable saved = record(r.withOffset(end));
+            writer.acknowledged(end);
             if (sha256 != null) {
                 putDigest(r.id(), end, sha256);
             }
@@ -406,6 +408,7 @@ public final class ResumableService {
         try {
             writer.sync();
             record(r.withOffset(end));
+            writer.acknowledged(end);
             if (sha256 != null) {
                 putDigest(r.id(), end, sha256);
             }
@@ -566,6 +569,7 @@ public final class ResumableService {
                 try {
                     writer.sync();
                     record(r.withOffset(offset));
+                    writer.acknowledged(offset);
                 } catch (IOException | SQLException | RuntimeException e) {
                     log.warn("checkpoint of upload {} at {} failed: {}", r.id(), offset, e.toString());
                 }
@@ -603,7 +607,8 @@ public final class ResumableService {
 
     /**
      * Builds a final upload from finished partial uploads, in order, through the direct-upload path (hash and type
-     * on the way); the partials are consumed (removed) when it commits.
+     * on the way), or inside the storage when it is an {@link Assembler}; the partials are consumed (removed) when
+     * it commits.
      *
      * @throws ApiException 400 {@code invalid_concat} for an unknown, unfinished, non-partial or repeated upload
      */
@@ -644,6 +649,9 @@ public final class ResumableService {
             }
             checkLength(total, maxSize);
             Instant now = now();
+            if (store instanceof Assembler assembler) {
+                return assembled(assembler, parts, total, metadata, rawMetadata, filename, client, owner, now);
+            }
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
             try (FileSink sink = uploads.open(filename, buffer, second, maxSize)) {
@@ -674,6 +682,54 @@ public final class ResumableService {
         } finally {
             held.forEach(UploadLocks.Lock::close);
         }
+    }
+
+    /**
+     * Concatenation inside the storage ({@link Assembler}: S3's server-side part copy): the final blob is built
+     * without its bytes passing through here, then read once, streamed, for its sha256 and type. Same outcome and
+     * same single transaction as the byte copy; a refusal (type, pipeline) or failure deletes the final blob and
+     * leaves the partials as they were (possibly promoted, which a later attempt and the sweep handle).
+     */
+    private Outcome assembled(Assembler assembler, List<Resumable> parts, long total, Map<String, String> metadata,
+                              String rawMetadata, String filename, String client, String owner, Instant now)
+            throws IOException, SQLException {
+        String id = uploads.newId();
+        List<String> partialIds = parts.stream().map(Resumable::id).toList();
+        Upload u;
+        QueuedJob job;
+        try {
+            assembler.assemble(id, partialIds);
+            long size = blobs.size(id);
+            if (size != total) {
+                throw new IOException("assembled " + size + " bytes for upload " + id + ", expected " + total);
+            }
+            String contentType = uploads.types().detect(head(id, total), filename);
+            u = new Upload(id, filename, total, rehash(id, total), contentType,
+                    clock.instant().truncatedTo(ChronoUnit.MILLIS), id, client, metadata, owner);
+            String pipeline = uploads.processing().plan(u, pipeline(metadata));
+            job = db.write(tx -> {
+                uploads.repository().insert(tx, u);
+                repository.insert(tx, new Resumable(id, total, total, filename, metadata, rawMetadata,
+                        Resumable.Concat.FINAL, partialIds, Resumable.State.COMPLETED, client, null, now, owner));
+                for (Resumable p : parts) {
+                    repository.delete(tx, p.id());
+                }
+                return pipeline == null ? null : uploads.processing().enqueue(tx, u, pipeline);
+            });
+        } catch (IOException | SQLException | RuntimeException e) {
+            try {
+                blobs.delete(id);
+            } catch (IOException | RuntimeException de) {
+                log.warn("could not remove assembled blob {} after a failed concatenation: {}", id, de.toString());
+            }
+            throw e;
+        }
+        for (Resumable p : parts) {
+            deleteBlobQuietly(p.id());
+        }
+        uploads.counted(u);
+        return new Outcome(new Resumable(id, total, total, filename, metadata, rawMetadata, Resumable.Concat.FINAL,
+                partialIds, Resumable.State.COMPLETED, client, null, now, owner), Optional.of(new Stored(u, job)));
     }
 
     private static ApiException invalidConcat(String message) {
@@ -720,11 +776,10 @@ public final class ResumableService {
                 });
                 digests.remove(r.id());
                 store.deleteResumable(r.id());
-                if (fresh.concat() != Resumable.Concat.PARTIAL) {
-                    // A completion cut between the blob's promotion and its record leaves a committed blob that no
-                    // record owns: unfinished uploads never have one, so it goes too.
-                    blobs.delete(r.id());
-                }
+                // A completion cut between the blob's promotion and its record leaves a committed blob that no
+                // record owns, and so does a concatenation by an Assembler cut after it promoted its partials:
+                // unfinished uploads and unconsumed partials own no committed blob, so it goes too.
+                blobs.delete(r.id());
                 swept++;
             }
         }

@@ -209,6 +209,9 @@ public final class S3BlobStore implements BlobStore, Presigner, AutoCloseable {
         try {
             for (MultipartUpload u : client.listMultipartUploadsPaginator(
                     b -> b.bucket(bucket()).prefix(settings.blobPrefix())).uploads()) {
+                if (S3ResumableStore.isResumable(client, settings, u.key())) {
+                    continue; // a resumable upload's: it lives as long as tus.expiry says, however old
+                }
                 if (u.initiated() == null || !u.initiated().isAfter(cutoff)) {
                     client.abortMultipartUpload(b -> b.bucket(bucket()).key(u.key()).uploadId(u.uploadId()));
                     removed++;
