@@ -38,7 +38,9 @@ import io.sluice.notify.EventStreams;
 import io.sluice.notify.NotifyApi;
 import io.sluice.notify.WebhookSecret;
 import io.sluice.notify.WebhookSender;
+import io.sluice.jobs.JobOutputs;
 import io.sluice.jobs.OutputStore;
+import io.sluice.jobs.StoredJobOutputs;
 import io.sluice.jobs.PipelineHandler;
 import io.sluice.jobs.Pipelines;
 import io.sluice.jobs.SqlJobQueue;
@@ -213,7 +215,11 @@ public final class Application implements AutoCloseable {
                 new PublishingJobQueue(new SqlJobQueue(db, ids::next, config.jobs(), jobSignal), events), metrics);
         CachedQueueStats queueStats = new CachedQueueStats(jobs);
         ServerMetrics.bindJobs(metrics, queueStats, pipelines.all().stream().map(Pipelines.Pipeline::name).toList());
-        OutputStore outputs = new OutputStore(config.dataDir());
+        // Outputs stay in place on local disk; with shared storage they go into the store, so that any API node
+        // serves what a worker on another machine wrote (temporaries stay on the worker's disk either way).
+        OutputStore localOutputs = new OutputStore(config.dataDir());
+        JobOutputs outputs = config.storage().type() == io.sluice.config.StorageConfig.Type.LOCAL ? localOutputs
+                : new StoredJobOutputs(localOutputs, store);
         java.util.function.BiPredicate<String, Integer> attemptRunning = (id, attempt) -> {
             try {
                 // Running means holding a live lease: the files of a crashed attempt go as soon as its lease ran out.
@@ -237,9 +243,31 @@ public final class Application implements AutoCloseable {
         for (Pipelines.Pipeline p : pipelines.all()) {
             handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs));
         }
-        // A job starts only while memory is below the watermark that admission applies to uploads.
+        // File and database work: on its own thread, so it can never delay the memory samples admission reads.
+        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "sluice-sweeper");
+            t.setDaemon(true);
+            return t;
+        });
+        Runnable outputSweep = () -> {
+            try {
+                // Also what a crashed attempt left while its lease still ran at this process's start.
+                outputs.sweepTemporary(attemptRunning);
+                outputs.sweepOrphans(id -> {
+                    try {
+                        return jobs.find(id).isPresent();
+                    } catch (java.sql.SQLException e) {
+                        return true; // keep it; decide next time
+                    }
+                });
+            } catch (Exception e) {
+                log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
+            }
+        };
+        // A job starts only while memory is below the watermark that admission applies to uploads. Right after a
+        // prune, the pruned jobs' outputs go too (on the sweeper thread: listing a bucket may take a while).
         WorkerPool workers = new WorkerPool(jobs, handlers, config.jobs(), () -> pressure.check(0, 0) == null,
-                jobSignal);
+                jobSignal, () -> sweeper.execute(outputSweep));
 
         Router publicRouter = new Router(Request::getRemoteAddr);
         Router adminRouter = new Router(Request::getRemoteAddr);
@@ -316,12 +344,6 @@ public final class Application implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
         scheduler.scheduleAtFixedRate(shedding::tick, SheddingTracker.TICK_MILLIS, SheddingTracker.TICK_MILLIS,
                 TimeUnit.MILLISECONDS);
-        // File and database work: on its own thread, so it can never delay the memory samples admission reads.
-        ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "sluice-sweeper");
-            t.setDaemon(true);
-            return t;
-        });
         long sweepMillis = config.tus().sweepInterval().toMillis();
         if (role.servesApi()) {
             sweeper.scheduleWithFixedDelay(() -> {
@@ -342,21 +364,7 @@ public final class Application implements AutoCloseable {
         }
         long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
         if (role.runsJobs()) {
-            sweeper.scheduleWithFixedDelay(() -> {
-                try {
-                    // Also what a crashed attempt left while its lease still ran at this process's start.
-                    outputs.sweepTemporary(attemptRunning);
-                    outputs.sweepOrphans(id -> {
-                        try {
-                            return jobs.find(id).isPresent();
-                        } catch (java.sql.SQLException e) {
-                            return true; // keep it; decide next time
-                        }
-                    });
-                } catch (Exception e) {
-                    log.warn("sweeping the outputs of pruned jobs failed: {}", e.toString());
-                }
-            }, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
+            sweeper.scheduleWithFixedDelay(outputSweep, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
         }
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,

@@ -13,10 +13,8 @@ import org.eclipse.jetty.util.Fields;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -44,9 +42,9 @@ public final class JobsApi {
 
     private final JobQueue queue;
     private final Pipelines pipelines;
-    private final OutputStore outputs;
+    private final JobOutputs outputs;
 
-    public JobsApi(JobQueue queue, Pipelines pipelines, OutputStore outputs) {
+    public JobsApi(JobQueue queue, Pipelines pipelines, JobOutputs outputs) {
         this.queue = Objects.requireNonNull(queue, "queue");
         this.pipelines = Objects.requireNonNull(pipelines, "pipelines");
         this.outputs = Objects.requireNonNull(outputs, "outputs");
@@ -162,22 +160,26 @@ public final class JobsApi {
             throw noOutput("job " + job.id() + " is " + job.state().dbValue()
                     + "; its output exists once it has succeeded");
         }
-        Path file = outputs.find(job.id()).orElseThrow(() -> noOutput("the output of job " + job.id()
-                + " is gone"));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        // Read where the output lives: this disk (storage.type local) or the shared store, whichever node wrote it.
+        JobOutputs.Opened opened;
+        try {
+            opened = outputs.open(job.id()).orElseThrow(() -> noOutput("the output of job " + job.id()
+                    + " is gone"));
+        } catch (NoSuchFileException e) {
+            throw noOutput("the output of job " + job.id() + " is gone");
+        }
+        try (opened) {
             ex.response().setStatus(200);
             ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, NDJSON);
             ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "private, no-cache");
             if (offset == 0 && limit == Long.MAX_VALUE) {
-                ex.response().getHeaders().put(HttpHeader.CONTENT_LENGTH, ch.size());
+                ex.response().getHeaders().put(HttpHeader.CONTENT_LENGTH, opened.size());
             }
-            stream(ex, ch, offset, limit);
-        } catch (NoSuchFileException e) {
-            throw noOutput("the output of job " + job.id() + " is gone");
+            stream(ex, opened.channel(), offset, limit);
         }
     }
 
-    private static void stream(Exchange ex, FileChannel ch, long offset, long limit) throws IOException {
+    private static void stream(Exchange ex, ReadableByteChannel ch, long offset, long limit) throws IOException {
         RetainableByteBuffer pooled = ex.request().getComponents().getByteBufferPool().acquire(OUTPUT_BUFFER, false);
         try {
             ByteBuffer buf = pooled.getByteBuffer();

@@ -31,8 +31,11 @@ import java.util.function.Predicate;
  * </ul>
  * A crash leaves only {@code outputs/tmp} files and {@code work} directories; {@link #sweepTemporary} removes them
  * at start, before any worker runs. Outputs whose job was pruned are removed by {@link #sweepOrphans}.
+ *
+ * <p>As {@link JobOutputs} this is the implementation for {@code storage.type: local}: outputs stay in place on
+ * this disk. With another store, {@link StoredJobOutputs} keeps only the temporaries here.
  */
-public final class OutputStore {
+public final class OutputStore implements JobOutputs {
 
     private static final Logger log = LoggerFactory.getLogger(OutputStore.class);
     private static final String SUFFIX = ".ndjson";
@@ -49,12 +52,12 @@ public final class OutputStore {
         Files.createDirectories(work);
     }
 
-    /** The output file of one attempt while it runs. */
+    @Override
     public Path temporaryFile(String jobId, int attempt) {
         return temporary.resolve(checked(jobId) + "." + attempt + SUFFIX);
     }
 
-    /** The scratch directory of one attempt (not created here). */
+    @Override
     public Path workDir(String jobId, int attempt) {
         return work.resolve(checked(jobId) + "-" + attempt);
     }
@@ -78,6 +81,7 @@ public final class OutputStore {
      * Makes {@code temporaryFile} the job's output, durably: fsync the file, rename it into place (replacing an
      * earlier attempt's output), fsync the directory.
      */
+    @Override
     public void publish(Path temporaryFile, String jobId) throws IOException {
         try (FileChannel ch = FileChannel.open(temporaryFile, StandardOpenOption.WRITE)) {
             ch.force(true);
@@ -90,6 +94,30 @@ public final class OutputStore {
             throw new IOException("the data directory's filesystem cannot rename atomically", e);
         }
         fsyncDirectory(target.getParent());
+    }
+
+    @Override
+    public Optional<Opened> open(String jobId) throws IOException {
+        Optional<Path> file = find(jobId);
+        if (file.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            FileChannel ch = FileChannel.open(file.get(), StandardOpenOption.READ);
+            return Optional.of(new Opened(ch, ch.size()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // removed since find looked
+        }
+    }
+
+    @Override
+    public boolean delete(String jobId) throws IOException {
+        Path p = finalFile(jobId);
+        boolean existed = Files.deleteIfExists(p);
+        if (existed) {
+            fsyncDirectory(p.getParent());
+        }
+        return existed;
     }
 
     /** Removes what attempts that did not end left behind. Call only while no job runs. Returns how many. */
@@ -105,6 +133,7 @@ public final class OutputStore {
      *                       the file was seen (an attempt creates its files after it is claimed, so a file of a
      *                       running attempt is always kept)
      */
+    @Override
     public int sweepTemporary(java.util.function.BiPredicate<String, Integer> attemptRunning) throws IOException {
         int removed = 0;
         for (Path dir : new Path[]{temporary, work}) {
@@ -146,6 +175,7 @@ public final class OutputStore {
      *
      * @param jobExists asked once per output file
      */
+    @Override
     public int sweepOrphans(Predicate<String> jobExists) throws IOException {
         int removed = 0;
         try (DirectoryStream<Path> shards = Files.newDirectoryStream(outputs, Files::isDirectory)) {

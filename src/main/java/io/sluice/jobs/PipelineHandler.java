@@ -23,9 +23,10 @@ import java.util.Optional;
 
 /**
  * Runs one attempt of a pipeline's job in the worker: the processor's task over the upload's stored bytes (read in
- * place, or a local copy of an object, {@link BlobFiles}), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson}, and on success that file published as the
- * job's output ({@link OutputStore#publish}) before the result is returned. The result is the processor's summary
- * plus {@code outputLines}. An isolated pipeline's task runs in a child JVM instead ({@link IsolatedRunner}), which
+ * place, or a local copy of an object, {@link BlobFiles}), its rows to {@code outputs/tmp/<jobId>.<attempt>.ndjson},
+ * and on success that file published as the job's output ({@link JobOutputs#publish}: in place on local disk, or
+ * into the shared store) before the result is returned. The result is the processor's summary plus
+ * {@code outputLines}. An isolated pipeline's task runs in a child JVM instead ({@link IsolatedRunner}), which
  * writes the same temporary file; publishing and clean-up are the same.
  *
  * <p>Failures: a {@link ProcessorException} becomes a {@link JobFailedException} with its code and retryability;
@@ -47,15 +48,15 @@ public final class PipelineHandler implements JobHandler {
     private final Pipelines.Pipeline pipeline;
     private final Uploads uploads;
     private final BlobFiles files;
-    private final OutputStore outputs;
+    private final JobOutputs outputs;
     private final IsolatedRunner isolated;
 
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, OutputStore outputs) {
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs) {
         this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm());
     }
 
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, OutputStore outputs,
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
                            IsolatedRunner isolated) {
         this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");

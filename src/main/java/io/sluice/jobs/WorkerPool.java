@@ -56,6 +56,7 @@ public final class WorkerPool implements AutoCloseable {
     private final JobsConfig config;
     private final BooleanSupplier memoryAllows;
     private final JobSignal signal;
+    private final Runnable afterPrune;
     private final String workerId;
 
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
@@ -73,6 +74,16 @@ public final class WorkerPool implements AutoCloseable {
      */
     public WorkerPool(JobQueue queue, Map<String, JobHandler> handlers, JobsConfig config,
                       BooleanSupplier memoryAllows, JobSignal signal) {
+        this(queue, handlers, config, memoryAllows, signal, () -> { });
+    }
+
+    /**
+     * @param afterPrune run on the polling thread after a prune removed jobs, so their outputs go too; must return
+     *                   quickly (hand slow work to another thread)
+     */
+    public WorkerPool(JobQueue queue, Map<String, JobHandler> handlers, JobsConfig config,
+                      BooleanSupplier memoryAllows, JobSignal signal, Runnable afterPrune) {
+        this.afterPrune = Objects.requireNonNull(afterPrune, "afterPrune");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.handlers = Map.copyOf(handlers);
         this.pipelines = List.copyOf(this.handlers.keySet());
@@ -166,6 +177,7 @@ public final class WorkerPool implements AutoCloseable {
                     int n = queue.prune(config.retention());
                     if (n > 0) {
                         log.info("pruned {} finished job(s) older than {}", n, config.retention());
+                        afterPrune.run();
                     }
                 });
             }

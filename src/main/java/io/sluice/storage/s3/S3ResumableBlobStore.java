@@ -3,6 +3,7 @@ package io.sluice.storage.s3;
 import io.sluice.storage.Assembler;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.KeyListing;
 import io.sluice.storage.Presigner;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
@@ -18,7 +19,7 @@ import java.util.List;
  * piece of state is in the bucket, so any node can resume what another started. Closing closes the blob store
  * (which owns the SDK clients).
  */
-public final class S3ResumableBlobStore implements BlobStore, ResumableStore, Assembler, Presigner, AutoCloseable {
+public final class S3ResumableBlobStore implements BlobStore, KeyListing, ResumableStore, Assembler, Presigner, AutoCloseable {
 
     private final S3BlobStore blobs;
     private final S3ResumableStore resumable;
@@ -56,6 +57,11 @@ public final class S3ResumableBlobStore implements BlobStore, ResumableStore, As
     @Override
     public boolean delete(String key) throws IOException {
         return blobs.delete(key);
+    }
+
+    @Override
+    public void forEachKey(String prefix, KeyVisitor visitor) throws IOException {
+        blobs.forEachKey(prefix, visitor);
     }
 
     /** Spool files of both halves; multipart uploads of resumable blobs are never swept (their expiry is the caller's). */
