@@ -8,6 +8,7 @@ import io.sluice.testing.TestServer;
 import org.dhatim.fastexcel.Workbook;
 import org.dhatim.fastexcel.Worksheet;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,7 @@ class InventoryDashboardExampleTest {
             "supplier", "location");
     static final int ROWS = 4_200;
     static final Duration JOB_WAIT = Duration.ofSeconds(60);
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
     @TempDir
     static Path dir;
@@ -140,6 +142,46 @@ class InventoryDashboardExampleTest {
                 ROWS, skus.size(), worst.sku(), worst.reorderLevel() - worst.stock());
     }
 
+    /**
+     * The page itself in Chromium (playwright-core): upload through its form, the table filled after the job's SSE
+     * event, the SKUs it shows; a report without a column shows the server's refusal. Skipped loudly without node,
+     * playwright-core or {@code /usr/bin/chromium} ({@code scripts/test-deps} installs them).
+     */
+    @Test
+    void inChromiumThePageShowsTheLowStockItemsOfTheReportJustUploaded() throws Exception {
+        NodeScript.assumeAvailable("playwright-core");
+        if (!Files.isExecutable(CHROMIUM)) {
+            String message = "SKIPPED: " + CHROMIUM + " is missing. Run scripts/test-deps as root (it installs "
+                    + "Debian's chromium package), or apt-get install chromium.";
+            System.err.println("=".repeat(80));
+            System.err.println("WARNING: the inventory dashboard's browser test is " + message);
+            System.err.println("=".repeat(80));
+            Assumptions.abort(message);
+        }
+        List<Item> items = generate(ROWS, 13L);
+        Path report = writeReport(dir.resolve("week-49.xlsx"), COLUMNS, items);
+        Path broken = writeReport(dir.resolve("no-location.xlsx"),
+                COLUMNS.stream().filter(c -> !c.equals("location")).toList(), generate(20, 1L));
+
+        NodeScript.Result run = NodeScript.run(Duration.ofSeconds(80), "examples/inventory-dashboard-browser.mjs",
+                "http://127.0.0.1:" + server.port(), report.toString(), broken.toString());
+        assertThat(run.exitCode()).as(run.describe()).isZero();
+        List<JsonNode> events = run.events();
+        JsonNode table = events.stream().filter(e -> e.path("event").asText().equals("table")).findFirst()
+                .orElseThrow(() -> new AssertionError(run.describe()));
+        List<String> skus = new ArrayList<>();
+        table.path("skus").forEach(s -> skus.add(s.asText()));
+        assertThat(skus).containsExactlyElementsOf(expectedLowSkus(items));
+        assertThat(table.path("count").asText()).isEqualTo(Integer.toString(skus.size()));
+        assertThat(table.path("rows").asText()).isEqualTo(Integer.toString(ROWS));
+        JsonNode refused = events.stream().filter(e -> e.path("event").asText().equals("refused")).findFirst()
+                .orElseThrow(() -> new AssertionError(run.describe()));
+        assertThat(refused.path("status").asText()).contains("422").contains("missing_columns").contains("location");
+        assertThat(events.getLast().path("problems")).as("console errors, page errors").isEmpty();
+        System.out.printf("inventory-dashboard (chromium): the page listed %d low-stock items of %d rows%n",
+                skus.size(), ROWS);
+    }
+
     /** The same path in Java: 201 with a queued job, the job's SSE event, its output, the low-stock rule. */
     @Test
     void aReportOf4200RowsIsAnsweredAtOnceAndItsLowStockListComesFromTheJobOutput() throws Exception {
@@ -171,6 +213,7 @@ class InventoryDashboardExampleTest {
                 .map(row -> row.path("sku").asText())
                 .toList();
         assertThat(low).containsExactlyElementsOf(expectedLowSkus(items));
+        System.out.printf("inventory-dashboard (java): %d rows, %d low-stock items%n", rows.size(), low.size());
     }
 
     @Test
