@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
+import io.sluice.testing.NodeScript;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -57,6 +59,7 @@ class LandingChatRelayExampleTest {
     static final String FALLBACK_URL = "http://127.0.0.1:5679/webhook/chat";
     static final int MiB = 1024 * 1024;
     static final int BATCH = 12;
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
 
     @TempDir
     static Path dir;
@@ -308,6 +311,47 @@ class LandingChatRelayExampleTest {
         assertThat(error.path("limit").asLong()).isEqualTo(10L * MiB);
         assertThat(error.path("requestId").asText()).isNotBlank();
         assertThat(primary.received.get() + fallback.received.get()).isEqualTo(seen);
+    }
+
+    /**
+     * The page in Chromium (playwright-core): a message with two files gets the webhook's reply in the chat log;
+     * six files and an 11 MB file are refused by the page with a sentence. Skipped loudly without node,
+     * playwright-core or {@code /usr/bin/chromium} ({@code scripts/test-deps} installs them).
+     */
+    @Test
+    void inChromiumTheChatShowsTheWebhooksReplyAndRefusesTooManyOrTooLargeFiles() throws Exception {
+        NodeScript.assumeAvailable("playwright-core");
+        if (!Files.isExecutable(CHROMIUM)) {
+            String message = "SKIPPED: " + CHROMIUM + " is missing. Run scripts/test-deps as root (it installs "
+                    + "Debian's chromium package), or apt-get install chromium.";
+            System.err.println("=".repeat(80));
+            System.err.println("WARNING: the landing chat's browser test is " + message);
+            System.err.println("=".repeat(80));
+            Assumptions.abort(message);
+        }
+        Path a = Files.write(dir.resolve("receipt.jpg"), "jpeg bytes".getBytes(StandardCharsets.UTF_8));
+        Path b = Files.write(dir.resolve("invoice.pdf"), "%PDF-1.7 bytes".getBytes(StandardCharsets.UTF_8));
+        Path big = dir.resolve("clip.mp4");
+        try (var out = Files.newOutputStream(big)) {
+            out.write(new byte[11_000_000]);
+        }
+        int seen = primary.received.get() + fallback.received.get();
+        NodeScript.Result run = NodeScript.run(java.time.Duration.ofSeconds(80), "examples/landing-chat-browser.mjs",
+                "http://127.0.0.1:" + server.port(), a.toString(), b.toString(), big.toString());
+        assertThat(run.exitCode()).as(run.describe()).isZero();
+        List<JsonNode> events = run.events();
+        assertThat(event(events, "reply", run).path("text").asText())
+                .isEqualTo("Thanks! You said: Where is order 1042? (2 files)");
+        assertThat(event(events, "six", run).path("text").asText()).isEqualTo("At most 5 files per message.");
+        assertThat(event(events, "big", run).path("text").asText()).isEqualTo("clip.mp4 is larger than 10 MB.");
+        assertThat(event(events, "done", run).path("problems")).as("console errors, page errors").isEmpty();
+        assertThat(primary.received.get() + fallback.received.get()).as("only the first message was relayed")
+                .isEqualTo(seen + 1);
+    }
+
+    static JsonNode event(List<JsonNode> events, String name, NodeScript.Result run) {
+        return events.stream().filter(e -> e.path("event").asText().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no '" + name + "' event\n" + run.describe()));
     }
 
     // ---------------------------------------------------------------------------------------------------------
