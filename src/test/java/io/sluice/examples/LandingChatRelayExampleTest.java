@@ -66,10 +66,13 @@ class LandingChatRelayExampleTest {
     static TestServer server;
     static StandIn primary;
     static StandIn fallback;
+    /** Messages starting with {@code wait} are held by either webhook until this opens. */
+    static final CountDownLatch gate = new CountDownLatch(1);
+    static final Semaphore waiting = new Semaphore(0);
 
     /**
      * An n8n-style webhook: answers each POST with {@code {"reply", "message", "files": [{name, size, sha256}],
-     * "answeredBy"}}. When {@code holds}, a message starting with {@code hold} is held (counted in {@link #held})
+     * "answeredBy"}}. A message starting with {@code wait} is answered once {@link #gate} opens. When {@code holds}, a message starting with {@code hold} is held (counted in {@link #held})
      * until the server is killed, which cuts the connection mid-request as a crashing webhook would.
      */
     static final class StandIn implements AutoCloseable {
@@ -92,7 +95,15 @@ class LandingChatRelayExampleTest {
                     body = in.readAllBytes();
                 }
                 ObjectNode reply = reply(ex.getRequestHeaders().getFirst("Content-Type"), body);
-                if (holds && reply.path("message").asText().startsWith("hold")) {
+                if (reply.path("message").asText().startsWith("wait")) {
+                    // A slow webhook: answers once the test opens the gate.
+                    waiting.release();
+                    try {
+                        gate.await(60, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                } else if (holds && reply.path("message").asText().startsWith("hold")) {
                     held.release();
                     try {
                         killed.await(60, TimeUnit.SECONDS);
@@ -213,6 +224,7 @@ class LandingChatRelayExampleTest {
         if (server != null) {
             server.close();
         }
+        gate.countDown();
         for (StandIn s : new StandIn[]{primary, fallback}) {
             if (s != null) {
                 s.close();
@@ -261,6 +273,32 @@ class LandingChatRelayExampleTest {
         assertThat(after).hasSize(BATCH);
         System.out.printf("landing-chat-relay: %d messages before the kill (primary), 1 held during it and %d"
                 + " after it (fallback): all %d answered%n", BATCH, BATCH, 2 * BATCH + 1);
+    }
+
+    /**
+     * Fifty chats held by a slow webhook fill the route's {@code maxConnections: 50}: the 51st is answered at once
+     * with 503 {@code relay_busy} and {@code Retry-After}; once the webhook answers, all fifty get their reply.
+     */
+    @Test
+    void theFirst50ChatsAtOnceAreRelayedAndThe51stIs503RelayBusy() throws Exception {
+        int cap = 50;
+        List<CompletableFuture<HttpResponse<String>>> pending = new ArrayList<>();
+        for (int i = 0; i < cap; i++) {
+            pending.add(sendAsync(chat("wait #" + i, 0)));
+        }
+        assertThat(waiting.tryAcquire(cap, 60, TimeUnit.SECONDS)).as("all 50 reached the webhook").isTrue();
+        HttpResponse<String> busy = send(chat("one too many", 0));
+        assertThat(busy.statusCode()).as(busy.body()).isEqualTo(503);
+        assertThat(Json.errorCode(busy.body())).isEqualTo("relay_busy");
+        assertThat(busy.headers().firstValue("Retry-After")).isPresent();
+        gate.countDown();
+        for (int i = 0; i < cap; i++) {
+            HttpResponse<String> r = pending.get(i).get(60, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(Json.parse(r.body()).path("message").asText()).isEqualTo("wait #" + i);
+        }
+        HttpResponse<String> after = send(chat("room again", 0));
+        assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
     }
 
     @Test
