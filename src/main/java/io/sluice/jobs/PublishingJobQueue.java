@@ -3,12 +3,8 @@ package io.sluice.jobs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * A {@link JobQueue} that reports the state changes its delegate committed to {@link JobEvents}: succeeded, failed,
@@ -19,15 +15,14 @@ import java.util.Set;
  * the event (the job's state is still right). Jobs that a lease rescue fails for good are not reported (the rescue
  * returns only a count).
  */
-public final class PublishingJobQueue implements JobQueue {
+public final class PublishingJobQueue extends ForwardingJobQueue {
 
     private static final Logger log = LoggerFactory.getLogger(PublishingJobQueue.class);
 
-    private final JobQueue delegate;
     private final JobEvents events;
 
     public PublishingJobQueue(JobQueue delegate, JobEvents events) {
-        this.delegate = delegate;
+        super(delegate);
         this.events = events;
     }
 
@@ -49,20 +44,8 @@ public final class PublishingJobQueue implements JobQueue {
         });
     }
 
-    @Override
-    public Job enqueue(Connection tx, NewJob job) throws SQLException {
-        return delegate.enqueue(tx, job);
-    }
 
-    @Override
-    public List<Job> claim(String workerId, int max, Set<String> pipelines) throws SQLException {
-        return delegate.claim(workerId, max, pipelines);
-    }
 
-    @Override
-    public LeaseStatus heartbeat(Lease lease) throws SQLException {
-        return delegate.heartbeat(lease);
-    }
 
     @Override
     public boolean progress(Lease lease, int percent, String stage, Long etaSeconds) throws SQLException {
@@ -120,34 +103,9 @@ public final class PublishingJobQueue implements JobQueue {
         return after;
     }
 
-    @Override
-    public Optional<Job> retry(String id, int moreAttempts) throws SQLException {
-        return delegate.retry(id, moreAttempts);
-    }
 
-    @Override
-    public int rescueExpired() throws SQLException {
-        return delegate.rescueExpired();
-    }
 
-    @Override
-    public int prune(Duration retention) throws SQLException {
-        return delegate.prune(retention);
-    }
 
-    @Override
-    public Optional<Job> find(String id) throws SQLException {
-        return delegate.find(id);
-    }
 
-    @Override
-    public QueueStats stats() throws SQLException {
-        return delegate.stats();
-    }
 
-    @Override
-    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
-            throws SQLException {
-        return delegate.list(state, pipeline, owner, cursor, limit);
-    }
 }

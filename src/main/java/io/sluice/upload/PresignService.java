@@ -13,7 +13,6 @@ import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -417,24 +416,11 @@ public final class PresignService {
     // ---------------------------------------------------------------------------------------------------------
 
     private ByteBuffer head(String key, long length) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate((int) Math.min(TypeDetector.HEAD_BYTES, length));
-        try (ReadableByteChannel ch = store.openRange(key, 0, head.capacity())) {
-            while (head.hasRemaining() && ch.read(head) >= 0) {
-                // fill
-            }
-        }
-        return head.flip();
+        return BlobReads.head(store, key, length);
     }
 
     private String sha256(String key, long length) throws IOException {
-        MessageDigest md = Digests.sha256();
-        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-        try (ReadableByteChannel ch = store.openRange(key, 0, length)) {
-            while (ch.read(chunk.clear()) >= 0) {
-                md.update(chunk.flip());
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return BlobReads.sha256(store, key, length);
     }
 
     private void deleteBlobQuietly(String id) {

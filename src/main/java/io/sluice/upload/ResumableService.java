@@ -504,25 +504,12 @@ public final class ResumableService {
     }
 
     private ByteBuffer head(String key, long length) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate((int) Math.min(TypeDetector.HEAD_BYTES, length));
-        try (ReadableByteChannel ch = blobs.openRange(key, 0, head.capacity())) {
-            while (head.hasRemaining() && ch.read(head) >= 0) {
-                // fill
-            }
-        }
-        return head.flip();
+        return BlobReads.head(blobs, key, length);
     }
 
-    /** Hashes a committed blob from disk: the digest of its earlier appends was lost (a restart, another node). */
+    /** Hashes a committed blob from storage: the digest of its earlier appends was lost (a restart, another node). */
     private String rehash(String key, long length) throws IOException {
-        MessageDigest md = Digests.sha256();
-        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-        try (ReadableByteChannel ch = blobs.openRange(key, 0, length)) {
-            while (ch.read(chunk.clear()) >= 0) {
-                md.update(chunk.flip());
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return BlobReads.sha256(blobs, key, length);
     }
 
     private MessageDigest takeDigest(String id, long offset) {

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /** {@link UploadRepository} in plain SQL that both SQLite and PostgreSQL accept. */
@@ -90,34 +91,31 @@ public final class SqlUploadRepository implements UploadRepository {
 
     @Override
     public List<Upload> listBefore(String before, int limit) throws SQLException {
-        return db.read(c -> {
-            String sql = "SELECT " + COLUMNS + " FROM uploads"
-                    + (before == null ? "" : " WHERE id < ?") + " ORDER BY id DESC LIMIT ?";
-            try (PreparedStatement ps = c.prepareStatement(sql)) {
-                int i = 1;
-                if (before != null) {
-                    ps.setString(i++, before);
-                }
-                ps.setInt(i, limit);
-                List<Upload> out = new ArrayList<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(map(rs));
-                    }
-                }
-                return out;
-            }
-        });
+        return list(null, before, limit);
     }
 
     @Override
     public List<Upload> listOwnedBefore(String owner, String before, int limit) throws SQLException {
+        return list(Objects.requireNonNull(owner, "owner"), before, limit);
+    }
+
+    /** Newest first, below {@code before} when set, only {@code owner}'s when set. */
+    private List<Upload> list(String owner, String before, int limit) throws SQLException {
         return db.read(c -> {
-            String sql = "SELECT " + COLUMNS + " FROM uploads WHERE owner = ?"
-                    + (before == null ? "" : " AND id < ?") + " ORDER BY id DESC LIMIT ?";
+            List<String> where = new ArrayList<>();
+            if (owner != null) {
+                where.add("owner = ?");
+            }
+            if (before != null) {
+                where.add("id < ?");
+            }
+            String sql = "SELECT " + COLUMNS + " FROM uploads" + (where.isEmpty() ? "" : " WHERE "
+                    + String.join(" AND ", where)) + " ORDER BY id DESC LIMIT ?";
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 int i = 1;
-                ps.setString(i++, owner);
+                if (owner != null) {
+                    ps.setString(i++, owner);
+                }
                 if (before != null) {
                     ps.setString(i++, before);
                 }

@@ -3,15 +3,13 @@ package io.sluice.ops.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.sluice.jobs.ForwardingJobQueue;
 import io.sluice.jobs.Job;
 import io.sluice.jobs.JobQueue;
 import io.sluice.jobs.JobState;
 import io.sluice.jobs.Lease;
 import io.sluice.jobs.LeaseStatus;
-import io.sluice.jobs.NewJob;
-import io.sluice.jobs.QueueStats;
 
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -32,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * (heartbeat says so) is forgotten, so the map holds at most the attempts running here. Codes are the processors'
  * own error codes and the fixed ones of the worker pool (timeout, lease_expired, ...): a bounded set.
  */
-public final class MeteredJobQueue implements JobQueue {
+public final class MeteredJobQueue extends ForwardingJobQueue {
 
     public static final String DURATION = "sluice.jobs.duration";
     public static final String FAILURES = "sluice.jobs.failures";
@@ -41,12 +39,11 @@ public final class MeteredJobQueue implements JobQueue {
     private record Running(String pipeline, long startNanos) {
     }
 
-    private final JobQueue delegate;
     private final MeterRegistry registry;
     private final Map<Lease, Running> running = new ConcurrentHashMap<>();
 
     public MeteredJobQueue(JobQueue delegate, MeterRegistry registry) {
-        this.delegate = delegate;
+        super(delegate);
         this.registry = registry;
     }
 
@@ -69,10 +66,6 @@ public final class MeteredJobQueue implements JobQueue {
         return delegate.find(lease.jobId()).map(Job::pipeline).orElse("unknown");
     }
 
-    @Override
-    public Job enqueue(Connection tx, NewJob job) throws SQLException {
-        return delegate.enqueue(tx, job);
-    }
 
     @Override
     public List<Job> claim(String workerId, int max, Set<String> pipelines) throws SQLException {
@@ -93,10 +86,6 @@ public final class MeteredJobQueue implements JobQueue {
         return status;
     }
 
-    @Override
-    public boolean progress(Lease lease, int percent, String stage, Long etaSeconds) throws SQLException {
-        return delegate.progress(lease, percent, stage, etaSeconds);
-    }
 
     @Override
     public boolean succeed(Lease lease, String resultJson) throws SQLException {
@@ -152,39 +141,10 @@ public final class MeteredJobQueue implements JobQueue {
         return written;
     }
 
-    @Override
-    public Optional<Job> cancel(String id) throws SQLException {
-        return delegate.cancel(id);
-    }
 
-    @Override
-    public Optional<Job> retry(String id, int moreAttempts) throws SQLException {
-        return delegate.retry(id, moreAttempts);
-    }
 
-    @Override
-    public int rescueExpired() throws SQLException {
-        return delegate.rescueExpired();
-    }
 
-    @Override
-    public int prune(Duration retention) throws SQLException {
-        return delegate.prune(retention);
-    }
 
-    @Override
-    public Optional<Job> find(String id) throws SQLException {
-        return delegate.find(id);
-    }
 
-    @Override
-    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
-            throws SQLException {
-        return delegate.list(state, pipeline, owner, cursor, limit);
-    }
 
-    @Override
-    public QueueStats stats() throws SQLException {
-        return delegate.stats();
-    }
 }
