@@ -138,7 +138,7 @@ public final class Application implements AutoCloseable {
 
         LocalBlobStore store = new LocalBlobStore(config.dataDir());
         store.sweepStaged();
-        Database db = Database.openSqlite(config.dataDir());
+        Database db = openDatabase(config);
 
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
@@ -204,7 +204,7 @@ public final class Application implements AutoCloseable {
         DirectUploadApi direct = new DirectUploadApi(uploads, admission);
         direct.register(publicRouter);
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
-                new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
+                uploadLocks(db), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
         new TusApi(resumable, admission, config.tus().basePath(), config.tus().maxMetadataSize(), direct::content)
                 .register(publicRouter);
@@ -280,6 +280,22 @@ public final class Application implements AutoCloseable {
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
         return app;
+    }
+
+    /** SQLite in the data directory, or the PostgreSQL that {@code database.url} names. */
+    private static Database openDatabase(SluiceConfig config) throws java.sql.SQLException {
+        var d = config.database();
+        return d.postgres() ? Database.openPostgres(d.url(), d.user(), d.password(), d.poolSize())
+                : Database.openSqlite(config.dataDir());
+    }
+
+    /**
+     * One writer per resumable upload: across nodes (advisory locks) when they share a PostgreSQL, within this
+     * process otherwise. The lock session closes with the database.
+     */
+    private static io.sluice.upload.UploadLocks uploadLocks(Database db) throws java.sql.SQLException {
+        return db.dialect() == io.sluice.db.Dialect.POSTGRESQL ? new io.sluice.upload.PgUploadLocks(db)
+                : new LocalUploadLocks();
     }
 
     /** A pipeline's webhook URLs: its own {@code notify} list, then {@code webhooks.urls}, without repeats. */

@@ -272,6 +272,20 @@ public final class ConfigLoader {
             "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
                     + "gets them all).");
 
+    private static final Key<String> DATABASE_URL = scalar("database.url", "", ConfigLoader::databaseUrl, s -> s,
+            "Empty: SQLite in `<dataDir>/sluice.db`. Otherwise a PostgreSQL JDBC URL "
+                    + "(`jdbc:postgresql://host[:port]/database`) that several nodes may share; the same migrations "
+                    + "run there. Any other database is refused.");
+    private static final Key<String> DATABASE_USER = scalar("database.user", "", s -> s, s -> s,
+            "PostgreSQL user; empty: the driver's default (or the one in the URL).");
+    private static final Key<String> DATABASE_PASSWORD = scalar("database.password", "", s -> s,
+            s -> s.isEmpty() ? "" : "(set)",
+            "PostgreSQL password; empty: none. Never printed or shown in health output.");
+    private static final Key<Integer> DATABASE_POOL_SIZE = scalar("database.poolSize",
+            DatabaseConfig.DEFAULT_POOL_SIZE, integer(1, 1000), String::valueOf,
+            "Pooled PostgreSQL connections per process, 1..1000 (the LISTEN connection and the upload-lock "
+                    + "session come on top). Unused with SQLite.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -286,7 +300,8 @@ public final class ConfigLoader {
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
             JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
             WEBHOOKS_URLS, WEBHOOKS_SECRET, WEBHOOKS_BACKOFF_BASE, WEBHOOKS_MAX_ATTEMPTS,
-            WEBHOOKS_PROGRESS_INTERVAL);
+            WEBHOOKS_PROGRESS_INTERVAL,
+            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -481,7 +496,9 @@ public final class ConfigLoader {
                         v.get(JOBS_TIMEOUT)),
                 pipelines, relays,
                 new WebhooksConfig(v.get(WEBHOOKS_URLS), v.get(WEBHOOKS_SECRET), v.get(WEBHOOKS_BACKOFF_BASE),
-                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)));
+                        v.get(WEBHOOKS_MAX_ATTEMPTS), v.get(WEBHOOKS_PROGRESS_INTERVAL)),
+                new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
+                        v.get(DATABASE_POOL_SIZE)));
     }
 
     /** Only pipelines held below {@code jobs.workers} need an entry; the others may use every worker. */
@@ -775,6 +792,17 @@ public final class ConfigLoader {
             throw new ConfigException(key + ".options", "processor '" + processor.name()
                     + "' failed on its options: " + oneLine(e.toString()));
         }
+    }
+
+    /** Empty (SQLite) or a PostgreSQL JDBC URL; the URL may hold a password, so a refusal does not echo it. */
+    private static String databaseUrl(String text) throws Rejected {
+        if (!text.isEmpty() && !text.startsWith("jdbc:postgresql:")) {
+            String scheme = text.contains(":") && text.startsWith("jdbc:")
+                    ? text.substring(0, text.indexOf(':', 5) < 0 ? text.length() : text.indexOf(':', 5)) : "(hidden)";
+            throw new Rejected(scheme, "is not supported: database.url must be empty (SQLite in the data "
+                    + "directory) or a PostgreSQL URL jdbc:postgresql://host[:port]/database");
+        }
+        return text;
     }
 
     private static String secret(String text) throws Rejected {

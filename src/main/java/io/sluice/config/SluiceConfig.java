@@ -13,6 +13,7 @@ import java.util.List;
  *                  pipeline an upload gets when several accept its type)
  * @param relays    the {@code relay:} section of the YAML file, in file order
  * @param webhooks  webhook URLs, secret and retries
+ * @param database  SQLite (default) or a shared PostgreSQL
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -24,7 +25,8 @@ public record SluiceConfig(
         JobsConfig jobs,
         List<PipelineConfig> pipelines,
         List<RelayConfig> relays,
-        WebhooksConfig webhooks) {
+        WebhooksConfig webhooks,
+        DatabaseConfig database) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);
