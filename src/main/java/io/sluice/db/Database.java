@@ -153,8 +153,11 @@ public final class Database implements AutoCloseable {
             throw new SQLException("cannot connect to PostgreSQL at " + url + ": " + rootMessage(e), e);
         }
         try {
+            // Its own connections, not the pool's: on PostgreSQL Flyway holds one for its lock and migrates on
+            // another, which a pool of one could not give it.
             Flyway.configure()
-                    .dataSource(ds)
+                    .dataSource(url, user == null || user.isEmpty() ? null : user,
+                            password == null || password.isEmpty() ? null : password)
                     .locations("classpath:db/migration/common", "classpath:db/migration/postgresql")
                     .load()
                     .migrate();

@@ -466,7 +466,7 @@ class ConfigLoaderTest {
                             + "limits.allowedTypes, limits.diskReserve");
             assertThat(rejectionOfYaml("storage:\n  bucket: x\n").getMessage())
                     .startsWith("storage: unknown key")
-                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, "
+                    .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, database, "
                             + "pipelines, relay");
         }
 
