@@ -51,6 +51,8 @@ public final class SqlJobQueue implements JobQueue {
     private final JobSignal signal;
     /** Starts the payload of this queue's notifications, so its own (already signalled locally) are ignored. */
     private final String origin = java.util.UUID.randomUUID() + " ";
+    /** PostgreSQL only: concurrent successes share one statement and one commit. */
+    private final SucceedBatcher succeeds;
 
     /**
      * @param ids    new job ids, sortable by creation (the upload package's ULID generator)
@@ -66,6 +68,7 @@ public final class SqlJobQueue implements JobQueue {
         this.leaseMillis = config.leaseDuration().toMillis();
         this.backoff = config.backoff();
         this.signal = Objects.requireNonNull(signal, "signal");
+        this.succeeds = db.dialect() == io.sluice.db.Dialect.POSTGRESQL ? new SucceedBatcher(db, now) : null;
         try {
             // Other processes' enqueues wake this one's workers; after a lost LISTEN connection (null payload)
             // too, since what was notified meanwhile is lost. A no-op on SQLite.
@@ -166,6 +169,9 @@ public final class SqlJobQueue implements JobQueue {
 
     @Override
     public boolean succeed(Lease lease, String resultJson) throws SQLException {
+        if (succeeds != null) {
+            return succeeds.succeed(lease, resultJson);
+        }
         return db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = 'succeeded', progress = 100, "
                     + "result = ?, eta_seconds = NULL, error_code = NULL, error_message = NULL, "
