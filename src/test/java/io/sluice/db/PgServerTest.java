@@ -91,6 +91,14 @@ class PgServerTest {
                     .as("job events recorded").isGreaterThanOrEqualTo(2);
         }
 
+        // The list endpoints' optional filters ("? IS NULL OR ...") bind as PostgreSQL wants them.
+        for (String list : new String[] {"/api/v1/uploads", "/api/v1/jobs?state=succeeded&pipeline=noop",
+                "/api/v1/jobs", "/api/v1/webhooks/deliveries", "/api/v1/webhooks/deliveries?state=failed"}) {
+            HttpResponse<String> r = server.get(list);
+            assertThat(r.statusCode()).as("%s: %s", list, r.body()).isEqualTo(200);
+        }
+        assertThat(Json.parse(server.get("/api/v1/jobs?state=succeeded").body()).toString()).contains(jobId);
+
         HttpResponse<String> detailed = server.get("/health/detailed");
         assertThat(detailed.body()).contains("postgresql").doesNotContain(PASSWORD);
         server.assertNothingLeftBehind();

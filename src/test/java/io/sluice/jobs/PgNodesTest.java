@@ -144,4 +144,44 @@ class PgNodesTest {
             workers.stop(Duration.ofSeconds(5));
         }
     }
+
+    @Test
+    void concurrentSuccessesAreBatchedAndEachCallerLearnsItsOwnFence() throws Exception {
+        int jobs = 120;
+        SqlJobQueue a = queue(nodeA, Duration.ofSeconds(1), new JobSignal());
+        nodeA.write(tx -> {
+            for (int i = 0; i < jobs; i++) {
+                a.enqueue(tx, job("U" + i, "noop", 3, Duration.ofMinutes(1)));
+            }
+            return null;
+        });
+        List<Job> claimed = a.claim("a-1", jobs, NOOP);
+        assertThat(claimed).hasSize(jobs);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Boolean>> results = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(16)) {
+            for (int i = 0; i < jobs; i++) {
+                Job j = claimed.get(i);
+                // Every third caller holds a stale lease (another owner): its fence must not hold.
+                Lease lease = i % 3 == 0 ? new Lease(j.id(), "someone-else", j.attempt()) : j.lease();
+                results.add(pool.submit(() -> {
+                    go.await();
+                    return a.succeed(lease, "{\"n\":1}");
+                }));
+            }
+            go.countDown();
+            for (int i = 0; i < jobs; i++) {
+                boolean applied = results.get(i).get();
+                Job now = a.find(claimed.get(i).id()).orElseThrow();
+                assertThat(applied).as("caller %d", i).isEqualTo(i % 3 != 0);
+                assertThat(now.state()).isEqualTo(i % 3 == 0 ? JobState.RUNNING : JobState.SUCCEEDED);
+                if (applied) {
+                    assertThat(now.result()).isEqualTo("{\"n\":1}");
+                    assertThat(now.finishedAt()).isNotNull();
+                }
+            }
+        }
+        assertThat(a.succeed(claimed.getFirst().lease(), "{}")).as("the real owner still can").isTrue();
+        assertThat(a.succeed(claimed.getFirst().lease(), "{}")).as("but only once").isFalse();
+    }
 }
