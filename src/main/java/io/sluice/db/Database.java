@@ -43,9 +43,10 @@ public final class Database implements AutoCloseable {
     /** Most writes one group commit takes; the rest wait for the next (bounds one transaction's size). */
     public static final int MAX_GROUP_COMMIT = 64;
 
-    /** Default of {@code database.poolSize}: connections to PostgreSQL per process. */
-    public static final int DEFAULT_POSTGRES_POOL_SIZE = 16;
-
+    /** {@code application_name} of the pool's, the LISTEN and the dedicated-session connections (PostgreSQL). */
+    public static final String POOL_APPLICATION_NAME = "sluice";
+    public static final String LISTEN_APPLICATION_NAME = "sluice-listen";
+    public static final String SESSION_APPLICATION_NAME = "sluice-session";
     private final HikariDataSource dataSource;
     private final Dialect dialect;
     /** How to open connections outside the pool (PostgreSQL only; null on SQLite). */
@@ -66,8 +67,10 @@ public final class Database implements AutoCloseable {
 
     /** Where and as whom to connect to PostgreSQL; the password is never part of {@link #toString()}. */
     record PgConnector(String url, String user, String password) {
-        Connection open() throws SQLException {
+        /** @param applicationName shown in {@code pg_stat_activity}, so an operator can tell the connections apart */
+        Connection open(String applicationName) throws SQLException {
             java.util.Properties props = new java.util.Properties();
+            props.setProperty("ApplicationName", applicationName);
             if (!user.isEmpty()) {
                 props.setProperty("user", user);
             }
@@ -142,6 +145,7 @@ public final class Database implements AutoCloseable {
         }
         hc.setMaximumPoolSize(poolSize);
         hc.setMinimumIdle(Math.min(2, poolSize));
+        hc.addDataSourceProperty("ApplicationName", POOL_APPLICATION_NAME);
         hc.setAutoCommit(true);
         hc.setConnectionTimeout(30_000);
         // Fail at start, with the driver's message, rather than at the first request.
@@ -404,7 +408,7 @@ public final class Database implements AutoCloseable {
         PgListener l;
         synchronized (this) {
             if (listener == null) {
-                listener = new PgListener(connector::open);
+                listener = new PgListener(() -> connector.open(LISTEN_APPLICATION_NAME));
             }
             l = listener;
         }
@@ -449,7 +453,7 @@ public final class Database implements AutoCloseable {
             throw new UnsupportedOperationException("dedicated sessions need PostgreSQL");
         }
         sessions.removeIf(Database::isClosed);
-        Connection c = connector.open();
+        Connection c = connector.open(SESSION_APPLICATION_NAME);
         sessions.add(c);
         return c;
     }

@@ -184,4 +184,50 @@ class PgNodesTest {
         assertThat(a.succeed(claimed.getFirst().lease(), "{}")).as("the real owner still can").isTrue();
         assertThat(a.succeed(claimed.getFirst().lease(), "{}")).as("but only once").isFalse();
     }
+
+    @Test
+    void theListenerReconnectsAfterItsConnectionIsKilled() throws Exception {
+        JobSignal signalA = new JobSignal();
+        SqlJobQueue a = queue(nodeA, Duration.ofHours(1), signalA);
+        SqlJobQueue b = queue(nodeB, Duration.ofHours(1), new JobSignal());
+        AtomicLong claims = new AtomicLong();
+        JobQueue counted = (JobQueue) java.lang.reflect.Proxy.newProxyInstance(JobQueue.class.getClassLoader(),
+                new Class<?>[] {JobQueue.class}, (proxy, method, args) -> {
+                    try {
+                        return method.invoke(a, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    } finally {
+                        if (method.getName().equals("claim")) {
+                            claims.incrementAndGet();
+                        }
+                    }
+                });
+        WorkerPool workers = new WorkerPool(counted, Map.of("noop", context -> JobHandler.Result.none()),
+                new JobsConfig(2, Map.of(), Duration.ofMinutes(1), Duration.ofHours(1), Duration.ofDays(7),
+                        Duration.ofSeconds(10), Duration.ofSeconds(40), 3, Duration.ofMinutes(1)), () -> true, signalA);
+        workers.start();
+        try {
+            Await.until(Duration.ofSeconds(20), "the pool's first look", () -> claims.get() > 0);
+            long before = claims.get();
+            // Both nodes' LISTEN connections die (a database restart, a network cut, an operator's kill).
+            int killed = nodeB.write(tx -> {
+                try (var st = tx.createStatement(); var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) "
+                        + "FROM pg_stat_activity WHERE datname = current_database() AND application_name = '"
+                        + Database.LISTEN_APPLICATION_NAME + "'")) {
+                    rs.next();
+                    return rs.getInt(1);
+                }
+            });
+            assertThat(killed).as("the two LISTEN connections").isEqualTo(2);
+            // Back, node A's listener LISTENs again and then wakes its workers once (they may have missed a job).
+            Await.until(Duration.ofSeconds(30), "node A's listener to reconnect and wake its workers",
+                    () -> claims.get() > before);
+            Job queued = nodeB.write(tx -> b.enqueue(tx, job("U1", "noop", 3, Duration.ofMinutes(1))));
+            Await.until(Duration.ofSeconds(20), "node A to run node B's job through the new LISTEN connection",
+                    () -> a.find(queued.id()).orElseThrow().state() == JobState.SUCCEEDED);
+        } finally {
+            workers.stop(Duration.ofSeconds(5));
+        }
+    }
 }

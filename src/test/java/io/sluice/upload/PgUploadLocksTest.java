@@ -134,4 +134,30 @@ class PgUploadLocksTest {
         assertThat(PgUploadLocks.key("01JABCDEF")).isEqualTo(PgUploadLocks.key("01JABCDEF"));
         assertThat(PgUploadLocks.key("01JABCDEF")).isNotEqualTo(PgUploadLocks.key("01JABCDEG"));
     }
+
+    @Test
+    void aBrokenLockSessionAsksEveryHolderToLetGoAndTheNextUseReconnects() throws Exception {
+        AtomicInteger asked = new AtomicInteger();
+        UploadLocks.Lock lock = nodeA.acquire("U6", LONG, asked::incrementAndGet).orElseThrow();
+        int killed = dbB.write(tx -> {
+            try (var st = tx.createStatement(); var rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) "
+                    + "FROM pg_stat_activity WHERE datname = current_database() AND application_name = '"
+                    + Database.SESSION_APPLICATION_NAME + "'")) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        });
+        assertThat(killed).as("node A's lock session").isEqualTo(1);
+        // Node A finds out at its next use of the session: the lock of U6 is gone, so its holder must stop.
+        assertThat(nodeA.tryAcquire("U7")).isEmpty();
+        assertThat(asked.get()).as("the holder of U6 was asked to let go").isEqualTo(1);
+        Optional<UploadLocks.Lock> other = nodeB.tryAcquire("U6");
+        assertThat(other).as("PostgreSQL freed U6 with the session").isPresent();
+        lock.close();
+        other.get().close();
+        Optional<UploadLocks.Lock> again = nodeA.tryAcquire("U7");
+        assertThat(again).as("a new session").isPresent();
+        again.get().close();
+        assertThat(nodeA.held()).isZero();
+    }
 }
