@@ -82,7 +82,7 @@ public final class Database implements AutoCloseable {
 
         @Override
         public String toString() {
-            return "PgConnector[" + url + " as " + user + "]";
+            return "PgConnector[" + withoutQuery(url) + " as " + user + "]";
         }
     }
 
@@ -131,7 +131,8 @@ public final class Database implements AutoCloseable {
      */
     public static Database openPostgres(String url, String user, String password, int poolSize) throws SQLException {
         if (url == null || !url.startsWith("jdbc:postgresql:")) {
-            throw new SQLException("not a PostgreSQL JDBC URL (jdbc:postgresql://host[:port]/database): " + url);
+            throw new SQLException("not a PostgreSQL JDBC URL (jdbc:postgresql://host[:port]/database): "
+                    + withoutQuery(url));
         }
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("sluice-db");
@@ -154,7 +155,7 @@ public final class Database implements AutoCloseable {
         try {
             ds = new HikariDataSource(hc);
         } catch (RuntimeException e) {
-            throw new SQLException("cannot connect to PostgreSQL at " + url + ": " + rootMessage(e), e);
+            throw new SQLException("cannot connect to PostgreSQL at " + withoutQuery(url) + ": " + rootMessage(e), e);
         }
         try {
             // Its own connections, not the pool's: on PostgreSQL Flyway holds one for its lock and migrates on
@@ -171,6 +172,15 @@ public final class Database implements AutoCloseable {
         }
         return new Database(ds, Dialect.POSTGRESQL, new PgConnector(url, user == null ? "" : user,
                 password == null ? "" : password));
+    }
+
+    /** The URL without its query string, which may carry a password: for messages. */
+    static String withoutQuery(String url) {
+        if (url == null) {
+            return null;
+        }
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q) + "?...";
     }
 
     private static String rootMessage(Throwable e) {
