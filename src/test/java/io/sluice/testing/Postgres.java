@@ -61,19 +61,41 @@ public final class Postgres {
      * Aborts the calling test (skipped, with a loud stderr line) when no PostgreSQL can be started here.
      */
     public static String freshDatabase() {
+        return create("sluice_test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet(), false);
+    }
+
+    private static String create(String name, boolean mayExist) {
         if (Holder.SERVER == null) {
             String why = "embedded PostgreSQL could not start: " + Holder.FAILURE;
             System.err.println("*** SKIPPING POSTGRESQL TEST: " + why);
             Holder.FAILURE.printStackTrace();
             Assumptions.abort(why);
         }
-        String name = "sluice_test_" + ProcessHandle.current().pid() + "_" + DATABASES.incrementAndGet();
         try (Connection c = Holder.SERVER.getPostgresDatabase().getConnection();
              Statement st = c.createStatement()) {
-            st.execute("CREATE DATABASE " + name);
+            boolean exists;
+            try (var rs = st.executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + name + "'")) {
+                exists = rs.next();
+            }
+            if (!exists) {
+                st.execute("CREATE DATABASE " + name);
+            } else if (!mayExist) {
+                throw new IllegalStateException("test database " + name + " exists already");
+            }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot create test database " + name, e);
         }
         return "jdbc:postgresql://localhost:" + Holder.SERVER.getPort() + "/" + name;
+    }
+
+    /**
+     * The database of a data directory: created empty on first use, the same one for every later call with the same
+     * directory (so a server restarted on its data directory finds its rows, as with SQLite). Aborts the calling
+     * test as {@link #freshDatabase} does.
+     */
+    public static String databaseFor(java.nio.file.Path dataDir) {
+        String name = "sluice_dir_" + Integer.toUnsignedString(dataDir.toAbsolutePath().normalize().hashCode(), 36)
+                + "_" + ProcessHandle.current().pid();
+        return create(name, true);
     }
 }
