@@ -167,7 +167,7 @@ public final class Application implements AutoCloseable {
         // process on the same data directory.
         Storage<?> storage = Storage.open(config, role.servesApi());
         var store = storage.store();
-        Database db = Database.openSqlite(config.dataDir());
+        Database db = openDatabase(config);
 
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
@@ -292,7 +292,7 @@ public final class Application implements AutoCloseable {
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission, storage.redirects());
         ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
-                new LocalUploadLocks(), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
+                uploadLocks(db), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
         // Presigned direct uploads: the store's own URLs when it can presign (S3), Sluice-signed ones otherwise.
         PresignService presign = new PresignService(store, db, uploads, WebhookSecret.resolve(
@@ -390,6 +390,23 @@ public final class Application implements AutoCloseable {
                 config.dataDir().toAbsolutePath(), Runtime.getRuntime().maxMemory() >> 20,
                 ac.maxConcurrentUploads(), pool.capacity(), pool.bufferSize() >> 10);
         return app;
+    }
+
+    /** SQLite in the data directory, or the PostgreSQL that {@code database.url} names. */
+    /** The configured database: a shared PostgreSQL when {@code database.url} is set, else SQLite in the data dir. */
+    public static Database openDatabase(SluiceConfig config) throws java.sql.SQLException {
+        var d = config.database();
+        return d.postgres() ? Database.openPostgres(d.url(), d.user(), d.password(), d.poolSize())
+                : Database.openSqlite(config.dataDir());
+    }
+
+    /**
+     * One writer per resumable upload: across nodes (advisory locks) when they share a PostgreSQL, within this
+     * process otherwise. The lock session closes with the database.
+     */
+    private static io.sluice.upload.UploadLocks uploadLocks(Database db) throws java.sql.SQLException {
+        return db.dialect() == io.sluice.db.Dialect.POSTGRESQL ? new io.sluice.upload.PgUploadLocks(db)
+                : new LocalUploadLocks();
     }
 
     /** A pipeline's webhook URLs: its own {@code notify} list, then {@code webhooks.urls}, without repeats. */

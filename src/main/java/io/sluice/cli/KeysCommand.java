@@ -74,7 +74,7 @@ public final class KeysCommand implements Runnable {
                 err.flush();
                 return Main.EXIT_CONFIG;
             }
-            try (Database db = Database.openSqlite(config.dataDir())) {
+            try (Database db = io.sluice.Application.openDatabase(config)) {
                 int code = run(new ApiKeys(db, Clock.systemUTC()), out, err);
                 out.flush();
                 err.flush();

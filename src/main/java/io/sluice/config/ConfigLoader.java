@@ -362,6 +362,19 @@ public final class ConfigLoader {
             S3Settings.DEFAULT_PRESIGN_EXPIRY, duration(Duration.ofSeconds(1), S3Settings.MAX_PRESIGN_EXPIRY),
             Units::formatDuration,
             "Lifetime of a presigned URL Sluice hands out (download redirects), 1s..7d.");
+    private static final Key<String> DATABASE_URL = scalar("database.url", "", ConfigLoader::databaseUrl, s -> s,
+            "Empty: SQLite in `<dataDir>/sluice.db`. Otherwise a PostgreSQL JDBC URL "
+                    + "(`jdbc:postgresql://host[:port]/database`) that several nodes may share; the same migrations "
+                    + "run there. Any other database is refused.");
+    private static final Key<String> DATABASE_USER = scalar("database.user", "", s -> s, s -> s,
+            "PostgreSQL user; empty: the driver's default (or the one in the URL).");
+    private static final Key<String> DATABASE_PASSWORD = scalar("database.password", "", s -> s,
+            s -> s.isEmpty() ? "" : "(set)",
+            "PostgreSQL password; empty: none. Never printed or shown in health output.");
+    private static final Key<Integer> DATABASE_POOL_SIZE = scalar("database.poolSize",
+            DatabaseConfig.DEFAULT_POOL_SIZE, integer(1, 1000), String::valueOf,
+            "Pooled PostgreSQL connections per process, 1..1000 (the LISTEN connection and the upload-lock "
+                    + "session come on top). Unused with SQLite.");
 
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
@@ -384,11 +397,13 @@ public final class ConfigLoader {
             PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN,
             STORAGE_TYPE, STORAGE_S3_ENDPOINT, STORAGE_S3_REGION, STORAGE_S3_BUCKET, STORAGE_S3_ACCESS_KEY,
             STORAGE_S3_SECRET_KEY, STORAGE_S3_PATH_STYLE, STORAGE_S3_PREFIX, STORAGE_S3_PART_SIZE, STORAGE_DOWNLOADS,
-            STORAGE_PRESIGN_EXPIRY);
+            STORAGE_PRESIGN_EXPIRY,
+            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE);
+
 
     /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
     private static final Set<Key<?>> SECRETS = Set.of(WEBHOOKS_SECRET, STORAGE_S3_SECRET_KEY, PRESIGN_SECRET,
-            PRESIGN_EVENT_TOKEN);
+            PRESIGN_EVENT_TOKEN, DATABASE_PASSWORD);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -617,7 +632,9 @@ public final class ConfigLoader {
                         v.get(ALERTS_UPLOAD_FAILURE_RATE), v.get(ALERTS_UPLOAD_FAILURE_MIN_COUNT),
                         v.get(ALERTS_UPLOAD_FAILURE_WINDOW), v.get(ALERTS_QUEUE_AGE), v.get(ALERTS_WEBHOOK)),
                 new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)),
-                storage(v));
+                storage(v),
+                new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
+                        v.get(DATABASE_POOL_SIZE)));
     }
 
     private static StorageConfig storage(Values v) {
@@ -923,6 +940,17 @@ public final class ConfigLoader {
             throw new ConfigException(key + ".options", "processor '" + processor.name()
                     + "' failed on its options: " + oneLine(e.toString()));
         }
+    }
+
+    /** Empty (SQLite) or a PostgreSQL JDBC URL; the URL may hold a password, so a refusal does not echo it. */
+    private static String databaseUrl(String text) throws Rejected {
+        if (!text.isEmpty() && !text.startsWith("jdbc:postgresql:")) {
+            String scheme = text.contains(":") && text.startsWith("jdbc:")
+                    ? text.substring(0, text.indexOf(':', 5) < 0 ? text.length() : text.indexOf(':', 5)) : "(hidden)";
+            throw new Rejected(scheme, "is not supported: database.url must be empty (SQLite in the data "
+                    + "directory) or a PostgreSQL URL jdbc:postgresql://host[:port]/database");
+        }
+        return text;
     }
 
     private static String secret(String text) throws Rejected {

@@ -16,6 +16,7 @@ import java.util.List;
  * @param alerts    alert rules' thresholds and the alert webhook
  * @param presign   presigned direct uploads: URL expiry, signing secret, storage event token
  * @param storage   where upload bytes live (local disk or S3)
+ * @param database  SQLite (default) or a shared PostgreSQL
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -30,7 +31,8 @@ public record SluiceConfig(
         WebhooksConfig webhooks,
         AlertsConfig alerts,
         PresignConfig presign,
-        StorageConfig storage) {
+        StorageConfig storage,
+        DatabaseConfig database) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

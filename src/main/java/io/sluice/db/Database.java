@@ -28,7 +28,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * the same transaction, each in a savepoint of its own. A work that fails is rolled back to its savepoint and fails
  * alone; a commit that fails fails every work of its batch. Each caller returns only after the commit that holds its
  * work. The work may therefore run on another caller's thread: it must depend only on the connection it is given
- * (no thread-locals, no calls back into {@link #write}). PostgreSQL (a later issue) will need no such gate.
+ * (no thread-locals, no calls back into {@link #write}).
+ *
+ * <p>PostgreSQL ({@link #openPostgres}) needs no such gate: it has real concurrent writers, so each {@link #write}
+ * is one transaction of its own on a pooled connection. It also offers what several nodes sharing one database
+ * need: LISTEN/NOTIFY ({@link #listen}, through one {@link PgListener} per process) and dedicated sessions outside
+ * the pool ({@link #openSession}) for session-level advisory locks.
  */
 public final class Database implements AutoCloseable {
 
@@ -38,15 +43,47 @@ public final class Database implements AutoCloseable {
     /** Most writes one group commit takes; the rest wait for the next (bounds one transaction's size). */
     public static final int MAX_GROUP_COMMIT = 64;
 
+    /** {@code application_name} of the pool's, the LISTEN and the dedicated-session connections (PostgreSQL). */
+    public static final String POOL_APPLICATION_NAME = "sluice";
+    public static final String LISTEN_APPLICATION_NAME = "sluice-listen";
+    public static final String SESSION_APPLICATION_NAME = "sluice-session";
     private final HikariDataSource dataSource;
     private final Dialect dialect;
+    /** How to open connections outside the pool (PostgreSQL only; null on SQLite). */
+    private final PgConnector connector;
+    /** The LISTEN thread, started by the first {@link #listen} (PostgreSQL only). */
+    private PgListener listener;
+    /** Sessions handed out by {@link #openSession}, closed with the database at the latest. */
+    private final ConcurrentLinkedQueue<Connection> sessions = new ConcurrentLinkedQueue<>();
     /** Held by the one caller that is running and committing a batch of queued writes. */
     private final ReentrantLock committer = new ReentrantLock();
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
 
-    private Database(HikariDataSource dataSource, Dialect dialect) {
+    private Database(HikariDataSource dataSource, Dialect dialect, PgConnector connector) {
         this.dataSource = dataSource;
         this.dialect = dialect;
+        this.connector = connector;
+    }
+
+    /** Where and as whom to connect to PostgreSQL; the password is never part of {@link #toString()}. */
+    record PgConnector(String url, String user, String password) {
+        /** @param applicationName shown in {@code pg_stat_activity}, so an operator can tell the connections apart */
+        Connection open(String applicationName) throws SQLException {
+            java.util.Properties props = new java.util.Properties();
+            props.setProperty("ApplicationName", applicationName);
+            if (!user.isEmpty()) {
+                props.setProperty("user", user);
+            }
+            if (!password.isEmpty()) {
+                props.setProperty("password", password);
+            }
+            return new org.postgresql.Driver().connect(url, props);
+        }
+
+        @Override
+        public String toString() {
+            return "PgConnector[" + withoutQuery(url) + " as " + user + "]";
+        }
     }
 
     /** Opens (creating if needed) the embedded SQLite database in {@code dataDir} and migrates it. */
@@ -73,14 +110,85 @@ public final class Database implements AutoCloseable {
         try {
             Flyway.configure()
                     .dataSource(ds)
-                    .locations("classpath:db/migration/common")
+                    .locations("classpath:db/migration/common", "classpath:db/migration/sqlite")
                     .load()
                     .migrate();
         } catch (RuntimeException e) {
             ds.close();
             throw new SQLException("database migration failed: " + e.getMessage(), e);
         }
-        return new Database(ds, Dialect.SQLITE);
+        return new Database(ds, Dialect.SQLITE, null);
+    }
+
+    /**
+     * Connects to PostgreSQL at {@code url} ({@code jdbc:postgresql://host[:port]/database[?...]}) and runs the same
+     * migrations as SQLite (db/migration/common, plus db/migration/postgresql for the few that differ). Several
+     * processes may do this at once: Flyway serializes them with an advisory lock of its own.
+     *
+     * @param user     empty: the driver's default (the URL may carry it)
+     * @param password empty: none (the URL or ~/.pgpass may carry it)
+     * @param poolSize connections in this process's pool, >= 1; LISTEN and advisory-lock sessions come on top
+     */
+    public static Database openPostgres(String url, String user, String password, int poolSize) throws SQLException {
+        if (url == null || !url.startsWith("jdbc:postgresql:")) {
+            throw new SQLException("not a PostgreSQL JDBC URL (jdbc:postgresql://host[:port]/database): "
+                    + withoutQuery(url));
+        }
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("sluice-db");
+        hc.setDriverClassName(org.postgresql.Driver.class.getName());
+        hc.setJdbcUrl(url);
+        if (user != null && !user.isEmpty()) {
+            hc.setUsername(user);
+        }
+        if (password != null && !password.isEmpty()) {
+            hc.setPassword(password);
+        }
+        hc.setMaximumPoolSize(poolSize);
+        hc.setMinimumIdle(Math.min(2, poolSize));
+        hc.addDataSourceProperty("ApplicationName", POOL_APPLICATION_NAME);
+        hc.setAutoCommit(true);
+        hc.setConnectionTimeout(30_000);
+        // Fail at start, with the driver's message, rather than at the first request.
+        hc.setInitializationFailTimeout(30_000);
+        HikariDataSource ds;
+        try {
+            ds = new HikariDataSource(hc);
+        } catch (RuntimeException e) {
+            throw new SQLException("cannot connect to PostgreSQL at " + withoutQuery(url) + ": " + rootMessage(e), e);
+        }
+        try {
+            // Its own connections, not the pool's: on PostgreSQL Flyway holds one for its lock and migrates on
+            // another, which a pool of one could not give it.
+            Flyway.configure()
+                    .dataSource(url, user == null || user.isEmpty() ? null : user,
+                            password == null || password.isEmpty() ? null : password)
+                    .locations("classpath:db/migration/common", "classpath:db/migration/postgresql")
+                    .load()
+                    .migrate();
+        } catch (RuntimeException e) {
+            ds.close();
+            throw new SQLException("database migration failed: " + e.getMessage(), e);
+        }
+        return new Database(ds, Dialect.POSTGRESQL, new PgConnector(url, user == null ? "" : user,
+                password == null ? "" : password));
+    }
+
+    /** The URL without its query string, which may carry a password: for messages. */
+    static String withoutQuery(String url) {
+        if (url == null) {
+            return null;
+        }
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q) + "?...";
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
     public Dialect dialect() {
@@ -98,6 +206,9 @@ public final class Database implements AutoCloseable {
      * stay and the exception is thrown here. It may share its transaction (not its atomicity) with concurrent writes.
      */
     public <T> T write(Work<T> work) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            return writeAlone(work);
+        }
         Pending<T> mine = new Pending<>(work);
         queue.add(mine);
         while (!mine.isDone()) {
@@ -120,6 +231,23 @@ public final class Database implements AutoCloseable {
             }
         }
         return mine.outcome();
+    }
+
+    /** One transaction for one work on its own pooled connection (PostgreSQL: concurrent writers need no gate). */
+    private <T> T writeAlone(Work<T> work) throws SQLException {
+        try (Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                T result = work.run(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException | Error e) {
+                rollbackQuietly(c, e);
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        }
     }
 
     /** Runs the queued writes (up to {@link #MAX_GROUP_COMMIT}) in one transaction and completes each of them. */
@@ -276,8 +404,95 @@ public final class Database implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs {@code handler} (on this process's one listener thread; it must not block) with the payload of every
+     * NOTIFY on {@code channel} from now on, from any process, this one included; and with {@code null} after the
+     * listener had to reconnect, since notifications sent meanwhile are lost. Returns once the channel is listened
+     * to, so a NOTIFY committed after this returns is delivered. On SQLite there is no other process to hear from:
+     * nothing happens.
+     */
+    public void listen(String channel, java.util.function.Consumer<String> handler) throws SQLException {
+        if (dialect != Dialect.POSTGRESQL) {
+            return;
+        }
+        PgListener l;
+        synchronized (this) {
+            if (listener == null) {
+                listener = new PgListener(() -> connector.open(LISTEN_APPLICATION_NAME));
+            }
+            l = listener;
+        }
+        l.subscribe(channel, handler);
+    }
+
+    /**
+     * Inside transaction {@code tx}: waits until no other transaction holds lock {@code key}, and holds it until
+     * {@code tx} ends, so that the transactions taking the same key run their remainder, commit included, one after
+     * the other. On PostgreSQL a transaction-level advisory lock; on SQLite nothing, as every write is serial there.
+     */
+    public void serialize(Connection tx, long key) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            try (var ps = tx.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+                ps.setLong(1, key);
+                ps.execute();
+            }
+        }
+    }
+
+    /**
+     * Inside transaction {@code tx}: a NOTIFY on {@code channel}, delivered to every {@link #listen}er (this process
+     * included) when {@code tx} commits, and never if it rolls back. Nothing on SQLite.
+     */
+    public void notify(Connection tx, String channel, String payload) throws SQLException {
+        if (dialect == Dialect.POSTGRESQL) {
+            try (var ps = tx.prepareStatement("SELECT pg_notify(?, ?)")) {
+                ps.setString(1, channel);
+                ps.setString(2, payload);
+                ps.execute();
+            }
+        }
+    }
+
+    /**
+     * A new connection outside the pool, in auto-commit mode, for a session that must outlive any one transaction
+     * (session-level advisory locks). The caller closes it; {@link #close} closes the ones still open. PostgreSQL
+     * only.
+     */
+    public Connection openSession() throws SQLException {
+        if (connector == null) {
+            throw new UnsupportedOperationException("dedicated sessions need PostgreSQL");
+        }
+        sessions.removeIf(Database::isClosed);
+        Connection c = connector.open(SESSION_APPLICATION_NAME);
+        sessions.add(c);
+        return c;
+    }
+
+    private static boolean isClosed(Connection c) {
+        try {
+            return c.isClosed();
+        } catch (SQLException e) {
+            return true;
+        }
+    }
+
     @Override
     public void close() {
+        PgListener l;
+        synchronized (this) {
+            l = listener;
+            listener = null;
+        }
+        if (l != null) {
+            l.close();
+        }
+        for (Connection c; (c = sessions.poll()) != null; ) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // closing anyway
+            }
+        }
         dataSource.close();
     }
 }

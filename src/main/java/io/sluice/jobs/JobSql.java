@@ -11,14 +11,16 @@ import java.util.Objects;
  *   <li>{@link #now()}: the database clock in epoch milliseconds, stable within one statement (SQLite's
  *       {@code 'now'} is fixed per statement step; PostgreSQL's {@code statement_timestamp()} per statement), so
  *       {@code updated_at} and {@code lease_expires_at} written together agree.</li>
- *   <li>{@link #claimLock()}: on PostgreSQL the claim's sub-select takes the rows it picks with
+ *   <li>{@link #claimedIds}: on PostgreSQL the claim's sub-select takes the rows it picks with
  *       {@code FOR UPDATE SKIP LOCKED}, so concurrent claimers on many nodes skip each other's rows instead of
  *       waiting or double-claiming; SQLite has one writer (the {@code Database.write} gate), nothing to add.</li>
  *   <li>{@link #notifyStatement()}: PostgreSQL wakes workers of other processes with {@code pg_notify}, delivered
  *       when the enqueueing transaction commits; SQLite has no other process to wake.</li>
  * </ul>
  *
- * Only the SQLite variants are exercised by the tests so far.
+ * The PostgreSQL clock is {@code statement_timestamp()} rather than {@code clock_timestamp()}: both follow the
+ * wall clock across statements (unlike {@code now()}, fixed per transaction), but only the former is one value per
+ * statement, which the lease arithmetic above relies on.
  */
 final class JobSql {
 
@@ -48,14 +50,23 @@ final class JobSql {
         };
     }
 
-    String claimLock() {
+    /**
+     * The claim's condition on {@code id}, from the sub-select that picks the ids. On PostgreSQL the picked rows are
+     * locked with {@code FOR UPDATE SKIP LOCKED}, and the sub-select is an {@code ARRAY(...)}, evaluated once: as a
+     * plain {@code IN (...)} the planner may run it again per outer row, and each run skips the rows this very
+     * statement has already updated and locks the next ones, so {@code LIMIT} would not bound the claim.
+     */
+    String claimedIds(String pick) {
         return switch (dialect) {
-            case SQLITE -> "";
-            case POSTGRESQL -> " FOR UPDATE SKIP LOCKED";
+            case SQLITE -> "id IN (" + pick + ")";
+            case POSTGRESQL -> "id = ANY(ARRAY(" + pick + " FOR UPDATE SKIP LOCKED))";
         };
     }
 
-    /** A statement taking the payload (a pipeline name) as its one parameter, or null when there is none. */
+    /**
+     * A statement taking the payload (the sender's origin, a space, the pipeline name or nothing) as its one
+     * parameter, or null when there is none.
+     */
     String notifyStatement() {
         return switch (dialect) {
             case SQLITE -> null;

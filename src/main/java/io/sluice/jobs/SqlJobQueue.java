@@ -24,7 +24,8 @@ import java.util.function.Supplier;
  *
  * <p>On SQLite every write runs under {@code Database.write}'s single-writer gate, so a claim is one
  * {@code UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING ...} that nothing can interleave with. On
- * PostgreSQL the same statement's sub-select locks its rows with {@code FOR UPDATE SKIP LOCKED}. Fencing needs no
+ * PostgreSQL the same statement's sub-select locks its rows with {@code FOR UPDATE SKIP LOCKED} (see
+ * {@link JobSql#claimedIds}). Fencing needs no
  * lock at all: each fenced write is one conditional {@code UPDATE}.
  */
 public final class SqlJobQueue implements JobQueue {
@@ -48,11 +49,16 @@ public final class SqlJobQueue implements JobQueue {
     private final long leaseMillis;
     private final Backoff backoff;
     private final JobSignal signal;
+    /** Starts the payload of this queue's notifications, so its own (already signalled locally) are ignored. */
+    private final String origin = java.util.UUID.randomUUID() + " ";
+    /** PostgreSQL only: concurrent successes share one statement and one commit. */
+    private final SucceedBatcher succeeds;
 
     /**
      * @param ids    new job ids, sortable by creation (the upload package's ULID generator)
      * @param config lease duration and backoff are read from it
-     * @param signal signalled after an enqueue or a retry, for this process's workers
+     * @param signal signalled after an enqueue or a retry, for this process's workers; on PostgreSQL also when
+     *               another process enqueues or retries (LISTEN on {@value JobSql#CHANNEL}, subscribed here)
      */
     public SqlJobQueue(Database db, Supplier<String> ids, JobsConfig config, JobSignal signal) {
         this.db = Objects.requireNonNull(db, "db");
@@ -62,6 +68,18 @@ public final class SqlJobQueue implements JobQueue {
         this.leaseMillis = config.leaseDuration().toMillis();
         this.backoff = config.backoff();
         this.signal = Objects.requireNonNull(signal, "signal");
+        this.succeeds = db.dialect() == io.sluice.db.Dialect.POSTGRESQL ? new SucceedBatcher(db, now) : null;
+        try {
+            // Other processes' enqueues wake this one's workers; after a lost LISTEN connection (null payload)
+            // too, since what was notified meanwhile is lost. A no-op on SQLite.
+            db.listen(JobSql.CHANNEL, payload -> {
+                if (payload == null || !payload.startsWith(origin)) {
+                    signal.signal();
+                }
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot listen for job notifications: " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -100,8 +118,8 @@ public final class SqlJobQueue implements JobQueue {
         String statement = "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, "
                 + "lease_expires_at = " + now + " + ?, started_at = " + now + ", updated_at = " + now + ", "
                 + "progress = 0, stage = NULL, eta_seconds = NULL "
-                + "WHERE state = 'queued' AND id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= " + now
-                + " AND pipeline IN (" + in + ") ORDER BY run_at, id LIMIT ?" + sql.claimLock() + ") "
+                + "WHERE state = 'queued' AND " + sql.claimedIds("SELECT id FROM jobs WHERE state = 'queued' "
+                + "AND run_at <= " + now + " AND pipeline IN (" + in + ") ORDER BY run_at, id LIMIT ?") + " "
                 + "RETURNING " + COLUMNS;
         List<Job> claimed = db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement(statement)) {
@@ -153,6 +171,9 @@ public final class SqlJobQueue implements JobQueue {
 
     @Override
     public boolean succeed(Lease lease, String resultJson) throws SQLException {
+        if (succeeds != null) {
+            return succeeds.succeed(lease, resultJson);
+        }
         return db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = 'succeeded', progress = 100, "
                     + "result = ?, eta_seconds = NULL, error_code = NULL, error_message = NULL, "
@@ -406,7 +427,7 @@ public final class SqlJobQueue implements JobQueue {
         String notify = sql.notifyStatement();
         if (notify != null) {
             try (PreparedStatement ps = c.prepareStatement(notify)) {
-                ps.setString(1, pipeline == null ? "" : pipeline);
+                ps.setString(1, origin + (pipeline == null ? "" : pipeline));
                 ps.execute();
             }
         }

@@ -35,11 +35,23 @@ import java.util.function.Function;
  * set, and then at most once per interval per job.
  *
  * <p>{@link #signal()} is raised after each record; the webhook sender and the SSE broadcaster also poll, because
- * an event recorded inside an upload's transaction is signalled before that transaction commits.
+ * an event recorded inside an upload's transaction is signalled before that transaction commits. On PostgreSQL an
+ * event recorded by another process raises it too (LISTEN/NOTIFY on {@value #CHANNEL}).
+ *
+ * <p>Readers tail the table with {@code id > last} ({@link EventStreams}), which is only safe if ids become visible
+ * in id order. SQLite has one writer at a time, so they do. On PostgreSQL two transactions can take ids 7 and 8 and
+ * commit 8 first: a reader would move past 7 before it appears and never send it. So every event insert first takes
+ * a transaction-level advisory lock ({@link #INSERT_LOCK}) that it holds until its commit: ids are then handed out
+ * and committed one transaction after the other. The cost is that event-recording transactions commit one at a
+ * time (each holds the lock only from its event insert to its commit).
  */
 public final class EventLog implements JobEvents {
 
     private static final Logger log = LoggerFactory.getLogger(EventLog.class);
+    /** The NOTIFY channel of new events (PostgreSQL). */
+    static final String CHANNEL = "sluice_events";
+    /** The advisory lock key that serializes event inserts on PostgreSQL ("sluice-e" in ASCII). */
+    static final long INSERT_LOCK = 0x736c_7569_6365_2d65L;
     /** Events are kept this long for {@code Last-Event-ID} resumption. */
     public static final Duration RETENTION = Duration.ofDays(7);
 
@@ -63,6 +75,11 @@ public final class EventLog implements JobEvents {
         this.db = Objects.requireNonNull(db, "db");
         this.targets = Objects.requireNonNull(targets, "targets");
         this.clock = Objects.requireNonNull(clock, "clock");
+        try {
+            db.listen(CHANNEL, payload -> signal.signal());
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot listen for events: " + e.getMessage(), e);
+        }
     }
 
     /** Raised after every recorded event. */
@@ -105,6 +122,7 @@ public final class EventLog implements JobEvents {
         long now = clock.millis();
         String dataJson = write(data);
         long id;
+        db.serialize(tx, INSERT_LOCK);
         try (PreparedStatement ps = tx.prepareStatement("INSERT INTO events (type, job_id, upload_id, payload, "
                 + "created_at, owner) VALUES (?, ?, ?, ?, ?, (SELECT owner FROM jobs WHERE id = ?)) RETURNING id")) {
             ps.setString(1, type);
@@ -122,6 +140,7 @@ public final class EventLog implements JobEvents {
         if (!urls.isEmpty()) {
             Deliveries.insert(tx, id, type, envelope(id, type, now, dataJson), write(urls), now);
         }
+        db.notify(tx, CHANNEL, "");
         return id;
     }
 

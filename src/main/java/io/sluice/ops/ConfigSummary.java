@@ -5,8 +5,8 @@ import io.sluice.config.SluiceConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The effective configuration for {@code /health/detailed}. There are no secrets in it yet; keys added later that
- * hold secrets must be left out here. */
+/** The effective configuration for {@code /health/detailed}. Keys that hold secrets are left out here
+ * ({@code webhooks.secret}, {@code database.password}, and the query of {@code database.url}, which may carry one). */
 final class ConfigSummary {
 
     private ConfigSummary() {
@@ -60,6 +60,11 @@ final class ConfigSummary {
                     "downloads", s3.downloads().name().toLowerCase(java.util.Locale.ROOT),
                     "presignExpiry", s3.presignExpiry().toString()));
         }
+        var d = c.database();
+        int query = d.url().indexOf('?');
+        m.put("database", Map.of("kind", d.postgres() ? "postgresql" : "sqlite",
+                "url", query < 0 ? d.url() : d.url().substring(0, query), "user", d.user(),
+                "poolSize", d.poolSize()));
         return m;
     }
 }

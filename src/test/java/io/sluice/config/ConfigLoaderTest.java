@@ -467,7 +467,7 @@ class ConfigLoaderTest {
             assertThat(rejectionOfYaml("cache:\n  bucket: x\n").getMessage())
                     .startsWith("cache: unknown key")
                     .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, alerts, "
-                            + "presign, storage, pipelines, relay");
+                            + "presign, storage, database, pipelines, relay");
         }
 
         @Test

@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * {@link SqlJobQueue} on a real SQLite database: every state transition, idempotent and transactional enqueue,
+ * {@link SqlJobQueue} on a real SQLite database (and, by {@link PgSqlJobQueueTest}, on PostgreSQL): every state transition, idempotent and transactional enqueue,
  * exclusive claims, lease expiry and rescue, the fenced-completion race, backoff, and pruning. Time-based states
  * are reached by short leases and polling, or by moving a column into the past, never by sleeping.
  */
@@ -57,9 +57,14 @@ class SqlJobQueueTest {
     /** Lease 60 s, backoff 10..40 s: nothing expires or becomes ready by itself during a test. */
     private SqlJobQueue queue;
 
+    /** The database the cases run on; {@link PgSqlJobQueueTest} runs the same cases on PostgreSQL. */
+    Database openDatabase(Path dataDir) throws Exception {
+        return Database.openSqlite(dataDir);
+    }
+
     @BeforeEach
     void setUp() throws Exception {
-        db = Database.openSqlite(dataDir);
+        db = openDatabase(dataDir);
         queue = queue(Duration.ofSeconds(60), Duration.ofSeconds(10), Duration.ofSeconds(40));
     }
 

@@ -49,6 +49,12 @@ public final class TestServer implements AutoCloseable {
         overrides.put("server.port", "0");
         overrides.put("dataDir", dataDir.toString());
         overrides.put("limits.diskReserve", "0");
+        if (Boolean.getBoolean("sluice.test.postgres")) {
+            // -Dsluice.test.postgres=true runs every server test on an embedded PostgreSQL instead of SQLite: one
+            // database per data directory, so a restart finds its rows (a test's own database.url still wins).
+            overrides.put("database.url", Postgres.databaseFor(dataDir));
+            overrides.put("database.user", Postgres.USER);
+        }
         for (int i = 0; i < settings.length; i += 2) {
             overrides.put(settings[i], settings[i + 1]);
         }
