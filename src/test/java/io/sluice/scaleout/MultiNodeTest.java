@@ -33,7 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * S3-compatible server (s3proxy), two API nodes ({@code serve --no-workers}) with data directories of their own and
  * worker processes. An upload started on node A is resumed and finished on node B and processed by a worker; the
  * worker is killed with SIGKILL mid-job and another worker completes the job exactly once (attempt 2), and either
- * API node serves the result. Nothing is shared between the processes but the database and the bucket.
+ * API node serves the result (the output is in the bucket). A presigned upload goes straight to the bucket with the
+ * URL node A signed and is completed on node B. Nothing is shared between the processes but the database and the
+ * bucket.
  */
 @Timeout(value = 170, unit = TimeUnit.SECONDS)
 class MultiNodeTest {
@@ -130,6 +132,7 @@ class MultiNodeTest {
                     assertThat(output.statusCode()).as(output.body()).isEqualTo(200);
                     assertThat(output.body().lines()).as("exactly one attempt's output").hasSize(LINES);
                 }
+                presignedStraightToTheBucket(a, b, s3, bucket);
                 second.sigterm();
                 assertThat(second.waitFor(Duration.ofSeconds(30))).as(second.output()).isZero();
             }
@@ -139,6 +142,58 @@ class MultiNodeTest {
             assertThat(b.waitFor(Duration.ofSeconds(30))).as(b.output()).isZero();
         }
         assertThat(s3.multipartUploads(bucket)).as("no multipart upload left open").isEmpty();
+    }
+
+    /**
+     * A presigned upload over S3 across nodes: the URL from node A, the bytes straight to the bucket (never through
+     * Sluice), the completion on node B, the job by the running worker. A tampered URL is refused by the storage.
+     */
+    private void presignedStraightToTheBucket(ServerProcess a, ServerProcess b, S3Server s3, String bucket)
+            throws Exception {
+        byte[] doc = "a policy line that goes straight to the bucket\n".repeat(4000).getBytes(StandardCharsets.UTF_8);
+        HttpResponse<String> presigned = send(a, "POST", "/api/v1/uploads/presign",
+                ("{\"filename\":\"policy.txt\",\"size\":" + doc.length
+                        + ",\"contentType\":\"text/plain\",\"pipeline\":\"long\"}").getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/json");
+        assertThat(presigned.statusCode()).as(presigned.body()).isEqualTo(201);
+        JsonNode p = Json.parse(presigned.body());
+        String id = p.path("uploadId").asText();
+        URI url = URI.create(p.path("url").asText());
+        assertThat(url.getPort()).as("an S3 URL, not one to Sluice").isEqualTo(s3.endpoint().getPort());
+
+        URI tampered = URI.create(url.toString().replaceFirst("X-Amz-Signature=.", "X-Amz-Signature=0"));
+        assertThat(putTo(tampered, p, doc).statusCode()).as("a tampered signature").isEqualTo(403);
+        HttpResponse<String> early = send(b, "POST", "/api/v1/uploads/" + id + "/complete", null);
+        assertThat(early.statusCode()).as(early.body()).isEqualTo(409);
+        assertThat(Json.errorCode(early.body())).isEqualTo("not_uploaded");
+
+        HttpResponse<String> put = putTo(url, p, doc);
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+        HttpResponse<String> completed = send(b, "POST", "/api/v1/uploads/" + id + "/complete", null);
+        assertThat(completed.statusCode()).as(completed.body()).isEqualTo(200);
+        JsonNode upload = Json.parse(completed.body());
+        assertThat(upload.path("sha256").asText())
+                .isEqualTo(HeldUpload.sha256(doc));
+        String jobId = upload.at("/job/id").asText();
+        assertThat(jobId).isNotEmpty();
+        // Idempotent on the other node too: the same upload and job, no second job.
+        JsonNode again = Json.parse(send(a, "POST", "/api/v1/uploads/" + id + "/complete", null).body());
+        assertThat(again.at("/job/id").asText()).isEqualTo(jobId);
+        Await.until(WAIT, "the presigned upload's job done by the worker",
+                () -> job(a, jobId).path("state").asText().equals("succeeded"));
+        assertThat(s3.objects(bucket)).anyMatch(k -> k.endsWith(id));
+    }
+
+    private HttpResponse<String> putTo(URI url, JsonNode presigned, byte[] body) throws Exception {
+        HttpRequest.Builder put = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(60))
+                .method(presigned.path("method").asText(), HttpRequest.BodyPublishers.ofByteArray(body));
+        for (var h : presigned.path("headers").properties()) {
+            // The client sets Content-Length and Host itself (and from the same body and URL).
+            if (!h.getKey().equalsIgnoreCase("Content-Length") && !h.getKey().equalsIgnoreCase("Host")) {
+                put.header(h.getKey(), h.getValue().asText());
+            }
+        }
+        return http.send(put.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
 
     private ServerProcess node(String command, String name, List<String> shared, String... extra) throws Exception {
