@@ -10,6 +10,7 @@ import io.sluice.testing.Json;
 import io.sluice.testing.S3Server;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -223,6 +224,86 @@ class PolicyPdfIngestExampleTest {
             }
             assertThat(server.blobFiles()).isZero();
         }
+    }
+
+    /**
+     * The example's own scripts, so they cannot rot: {@code ingest.py --wait} uploads a PDF the same way
+     * (presign, PUT, complete) and follows the job to {@code succeeded}; {@code receiver.py}'s {@code verify}
+     * accepts the signature of a webhook Sluice sent and refuses it for a changed body. Skipped loudly without
+     * python3.
+     */
+    @Test
+    void theExamplesPythonClientAndReceiverSnippetWork() throws Exception {
+        assumePython();
+        Path small = PdfFixtures.write(dir.resolve("endorsement.pdf"), 12, doc -> { });
+        try (TestServer server = startExample(dir.resolve("python"))) {
+            Run ingest = python(Duration.ofSeconds(60), EXAMPLE.resolve("ingest.py").toString(), small.toString(),
+                    "--server", "http://127.0.0.1:" + server.port(), "--wait");
+            assertThat(ingest.exit()).as(ingest.output()).isZero();
+            String sha = sha256(Files.readAllBytes(small));
+            assertThat(ingest.output()).contains("PUT answered 201").contains("sha256 " + sha)
+                    .contains("succeeded 100%").contains("\"pages\": 12").contains("first chunk: pages 1-");
+            JsonNode upload = Json.parse(server.get("/api/v1/uploads?limit=1").body()).at("/uploads/0");
+            assertThat(upload.path("sha256").asText()).isEqualTo(sha);
+            String jobId = Json.parse(server.get("/api/v1/jobs?limit=1").body()).at("/jobs/0/id").asText();
+            Await.until(JOB_WAIT, "the job.succeeded webhook of " + jobId, () -> application.received.stream()
+                    .anyMatch(h -> h.type().equals("job.succeeded")
+                            && h.json().at("/data/job/id").asText().equals(jobId)));
+            Receiver.Hook done = application.received.stream().filter(h -> h.type().equals("job.succeeded")
+                    && h.json().at("/data/job/id").asText().equals(jobId)).findFirst().orElseThrow();
+
+            Path body = Files.writeString(dir.resolve("hook-body.json"), done.body());
+            Path changed = Files.writeString(dir.resolve("hook-changed.json"), done.body().replace(jobId, "X"));
+            String check = """
+                    import sys; sys.path.insert(0, sys.argv[1]); from receiver import verify
+                    secret, header = sys.argv[2].encode(), sys.argv[3]
+                    print(verify(secret, header, open(sys.argv[4], 'rb').read()),
+                          verify(secret, header, open(sys.argv[5], 'rb').read()))
+                    """;
+            Run verify = python(Duration.ofSeconds(20), "-c", check, EXAMPLE.toString(), webhookSecret,
+                    done.signature(), body.toString(), changed.toString());
+            assertThat(verify.output().strip()).as(verify.output()).isEqualTo("True False");
+            server.assertNothingLeftBehind();
+        }
+    }
+
+    record Run(int exit, String output) {
+    }
+
+    static void assumePython() {
+        boolean ok;
+        try {
+            ok = python(Duration.ofSeconds(10), "-c", "import sys; assert sys.version_info >= (3, 8)").exit() == 0;
+        } catch (Exception e) {
+            ok = false;
+        }
+        if (!ok) {
+            System.err.println("*** PolicyPdfIngestExampleTest: python3 (>= 3.8) is not available; the example's "
+                    + "scripts are NOT tested (SKIPPED)");
+        }
+        Assumptions.assumeTrue(ok, "python3 is not available");
+    }
+
+    static Run python(Duration timeout, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("python3"));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        StringBuilder text = new StringBuilder();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try (InputStream in = p.getInputStream()) {
+                text.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                // the process was killed
+            }
+        });
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly();
+            reader.join(Duration.ofSeconds(5));
+            throw new AssertionError("python3 " + args[0] + " did not end within " + timeout + ":\n" + text);
+        }
+        reader.join(Duration.ofSeconds(5));
+        return new Run(p.exitValue(), text.toString());
     }
 
     // ---------------------------------------------------------------------------------------------------------
