@@ -352,8 +352,11 @@ class PolicyPdfIngestExampleTest {
         return upload;
     }
 
-    /** What the job's SSE stream showed, in order, up to its end. */
-    record Observed(List<JsonNode> progress, JsonNode finalJob) {
+    /**
+     * What the job's SSE stream showed, in order, up to its end, and what polling {@code GET /api/v1/jobs/{id}}
+     * (as {@code ingest.py --wait} does) saw meanwhile.
+     */
+    record Observed(List<JsonNode> progress, JsonNode finalJob, List<JsonNode> polled) {
     }
 
     /**
@@ -383,6 +386,23 @@ class PolicyPdfIngestExampleTest {
                 // closed below once the job ended
             }
         });
+        List<JsonNode> polled = new CopyOnWriteArrayList<>();
+        Thread poller = Thread.ofVirtual().start(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    JsonNode job = Json.parse(server.get("/api/v1/jobs/" + jobId).body());
+                    polled.add(job);
+                    if (job.path("state").asText().matches("succeeded|failed|cancelled")) {
+                        return;
+                    }
+                    Thread.sleep(20);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         try {
             List<JsonNode> progress = new ArrayList<>();
             long deadline = System.nanoTime() + JOB_WAIT.toNanos();
@@ -396,12 +416,14 @@ class PolicyPdfIngestExampleTest {
                 switch (e.getKey()) {
                     case "job.progress" -> progress.add(job);
                     case "job.succeeded", "job.failed", "job.cancelled" -> {
-                        return new Observed(progress, job);
+                        poller.join(Duration.ofSeconds(10));
+                        return new Observed(progress, job, List.copyOf(polled));
                     }
                     default -> { }
                 }
             }
         } finally {
+            poller.interrupt();
             r.body().close();
             reader.join(Duration.ofSeconds(5));
         }
@@ -427,6 +449,17 @@ class PolicyPdfIngestExampleTest {
         assertThat(run.finalJob().path("progress").asInt()).isEqualTo(100);
         assertThat(run.finalJob().path("progress").asInt()).isGreaterThanOrEqualTo(last);
         assertThat(run.finalJob().at("/result/pages").asInt()).isEqualTo(PAGES);
+
+        // Polling sees the same: progress never goes back, and it ends succeeded at 100.
+        assertThat(run.polled()).isNotEmpty();
+        int lastPolled = -1;
+        for (JsonNode job : run.polled()) {
+            int percent = job.path("progress").asInt(0);
+            assertThat(percent).as("polled progress never goes back (" + job + ")").isGreaterThanOrEqualTo(lastPolled);
+            lastPolled = percent;
+        }
+        assertThat(run.polled().getLast().path("state").asText()).isEqualTo("succeeded");
+        assertThat(lastPolled).isEqualTo(100);
     }
 
     /** Chunks numbered in order; page ranges from 1 to 300, never back, no page left out; text from those pages. */
@@ -480,10 +513,12 @@ class PolicyPdfIngestExampleTest {
     /** The numbers the example's README quotes. */
     static void report(String storage, Observed run, int chunks) {
         System.out.printf("policy-pdf-ingest (%s): %d-page PDF of %d bytes -> %d chunks, %d progress events, "
-                + "%d of them with an ETA, last stage '%s', %d signed webhooks so far%n", storage, PAGES,
-                pdfBytes.length, chunks, run.progress().size(),
+                + "%d of them with an ETA, last stage '%s', %d polls (%d while running with a stage), "
+                + "%d signed webhooks so far%n", storage, PAGES, pdfBytes.length, chunks, run.progress().size(),
                 run.progress().stream().filter(j -> j.has("etaSeconds")).count(),
-                run.progress().getLast().path("stage").asText(), application.received.size());
+                run.progress().getLast().path("stage").asText(), run.polled().size(),
+                run.polled().stream().filter(j -> j.path("state").asText().equals("running") && j.has("stage"))
+                        .count(), application.received.size());
     }
 
     /** The application got upload.completed and job.succeeded for this upload, each with a valid signature. */
