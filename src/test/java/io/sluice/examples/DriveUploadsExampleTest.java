@@ -40,10 +40,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@value #DEFAULT_FILE_SIZE} are pushed at once, each as {@value #DEFAULT_CHUNKS} tus partial uploads sent in
  * parallel and joined with {@code Upload-Concat: final}, i.e. more PATCH streams than the configured upload slots.
  * The excess gets {@code 503} + {@code Retry-After}; the client honours it and every file completes with the sha256
- * the client computed. Keys come from {@code sluice keys create}: the drive key's quota refuses one more file with
- * {@code 413 quota_exceeded}; the admin panel's status endpoint ({@code /health/detailed}) answers all along.
+ * the client computed. Keys come from {@code sluice keys create}, one per user, each with a quota that refuses a
+ * file too many with {@code 413 quota_exceeded}; the admin panel's {@code /api/v1/system/upload-status} answers
+ * all along.
  *
- * <p>The issue's figures are the default. For a quick run: {@code -Dsluice.example.drive.files=4
+ * <p>The issue's figures are the default. For a quick run: {@code -Dsluice.example.drive.files=20
  * -Dsluice.example.drive.fileSize=16MiB} (also {@code .chunks}); the README's numbers come from the default run.
  */
 class DriveUploadsExampleTest {
@@ -84,29 +85,32 @@ class DriveUploadsExampleTest {
                 "--config", EXAMPLE.resolve("sluice.yaml").toString())) {
             String base = "http://127.0.0.1:" + server.port();
 
-            // The admin panel polls the status endpoint all through the load.
+            // The admin panel polls its status endpoint (the shape the Drive's dashboard already reads) and the
+            // detailed health all through the load; neither may fail.
             AtomicBoolean loading = new AtomicBoolean(true);
             AtomicInteger polls = new AtomicInteger();
             AtomicInteger pollFailures = new AtomicInteger();
             AtomicInteger maxActive = new AtomicInteger();
+            AtomicInteger minSlotsAvailable = new AtomicInteger(Integer.MAX_VALUE);
             AtomicLong maxHeapUsed = new AtomicLong();
             Thread panel = Thread.ofVirtual().start(() -> {
                 while (loading.get()) {
                     try {
-                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/health/detailed"))
-                                .header("Authorization", "Bearer " + admin).timeout(Duration.ofSeconds(10)).build(),
-                                HttpResponse.BodyHandlers.ofString());
+                        JsonNode status = poll(base + "/api/v1/system/upload-status", admin, pollFailures);
+                        JsonNode health = poll(base + "/health/detailed", admin, pollFailures);
                         polls.incrementAndGet();
-                        if (r.statusCode() != 200) {
-                            pollFailures.incrementAndGet();
-                        } else {
-                            JsonNode j = Json.parse(r.body());
-                            maxActive.accumulateAndGet(j.at("/uploads/active").asInt(), Math::max);
-                            maxHeapUsed.accumulateAndGet(j.at("/memory/heapUsed").asLong(), Math::max);
+                        if (status != null) {
+                            maxActive.accumulateAndGet(status.at("/concurrency_manager/active_uploads").asInt(),
+                                    Math::max);
+                            minSlotsAvailable.accumulateAndGet(
+                                    status.at("/concurrency_manager/global_upload_slots_available").asInt(), Math::min);
+                        }
+                        if (health != null) {
+                            maxHeapUsed.accumulateAndGet(health.at("/memory/heapUsed").asLong(), Math::max);
                         }
                         Thread.sleep(500);
-                    } catch (Exception e) {
-                        pollFailures.incrementAndGet();
+                    } catch (InterruptedException e) {
+                        return;
                     }
                 }
             });
@@ -163,9 +167,9 @@ class DriveUploadsExampleTest {
 
             String summary = String.format("drive-uploads: %d files x %d MiB in %d chunks: %d s, %d x 503 and %d x 429 "
                             + "with Retry-After (all retried and completed), %d resumes after a cut PATCH, max "
-                            + "active uploads %d, max heap used %d MiB of 256, %d status polls all 200",
+                            + "active uploads %d (min free slots %d), max heap used %d MiB of 256, %d panel polls all 200",
                     files, fileSize >> 20, chunks, seconds, refused503.get(), refused429.get(), resumes.get(),
-                    maxActive.get(), maxHeapUsed.get() >> 20, polls.get());
+                    maxActive.get(), minSlotsAvailable.get(), maxHeapUsed.get() >> 20, polls.get());
             System.err.println(summary);
             System.out.println(summary);
             assertThat(server.process().isAlive()).isTrue();
@@ -178,6 +182,22 @@ class DriveUploadsExampleTest {
             server.sigterm();
             assertThat(server.waitFor(Duration.ofSeconds(60))).isZero();
         }
+    }
+
+    /** One poll of the admin panel: the JSON body, or null (counted as a failure) for anything but a 200. */
+    private JsonNode poll(String url, String key, AtomicInteger failures) {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
+                    .header("Authorization", "Bearer " + key).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                return Json.parse(r.body());
+            }
+        } catch (Exception e) {
+            // counted below
+        }
+        failures.incrementAndGet();
+        return null;
     }
 
     /** Sends one file as {@link #chunks} partial uploads in parallel, then the final; returns its id and sha256. */
