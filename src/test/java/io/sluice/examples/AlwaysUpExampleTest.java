@@ -97,6 +97,7 @@ class AlwaysUpExampleTest {
 
             // Resume from the durable offset (at least what was acknowledged), then send some more.
             long offset = offset(base + path);
+            long afterKill = offset;
             assertThat(offset).isBetween(4L << 20, (long) SIZE);
             assertThat(patch(base + path, file, (int) offset, 8 << 20).statusCode()).isEqualTo(204);
 
@@ -113,6 +114,7 @@ class AlwaysUpExampleTest {
 
             // The upload completes after the restart: same URL, the rest of the bytes, the whole file's sha256.
             offset = offset(base + path);
+            long afterHang = offset;
             assertThat(offset).isBetween(8L << 20, (long) SIZE);
             HttpResponse<String> last = patch(base + path, file, (int) offset, SIZE);
             assertThat(last.statusCode()).isEqualTo(204);
@@ -129,7 +131,8 @@ class AlwaysUpExampleTest {
             // SIGTERM to the supervisor: the child drains, both exit 0.
             sup.sigterm();
             assertThat(sup.waitFor(WAIT)).as(sup.output()).isZero();
-            System.err.println("always-up: restarts " + restartLines(sup));
+            System.err.println("always-up: offset after SIGKILL " + afterKill + ", after SIGSTOP " + afterHang
+                    + "; restarts " + restartLines(sup));
         }
     }
 
