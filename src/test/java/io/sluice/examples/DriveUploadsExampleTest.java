@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -149,6 +150,14 @@ class DriveUploadsExampleTest {
                     .build(), HttpResponse.BodyHandlers.ofInputStream());
             assertThat(whole.statusCode()).isEqualTo(200);
             assertThat(sha256(whole.body())).isEqualTo(results.get(0).get()[1]);
+
+            // Nothing left behind: no slot held, no staged file (the partials were removed when joined).
+            JsonNode idle = poll(base + "/api/v1/system/upload-status", admin, pollFailures);
+            assertThat(idle.at("/concurrency_manager/active_uploads").asInt()).isZero();
+            assertThat(idle.at("/concurrency_manager/global_upload_slots_available").asInt()).isEqualTo(16);
+            try (var staged = Files.list(dir.resolve("tmp"))) {
+                assertThat(staged.toList()).as("staged files").isEmpty();
+            }
 
             // A user's quota: what the user stored counts, and one more file that does not fit is refused.
             TusClient client = new TusClient(base, users.get(0));
