@@ -174,13 +174,13 @@ class DriveUploadsExampleTest {
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(fits.statusCode()).as(fits.body()).isEqualTo(201);
 
-            String summary = String.format("drive-uploads: %d files x %d MiB in %d chunks: %d s, %d x 503 and %d x 429 "
-                            + "with Retry-After (all retried and completed), %d resumes after a cut PATCH, max "
-                            + "active uploads %d (min free slots %d), max heap used %d MiB of 256, %d panel polls all 200",
+            String summary = String.format("drive-uploads: %d files x %d MiB in %d chunks: %d s, %d x 503 and %d "
+                            + "x 429 with Retry-After (all retried and completed), %d resumes after a cut PATCH, "
+                            + "max active uploads %d (min free slots %d), max heap used %d MiB of 256, %d panel "
+                            + "polls all 200",
                     files, fileSize >> 20, chunks, seconds, refused503.get(), refused429.get(), resumes.get(),
                     maxActive.get(), minSlotsAvailable.get(), maxHeapUsed.get() >> 20, polls.get());
-            System.err.println(summary);
-            System.out.println(summary);
+            System.err.println(summary); // the numbers for the example's README
             assertThat(server.process().isAlive()).isTrue();
             assertThat(server.output()).doesNotContain("OutOfMemoryError");
             assertThat(pollFailures.get()).as("status polls that failed").isZero();
