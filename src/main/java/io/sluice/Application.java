@@ -167,7 +167,13 @@ public final class Application implements AutoCloseable {
         // process on the same data directory.
         Storage<?> storage = Storage.open(config, role.servesApi());
         var store = storage.store();
-        Database db = openDatabase(config);
+        Database db;
+        try {
+            db = openDatabase(config);
+        } catch (java.sql.SQLException | RuntimeException e) {
+            closeStore(store);
+            throw e;
+        }
 
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
@@ -393,6 +399,17 @@ public final class Application implements AutoCloseable {
     }
 
     /** SQLite in the data directory, or the PostgreSQL that {@code database.url} names. */
+    /** An object store holds an HTTP client (S3); the local store holds nothing to close. */
+    private static void closeStore(BlobStore store) {
+        if (store instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                log.warn("closing the storage client failed: {}", e.toString());
+            }
+        }
+    }
+
     /** The configured database: a shared PostgreSQL when {@code database.url} is set, else SQLite in the data dir. */
     public static Database openDatabase(SluiceConfig config) throws java.sql.SQLException {
         var d = config.database();
@@ -546,13 +563,7 @@ public final class Application implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         db.close();
-        if (store instanceof AutoCloseable resources) { // the S3 clients
-            try {
-                resources.close();
-            } catch (Exception e) {
-                log.warn("closing storage failed: {}", e.toString());
-            }
-        }
+        closeStore(store);
         log.info("Stopped");
     }
 }
