@@ -20,17 +20,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -44,7 +40,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AlwaysUpExampleTest {
 
     private static final Path EXAMPLE = Path.of("examples/always-up");
-    private static final Pattern LISTENING = Pattern.compile("listening on http://[^:]+:(\\d+)");
     /** Small JVMs: two cores are shared with other work. */
     private static final List<String> JVM = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -74,7 +69,7 @@ class AlwaysUpExampleTest {
                 Integer.toString(port), "--data", dir.toString(), "--set", "limits.diskReserve=0")) {
             sup.awaitListening(WAIT);
             String base = "http://127.0.0.1:" + port;
-            ProcessHandle first = onlyChild(sup);
+            ProcessHandle first = sup.onlyChildJvm(WAIT);
 
             // Create the upload and send its first 4 MiB.
             HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/files/"))
@@ -90,8 +85,8 @@ class AlwaysUpExampleTest {
                 first.destroyForcibly();
                 assertThat(first.onExit().get(WAIT.toSeconds(), TimeUnit.SECONDS).isAlive()).isFalse();
             }
-            ProcessHandle second = awaitNewChild(sup, first);
-            Await.until(WAIT, "the restarted child to listen", () -> listenings(sup) == 2 && health(base) == 200);
+            ProcessHandle second = sup.awaitNewChildJvm(first, WAIT);
+            Await.until(WAIT, "the restarted child to listen", () -> sup.listenings() == 2 && health(base) == 200);
             assertThat(sup.output()).contains("restarting child pid " + first.pid() + ": reason=exit",
                     "exited with code 137 (signal 9)", "backoff 1000 ms");
 
@@ -104,8 +99,8 @@ class AlwaysUpExampleTest {
             // Hang: SIGSTOP the child mid-PATCH; the health checks time out and it is restarted.
             try (Socket inFlight = startPatch(port, path, file, 8 << 20)) {
                 signal("STOP", second.pid());
-                ProcessHandle third = awaitNewChild(sup, second);
-                Await.until(WAIT, "the third child to listen", () -> listenings(sup) == 3 && health(base) == 200);
+                ProcessHandle third = sup.awaitNewChildJvm(second, WAIT);
+                Await.until(WAIT, "the third child to listen", () -> sup.listenings() == 3 && health(base) == 200);
                 assertThat(second.isAlive()).isFalse();
                 assertThat(third.isAlive()).isTrue();
             }
@@ -200,41 +195,6 @@ class AlwaysUpExampleTest {
 
     private static List<String> restartLines(ServerProcess sup) {
         return sup.output().lines().filter(l -> l.contains("restarting child")).toList();
-    }
-
-    private static ProcessHandle onlyChild(ServerProcess sup) throws Exception {
-        List<ProcessHandle> children = new ArrayList<>();
-        Await.until(WAIT, "one child process", () -> {
-            children.clear();
-            childJvms(sup).forEach(children::add);
-            return children.size() == 1;
-        });
-        return children.getFirst();
-    }
-
-    private static ProcessHandle awaitNewChild(ServerProcess sup, ProcessHandle old) throws Exception {
-        ProcessHandle[] found = new ProcessHandle[1];
-        Await.until(WAIT, "a new child replacing pid " + old.pid(), () -> {
-            Optional<ProcessHandle> c = childJvms(sup).filter(h -> h.pid() != old.pid()).findFirst();
-            c.ifPresent(h -> found[0] = h);
-            return c.isPresent();
-        });
-        return found[0];
-    }
-
-    /** The supervisor's live java children: it also runs short-lived {@code kill -CONT} processes. */
-    private static Stream<ProcessHandle> childJvms(ServerProcess sup) {
-        return sup.process().toHandle().children().filter(ProcessHandle::isAlive)
-                .filter(h -> h.info().command().map(c -> c.endsWith("java")).orElse(false));
-    }
-
-    private static int listenings(ServerProcess sup) {
-        Matcher m = LISTENING.matcher(sup.output());
-        int n = 0;
-        while (m.find()) {
-            n++;
-        }
-        return n;
     }
 
     private int health(String base) {

@@ -108,6 +108,46 @@ public final class ServerProcess implements AutoCloseable {
         process.toHandle().destroy();
     }
 
+    // For a supervisor process ({@code sluice supervise}): its server children.
+
+    /** This process's live java children (a supervisor also runs short-lived {@code kill -CONT} processes). */
+    public java.util.stream.Stream<ProcessHandle> childJvms() {
+        return process.toHandle().children().filter(ProcessHandle::isAlive)
+                .filter(h -> h.info().command().map(c -> c.endsWith("java")).orElse(false));
+    }
+
+    /** Waits until exactly one child JVM runs and returns it. */
+    public ProcessHandle onlyChildJvm(Duration wait) throws Exception {
+        List<ProcessHandle> children = new ArrayList<>();
+        Await.until(wait, "one child process", () -> {
+            children.clear();
+            childJvms().forEach(children::add);
+            return children.size() == 1;
+        });
+        return children.getFirst();
+    }
+
+    /** Waits for a child JVM other than {@code old} (its replacement after a restart). */
+    public ProcessHandle awaitNewChildJvm(ProcessHandle old, Duration wait) throws Exception {
+        ProcessHandle[] found = new ProcessHandle[1];
+        Await.until(wait, "a new child replacing pid " + old.pid(), () -> {
+            java.util.Optional<ProcessHandle> c = childJvms().filter(h -> h.pid() != old.pid()).findFirst();
+            c.ifPresent(h -> found[0] = h);
+            return c.isPresent();
+        });
+        return found[0];
+    }
+
+    /** How many times a server (this one, or a supervised child) has logged that it listens. */
+    public int listenings() {
+        Matcher m = LISTENING.matcher(output);
+        int n = 0;
+        while (m.find()) {
+            n++;
+        }
+        return n;
+    }
+
     public int waitFor(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             process.destroyForcibly();

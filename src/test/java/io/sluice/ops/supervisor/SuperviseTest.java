@@ -15,11 +15,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -52,13 +50,13 @@ class SuperviseTest {
     void restartsAKilledAndAHungChildThenStopsGracefullyOnSigterm() throws Exception {
         try (ServerProcess sup = supervise()) {
             sup.awaitListening(WAIT);
-            ProcessHandle first = onlyChild(sup);
+            ProcessHandle first = sup.onlyChildJvm(WAIT);
             assertThat(health(lastPort(sup))).isEqualTo(200);
 
             // Crash: SIGKILL the child.
             first.destroyForcibly();
-            ProcessHandle second = awaitNewChild(sup, first);
-            Await.until(WAIT, "the restarted child to answer /health", () -> listenings(sup) == 2
+            ProcessHandle second = sup.awaitNewChildJvm(first, WAIT);
+            Await.until(WAIT, "the restarted child to answer /health", () -> sup.listenings() == 2
                     && health(lastPort(sup)) == 200);
             assertThat(sup.output()).contains("restarting child pid " + first.pid() + ": reason=exit",
                     "exited with code 137 (signal 9)", "backoff 1000 ms");
@@ -67,8 +65,8 @@ class SuperviseTest {
             Await.until(WAIT, "the backoff to reset after the minimum healthy uptime",
                     () -> sup.output().contains("child pid " + second.pid() + " healthy for"));
             signal("STOP", second.pid());
-            ProcessHandle third = awaitNewChild(sup, second);
-            Await.until(WAIT, "the third child to answer /health", () -> listenings(sup) == 3
+            ProcessHandle third = sup.awaitNewChildJvm(second, WAIT);
+            Await.until(WAIT, "the third child to answer /health", () -> sup.listenings() == 3
                     && health(lastPort(sup)) == 200);
             assertThat(sup.output()).contains("restarting child pid " + second.pid() + ": reason=health",
                     "2 consecutive failed health checks");
@@ -102,7 +100,7 @@ class SuperviseTest {
     void aChildThatStopsCleanlyIsNotRestarted() throws Exception {
         try (ServerProcess sup = supervise()) {
             sup.awaitListening(WAIT);
-            ProcessHandle child = onlyChild(sup);
+            ProcessHandle child = sup.onlyChildJvm(WAIT);
             child.destroy(); // SIGTERM to the child itself: it drains and exits 0
             assertThat(sup.waitFor(WAIT)).isEqualTo(0);
             assertThat(sup.output()).contains("child pid " + child.pid() + " exited with code 0 (a clean stop)")
@@ -114,7 +112,7 @@ class SuperviseTest {
     void aChildWhoseSupervisorIsKilledStopsItself() throws Exception {
         try (ServerProcess sup = supervise()) {
             sup.awaitListening(WAIT);
-            ProcessHandle child = onlyChild(sup);
+            ProcessHandle child = sup.onlyChildJvm(WAIT);
             sup.process().destroyForcibly();
             assertThat(child.onExit().get(WAIT.toSeconds(), TimeUnit.SECONDS).isAlive()).isFalse();
             // Its console went with the supervisor; its log file shows it drained.
@@ -134,41 +132,6 @@ class SuperviseTest {
             assertThat(sup.waitFor(WAIT)).isEqualTo(2);
             assertThat(sup.output()).contains("COMMAND");
         }
-    }
-
-    private static ProcessHandle onlyChild(ServerProcess sup) throws Exception {
-        List<ProcessHandle> children = new ArrayList<>();
-        Await.until(WAIT, "one child process", () -> {
-            children.clear();
-            childJvms(sup).forEach(children::add);
-            return children.size() == 1;
-        });
-        return children.getFirst();
-    }
-
-    private static ProcessHandle awaitNewChild(ServerProcess sup, ProcessHandle old) throws Exception {
-        ProcessHandle[] found = new ProcessHandle[1];
-        Await.until(WAIT, "a new child replacing pid " + old.pid(), () -> {
-            Optional<ProcessHandle> c = childJvms(sup).filter(h -> h.pid() != old.pid()).findFirst();
-            c.ifPresent(h -> found[0] = h);
-            return c.isPresent();
-        });
-        return found[0];
-    }
-
-    /** The supervisor's live java children: it also runs short-lived {@code kill -CONT} processes. */
-    private static Stream<ProcessHandle> childJvms(ServerProcess sup) {
-        return sup.process().toHandle().children().filter(ProcessHandle::isAlive)
-                .filter(h -> h.info().command().map(c -> c.endsWith("java")).orElse(false));
-    }
-
-    private static int listenings(ServerProcess sup) {
-        Matcher m = LISTENING.matcher(sup.output());
-        int n = 0;
-        while (m.find()) {
-            n++;
-        }
-        return n;
     }
 
     private static int lastPort(ServerProcess sup) {
