@@ -3,6 +3,7 @@ package io.sluice.api;
 import org.eclipse.jetty.http.MultiPart;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * A multipart listener that does not lose failures. Jetty's parser swallows exceptions thrown by listeners, so the
@@ -13,7 +14,11 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
 
     /** Headers of one part (name, filename, type) are small; a larger block is an attack or a broken client. */
     public static final int MAX_PART_HEADERS_BYTES = 8 * 1024;
+    /** Form fields one body may carry besides its files. */
+    public static final int MAX_FIELDS = 64;
 
+    /** Files one body may carry; a further file part is the subclass's 413 {@code too_many_files}. */
+    protected final int maxFiles;
     private boolean complete;
     private Exception failure;
 
@@ -27,8 +32,20 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
         fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
     }
 
+    protected StrictPartsListener(int maxFiles) {
+        this.maxFiles = maxFiles;
+    }
+
     /** Parts this listener accepts in one body (files, fields and one spare); the parser refuses more. */
-    protected abstract long maxParts();
+    private long maxParts() {
+        return maxFiles + MAX_FIELDS + 1L;
+    }
+
+    /** The refusal of a form field beyond {@link #MAX_FIELDS}. */
+    protected static ApiException tooManyFields() {
+        return new ApiException(413, "too_many_fields", "at most " + MAX_FIELDS + " form fields may be sent",
+                Map.of("limit", MAX_FIELDS), null);
+    }
 
     /** A parser for {@code boundary} that feeds this listener, with the part limits applied. */
     public final MultiPart.Parser parser(String boundary) {

@@ -28,7 +28,6 @@ import java.util.UUID;
  */
 final class RelayParts extends StrictPartsListener implements AutoCloseable {
 
-    static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 64 * 1024;
 
     /** One received part: its name, filename (null for a field), content type, and bytes or spooled file. */
@@ -36,7 +35,6 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
     }
 
     private final Path tmpDir;
-    private final int maxFiles;
     private final long maxFileSize;
     private final List<Part> parts = new ArrayList<>();
     private final List<Path> files = new ArrayList<>();
@@ -46,14 +44,9 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
     private ByteArrayOutputStream field;
 
     RelayParts(Path tmpDir, int maxFiles, long maxFileSize) {
+        super(maxFiles);
         this.tmpDir = tmpDir;
-        this.maxFiles = maxFiles;
         this.maxFileSize = maxFileSize;
-    }
-
-    @Override
-    protected long maxParts() {
-        return maxFiles + MAX_FIELDS + 1L;
     }
 
     @Override
@@ -79,8 +72,7 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
                 currentSize = 0;
             } else {
                 if (parts.size() - files.size() >= MAX_FIELDS) {
-                    throw new ApiException(413, "too_many_fields", "at most " + MAX_FIELDS
-                            + " form fields may be sent", Map.of("limit", MAX_FIELDS), null);
+                    throw tooManyFields();
                 }
                 field = new ByteArrayOutputStream();
             }

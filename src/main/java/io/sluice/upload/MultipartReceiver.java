@@ -25,13 +25,11 @@ import java.util.Map;
  */
 final class MultipartReceiver extends StrictPartsListener implements AutoCloseable {
 
-    static final int MAX_FIELDS = 64;
     static final int MAX_FIELD_BYTES = 8 * 1024;
 
     private final UploadService service;
     private final ByteBuffer buffer;
     private final ByteBuffer second;
-    private final int maxFiles;
     private final long maxFileSize;
     private final List<FileSink> sinks = new ArrayList<>();
     private final Map<String, String> fields = new LinkedHashMap<>();
@@ -45,16 +43,11 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
 
     /** @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize}) */
     MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles, long maxFileSize) {
+        super(maxFiles);
         this.maxFileSize = maxFileSize;
         this.service = service;
         this.buffer = buffer;
         this.second = second;
-        this.maxFiles = maxFiles;
-    }
-
-    @Override
-    protected long maxParts() {
-        return maxFiles + MAX_FIELDS + 1L;
     }
 
     @Override
@@ -82,8 +75,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                     throw ApiException.badRequest("malformed_multipart", "a form part has no name");
                 }
                 if (fields.size() >= MAX_FIELDS) {
-                    throw new ApiException(413, "too_many_fields",
-                            "at most " + MAX_FIELDS + " form fields may be sent", Map.of("limit", MAX_FIELDS), null);
+                    throw tooManyFields();
                 }
                 field = new ByteArrayOutputStream();
             }
