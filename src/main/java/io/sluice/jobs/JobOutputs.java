@@ -2,6 +2,7 @@ package io.sluice.jobs;
 
 import java.io.IOException;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.function.BiPredicate;
@@ -48,6 +49,22 @@ public interface JobOutputs {
      * attempts for which {@code attemptRunning} answers true. Returns how many.
      */
     int sweepTemporary(BiPredicate<String, Integer> attemptRunning) throws IOException;
+
+    /**
+     * Removes the temporary files and work directories of a job's attempts before {@code attempt}. Called when
+     * {@code attempt} starts: those attempts are fenced out (their lease was taken back), so nothing they wrote can
+     * be published, and a crashed one's files must not wait for the hourly sweep (the start-up sweep keeps them
+     * while their lease looked live).
+     */
+    default void discardEarlierAttempts(String jobId, int attempt) throws IOException {
+        for (int earlier = 1; earlier < attempt; earlier++) {
+            Files.deleteIfExists(temporaryFile(jobId, earlier));
+            Path work = workDir(jobId, earlier);
+            if (Files.exists(work)) {
+                OutputStore.deleteTree(work);
+            }
+        }
+    }
 
     /** Removes outputs whose job no longer exists ({@code jobExists} answers false); returns how many. */
     int sweepOrphans(Predicate<String> jobExists) throws IOException;

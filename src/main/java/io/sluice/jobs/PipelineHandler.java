@@ -85,6 +85,7 @@ public final class PipelineHandler implements JobHandler {
     private Result run(JobContext context, Job job, Upload upload, Path file) throws Exception {
         Path temporary = outputs.temporaryFile(job.id(), job.attempt());
         Path workDir = outputs.workDir(job.id(), job.attempt());
+        outputs.discardEarlierAttempts(job.id(), job.attempt());
         try {
             Map<String, Object> summary = new LinkedHashMap<>();
             long lines;

@@ -59,6 +59,25 @@ class OutputStoreTest {
     }
 
     @Test
+    void aNewAttemptDiscardsWhatEarlierAttemptsLeft() throws Exception {
+        OutputStore store = new OutputStore(dir);
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            Files.writeString(store.temporaryFile(JOB, attempt), "attempt " + attempt);
+            Files.createDirectories(store.workDir(JOB, attempt).resolve("deep"));
+            Files.writeString(store.workDir(JOB, attempt).resolve("deep/spill.bin"), "x");
+        }
+        store.discardEarlierAttempts(JOB, 3);
+        assertThat(store.temporaryFile(JOB, 1)).doesNotExist();
+        assertThat(store.temporaryFile(JOB, 2)).doesNotExist();
+        assertThat(store.workDir(JOB, 1)).doesNotExist();
+        assertThat(store.workDir(JOB, 2)).doesNotExist();
+        assertThat(store.temporaryFile(JOB, 3)).hasContent("attempt 3");
+        assertThat(store.workDir(JOB, 3).resolve("deep/spill.bin")).exists();
+        store.discardEarlierAttempts(JOB, 1); // a first attempt has nothing before it
+        assertThat(store.temporaryFile(JOB, 3)).exists();
+    }
+
+    @Test
     void onlyJobIdsMakePaths() throws Exception {
         OutputStore store = new OutputStore(dir);
         assertThatThrownBy(() -> store.temporaryFile("../../etc/passwd", 1))
