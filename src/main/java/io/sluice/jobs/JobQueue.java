@@ -8,7 +8,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The durable job queue: at-least-once delivery with leases and fencing (DESIGN.md invariant 6).
+ * The durable job queue: at-least-once delivery with leases and fencing (invariant 6, docs/architecture.md).
  *
  * <p><b>Time.</b> Every time the queue writes or compares (run_at, lease expiry, created/finished) comes from the
  * database clock, so workers on machines with skewed clocks agree on when a lease has expired.

@@ -10,7 +10,7 @@ import java.util.Map;
 /**
  * What happens to an upload once it is stored: the background job of its pipeline. The upload paths (direct, tus,
  * IETF draft) call it at fixed points, so that the job commits in the same transaction as the upload record, or
- * neither does (DESIGN.md invariant 3). Implemented by the jobs package; {@link #NONE} where jobs are not wired.
+ * neither does (invariant 3, docs/architecture.md). Implemented by the jobs package; {@link #NONE} where jobs are not wired.
  *
  * <p>Order for one upload: {@link #checkName} as soon as the request names a pipeline (for a PUT or a tus creation,
  * before a byte of the body is read) → the bytes are stored and the blob committed → {@link #plan} chooses the

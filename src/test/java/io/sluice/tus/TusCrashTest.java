@@ -51,7 +51,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * "Acknowledged means durable" (DESIGN.md) for resumable uploads, shown with the server as its own process killed
+ * "Acknowledged means durable" (invariant 2, docs/architecture.md) for resumable uploads, shown with the server as its own process killed
  * by SIGKILL ({@code destroyForcibly}) at random instants and started again on the same data directory:
  * <ul>
  *   <li>after a restart HEAD never reports more than the client had sent, nor less than the server had
