@@ -78,8 +78,8 @@ public final class UploadCommand implements Callable<Integer> {
     String tusPath;
 
     @Option(names = "--state-file", paramLabel = "FILE",
-            description = "Where unfinished uploads are remembered (default: $XDG_STATE_HOME/sluice/uploads.json"
-                    + " or ~/.sluice/uploads.json).")
+            description = {"Where unfinished uploads are remembered.",
+                    "Default: $XDG_STATE_HOME/sluice/uploads.json", "or ~/.sluice/uploads.json"})
     Path stateFile;
 
     @Option(names = "--no-progress", description = "Print no progress bars.")
