@@ -1,6 +1,14 @@
 package io.sluice.ops;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.swagger.v3.oas.models.OpenAPI;
+import io.swagger.v3.oas.models.Operation;
+import io.swagger.v3.oas.models.PathItem;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import io.sluice.testing.Json;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
@@ -49,6 +57,11 @@ class OpenApiTest {
 
     /** A server with every optional part on: a pipeline, a relay, a static site, the admin port. */
     private TestServer fullServer() throws Exception {
+        return fullServer(true);
+    }
+
+    /** @param staticSite whether {@code server.staticDir} is set (it takes {@code GET /} from the dashboard) */
+    private TestServer fullServer(boolean staticSite) throws Exception {
         Path site = Files.createDirectories(dir.resolve("site"));
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """
@@ -59,8 +72,10 @@ class OpenApiTest {
                   chat:
                     targets: [http://127.0.0.1:9/hook]
                 """);
-        return TestServer.start(dir.resolve("data"), config, "server.adminPort", "0", "server.staticDir",
-                site.toString());
+        return staticSite
+                ? TestServer.start(dir.resolve("data"), config, "server.adminPort", "0", "server.staticDir",
+                site.toString())
+                : TestServer.start(dir.resolve("data"), config, "server.adminPort", "0");
     }
 
     private JsonNode document(TestServer s) throws Exception {
@@ -102,6 +117,81 @@ class OpenApiTest {
             }
         }
         assertThat(missing).as("routes missing from docs/openapi.yaml (GET /api/openapi.json)").isEmpty();
+    }
+
+    /**
+     * The document is valid OpenAPI 3.1 by a real parser (swagger-parser), both as written and as served, and has
+     * what generators need: an operationId (unique) and declared tags on every operation, relative servers. YAML
+     * flow maps turn an unquoted comma into a stray key with no value, which the parser accepts inside schemas, so
+     * no key anywhere may be valueless.
+     */
+    @Test
+    void theDocumentIsValidOpenApi31() throws Exception {
+        server = TestServer.start(dir.resolve("data"));
+        String yaml = Files.readString(Path.of("docs/openapi.yaml"));
+        for (String text : List.of(yaml, server.get("/api/openapi.json").body())) {
+            ParseOptions options = new ParseOptions();
+            options.setResolve(true);
+            SwaggerParseResult parsed = new OpenAPIV3Parser().readContents(text, null, options);
+            assertThat(parsed.getMessages()).as("swagger-parser messages").isEmpty();
+            OpenAPI api = parsed.getOpenAPI();
+            assertThat(api.getOpenapi()).startsWith("3.1.");
+            assertThat(api.getServers()).allSatisfy(s -> assertThat(s.getUrl()).startsWith("/"));
+
+            Set<String> tags = new TreeSet<>();
+            api.getTags().forEach(t -> tags.add(t.getName()));
+            Set<String> ids = new TreeSet<>();
+            List<String> problems = new ArrayList<>();
+            api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
+                String where = method + " " + path;
+                if (op.getOperationId() == null || !ids.add(op.getOperationId())) {
+                    problems.add(where + ": missing or repeated operationId " + op.getOperationId());
+                }
+                if (op.getTags() == null || op.getTags().isEmpty() || !tags.containsAll(op.getTags())) {
+                    problems.add(where + ": tags " + op.getTags() + " not among the declared " + tags);
+                }
+            }));
+            assertThat(problems).isEmpty();
+            assertThat(ids).hasSize(api.getPaths().values().stream().mapToInt(i -> i.readOperations().size()).sum());
+        }
+        List<String> valueless = new ArrayList<>();
+        valuelessKeys(new ObjectMapper(new YAMLFactory()).readTree(yaml), "", valueless);
+        assertThat(valueless).as("keys without a value (an unquoted comma in a flow map?)").isEmpty();
+    }
+
+    private static void valuelessKeys(JsonNode node, String at, List<String> out) {
+        if (node.isObject()) {
+            node.fields().forEachRemaining(e -> {
+                if (e.getValue().isNull()) {
+                    out.add(at + "/" + e.getKey());
+                }
+                valuelessKeys(e.getValue(), at + "/" + e.getKey(), out);
+            });
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                valuelessKeys(node.get(i), at + "/" + i, out);
+            }
+        }
+    }
+
+    /** And the other way round: every documented operation is a route the server answers. */
+    @Test
+    void everyDocumentedOperationIsARoute() throws Exception {
+        server = fullServer(false);
+        Set<String> routes = new TreeSet<>();
+        for (String route : server.app().routes()) {
+            int space = route.indexOf(' ');
+            routes.add(route.substring(0, space) + " " + normalize(route.substring(space + 1)));
+        }
+        List<String> unknown = new ArrayList<>();
+        OpenAPI api = new OpenAPIV3Parser().readContents(Files.readString(Path.of("docs/openapi.yaml"))).getOpenAPI();
+        api.getPaths().forEach((path, item) -> item.readOperationsMap().forEach((method, op) -> {
+            String key = method.name() + " " + normalize(path);
+            if (!routes.contains(key)) {
+                unknown.add(key);
+            }
+        }));
+        assertThat(unknown).as("operations in docs/openapi.yaml that no route answers").isEmpty();
     }
 
     @Test
