@@ -48,7 +48,8 @@ abstract class NodeCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "DIR", description = "dataDir")
     String dataDir;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "any configuration key, e.g. --set limits.maxFileSize=1GiB")
+    @Option(names = "--set", paramLabel = "KEY=VALUE",
+            description = {"any configuration key, e.g.", "--set limits.maxFileSize=1GiB"})
     Map<String, String> settings = new LinkedHashMap<>();
 
     /** The parts this command runs; checked once the options are parsed. */

@@ -73,7 +73,8 @@ class CliUsageTest {
      */
     @Test
     void helpTextNeverBreaksInsideAUrlOrPath() {
-        Pattern token = Pattern.compile("(https?://|~/|\\$[A-Z_]+/|\\./)[^\\s)]*[^\\s).,;]");
+        // URLs, paths, and configuration settings (limits.maxFileSize=1GiB) are copied whole or not at all.
+        Pattern token = Pattern.compile("(https?://|~/|\\$[A-Z_]+/|\\./|[a-z]+\\.[a-zA-Z]+=)[^\\s)]*[^\\s).,;]");
         List<String> checked = new ArrayList<>();
         for (CommandLine command : all(Main.commandLine())) {
             StringWriter usage = new StringWriter();
@@ -96,7 +97,8 @@ class CliUsageTest {
             assertThat(usage.toString()).as(spec.qualifiedName()).doesNotContainPattern("https?:\\s*\\n");
         }
         // The check saw the URLs and paths it exists for (so a change of pattern cannot make it vacuous).
-        assertThat(checked).contains("$XDG_STATE_HOME/sluice/uploads.json", "~/.sluice/uploads.json", "http://127.0.0.1:8080");
+        assertThat(checked).contains("$XDG_STATE_HOME/sluice/uploads.json", "~/.sluice/uploads.json", "http://127.0.0.1:8080",
+                "limits.maxFileSize=1GiB");
     }
 
     private static List<CommandLine> all(CommandLine root) {
