@@ -166,8 +166,9 @@ public final class ConfigLoader {
             "Largest whole upload request, >= `limits.maxFileSize`.");
     private static final Key<List<String>> LIMITS_ALLOWED_TYPES = list("limits.allowedTypes",
             ConfigLoader::mimeType,
-            "MIME types (`image/png`) or wildcards (`image/*`) accepted after detection from the bytes; "
-                    + "empty accepts every type. List, lower-cased.");
+            "Types accepted after detection from the bytes; empty accepts every type. `image/png` is that type "
+                    + "exactly, `image/*` every image type, `text/plain+subtypes` the type and every type Tika "
+                    + "derives from it (for text/plain: csv, but also scripts). List, lower-cased.");
     private static final Key<Long> LIMITS_DISK_RESERVE = scalar("limits.diskReserve",
             LimitsConfig.DEFAULT_DISK_RESERVE, size(0, Long.MAX_VALUE), Units::formatSize,
             "Free space that must remain on the data disk after an upload; below it uploads answer 507. >= 0.");
@@ -1435,7 +1436,8 @@ public final class ConfigLoader {
     private static String mimeType(String text) throws Rejected {
         String lower = text.toLowerCase(Locale.ROOT);
         if (!MIME.matcher(lower).matches()) {
-            throw new Rejected(text, "is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)");
+            throw new Rejected(text, "is not a MIME type (expected type/subtype, type/* or type/subtype+subtypes, "
+                    + "e.g. image/png, image/*, text/plain+subtypes)");
         }
         return lower;
     }

@@ -3,9 +3,7 @@ package io.sluice.jobs;
 import io.sluice.api.ApiException;
 import io.sluice.config.PipelineConfig;
 import io.sluice.processors.Processor;
-import org.apache.tika.mime.MediaType;
-import org.apache.tika.mime.MediaTypeRegistry;
-import org.apache.tika.mime.MimeTypes;
+import io.sluice.upload.TypePatterns;
 
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -22,9 +20,9 @@ import java.util.Optional;
  *   <li>an upload that names none gets the first pipeline, in file order, that is marked {@code default} and
  *       accepts its type; with none, no job is made.</li>
  * </ul>
- * A pipeline accepts a type when its {@code types} list is empty, names the type or one of its supertypes in Tika's
- * type hierarchy ({@code text/plain} accepts {@code text/csv}), or has a {@code type/*} wildcard for it: the same
- * rules as {@code limits.allowedTypes}. Immutable; safe to share between threads.
+ * A pipeline accepts a type by the same rule as {@code limits.allowedTypes} ({@link TypePatterns}): an empty
+ * {@code types} list accepts all, {@code text/csv} exactly that type, {@code text/*} every text type, and
+ * {@code text/plain+subtypes} text/plain and what Tika derives from it. Immutable; safe to share between threads.
  */
 public final class Pipelines {
 
@@ -43,8 +41,6 @@ public final class Pipelines {
             return config.name();
         }
     }
-
-    private static final MediaTypeRegistry REGISTRY = MimeTypes.getDefaultMimeTypes().getMediaTypeRegistry();
 
     private final Map<String, Pipeline> byName;
 
@@ -131,22 +127,6 @@ public final class Pipelines {
     }
 
     static boolean accepts(PipelineConfig pipeline, String contentType) {
-        if (pipeline.types().isEmpty()) {
-            return true;
-        }
-        MediaType type = MediaType.parse(contentType);
-        if (type == null) {
-            return false;
-        }
-        for (String pattern : pipeline.types()) {
-            if (pattern.endsWith("/*")) {
-                if (type.getType().equals(pattern.substring(0, pattern.length() - 2))) {
-                    return true;
-                }
-            } else if (REGISTRY.isInstanceOf(type.getBaseType(), MediaType.parse(pattern))) {
-                return true;
-            }
-        }
-        return false;
+        return new TypePatterns(pipeline.types()).accepts(contentType);
     }
 }

@@ -35,11 +35,11 @@ public final class TypeDetector {
 
     private final MimeTypes types = MimeTypes.getDefaultMimeTypes();
     private final MediaTypeRegistry registry = types.getMediaTypeRegistry();
-    private final List<String> allowed;
+    private final TypePatterns allowed;
 
-    /** @param allowedTypes lower-case MIME types or {@code type/*}; empty allows all */
+    /** @param allowedTypes lower-case patterns as {@link TypePatterns} reads them; empty allows all */
     public TypeDetector(List<String> allowedTypes) {
-        this.allowed = List.copyOf(allowedTypes);
+        this.allowed = new TypePatterns(allowedTypes);
     }
 
     /**
@@ -54,8 +54,8 @@ public final class TypeDetector {
         MediaType chosen = reconcile(sniffed, byName, filename);
         String type = chosen.getBaseType().toString();
         if (!isAllowed(chosen)) {
-            throw new ApiException(415, "type_not_allowed",
-                    "files of type " + type + " are not accepted", Map.of("detectedType", type, "allowedTypes", allowed),
+            throw new ApiException(415, "type_not_allowed", "files of type " + type + " are not accepted",
+                    Map.of("detectedType", type, "allowedTypes", allowed.patterns()),
                     null);
         }
         return type;
@@ -77,7 +77,7 @@ public final class TypeDetector {
         String type = parsed.getBaseType().toString();
         if (!isAllowed(parsed.getBaseType())) {
             throw new ApiException(415, "type_not_allowed", "files of type " + type + " are not accepted",
-                    Map.of("declaredType", type, "allowedTypes", allowed), null);
+                    Map.of("declaredType", type, "allowedTypes", allowed.patterns()), null);
         }
         return type;
     }
@@ -155,18 +155,6 @@ public final class TypeDetector {
     }
 
     private boolean isAllowed(MediaType type) {
-        if (allowed.isEmpty()) {
-            return true;
-        }
-        for (String pattern : allowed) {
-            if (pattern.endsWith("/*")) {
-                if (type.getType().equals(pattern.substring(0, pattern.length() - 2))) {
-                    return true;
-                }
-            } else if (registry.isInstanceOf(type, MediaType.parse(pattern))) {
-                return true;
-            }
-        }
-        return false;
+        return allowed.accepts(type);
     }
 }

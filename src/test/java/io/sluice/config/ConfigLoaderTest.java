@@ -284,8 +284,8 @@ class ConfigLoaderTest {
                 limits.maxFileSize            | 9999999999TB  | limits.maxFileSize: '9999999999TB' is too large (at most 9223372036854775807 bytes)
                 limits.maxFilesPerRequest     | 1001          | limits.maxFilesPerRequest: '1001' must be between 1 and 1000
                 limits.maxRequestSize         | 0             | limits.maxRequestSize: '0' must be at least 1B
-                limits.allowedTypes           | image/png,pdf | limits.allowedTypes: 'pdf' is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)
-                limits.allowedTypes           | */*           | limits.allowedTypes: '*/*' is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)
+                limits.allowedTypes           | image/png,pdf | limits.allowedTypes: 'pdf' is not a MIME type (expected type/subtype, type/* or type/subtype+subtypes, e.g. image/png, image/*, text/plain+subtypes)
+                limits.allowedTypes           | */*           | limits.allowedTypes: '*/*' is not a MIME type (expected type/subtype, type/* or type/subtype+subtypes, e.g. image/png, image/*, text/plain+subtypes)
                 limits.diskReserve            | -1GiB         | limits.diskReserve: '-1GiB' must not be negative
                 admission.memoryHighWatermark | 85            | admission.memoryHighWatermark: '85' must be a fraction above 0 and at most 1, or a percentage (examples: 0.85, 85%)
                 admission.memoryHighWatermark | 0             | admission.memoryHighWatermark: '0' must be a fraction above 0 and at most 1, or a percentage (examples: 0.85, 85%)
@@ -681,7 +681,7 @@ class ConfigLoaderTest {
                 '{p: noop}'                                      | pipelines.p           | pipelines.p: must be a mapping with at least 'processor:'
                 '{p: {processor: noop, colour: blue}}'           | pipelines.p.colour    | pipelines.p.colour: unknown key
                 '{p: {procesor: noop}}'                          | pipelines.p.procesor  | pipelines.p.procesor: unknown key
-                '{p: {processor: noop, types: [pdf]}}'           | pipelines.p.types     | pipelines.p.types: 'pdf' is not a MIME type (expected type/subtype or type/*, e.g. image/png, image/*)
+                '{p: {processor: noop, types: [pdf]}}'           | pipelines.p.types     | pipelines.p.types: 'pdf' is not a MIME type (expected type/subtype, type/* or type/subtype+subtypes, e.g. image/png, image/*, text/plain+subtypes)
                 '{p: {processor: noop, types: {a: b}}}'          | pipelines.p.types     | pipelines.p.types: expected a list but got a mapping
                 '{p: {processor: noop, default: maybe}}'         | pipelines.p.default   | pipelines.p.default: 'maybe' is not a boolean (true/false, yes/no, 1/0)
                 '{p: {processor: noop, maxAttempts: 0}}'         | pipelines.p.maxAttempts | pipelines.p.maxAttempts: '0' must be between 1 and 100

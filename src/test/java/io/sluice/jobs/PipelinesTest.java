@@ -23,7 +23,8 @@ class PipelinesTest {
     final Pipelines pipelines = Pipelines.configure(List.of(
             pipeline("named-only", false),
             pipeline("csv", true, "text/csv"),
-            pipeline("texts", true, "text/plain"),
+            pipeline("plain-only", true, "text/plain"),
+            pipeline("texts", true, "text/plain+subtypes"),
             pipeline("images", true, "image/*"),
             pipeline("late-images", true, "image/png")), Processors.available());
 
@@ -32,9 +33,11 @@ class PipelinesTest {
         assertThat(pipelines.choose(null, "text/csv")).get().extracting(Pipelines.Pipeline::name).isEqualTo("csv");
         assertThat(pipelines.choose(null, "image/png")).get().extracting(Pipelines.Pipeline::name)
                 .isEqualTo("images");
-        // text/html is a text/plain in Tika's hierarchy.
+        // text/html is a text/plain in Tika's hierarchy: only the pipeline that opted in to subtypes takes it.
         assertThat(pipelines.choose(null, "text/html")).get().extracting(Pipelines.Pipeline::name)
                 .isEqualTo("texts");
+        assertThat(pipelines.choose(null, "text/plain")).get().extracting(Pipelines.Pipeline::name)
+                .isEqualTo("plain-only");
         assertThat(pipelines.choose(null, "application/pdf")).isEmpty();
     }
 
@@ -44,6 +47,9 @@ class PipelinesTest {
                 .isEqualTo("named-only");
         assertThat(pipelines.choose("texts", "text/csv")).get().extracting(Pipelines.Pipeline::name)
                 .isEqualTo("texts");
+        assertThatThrownBy(() -> pipelines.choose("plain-only", "text/csv"))
+                .isInstanceOfSatisfying(ApiException.class, e -> assertThat(e.code())
+                        .isEqualTo("pipeline_type_mismatch"));
         assertThatThrownBy(() -> pipelines.choose("csv", "image/png"))
                 .isInstanceOfSatisfying(ApiException.class, e -> {
                     assertThat(e.status()).isEqualTo(415);

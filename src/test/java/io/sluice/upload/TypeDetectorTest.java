@@ -117,9 +117,14 @@ class TypeDetectorTest {
     }
 
     @Test
-    void anExactTypeAllowsItsSubtypes() {
-        TypeDetector texts = new TypeDetector(List.of("text/plain", "application/pdf"));
-        assertThat(texts.detect(buf("a,b\n1,2\n".getBytes(StandardCharsets.US_ASCII)), "t.csv")).isEqualTo("text/csv");
+    void anExactTypeAllowsOnlyItselfAndSubtypesOnlyWhenAskedFor() {
+        byte[] csv = "a,b\n1,2\n".getBytes(StandardCharsets.US_ASCII);
+        TypeDetector exact = new TypeDetector(List.of("text/plain", "application/pdf"));
+        assertRefused(() -> exact.detect(buf(csv), "t.csv"), "type_not_allowed");
+        assertThat(exact.detect(buf(Samples.pdf()), "doc.pdf")).isEqualTo("application/pdf");
+
+        TypeDetector texts = new TypeDetector(List.of("text/plain+subtypes", "application/pdf"));
+        assertThat(texts.detect(buf(csv), "t.csv")).isEqualTo("text/csv");
         assertThat(texts.detect(buf(Samples.pdf()), "doc.pdf")).isEqualTo("application/pdf");
         assertRefused(() -> texts.detect(buf(Samples.png()), "photo.png"), "type_not_allowed");
     }
