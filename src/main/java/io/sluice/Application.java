@@ -41,6 +41,7 @@ import io.sluice.notify.WebhookSender;
 import io.sluice.jobs.JobOutputs;
 import io.sluice.jobs.OutputStore;
 import io.sluice.jobs.StoredJobOutputs;
+import io.sluice.jobs.IsolatedRunner;
 import io.sluice.jobs.PipelineHandler;
 import io.sluice.jobs.Pipelines;
 import io.sluice.jobs.SqlJobQueue;
@@ -58,6 +59,8 @@ import io.sluice.relay.RelayApi;
 import io.sluice.site.Dashboard;
 import io.sluice.site.StaticSite;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
+import io.sluice.storage.s3.S3BlobStore;
 import io.sluice.upload.DirectUploadApi;
 import io.sluice.upload.PresignApi;
 import io.sluice.upload.PresignService;
@@ -165,7 +168,11 @@ public final class Application implements AutoCloseable {
 
         // Staged state belongs to the upload requests of the API role; a worker must not sweep that of a running API
         // process on the same data directory.
-        Storage<?> storage = Storage.open(config, role.servesApi());
+        // One account of the data disk for every writer: uploads, spool files, copies and job attempts.
+        DiskLedger disk = DiskLedger.of(config.dataDir(), config.limits().diskReserve(), config.admission().retryAfter(),
+                config.storage().type() == io.sluice.config.StorageConfig.Type.LOCAL ? 0
+                        : S3BlobStore.spoolBytesPerWriter(config.storage().s3()));
+        Storage<?> storage = Storage.open(config, role.servesApi(), disk);
         var store = storage.store();
         Database db;
         try {
@@ -186,13 +193,7 @@ public final class Application implements AutoCloseable {
         MemoryPressure pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);
         SheddingTracker shedding = new SheddingTracker(() -> pressure.check(0, 0),
                 code -> ServerMetrics.shed(metrics, code));
-        AdmissionController admission = new AdmissionController(ac, pool, pressure, () -> {
-            try {
-                return store.usableSpace();
-            } catch (IOException e) {
-                return -1;
-            }
-        }, config.limits().diskReserve(), shedding);
+        AdmissionController admission = new AdmissionController(ac, pool, pressure, disk, shedding);
 
         Gauge.builder("sluice.uploads.active", admission, AdmissionController::activeUploads).register(metrics);
         Gauge.builder("sluice.uploads.slots.available", admission, AdmissionController::slotsAvailable).register(metrics);
@@ -247,7 +248,8 @@ public final class Application implements AutoCloseable {
                 new UploadJobs(pipelines, jobs, storage.files(), events), Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {
-            handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs));
+            handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs,
+                    IsolatedRunner.forThisJvm(), disk));
         }
         // File and database work: on its own thread, so it can never delay the memory samples admission reads.
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -275,8 +277,8 @@ public final class Application implements AutoCloseable {
         WorkerPool workers = new WorkerPool(jobs, handlers, config.jobs(), () -> pressure.check(0, 0) == null,
                 jobSignal, () -> sweeper.execute(outputSweep));
 
-        Router publicRouter = new Router(Request::getRemoteAddr);
-        Router adminRouter = new Router(Request::getRemoteAddr);
+        Router publicRouter = new Router(Request::getRemoteAddr, config.admission().retryAfter());
+        Router adminRouter = new Router(Request::getRemoteAddr, config.admission().retryAfter());
         // API keys: the public router authenticates every request it routes; the admin port stays unguarded.
         ApiKeys apiKeys = new ApiKeys(db, Clock.systemUTC());
         Authenticator authenticator = new Authenticator(apiKeys, config.server().host(), System::nanoTime);

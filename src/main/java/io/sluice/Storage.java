@@ -5,6 +5,7 @@ import io.sluice.config.StorageConfig;
 import io.sluice.storage.BlobCopies;
 import io.sluice.storage.BlobFiles;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.storage.s3.S3BlobStore;
@@ -32,8 +33,9 @@ record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
     /**
      * @param sweep whether to remove what a crashed process left staged (spool files, stale multipart uploads,
      *              local copies); false for a process that shares the data directory with one that is uploading
+     * @param disk  the data disk's ledger, which local copies of S3 blobs reserve on
      */
-    static Storage<?> open(SluiceConfig config, boolean sweep) throws IOException {
+    static Storage<?> open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
         Path dataDir = config.dataDir();
         LocalBlobStore local = new LocalBlobStore(dataDir);
         if (sweep) {
@@ -47,7 +49,7 @@ record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
         try {
             // Resumable uploads live in the bucket too (multipart upload + chunk objects), resumable from any node.
             S3ResumableBlobStore store = S3ResumableBlobStore.over(s3);
-            BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), config.limits().diskReserve());
+            BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), disk);
             if (sweep) {
                 store.sweepStaged();
                 copies.sweep();

@@ -1,6 +1,7 @@
 package io.sluice.admission;
 
 import io.sluice.config.AdmissionConfig;
+import io.sluice.storage.DiskLedger;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -14,10 +15,13 @@ import java.util.function.LongSupplier;
  * Decides whether a new upload may start, before any of its body is read.
  *
  * <p>Checks, cheapest first: draining; the client's own share (429); global slots; the buffer budget; memory
- * pressure projected with this upload's cost ({@link MemoryPressure}); free disk (507). Memory is
- * read from a periodically refreshed snapshot, never per request.
+ * pressure projected with this upload's cost ({@link MemoryPressure}). Before all of these but draining, the
+ * upload reserves its declared length on the {@link DiskLedger} (507 when it does not fit), so a disk refusal is
+ * immediate and never waits behind the others. Memory is read from a periodically refreshed snapshot, never per
+ * request.
  *
- * <p>Thread-safe. Every admitted {@link Ticket} must be closed; closing returns its slot, share and buffer.
+ * <p>Thread-safe. Every admitted {@link Ticket} must be closed; closing returns its slot, share, buffers and what
+ * its disk reservation did not use.
  */
 public final class AdmissionController {
 
@@ -29,19 +33,23 @@ public final class AdmissionController {
     private final AdmissionConfig config;
     private final BufferPool pool;
     private final MemoryPressure memory;
-    private final LongSupplier usableDisk;
-    private final long diskReserve;
+    private final DiskLedger disk;
     private final SheddingTracker shedding;
     private final AtomicInteger active = new AtomicInteger();
     private final ConcurrentHashMap<String, Integer> perClient = new ConcurrentHashMap<>();
 
+    /** With a ledger of its own over {@code usableDisk} (tests; the server shares one ledger among all writers). */
     public AdmissionController(AdmissionConfig config, BufferPool pool, MemoryPressure memory,
                                LongSupplier usableDisk, long diskReserve, SheddingTracker shedding) {
+        this(config, pool, memory, new DiskLedger(usableDisk, diskReserve, config.retryAfter(), 0), shedding);
+    }
+
+    public AdmissionController(AdmissionConfig config, BufferPool pool, MemoryPressure memory, DiskLedger disk,
+                               SheddingTracker shedding) {
         this.config = config;
         this.pool = pool;
         this.memory = memory;
-        this.usableDisk = usableDisk;
-        this.diskReserve = diskReserve;
+        this.disk = disk;
         this.shedding = shedding;
     }
 
@@ -55,11 +63,24 @@ public final class AdmissionController {
         if (shedding.state() == LoadState.DRAINING) {
             return reject(503, "draining", "the server is shutting down", true);
         }
-        Rejection disk = checkDisk(declaredLength);
-        if (disk != null) {
-            shedding.recordRejection(disk.code());
-            return new Decision.Rejected(disk);
+        DiskLedger.Reservation reservation;
+        try {
+            reservation = disk.reserveStream(declaredLength);
+        } catch (io.sluice.storage.DiskFullException e) {
+            return reject(507, "insufficient_storage", e.getMessage(), true);
         }
+        Decision decision = admitSlot(client);
+        return switch (decision) {
+            case Decision.Admitted(AdmittedTicket t) -> new Decision.Admitted(t.holding(reservation));
+            default -> {
+                reservation.close();
+                yield decision;
+            }
+        };
+    }
+
+    /** Everything after the disk: the client's share, a global slot, buffers and memory. */
+    private Decision admitSlot(String client) {
         // merge()/computeIfPresent() keep the count and the entry's removal atomic per client.
         int mine = perClient.merge(client, 1, Integer::sum);
         if (mine > config.maxUploadsPerClient()) {
@@ -92,31 +113,6 @@ public final class AdmissionController {
         return new Decision.Admitted(new AdmittedTicket(client, buffer, second));
     }
 
-    /**
-     * Free-disk check on its own, for work that streams without a ticket or re-checks mid-stream.
-     *
-     * @return null when {@code additionalBytes} (or -1 for unknown) fit above the reserve
-     */
-    public Rejection checkDisk(long additionalBytes) {
-        long free = usableDisk.getAsLong();
-        if (free < 0) {
-            return null;
-        }
-        // Saturate: a reserve near Long.MAX_VALUE (the config accepts it) plus any length would wrap negative and admit.
-        long need = addSaturated(Math.max(0, additionalBytes), diskReserve);
-        if (free < need) {
-            return new Rejection(507, "insufficient_storage",
-                    "not enough free disk: " + free + " bytes free, " + need + " needed including the reserve of "
-                            + diskReserve + " bytes", retryAfter());
-        }
-        return null;
-    }
-
-    private static long addSaturated(long a, long b) {
-        long sum = a + b;
-        return sum < 0 ? Long.MAX_VALUE : sum;
-    }
-
     private Decision reject(int status, String code, String message, boolean retry) {
         shedding.recordRejection(code);
         return new Decision.Rejected(new Rejection(status, code, message, retry || status == 429 ? retryAfter() : null));
@@ -144,6 +140,11 @@ public final class AdmissionController {
         return Math.max(0, config.maxConcurrentUploads() - active.get());
     }
 
+    /** The disk-space ledger admission reserves on. */
+    public DiskLedger disk() {
+        return disk;
+    }
+
     public BufferPool bufferPool() {
         return pool;
     }
@@ -158,11 +159,22 @@ public final class AdmissionController {
         private final ByteBuffer buffer;
         private final ByteBuffer second;
         private final AtomicBoolean closed = new AtomicBoolean();
+        private DiskLedger.Reservation reservation;
 
         AdmittedTicket(String client, ByteBuffer buffer, ByteBuffer second) {
             this.client = client;
             this.buffer = buffer;
             this.second = second;
+        }
+
+        AdmittedTicket holding(DiskLedger.Reservation r) {
+            this.reservation = r;
+            return this;
+        }
+
+        @Override
+        public DiskLedger.Reservation disk() {
+            return reservation;
         }
 
         @Override
@@ -180,6 +192,9 @@ public final class AdmissionController {
             if (closed.compareAndSet(false, true)) {
                 pool.release(buffer);
                 pool.release(second);
+                if (reservation != null) {
+                    reservation.close();
+                }
                 active.decrementAndGet();
                 releaseClient(client);
             }

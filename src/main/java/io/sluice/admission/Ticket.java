@@ -1,10 +1,12 @@
 package io.sluice.admission;
 
+import io.sluice.storage.DiskLedger;
+
 import java.nio.ByteBuffer;
 
 /**
- * An admitted upload: holds one upload slot, the client's share and {@link AdmissionController#BUFFERS_PER_UPLOAD}
- * pooled buffers until closed.
+ * An admitted upload: holds one upload slot, the client's share, {@link AdmissionController#BUFFERS_PER_UPLOAD}
+ * pooled buffers and its reservation on the {@link DiskLedger} until closed.
  * Closing is idempotent, so both the normal path and every failure path may close it.
  */
 public interface Ticket extends AutoCloseable {
@@ -14,6 +16,9 @@ public interface Ticket extends AutoCloseable {
 
     /** The second pooled buffer: one fills from the network while the other is hashed and written. */
     ByteBuffer secondBuffer();
+
+    /** The upload's disk reservation: its declared length (or a first step), grown by its writer as it goes. */
+    DiskLedger.Reservation disk();
 
     @Override
     void close();

@@ -171,7 +171,10 @@ public final class ConfigLoader {
                     + "derives from it (for text/plain: csv, but also scripts). List, lower-cased.");
     private static final Key<Long> LIMITS_DISK_RESERVE = scalar("limits.diskReserve",
             LimitsConfig.DEFAULT_DISK_RESERVE, size(0, Long.MAX_VALUE), Units::formatSize,
-            "Free space that must remain on the data disk after an upload; below it uploads answer 507. >= 0.");
+            "Free space on the data disk that Sluice never writes into: every writer (uploads of every protocol, "
+                    + "S3 spool files, local copies, job attempts) reserves its bytes on one ledger first, and one "
+                    + "that would take free space minus what others reserved below this is refused (507 "
+                    + "`insufficient_storage`, or a retryable job failure). >= 0.");
 
     private static final Key<Double> ADMISSION_MEMORY_HIGH_WATERMARK = scalar("admission.memoryHighWatermark",
             AdmissionConfig.DEFAULT_MEMORY_HIGH_WATERMARK, ConfigLoader::fraction, ConfigLoader::showFraction,

@@ -8,6 +8,7 @@ import io.sluice.api.Principal;
 import io.sluice.api.Json;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
+import io.sluice.storage.DiskFullException;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.EofException;
@@ -21,6 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -34,7 +36,9 @@ import java.util.function.Function;
  * Matches method and path to a {@link Route} and runs it as a blocking call on the request's virtual thread.
  *
  * <p>Owns the error contract: an {@link ApiException} becomes its JSON error with its status (and
- * {@code Retry-After}); anything else is logged with the request id and answered as a JSON 500. A handler never
+ * {@code Retry-After}); a full data disk ({@link DiskFullException#of}: the ledger's refusal or the filesystem's
+ * ENOSPC) becomes {@code 507 insufficient_storage} with {@code Retry-After}; anything else is logged with the
+ * request id and answered as a JSON 500. A handler never
  * leaves a connection hanging: the callback is completed on every path.
  */
 public final class Router extends Handler.Abstract implements Routes {
@@ -46,14 +50,21 @@ public final class Router extends Handler.Abstract implements Routes {
 
     private final List<Entry> entries = new ArrayList<>();
     private final Function<Request, String> clientKey;
+    private final Duration diskFullRetryAfter;
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile Route fallback;
     private volatile Guard guard;
 
     /** @param clientKey who a request is from, for per-client admission */
     public Router(Function<Request, String> clientKey) {
+        this(clientKey, Duration.ofSeconds(30));
+    }
+
+    /** @param diskFullRetryAfter the {@code Retry-After} of a 507 the filesystem caused (ENOSPC) */
+    public Router(Function<Request, String> clientKey, Duration diskFullRetryAfter) {
         super(InvocationType.BLOCKING);
         this.clientKey = clientKey;
+        this.diskFullRetryAfter = diskFullRetryAfter;
     }
 
     @Override
@@ -142,10 +153,23 @@ public final class Router extends Handler.Abstract implements Routes {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             callback.failed(cause instanceof QuietException ? cause : new EofException(cause));
         } catch (Throwable e) {
+            var full = DiskFullException.of(e, diskFullRetryAfter);
+            if (full.isPresent()) {
+                // Not a server bug: the writer already removed or cut back what it wrote; the client retries later.
+                log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
+                        full.get().getMessage());
+                writeError(request, response, callback, insufficientStorage(full.get()));
+                return;
+            }
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
             writeError(request, response, callback,
                     new ApiException(500, "internal_error", "unexpected server error; quote request id " + ex.requestId()));
         }
+    }
+
+    /** The answer to a full data disk. */
+    static ApiException insufficientStorage(DiskFullException e) {
+        return new ApiException(507, "insufficient_storage", e.getMessage(), Map.of(), e.retryAfter());
     }
 
     /** Writes {@code e} as the JSON error response, or aborts when a response is already under way. */

@@ -7,6 +7,8 @@ import io.sluice.processors.Processor;
 import io.sluice.processors.ProcessorContext;
 import io.sluice.processors.ProcessorException;
 import io.sluice.storage.BlobFiles;
+import io.sluice.storage.DiskFullException;
+import io.sluice.storage.DiskLedger;
 import io.sluice.upload.Upload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +31,11 @@ import java.util.Optional;
  * {@code outputLines}. An isolated pipeline's task runs in a child JVM instead ({@link IsolatedRunner}), which
  * writes the same temporary file; publishing and clean-up are the same.
  *
+ * <p>Disk: an attempt reserves the size of its upload on the data disk's {@link DiskLedger} for as long as it
+ * runs, the estimate of what its output and scratch files take (every built-in processor writes rows or text of its
+ * input, so about its size; what a {@code command} program writes is beyond Sluice's count). When that does not
+ * fit, or the disk fills anyway, the attempt fails with {@code insufficient_storage}, retryable.
+ *
  * <p>Failures: a {@link ProcessorException} becomes a {@link JobFailedException} with its code and retryability;
  * an upload that no longer exists fails the job with {@code upload_missing}, not retryable. Whatever happens, the
  * attempt's temporary output and scratch directory are removed before the handler returns. An attempt that was
@@ -50,6 +57,7 @@ public final class PipelineHandler implements JobHandler {
     private final BlobFiles files;
     private final JobOutputs outputs;
     private final IsolatedRunner isolated;
+    private final DiskLedger disk;
 
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs) {
         this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm());
@@ -58,6 +66,13 @@ public final class PipelineHandler implements JobHandler {
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
                            IsolatedRunner isolated) {
+        this(pipeline, uploads, files, outputs, isolated, new DiskLedger(() -> -1, 0, java.time.Duration.ZERO, 0));
+    }
+
+    /** @param disk the data disk's ledger, on which each attempt reserves its estimate */
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
+                           IsolatedRunner isolated, DiskLedger disk) {
+        this.disk = Objects.requireNonNull(disk, "disk");
         this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
@@ -70,14 +85,19 @@ public final class PipelineHandler implements JobHandler {
         Job job = context.job();
         Upload upload = (job.uploadId() == null ? Optional.<Upload>empty() : uploads.find(job.uploadId()))
                 .orElseThrow(() -> missing(job));
-        BlobFiles.BlobFile blob;
-        try {
-            blob = files.open(upload.storageKey());
-        } catch (NoSuchFileException e) {
-            throw missing(job);
-        }
-        try (blob) {
-            return run(context, job, upload, blob.path());
+        try (DiskLedger.Reservation ignored = disk.reserve(upload.size())) {
+            BlobFiles.BlobFile blob;
+            try {
+                blob = files.open(upload.storageKey());
+            } catch (NoSuchFileException e) {
+                throw missing(job);
+            }
+            try (blob) {
+                return run(context, job, upload, blob.path());
+            }
+        } catch (IOException | RuntimeException e) {
+            throw DiskFullException.of(e, disk.retryAfter()).<Exception>map(full -> new JobFailedException(
+                    "insufficient_storage", full.getMessage(), true, e)).orElse(e);
         }
     }
 

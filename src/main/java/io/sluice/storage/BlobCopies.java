@@ -15,9 +15,9 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * {@link BlobFiles} for a store without local files: each {@link #open} streams the blob through one small buffer
- * into {@code <dir>/<key>.<nonce>.copy}, removed when the handle closes. A copy is refused up front when it would
- * leave less than {@code diskReserve} free on the volume (an {@link IOException}: a job retries later), so copies
- * are bounded by disk, never by memory.
+ * into {@code <dir>/<key>.<nonce>.copy}, removed when the handle closes. A copy reserves its size on the data disk's
+ * {@link DiskLedger} first and is refused up front when that does not fit ({@link DiskFullException}, an
+ * {@link IOException}: a job retries later), so copies are bounded by disk, never by memory.
  */
 public final class BlobCopies implements BlobFiles {
 
@@ -27,12 +27,12 @@ public final class BlobCopies implements BlobFiles {
 
     private final BlobStore store;
     private final Path dir;
-    private final long diskReserve;
+    private final DiskLedger disk;
 
-    public BlobCopies(BlobStore store, Path dir, long diskReserve) throws IOException {
+    public BlobCopies(BlobStore store, Path dir, DiskLedger disk) throws IOException {
         this.store = store;
         this.dir = dir;
-        this.diskReserve = diskReserve;
+        this.disk = disk;
         Files.createDirectories(dir);
     }
 
@@ -42,13 +42,10 @@ public final class BlobCopies implements BlobFiles {
         if (size < 0) {
             throw new NoSuchFileException(key);
         }
-        long usable = Files.getFileStore(dir).getUsableSpace();
-        if (usable - size < diskReserve) {
-            throw new IOException("no room for a local copy of blob " + key + " (" + size + " bytes; " + usable
-                    + " usable, " + diskReserve + " reserved)");
-        }
         Path file = dir.resolve(key + "." + Long.toHexString(System.nanoTime()) + SUFFIX);
-        try (ReadableByteChannel in = store.openRange(key, 0, size);
+        // Held while the copy is written; once written, its bytes show in the disk's free space instead.
+        try (DiskLedger.Reservation ignored = disk.reserve(size);
+             ReadableByteChannel in = store.openRange(key, 0, size);
              FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ByteBuffer buf = ByteBuffer.allocate(BUFFER);
             long copied = 0;

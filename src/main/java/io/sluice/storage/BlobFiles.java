@@ -33,11 +33,11 @@ public interface BlobFiles {
     }
 
     /** The blobs of {@code store} as local files: in place when it has {@link LocalPaths}, else copied into {@code copyDir}. */
-    static BlobFiles of(BlobStore store, Path copyDir, long diskReserve) throws IOException {
+    static BlobFiles of(BlobStore store, Path copyDir, DiskLedger disk) throws IOException {
         if (store instanceof LocalPaths paths) {
             return inPlace(paths);
         }
-        return new BlobCopies(store, copyDir, diskReserve);
+        return new BlobCopies(store, copyDir, disk);
     }
 
     /** Committed files read where they are; closing does nothing. */

@@ -32,6 +32,16 @@ public interface ResumableWriter extends AutoCloseable {
     default void acknowledged(long offset) {
     }
 
+    /**
+     * Cuts the blob back to {@code offset} (counted from the start of the blob), the offset the caller has
+     * recorded, after an append failed: the bytes beyond it would never count, and on a full disk their space is
+     * wanted now rather than at the next {@link ResumableStore#openAppend}. Only the first {@code offset} bytes
+     * are kept; the writer accepts nothing more afterwards. A store whose unacknowledged bytes live only in
+     * temporary files removed on {@link #close} needs nothing here (the default).
+     */
+    default void truncate(long offset) throws IOException {
+    }
+
     /** Releases the file; never throws. */
     @Override
     void close();

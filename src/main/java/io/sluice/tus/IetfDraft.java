@@ -174,7 +174,8 @@ final class IetfDraft {
             ResumableService.Checksum checksum = TusApi.checksum(ex);
             boolean hasBody = TusApi.hasBody(ex);
 
-            try (Ticket ticket = tus.admit(ex, length)) {
+            // Reserved: what this request writes (its body), not the upload's length.
+            try (Ticket ticket = tus.admit(ex, hasBody ? contentLength : 0)) {
                 Resumable r = service.create(new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
                         false, ex.client(), ex.principal().owner(), tus.maxSize(ex)));
                 String location = tus.location(ex, r.id());
@@ -185,7 +186,7 @@ final class IetfDraft {
                         ResumableService.Outcome out = service.append(new ResumableService.Append(r.id(), 0,
                                         Resumable.DEFERRED, completeFlag(v, complete), checksum, tus.maxSize(ex)),
                                 body(ex, length, length == Resumable.DEFERRED ? quotaLeft(ex, -1) : Long.MAX_VALUE),
-                                ticket.buffer(), ticket.secondBuffer(), TusApi.releaseByClosing(ex));
+                                ticket.buffer(), ticket.secondBuffer(), ticket.disk(), TusApi.releaseByClosing(ex));
                         r = out.upload();
                         job = out.job();
                     } catch (ApiException e) {
@@ -278,7 +279,7 @@ final class IetfDraft {
                 out = service.append(new ResumableService.Append(id, provided, newLength, completeFlag(v, complete),
                                 checksum, tus.maxSize(ex)), body(ex, knownLength,
                                 current.lengthDeferred() && newLength == Resumable.DEFERRED ? quotaLeft(ex, -1)
-                                        : Long.MAX_VALUE), ticket.buffer(), ticket.secondBuffer(),
+                                        : Long.MAX_VALUE), ticket.buffer(), ticket.secondBuffer(), ticket.disk(),
                         TusApi.releaseByClosing(ex));
             }
             state(ex, v, out.upload());

@@ -156,7 +156,7 @@ public final class TusApi {
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, -1)) {
                 out = service.concatenate(f.ids(), metadata, rawMetadata, filename, ex.client(),
-                        ex.principal().owner(), maxSize(ex), ticket.buffer(), ticket.secondBuffer());
+                        ex.principal().owner(), maxSize(ex), ticket.buffer(), ticket.secondBuffer(), ticket.disk());
             }
             created(ex, out, false);
             return;
@@ -173,19 +173,21 @@ public final class TusApi {
             ResumableService.Outcome out;
             try (Ticket ticket = admit(ex, length)) {
                 out = service.createComplete(spec, body(ex, Long.MAX_VALUE, null), ticket.buffer(),
-                        ticket.secondBuffer());
+                        ticket.secondBuffer(), ticket.disk());
             }
             created(ex, out, true);
             return;
         }
-        try (Ticket ticket = admit(ex, length)) {
+        // Reserved: what this request writes (its body), not the upload's length, which later PATCHes reserve.
+        try (Ticket ticket = admit(ex, hasBody ? bodyLength : 0)) {
             Resumable r = service.create(spec);
             ResumableService.Outcome out = new ResumableService.Outcome(r, Optional.empty(), null);
             if (hasBody) {
                 try {
                     out = service.append(new ResumableService.Append(r.id(), 0, Resumable.DEFERRED, null, checksum,
                                     maxSize(ex)), body(ex, r.lengthDeferred() ? quotaLeft : Long.MAX_VALUE,
-                                    ex.principal()), ticket.buffer(), ticket.secondBuffer(), releaseByClosing(ex));
+                                    ex.principal()), ticket.buffer(), ticket.secondBuffer(), ticket.disk(),
+                                    releaseByClosing(ex));
                 } catch (Exception e) {
                     // The client never learnt this upload's URL, so nobody can resume it: remove it now
                     // instead of leaving its bytes until expiry.
@@ -268,6 +270,7 @@ public final class TusApi {
         try (Ticket ticket = admit(ex, ex.request().getLength())) {
             out = service.append(new ResumableService.Append(ex.param("id"), offset, newLength, null, checksum,
                     maxSize(ex)), body(ex, quotaLeft, ex.principal()), ticket.buffer(), ticket.secondBuffer(),
+                    ticket.disk(),
                     releaseByClosing(ex));
         }
         ex.response().getHeaders().put("Upload-Offset", out.upload().offset());

@@ -106,7 +106,7 @@ public final class DirectUploadApi {
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
-                     service.limits().maxFilesPerRequest(), fileMax)) {
+                     service.limits().maxFilesPerRequest(), fileMax, ticket.disk())) {
             MultiPart.Parser parser = receiver.parser(boundary);
             ex.readBody(readLimit, () -> readLimit < maxRequest ? quotaExceeded(caller, quotaLeft)
                     : requestTooLarge(maxRequest), chunk -> {
@@ -140,7 +140,7 @@ public final class DirectUploadApi {
         long readLimit = Math.min(max, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
-             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max)) {
+             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max, ticket.disk())) {
             ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
                     : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
             uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,

@@ -1,15 +1,15 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
-import io.sluice.admission.Rejection;
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.DiskFullException;
+import io.sluice.storage.DiskLedger;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.function.LongFunction;
 
 /**
  * One file of an upload on its way to storage, through the request's two pooled buffers (see
@@ -17,13 +17,14 @@ import java.util.function.LongFunction;
  * on the first hand-off, before anything reaches the disk, so a disallowed or lying file is refused after one
  * buffer rather than after its last byte.
  *
+ * <p>Every buffer is covered by the upload's {@link DiskLedger.Reservation} before it is handed to the disk: a body
+ * longer than what was reserved (an unknown length) grows the reservation step by step, and one that no longer
+ * fits fails with {@link DiskFullException} before its bytes are written.
+ *
  * <p>Used by one request thread. {@link #close()} aborts the staged blob unless {@link UploadService#commit} took
  * it.
  */
 public final class FileSink implements AutoCloseable {
-
-    /** Free disk is re-checked each time this many more bytes have been written. */
-    static final long DISK_CHECK_INTERVAL = 64L * 1024 * 1024;
 
     private final String id;
     private final String filename;
@@ -31,20 +32,22 @@ public final class FileSink implements AutoCloseable {
     private final StreamPipeline pipeline;
     private final long maxFileSize;
     private final TypeDetector types;
-    private final LongFunction<Rejection> diskCheck;
+    private final DiskLedger.Reservation disk;
+    /** Bytes of earlier files of the same request under the same reservation (multipart). */
+    private final long before;
     private final MessageDigest sha256;
-    private long nextDiskCheck = DISK_CHECK_INTERVAL;
     private String contentType;
     private boolean finished;
 
     FileSink(String id, String filename, BlobWriter writer, ByteBuffer buffer, ByteBuffer other, long maxFileSize,
-             TypeDetector types, LongFunction<Rejection> diskCheck) {
+             TypeDetector types, DiskLedger.Reservation disk, long before) {
         this.id = id;
         this.filename = filename;
         this.writer = writer;
         this.maxFileSize = maxFileSize;
         this.types = types;
-        this.diskCheck = diskCheck;
+        this.disk = disk;
+        this.before = before;
         this.sha256 = Digests.sha256();
         this.pipeline = new StreamPipeline(id, writer::write, sha256, buffer, other, this::beforeHandOff);
     }
@@ -69,17 +72,11 @@ public final class FileSink implements AutoCloseable {
         }
     }
 
-    private void beforeHandOff(ByteBuffer full, long drainedSoFar) {
+    private void beforeHandOff(ByteBuffer full, long drainedSoFar) throws DiskFullException {
         if (contentType == null) {
             contentType = types.detect(full.duplicate(), filename);
         }
-        if (drainedSoFar >= nextDiskCheck) {
-            nextDiskCheck += DISK_CHECK_INTERVAL;
-            Rejection r = diskCheck.apply(0);
-            if (r != null) {
-                throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
-            }
-        }
+        disk.advance(before + drainedSoFar, before + drainedSoFar + full.remaining());
     }
 
     static ApiException fileTooLarge(long max) {

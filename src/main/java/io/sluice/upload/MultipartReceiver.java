@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import io.sluice.api.ApiException;
 import io.sluice.api.StrictPartsListener;
+import io.sluice.storage.DiskLedger;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.Content;
 
@@ -31,19 +32,21 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
     private final ByteBuffer buffer;
     private final ByteBuffer second;
     private final long maxFileSize;
+    private final DiskLedger.Reservation disk;
     private final List<FileSink> sinks = new ArrayList<>();
     private final Map<String, String> fields = new LinkedHashMap<>();
     private FileSink current;
     private ByteArrayOutputStream field;
     private boolean skippingEmptyFileInput;
 
-    MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles) {
-        this(service, buffer, second, maxFiles, service.limits().maxFileSize());
-    }
-
-    /** @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize}) */
-    MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles, long maxFileSize) {
+    /**
+     * @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize})
+     * @param disk        the request's disk reservation, shared by all its files
+     */
+    MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles, long maxFileSize,
+                      DiskLedger.Reservation disk) {
         super(maxFiles);
+        this.disk = disk;
         this.maxFileSize = maxFileSize;
         this.service = service;
         this.buffer = buffer;
@@ -68,7 +71,8 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                             "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
                             null);
                 }
-                current = service.open(service.sanitize(fileName), buffer, second, maxFileSize);
+                long before = sinks.stream().mapToLong(FileSink::size).sum();
+                current = service.open(service.sanitize(fileName), buffer, second, maxFileSize, disk, before);
                 sinks.add(current);
             } else {
                 if (getName() == null || getName().isEmpty()) {

@@ -107,7 +107,7 @@ public final class PresignApi {
         }
         Stored stored;
         try (Ticket ticket = admit(ex, row.size())) {
-            stored = service.receive(row, ex.client(), ticket.buffer(), ticket.secondBuffer(),
+            stored = service.receive(row, ex.client(), ticket.buffer(), ticket.secondBuffer(), ticket.disk(),
                     sink -> ex.readBody(row.size(), () -> PresignService.sizeMismatch(row.size() + 1, row.size()),
                             chunk -> sink.write(chunk.getByteBuffer())));
         }

@@ -209,10 +209,10 @@ public final class PresignService {
      * @throws ApiException 400 {@code size_mismatch}; 415 {@code type_mismatch} / {@code type_not_allowed};
      *                      423 {@code upload_locked} while another request works on it; the pipeline's refusals
      */
-    public Stored receive(PresignedUpload row, String client, ByteBuffer buffer, ByteBuffer second, Body body)
-            throws IOException, SQLException {
+    public Stored receive(PresignedUpload row, String client, ByteBuffer buffer, ByteBuffer second,
+                          io.sluice.storage.DiskLedger.Reservation disk, Body body) throws IOException, SQLException {
         String owner = lock(row.id());
-        try (FileSink sink = uploads.openAs(row.id(), row.filename(), buffer, second)) {
+        try (FileSink sink = uploads.openAs(row.id(), row.filename(), buffer, second, disk)) {
             long received = body.readInto(sink);
             if (received != row.size()) {
                 throw sizeMismatch(received, row.size());

@@ -8,6 +8,7 @@ import io.sluice.api.Exchange;
 import io.sluice.db.Database;
 import io.sluice.storage.Assembler;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
 import org.slf4j.Logger;
@@ -202,13 +203,13 @@ public final class ResumableService {
      * it takes the direct-upload path, staged and committed in one transaction, because a client that never saw
      * the upload's URL could not resume it anyway.
      */
-    public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second)
-            throws IOException, SQLException {
+    public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second,
+                                  DiskLedger.Reservation disk) throws IOException, SQLException {
         checkLength(spec.length(), spec.maxSize());
         uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
         List<Stored> done;
-        try (FileSink sink = uploads.open(spec.filename(), buffer, second, spec.maxSize())) {
+        try (FileSink sink = uploads.open(spec.filename(), buffer, second, spec.maxSize(), disk)) {
             long max = spec.length();
             long got = body.read(max, chunk -> sink.write(chunk.getByteBuffer()));
             if (got != spec.length()) {
@@ -296,11 +297,12 @@ public final class ResumableService {
     /**
      * Appends the request body at {@code a.expectedOffset()}.
      *
+     * @param disk               the request's disk reservation, grown as the body goes beyond it
      * @param onReleaseRequested what a later request on the same upload runs to make this one stop reading
      *                           (close the connection); the bytes received until then are kept
      */
-    public Outcome append(Append a, Body body, ByteBuffer buffer, ByteBuffer second, Runnable onReleaseRequested)
-            throws IOException, SQLException, InterruptedException {
+    public Outcome append(Append a, Body body, ByteBuffer buffer, ByteBuffer second, DiskLedger.Reservation disk,
+                          Runnable onReleaseRequested) throws IOException, SQLException, InterruptedException {
         try (UploadLocks.Lock ignored = lock(a.id(), onReleaseRequested)) {
             Resumable r = require(a.id());
             if (r.concat() == Resumable.Concat.FINAL) {
@@ -322,13 +324,16 @@ public final class ResumableService {
                 return new Outcome(r);
             }
             appends.increment();
-            return appendLocked(r, a, body, buffer, second, storedDeferred);
+            return appendLocked(r, a, body, buffer, second, disk, storedDeferred);
         }
     }
 
-    /** @param storedDeferred whether the database still has the length as deferred */
+    /**
+     * @param storedDeferred whether the database still has the length as deferred
+     */
     private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
-                                 boolean storedDeferred) throws IOException, SQLException {
+                                 DiskLedger.Reservation disk, boolean storedDeferred)
+            throws IOException, SQLException {
         long start = r.offset();
         long room = (r.lengthDeferred() ? a.maxSize() : r.length()) - start;
         MessageDigest checksum = a.checksum() == null ? null : Digests.of(a.checksum().algorithm());
@@ -342,43 +347,58 @@ public final class ResumableService {
         }
         Checkpoints checkpoints = new Checkpoints(r, writer, a.checksum() == null);
         long received;
+        long end;
         // Closed in reverse: the pipeline's last write, then a running checkpoint, then the file.
         try (writer; checkpoints; StreamPipeline pipeline = new StreamPipeline(r.id(), full -> {
             if (checksum != null) {
                 checksum.update(full.duplicate());
             }
             writer.write(full);
-        }, sha256, buffer, second, checkpoints)) {
+        }, sha256, buffer, second, (full, drainedSoFar) -> {
+            // Reserved before it is written: a body beyond the reservation (an unknown length) grows it or fails.
+            disk.advance(drainedSoFar, drainedSoFar + full.remaining());
+            checkpoints.beforeHandOff(full, drainedSoFar);
+        })) {
             try {
-                received = body.read(room, chunk -> pipeline.write(chunk.getByteBuffer()));
-            } catch (ClientGoneException | ApiException e) {
-                // The network failed us (disconnect, too slow, a newer request took over): what arrived is a
-                // valid prefix and is kept, unless the append carried a checksum that can no longer be verified.
-                boolean networkFailure = e instanceof ClientGoneException
-                        || (e instanceof ApiException api && api.status() == 408);
-                if (networkFailure && checksum == null) {
-                    pipeline.finish();
-                    checkpoints.await();
-                    saveProgress(r, start + pipeline.accepted(), writer, sha256);
+                try {
+                    received = body.read(room, chunk -> pipeline.write(chunk.getByteBuffer()));
+                } catch (ClientGoneException | ApiException e) {
+                    // The network failed us (disconnect, too slow, a newer request took over): what arrived is a
+                    // valid prefix and is kept, unless the append carried a checksum that can no longer be
+                    // verified.
+                    boolean networkFailure = e instanceof ClientGoneException
+                            || (e instanceof ApiException api && api.status() == 408);
+                    if (networkFailure && checksum == null) {
+                        pipeline.finish();
+                        checkpoints.await();
+                        saveProgress(r, start + pipeline.accepted(), writer, sha256, checkpoints);
+                    }
+                    throw e;
                 }
+                pipeline.finish();
+                checkpoints.await();
+                if (checksum != null && !MessageDigest.isEqual(checksum.digest(), a.checksum().expected())) {
+                    throw new ApiException(460, "checksum_mismatch", "the " + a.checksum().algorithm()
+                            + " of this request's body does not match Upload-Checksum; the bytes were discarded",
+                            Map.of("offset", start), null);
+                }
+                end = start + received;
+                if (Boolean.TRUE.equals(a.complete())) {
+                    if (r.lengthDeferred()) {
+                        r = r.withLength(end);
+                    } else if (end != r.length()) {
+                        throw inconsistentLength(r, end);
+                    }
+                }
+                writer.sync();
+            } catch (IOException | RuntimeException e) {
+                // Nothing past the last recorded offset counts: cut it off now rather than at the next append, so
+                // a full disk gets its space back at once and HEAD's offset is all the blob holds.
+                pipeline.close();
+                checkpoints.await();
+                discardUnacknowledged(r.id(), writer, checkpoints.recorded(), e);
                 throw e;
             }
-            pipeline.finish();
-            checkpoints.await();
-            if (checksum != null && !MessageDigest.isEqual(checksum.digest(), a.checksum().expected())) {
-                throw new ApiException(460, "checksum_mismatch", "the " + a.checksum().algorithm()
-                        + " of this request's body does not match Upload-Checksum; the bytes were discarded",
-                        Map.of("offset", start), null);
-            }
-            long end = start + received;
-            if (Boolean.TRUE.equals(a.complete())) {
-                if (r.lengthDeferred()) {
-                    r = r.withLength(end);
-                } else if (end != r.length()) {
-                    throw inconsistentLength(r, end);
-                }
-            }
-            writer.sync();
             // FALSE means more follow even at the declared length: the IETF draft completes an upload only when the
             // client says so (the offset may equal the length while the upload is still incomplete).
             if (!r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete())) {
@@ -404,10 +424,12 @@ public final class ResumableService {
         }
     }
 
-    private void saveProgress(Resumable r, long end, ResumableWriter writer, MessageDigest sha256) {
+    private void saveProgress(Resumable r, long end, ResumableWriter writer, MessageDigest sha256,
+                              Checkpoints checkpoints) {
         try {
             writer.sync();
             record(r.withOffset(end));
+            checkpoints.recorded = end;
             writer.acknowledged(end);
             if (sha256 != null) {
                 putDigest(r.id(), end, sha256);
@@ -415,6 +437,17 @@ public final class ResumableService {
             appendedBytes.increment(end - r.offset());
         } catch (IOException | SQLException | RuntimeException e) {
             log.warn("could not save the offset of interrupted upload {}: {}", r.id(), e.toString());
+        }
+    }
+
+    /** Truncates the blob to {@code offset}, the upload's recorded offset, after a failed append. */
+    private static void discardUnacknowledged(String id, ResumableWriter writer, long offset, Exception cause) {
+        try {
+            writer.truncate(offset);
+        } catch (IOException | RuntimeException e) {
+            // The next append truncates to the recorded offset anyway; only the space waits until then.
+            log.warn("could not cut upload {} back to offset {}: {}", id, offset, e.toString());
+            cause.addSuppressed(e);
         }
     }
 
@@ -537,12 +570,20 @@ public final class ResumableService {
         private final boolean enabled;
         private long next;
         private Thread running;
+        /** The upload's offset as last recorded: where it starts, then each checkpoint's. */
+        private volatile long recorded;
 
         Checkpoints(Resumable r, ResumableWriter writer, boolean enabled) {
             this.r = r;
             this.writer = writer;
             this.enabled = enabled;
             this.next = settings.checkpointBytes();
+            this.recorded = r.offset();
+        }
+
+        /** The offset in the database now; read after {@link #await}. */
+        long recorded() {
+            return recorded;
         }
 
         @Override
@@ -556,6 +597,7 @@ public final class ResumableService {
                 try {
                     writer.sync();
                     record(r.withOffset(offset));
+                    recorded = offset;
                     writer.acknowledged(offset);
                 } catch (IOException | SQLException | RuntimeException e) {
                     log.warn("checkpoint of upload {} at {} failed: {}", r.id(), offset, e.toString());
@@ -601,7 +643,7 @@ public final class ResumableService {
      */
     public Outcome concatenate(List<String> partialIds, Map<String, String> metadata, String rawMetadata,
                                String filename, String client, String owner, long maxSize, ByteBuffer buffer,
-                               ByteBuffer second)
+                               ByteBuffer second, DiskLedger.Reservation disk)
             throws IOException, SQLException, InterruptedException {
         if (partialIds.isEmpty()) {
             throw invalidConcat("Upload-Concat: final lists no partial uploads");
@@ -641,7 +683,7 @@ public final class ResumableService {
             }
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-            try (FileSink sink = uploads.open(filename, buffer, second, maxSize)) {
+            try (FileSink sink = uploads.open(filename, buffer, second, maxSize, disk)) {
                 for (Resumable p : parts) {
                     try (ReadableByteChannel ch = store.openResumable(p.id(), 0, p.length())) {
                         while (ch.read(chunk.clear()) >= 0) {

@@ -6,6 +6,7 @@ import io.sluice.admission.AdmissionController;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,23 +93,28 @@ public final class UploadService {
 
     /**
      * Stages one file named {@code filename} (a result of {@link #sanitize}), streaming through the two pooled
-     * buffers of the caller's ticket (one fills while the other is hashed and written).
+     * buffers of the caller's ticket (one fills while the other is hashed and written), every buffer covered by
+     * the ticket's disk reservation before it is written.
+     *
+     * @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize})
+     * @param before      bytes earlier files of the same request wrote under {@code disk}
      */
-    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
-        return open(filename, buffer, second, limits.maxFileSize());
+    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second, long maxFileSize,
+                         DiskLedger.Reservation disk, long before) throws IOException {
+        String id = ids.next();
+        return new FileSink(id, filename, store.create(id), buffer, second, maxFileSize, types, disk, before);
     }
 
-    /** As {@link #open(String, ByteBuffer, ByteBuffer)}, with the caller's own file size limit (an API key's). */
-    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second, long maxFileSize) throws IOException {
-        String id = ids.next();
-        return new FileSink(id, filename, store.create(id), buffer, second, maxFileSize, types,
-                admission::checkDisk);
+    /** As {@link #open}, the only file of its request. */
+    public FileSink open(String filename, ByteBuffer buffer, ByteBuffer second, long maxFileSize,
+                         DiskLedger.Reservation disk) throws IOException {
+        return open(filename, buffer, second, maxFileSize, disk, 0);
     }
 
     /** As {@link #open}, under an id chosen earlier (a presigned upload's). */
-    FileSink openAs(String id, String filename, ByteBuffer buffer, ByteBuffer second) throws IOException {
-        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types,
-                admission::checkDisk);
+    FileSink openAs(String id, String filename, ByteBuffer buffer, ByteBuffer second, DiskLedger.Reservation disk)
+            throws IOException {
+        return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types, disk, 0);
     }
 
     /** The background jobs of stored uploads: pipeline choice, precheck, enqueue. */

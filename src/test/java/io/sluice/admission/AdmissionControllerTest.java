@@ -1,6 +1,8 @@
 package io.sluice.admission;
 
 import io.sluice.config.AdmissionConfig;
+import io.sluice.storage.DiskFullException;
+import io.sluice.storage.DiskLedger;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -8,6 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The decision order and the bookkeeping of {@link AdmissionController}, without HTTP. */
 class AdmissionControllerTest {
@@ -133,9 +136,10 @@ class AdmissionControllerTest {
         Rejection r = rejected(ac.tryAdmit("a", 1001));
         assertThat(r.status()).isEqualTo(507);
         assertThat(r.code()).isEqualTo("insufficient_storage");
-        // Unknown length (chunked): only the reserve is needed up front.
+        // Unknown length (chunked): one ledger step is reserved up front, the writer grows it as it goes.
+        disk.set(10 * MIB + DiskLedger.STEP);
         admitted(ac.tryAdmit("a", -1)).close();
-        disk.set(10 * MIB - 1);
+        disk.set(10 * MIB + DiskLedger.STEP - 1);
         assertThat(rejected(ac.tryAdmit("a", -1)).status()).isEqualTo(507);
         // An unreadable free-space figure does not block uploads.
         disk.set(-1);
@@ -148,7 +152,7 @@ class AdmissionControllerTest {
         AdmissionController ac = controller(8, 8, 8, Long.MAX_VALUE);
         disk.set(Long.MAX_VALUE - 1);
         assertThat(rejected(ac.tryAdmit("a", 100)).status()).isEqualTo(507);
-        assertThat(ac.checkDisk(Long.MAX_VALUE)).isNotNull();
+        assertThatThrownBy(() -> ac.disk().reserveStream(Long.MAX_VALUE)).isInstanceOf(DiskFullException.class);
         assertIdle(ac);
     }
 
@@ -180,6 +184,7 @@ class AdmissionControllerTest {
         assertThat(ac.activeUploads()).as("slots").isZero();
         assertThat(ac.clientsHoldingSlots()).as("client shares").isZero();
         assertThat(pool.outstanding()).as("buffers").isZero();
+        assertThat(ac.disk().reserved()).as("disk reservations").isZero();
     }
 
     private static MemorySnapshot calm() {

@@ -118,7 +118,8 @@ public final class TestServer implements AutoCloseable {
 
     /**
      * Waits (cleanup after an aborted request runs on the request's thread, after the response) until no staged
-     * file, no upload slot, no client share, no pooled buffer and no resumable-upload lock is held, then asserts it.
+     * file, no upload slot, no client share, no pooled buffer, no resumable-upload lock and no disk reservation is
+     * held, then asserts it.
      */
     public void assertNothingLeftBehind() throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -131,12 +132,13 @@ public final class TestServer implements AutoCloseable {
         assertThat(app.admission().clientsHoldingSlots()).as("client shares held").isZero();
         assertThat(app.admission().bufferPool().outstanding()).as("pooled buffers out").isZero();
         assertThat(app.resumable().locksHeld()).as("resumable upload locks held").isZero();
+        assertThat(app.admission().disk().reserved()).as("disk space reserved").isZero();
     }
 
     private boolean idle() throws IOException {
         return stagedFiles() == 0 && app.store().stagedCount() == 0 && app.admission().activeUploads() == 0
                 && app.admission().clientsHoldingSlots() == 0 && app.admission().bufferPool().outstanding() == 0
-                && app.resumable().locksHeld() == 0;
+                && app.resumable().locksHeld() == 0 && app.admission().disk().reserved() == 0;
     }
 
     @Override

@@ -156,7 +156,9 @@ class UploadServiceTest {
 
     private FileSink sink(String name, byte[] content) throws IOException {
         // Each sink gets its own buffers here; in a request they share the ticket's two, one sink after the other.
-        FileSink s = service.open(service.sanitize(name), ByteBuffer.allocateDirect(16 * 1024), ByteBuffer.allocateDirect(16 * 1024));
+        FileSink s = service.open(service.sanitize(name), ByteBuffer.allocateDirect(16 * 1024),
+                ByteBuffer.allocateDirect(16 * 1024), Long.MAX_VALUE,
+                new io.sluice.storage.DiskLedger(() -> -1, 0, Duration.ZERO, 0).reserveStream(-1));
         open.add(s);
         s.write(ByteBuffer.wrap(content));
         return s;

@@ -267,6 +267,13 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         }
 
         @Override
+        public void truncate(long offset) throws IOException {
+            if (channel.size() > offset) {
+                channel.truncate(offset);
+            }
+        }
+
+        @Override
         public void close() {
             try {
                 channel.close();

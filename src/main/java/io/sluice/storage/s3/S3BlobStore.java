@@ -137,6 +137,14 @@ public final class S3BlobStore implements BlobStore, KeyListing, Presigner, Auto
         return client;
     }
 
+    /**
+     * Bytes one upload stream keeps in local spool files at most: a writer's parts in flight plus the one filling
+     * ({@link S3BlobWriter}); a resumable writer's spool holds at most one part.
+     */
+    public static long spoolBytesPerWriter(S3Settings settings) {
+        return (S3BlobWriter.PARTS_IN_FLIGHT + 1L) * settings.partSize();
+    }
+
     long partSize() {
         return settings.partSize();
     }
