@@ -66,8 +66,19 @@ class KeyLimitsTest {
         HttpResponse<String> tus = http.send("POST", "/files", large.secret(), AuthTestSupport.bytes(20_000, 4),
                 "Tus-Resumable", "1.0.0", "Upload-Length", "20000", "Content-Type", "application/offset+octet-stream");
         assertThat(tus.statusCode()).as(tus.body()).isEqualTo(201);
-        HttpResponse<String> options = http.send("OPTIONS", "/files", large.secret(), null);
-        assertThat(options.headers().firstValue("Tus-Max-Size")).isPresent();
+        // tus discovery reports the caller's own limit: the key's when it sends one, else the global one.
+        assertThat(http.send("OPTIONS", "/files", large.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("50000");
+        assertThat(http.send("OPTIONS", "/files", small.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("1000");
+        assertThat(http.send("OPTIONS", "/files", admin.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("10000");
+        assertThat(http.send("OPTIONS", "/files", null, null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("10000");
+        // A bad key on a route that needs none is not refused, only not used.
+        HttpResponse<String> badKey = http.send("OPTIONS", "/files", "sk_nope", null);
+        assertThat(badKey.statusCode()).isBetween(200, 204);
+        assertThat(badKey.headers().firstValue("Tus-Max-Size")).hasValue("10000");
         // Without a key of its own the global limit stands.
         http.refused(http.send("PUT", "/api/v1/uploads/big.bin", admin.secret(), AuthTestSupport.bytes(20_000, 5)),
                 413, "file_too_large");
