@@ -1,5 +1,6 @@
 package io.sluice.auth;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.TestServer;
@@ -14,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -83,6 +85,34 @@ class KeyLimitsTest {
         http.refused(http.send("PUT", "/api/v1/uploads/big.bin", admin.secret(), AuthTestSupport.bytes(20_000, 5)),
                 413, "file_too_large");
         server.assertNothingLeftBehind();
+    }
+
+    @Test
+    void keyFieldsMustHaveTheirJsonTypes() throws Exception {
+        int before = keyCount();
+        for (String bad : new String[]{"{\"name\":\"a\",\"admin\":\"yes\"}", "{\"name\":\"a\",\"admin\":\"true\"}",
+                "{\"name\":\"a\",\"admin\":1}", "{\"name\":\"a\",\"admin\":0}", "{\"name\":\"a\",\"admin\":[]}",
+                "{\"name\":42}", "{\"name\":true}", "{\"name\":{\"x\":1}}",
+                "{\"name\":\"a\",\"maxFileSize\":true}", "{\"name\":\"a\",\"maxFileSize\":1.5}",
+                "{\"name\":\"a\",\"quota\":99999999999999999999999}", "{\"name\":\"a\",\"quota\":[1]}",
+                "{\"name\":\"a\",\"rate\":\"5\"}", "{\"name\":\"a\",\"rate\":true}", "{\"name\":\"a\",\"rate\":2.5}",
+                "{\"name\":\"a\",\"rate\":4294967296}"}) {
+            http.refused(http.send("POST", "/api/v1/keys", admin.secret(), bad.getBytes(),
+                    "Content-Type", "application/json"), 400, "invalid_key_spec");
+        }
+        assertThat(keyCount()).isEqualTo(before);
+        // The right types, and null for "not set", still work.
+        AuthTestSupport.Key typed = http.create(admin.secret(),
+                "{\"name\":\"typed\",\"admin\":false,\"maxFileSize\":null,\"quota\":\"1MiB\",\"rate\":5}");
+        HttpResponse<String> list = http.get("/api/v1/keys", admin.secret());
+        JsonNode key = StreamSupport.stream(Json.parse(list.body()).path("keys").spliterator(), false)
+                .filter(k -> k.path("id").asText().equals(typed.id())).findFirst().orElseThrow();
+        assertThat(key.path("admin").asBoolean(true)).isFalse();
+        assertThat(key.path("quota").asLong()).isEqualTo(1024 * 1024);
+    }
+
+    private static int keyCount() throws Exception {
+        return Json.parse(http.get("/api/v1/keys", admin.secret()).body()).path("keys").size();
     }
 
     @Test
