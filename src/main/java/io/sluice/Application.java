@@ -336,8 +336,8 @@ public final class Application implements AutoCloseable {
             // A silent stream must send its heartbeat before the connection's idle timeout closes it.
             Duration halfIdle = config.server().idleTimeout().dividedBy(2);
             new NotifyApi(events, streams, deliveries, jobs,
-                    halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT)
-                    .register(publicRouter);
+                    halfIdle.compareTo(NotifyApi.HEARTBEAT) < 0 ? halfIdle : NotifyApi.HEARTBEAT,
+                    authenticator::stillValid).register(publicRouter);
         }
 
         HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),

@@ -78,7 +78,7 @@ public final class AccessPolicy implements Guard {
                 return Principal.OPEN;
             }
             if (access == Access.PUBLIC) {
-                return Principal.ANONYMOUS;
+                return publicCaller(request);
             }
             String token = bearer(request);
             if (token == null && access == Access.KEY_OR_TOKEN) {
@@ -107,6 +107,21 @@ public final class AccessPolicy implements Guard {
             throw new ApiException(503, "unavailable", "cannot check the API key right now; retry",
                     Map.of(), Duration.ofSeconds(1));
         }
+    }
+
+    /**
+     * Who calls an open route. {@code OPTIONS} that carries a valid key is that key, so tus discovery reports the
+     * key's own {@code Tus-Max-Size}; a preflight carries none, and a bad key is ignored rather than refused (the
+     * route needs no key). Other open routes are anonymous whatever they carry.
+     */
+    private Principal publicCaller(Request request) throws SQLException {
+        if ("OPTIONS".equals(request.getMethod())) {
+            String token = bearer(request);
+            if (token != null) {
+                return auth.authenticate(token).orElse(Principal.ANONYMOUS);
+            }
+        }
+        return Principal.ANONYMOUS;
     }
 
     /** The token of {@code Authorization: Bearer <token>}, or null. */

@@ -108,6 +108,27 @@ public final class Authenticator {
         return Optional.of(key.get().principal());
     }
 
+    /**
+     * Whether the caller of a request that is still running (an event stream) may go on: its key still exists and
+     * is not revoked. Asked about once a second per stream, answered through the same cache as
+     * {@link #authenticate}, so a revocation by another process or node is seen within {@link #CACHE_TTL} and a
+     * thousand streams of one key cost one database read per period. A caller without a key (open mode, a public
+     * route) has nothing to revoke. When the database cannot be read the caller goes on: a short database outage
+     * must not cut every stream at once, and the next check decides.
+     */
+    public boolean stillValid(Principal caller) {
+        if (caller.keyId() == null) {
+            return true;
+        }
+        try {
+            Optional<ApiKey> key = lookup(caller.keyId());
+            return key.isPresent() && !key.get().revoked();
+        } catch (SQLException e) {
+            log.debug("could not re-check key {}: {}", caller.keyId(), e.toString());
+            return true;
+        }
+    }
+
     private Optional<ApiKey> lookup(String id) throws SQLException {
         long now = nanos.getAsLong();
         Cached c = byId.get(id);

@@ -72,8 +72,7 @@ public final class KeysApi {
         }
         ApiKey.Spec spec;
         try {
-            spec = new ApiKey.Spec(json.path("name").isTextual() ? json.get("name").asText() : null,
-                    json.path("admin").asBoolean(false), size(json, "maxFileSize"), size(json, "quota"),
+            spec = new ApiKey.Spec(name(json), admin(json), size(json, "maxFileSize"), size(json, "quota"),
                     json.hasNonNull("rate") ? rate(json.get("rate")) : null);
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("invalid_key_spec", e.getMessage());
@@ -91,12 +90,35 @@ public final class KeysApi {
         ex.empty(204);
     }
 
+    /**
+     * Each field must have its own JSON type: Jackson's lenient {@code asBoolean} would read {@code "yes"} as
+     * false, and {@code asText} would turn {@code 42} into a name, so a client's mistake became a different key.
+     */
+    private static String name(JsonNode json) {
+        JsonNode n = json.get("name");
+        if (n != null && !n.isNull() && !n.isTextual()) {
+            throw new IllegalArgumentException("name must be a string");
+        }
+        return n == null || n.isNull() ? null : n.asText();
+    }
+
+    private static boolean admin(JsonNode json) {
+        JsonNode n = json.get("admin");
+        if (n == null || n.isNull()) {
+            return false;
+        }
+        if (!n.isBoolean()) {
+            throw new IllegalArgumentException("admin must be true or false (a JSON boolean)");
+        }
+        return n.booleanValue();
+    }
+
     private static Long size(JsonNode json, String field) {
         JsonNode n = json.get(field);
         if (n == null || n.isNull()) {
             return null;
         }
-        if (n.isIntegralNumber()) {
+        if (n.isIntegralNumber() && n.canConvertToLong()) {
             return n.asLong();
         }
         if (n.isTextual()) {
@@ -106,7 +128,7 @@ public final class KeysApi {
     }
 
     private static Integer rate(JsonNode n) {
-        if (!n.isIntegralNumber() || n.asLong() > Integer.MAX_VALUE) {
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
             throw new IllegalArgumentException("rate must be a whole number of requests per second");
         }
         return n.asInt();

@@ -100,6 +100,7 @@ public final class HttpServer {
         if (config.minRequestDataRate() > 0) {
             publicChain = new MinimumDataRate(publicChain, config.minRequestDataRate());
         }
+        publicChain = new TransferCodings(publicChain);
         if (!config.corsOrigins().isEmpty()) {
             publicChain = cors(publicChain, config, exposedHeaders);
         }

@@ -2,6 +2,7 @@ package io.sluice.notify;
 
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
+import io.sluice.api.Principal;
 import io.sluice.api.Routes;
 import io.sluice.jobs.JobQueue;
 import org.eclipse.jetty.http.HttpHeader;
@@ -16,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 
 /**
  * Server-sent events and the webhook deliveries API.
@@ -32,7 +34,9 @@ import java.util.Objects;
  * parameter for clients that cannot set headers) when given, then follows new events. Each event is written as
  * {@code id:}, {@code event:} and {@code data:} (the JSON envelope) lines; a {@code : heartbeat} comment is written
  * after {@link #HEARTBEAT} without one. A stream ends when the client falls {@link EventStreams#CLIENT_QUEUE} events
- * behind, and when the server drains.
+ * behind, when the server drains, and within about {@link #RECHECK} plus the key cache period after the caller's
+ * key is revoked (a reconnect is then refused with 401): a stream re-checks its key while it runs, so revocation
+ * ends what a key holds open on every node, not only new requests.
  */
 public final class NotifyApi {
 
@@ -41,20 +45,28 @@ public final class NotifyApi {
     public static final int DEFAULT_PAGE_SIZE = 50;
     public static final int MAX_PAGE_SIZE = 500;
     static final int REPLAY_BATCH = 200;
+    /** How often a running stream asks whether its caller's key is still valid. */
+    static final Duration RECHECK = Duration.ofSeconds(1);
 
     private final EventLog events;
     private final EventStreams streams;
     private final Deliveries deliveries;
     private final JobQueue jobs;
     private final Duration heartbeat;
+    private final Predicate<Principal> stillValid;
 
     public NotifyApi(EventLog events, EventStreams streams, Deliveries deliveries, JobQueue jobs) {
-        this(events, streams, deliveries, jobs, HEARTBEAT);
+        this(events, streams, deliveries, jobs, HEARTBEAT, caller -> true);
     }
 
-    /** @param heartbeat how long a stream may be silent before a heartbeat comment (tests lower it) */
+    /**
+     * @param heartbeat  how long a stream may be silent before a heartbeat comment (tests lower it)
+     * @param stillValid whether a stream's caller may go on (false once its key is revoked); asked every
+     *                   {@link #RECHECK}
+     */
     public NotifyApi(EventLog events, EventStreams streams, Deliveries deliveries, JobQueue jobs,
-                     Duration heartbeat) {
+                     Duration heartbeat, Predicate<Principal> stillValid) {
+        this.stillValid = Objects.requireNonNull(stillValid, "stillValid");
         this.events = Objects.requireNonNull(events, "events");
         this.streams = Objects.requireNonNull(streams, "streams");
         this.deliveries = Objects.requireNonNull(deliveries, "deliveries");
@@ -78,7 +90,7 @@ public final class NotifyApi {
     void stream(Exchange ex, String jobId) throws Exception {
         Long resumeFrom = lastEventId(ex);
         // A key sees the events of its own jobs and uploads; an admin sees all.
-        io.sluice.api.Principal caller = ex.principal();
+        Principal caller = ex.principal();
         try (EventStreams.Subscription sub = streams.subscribe(jobId)) {
             ex.response().setStatus(200);
             ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -101,16 +113,33 @@ public final class NotifyApi {
                     }
                 } while (batch.size() == REPLAY_BATCH);
             }
+            long lastWrite = System.nanoTime();
+            long lastCheck = lastWrite;
             while (true) {
-                Event e = sub.next(heartbeat);
+                long sinceWrite = System.nanoTime() - lastWrite;
+                Event e = sub.next(Duration.ofNanos(Math.max(1, Math.min(RECHECK.toNanos(),
+                        heartbeat.toNanos() - sinceWrite))));
                 if (e == EventStreams.END) {
                     return;
                 }
+                long now = System.nanoTime();
+                if (now - lastCheck >= RECHECK.toNanos()) {
+                    lastCheck = now;
+                    if (!stillValid.test(caller)) {
+                        // Ends the response: EventSource reconnects, and the guard answers that with 401.
+                        send(ex, ": the API key of this stream was revoked\n\n");
+                        return;
+                    }
+                }
                 if (e == null) {
-                    send(ex, ": heartbeat\n\n");
+                    if (now - lastWrite >= heartbeat.toNanos()) {
+                        send(ex, ": heartbeat\n\n");
+                        lastWrite = now;
+                    }
                 } else if (e.id() > last) {
                     if (caller.canSee(e.owner())) {
                         send(ex, frame(e));
+                        lastWrite = now;
                     }
                     last = e.id();
                 }

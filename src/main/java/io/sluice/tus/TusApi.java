@@ -13,6 +13,7 @@ import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableService;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.http.MimeTypes;
 
@@ -137,7 +138,7 @@ public final class TusApi {
                     "a creation request with a body needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
 
-        Concat concat = Concat.parse(concatHeader, basePath);
+        Concat concat = Concat.parse(concatHeader, basePath, ex.request().getHttpURI());
         if (concat instanceof Concat.Final f) {
             if (lengthHeader != null || deferHeader != null) {
                 throw ApiException.badRequest("invalid_concat",
@@ -530,8 +531,11 @@ public final class TusApi {
         record Final(List<String> ids) implements Concat {
         }
 
-        /** @param basePath upload URLs must live under it; anything else is a foreign upload (400) */
-        static Concat parse(String header, String basePath) {
+        /**
+         * @param basePath upload URLs must live under it; anything else is a foreign upload (400)
+         * @param self     this request's URI: an absolute upload URL must name its host and port
+         */
+        static Concat parse(String header, String basePath, HttpURI self) {
             if (header == null) {
                 return new None();
             }
@@ -549,7 +553,9 @@ public final class TusApi {
                 }
                 String path;
                 try {
-                    path = HttpURI.from(url).getPath();
+                    HttpURI uri = HttpURI.from(url);
+                    // Another host's upload with this server's path would otherwise be read as ours.
+                    path = uri.getHost() == null || sameAuthority(uri, self) ? uri.getPath() : null;
                 } catch (IllegalArgumentException e) {
                     path = null;
                 }
@@ -561,6 +567,16 @@ public final class TusApi {
                 ids.add(path.substring(basePath.length()));
             }
             return new Final(ids);
+        }
+
+        /**
+         * Same host name and port; a missing port is the default of the URL's scheme on both sides, so
+         * {@code https://host/files/x} matches a request for {@code host} that a TLS proxy forwarded as http.
+         */
+        private static boolean sameAuthority(HttpURI url, HttpURI self) {
+            int dflt = HttpScheme.getDefaultPort(url.getScheme());
+            return self.getHost() != null && url.getHost().equalsIgnoreCase(self.getHost())
+                    && (url.getPort() > 0 ? url.getPort() : dflt) == (self.getPort() > 0 ? self.getPort() : dflt);
         }
     }
 }

@@ -17,12 +17,15 @@ import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.io.RetainableByteBuffer;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The direct upload API: multipart POST, raw PUT, metadata, content download, delete and list.
@@ -267,8 +270,10 @@ public final class DirectUploadApi {
         int status = 200;
         List<String> range = ex.request().getHeaders().getValuesList(HttpHeader.RANGE);
         String ifRange = ex.header(HttpHeader.IF_RANGE);
-        // A unit other than bytes MUST be ignored (RFC 9110 14.2); Jetty's parser would report it unsatisfiable.
-        if (!range.isEmpty() && range.stream().allMatch(DirectUploadApi::isBytesRange)
+        // A unit other than bytes MUST be ignored and an invalid range set may be (RFC 9110 14.2): both get the whole
+        // file. Jetty's parser reports either as unsatisfiable, so only a valid set reaches it, and 416 is left for a
+        // valid set that lies outside the file.
+        if (!range.isEmpty() && range.stream().allMatch(DirectUploadApi::isValidBytesRange)
                 && (ifRange == null || ifRange.equals(etag))) {
             List<ByteRange> ranges = ByteRange.parse(range, size);
             if (ranges.isEmpty()) {
@@ -311,9 +316,35 @@ public final class DirectUploadApi {
         }
     }
 
-    private static boolean isBytesRange(String value) {
-        return value.regionMatches(true, 0, "bytes=", 0, 6);
+    /**
+     * Whether {@code value} is a valid {@code bytes} ranges-specifier (RFC 9110 14.1.1): a non-empty list of
+     * {@code first-last}, {@code first-} or {@code -suffix}, where {@code last} is not below {@code first}.
+     */
+    static boolean isValidBytesRange(String value) {
+        if (!value.regionMatches(true, 0, "bytes=", 0, 6)) {
+            return false;
+        }
+        boolean any = false;
+        for (String element : value.substring(6).split(",", -1)) {
+            String spec = element.strip();
+            if (spec.isEmpty()) {
+                continue; // an empty list element is allowed (RFC 9110 5.6.1)
+            }
+            Matcher m = RANGE_SPEC.matcher(spec);
+            if (!m.matches()) {
+                return false;
+            }
+            if (m.group(1) != null && !m.group(2).isEmpty()
+                    && new BigInteger(m.group(2)).compareTo(new BigInteger(m.group(1))) < 0) {
+                return false;
+            }
+            any = true;
+        }
+        return any;
     }
+
+    /** first-pos "-" [last-pos], or "-" suffix-length. */
+    private static final Pattern RANGE_SPEC = Pattern.compile("(?:([0-9]+)-([0-9]*))|(?:-([0-9]+))");
 
     /** The upload, or 404 when unknown or owned by another API key. */
     private Upload require(Exchange ex, String id) throws Exception {

@@ -59,6 +59,10 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
             return;
         }
         try {
+            // form-data parts are named (RFC 7578 section 4.2), file parts too: a nameless one is not a form.
+            if (getName() == null || getName().isEmpty()) {
+                throw ApiException.badRequest("malformed_multipart", "a form part has no name");
+            }
             String fileName = getFileName();
             if (fileName != null) {
                 if (fileName.isEmpty()) {
@@ -75,9 +79,6 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                 current = service.open(service.sanitize(fileName), buffer, second, maxFileSize, disk, before);
                 sinks.add(current);
             } else {
-                if (getName() == null || getName().isEmpty()) {
-                    throw ApiException.badRequest("malformed_multipart", "a form part has no name");
-                }
                 if (fields.size() >= MAX_FIELDS) {
                     throw tooManyFields();
                 }

@@ -1,5 +1,6 @@
 package io.sluice.auth;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.TestServer;
@@ -14,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -66,12 +68,51 @@ class KeyLimitsTest {
         HttpResponse<String> tus = http.send("POST", "/files", large.secret(), AuthTestSupport.bytes(20_000, 4),
                 "Tus-Resumable", "1.0.0", "Upload-Length", "20000", "Content-Type", "application/offset+octet-stream");
         assertThat(tus.statusCode()).as(tus.body()).isEqualTo(201);
-        HttpResponse<String> options = http.send("OPTIONS", "/files", large.secret(), null);
-        assertThat(options.headers().firstValue("Tus-Max-Size")).isPresent();
+        // tus discovery reports the caller's own limit: the key's when it sends one, else the global one.
+        assertThat(http.send("OPTIONS", "/files", large.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("50000");
+        assertThat(http.send("OPTIONS", "/files", small.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("1000");
+        assertThat(http.send("OPTIONS", "/files", admin.secret(), null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("10000");
+        assertThat(http.send("OPTIONS", "/files", null, null).headers().firstValue("Tus-Max-Size"))
+                .hasValue("10000");
+        // A bad key on a route that needs none is not refused, only not used.
+        HttpResponse<String> badKey = http.send("OPTIONS", "/files", "sk_nope", null);
+        assertThat(badKey.statusCode()).isBetween(200, 204);
+        assertThat(badKey.headers().firstValue("Tus-Max-Size")).hasValue("10000");
         // Without a key of its own the global limit stands.
         http.refused(http.send("PUT", "/api/v1/uploads/big.bin", admin.secret(), AuthTestSupport.bytes(20_000, 5)),
                 413, "file_too_large");
         server.assertNothingLeftBehind();
+    }
+
+    @Test
+    void keyFieldsMustHaveTheirJsonTypes() throws Exception {
+        int before = keyCount();
+        for (String bad : new String[]{"{\"name\":\"a\",\"admin\":\"yes\"}", "{\"name\":\"a\",\"admin\":\"true\"}",
+                "{\"name\":\"a\",\"admin\":1}", "{\"name\":\"a\",\"admin\":0}", "{\"name\":\"a\",\"admin\":[]}",
+                "{\"name\":42}", "{\"name\":true}", "{\"name\":{\"x\":1}}",
+                "{\"name\":\"a\",\"maxFileSize\":true}", "{\"name\":\"a\",\"maxFileSize\":1.5}",
+                "{\"name\":\"a\",\"quota\":99999999999999999999999}", "{\"name\":\"a\",\"quota\":[1]}",
+                "{\"name\":\"a\",\"rate\":\"5\"}", "{\"name\":\"a\",\"rate\":true}", "{\"name\":\"a\",\"rate\":2.5}",
+                "{\"name\":\"a\",\"rate\":4294967296}"}) {
+            http.refused(http.send("POST", "/api/v1/keys", admin.secret(), bad.getBytes(),
+                    "Content-Type", "application/json"), 400, "invalid_key_spec");
+        }
+        assertThat(keyCount()).isEqualTo(before);
+        // The right types, and null for "not set", still work.
+        AuthTestSupport.Key typed = http.create(admin.secret(),
+                "{\"name\":\"typed\",\"admin\":false,\"maxFileSize\":null,\"quota\":\"1MiB\",\"rate\":5}");
+        HttpResponse<String> list = http.get("/api/v1/keys", admin.secret());
+        JsonNode key = StreamSupport.stream(Json.parse(list.body()).path("keys").spliterator(), false)
+                .filter(k -> k.path("id").asText().equals(typed.id())).findFirst().orElseThrow();
+        assertThat(key.path("admin").asBoolean(true)).isFalse();
+        assertThat(key.path("quota").asLong()).isEqualTo(1024 * 1024);
+    }
+
+    private static int keyCount() throws Exception {
+        return Json.parse(http.get("/api/v1/keys", admin.secret()).body()).path("keys").size();
     }
 
     @Test

@@ -73,6 +73,25 @@ class KeysCommandTest {
     }
 
     @Test
+    void listEscapesControlCharactersInNames() throws Exception {
+        Path data = dir.resolve("escapes");
+        String[] names = {"red\u001b[31malert", "two\nlines", "tab\there\rx", "back\\slash", "fake\u202Etxt.exe",
+                "bell\u0007\u0000\u007f\u009b", "Zoë 東京"};
+        for (String name : names) {
+            Cli.Run created = Cli.run("keys", "create", "--data", data.toString(), "--name", name);
+            assertThat(created.exit()).as(created.toString()).isZero();
+        }
+        Cli.Run list = Cli.run("keys", "list", "--data", data.toString());
+        assertThat(list.exit()).as(list.toString()).isZero();
+        String out = list.out();
+        // One line per key plus the header; no control or bidi character but the line ends reaches the terminal.
+        assertThat(out.lines()).hasSize(names.length + 1);
+        assertThat(out.chars().filter(c -> c != '\n' && (Character.isISOControl(c) || c == 0x202E))).isEmpty();
+        assertThat(out).contains("red\\u001b[31malert", "two\\nlines", "tab\\there\\rx", "back\\\\slash",
+                "fake\\u202etxt.exe", "bell\\u0007\\u0000\\u007f\\u009b", "Zoë 東京");
+    }
+
+    @Test
     void worksWithoutARunningServer() throws Exception {
         Path data = dir.resolve("offline");
         Cli.Run created = Cli.run("keys", "create", "--data", data.toString(), "--name", "offline");

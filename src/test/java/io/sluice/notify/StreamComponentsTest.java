@@ -114,7 +114,7 @@ class StreamComponentsTest {
         Router router = new Router(Request::getRemoteAddr);
         new NotifyApi(events, streams, new Deliveries(db, Clock.systemUTC()),
                 new SqlJobQueue(db, new IdGenerator(Clock.systemUTC())::next, JobsConfig.defaults(), new JobSignal()),
-                Duration.ofMillis(100)).register(router);
+                Duration.ofMillis(100), caller -> true).register(router);
         http = new HttpServer(config.server(), router, new Router(Request::getRemoteAddr),
                 new ConnectionCap(16, new SimpleMeterRegistry()), Duration.ofSeconds(1), List.of());
         http.start();

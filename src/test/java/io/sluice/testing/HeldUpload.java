@@ -29,9 +29,15 @@ public final class HeldUpload implements AutoCloseable {
      */
     public static HeldUpload start(int port, String localAddress, String filename, byte[] body, int firstPart)
             throws IOException {
+        return start(port, localAddress, filename, body, firstPart, "");
+    }
+
+    /** @param headers extra header lines, each ending in CRLF ({@code "Authorization: Bearer k\r\n"}) */
+    public static HeldUpload start(int port, String localAddress, String filename, byte[] body, int firstPart,
+                                   String headers) throws IOException {
         RawHttp raw = new RawHttp(localAddress, port, 60_000);
         HeldUpload held = new HeldUpload(raw, body);
-        raw.send("PUT /api/v1/uploads/" + filename + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        raw.send("PUT /api/v1/uploads/" + filename + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers
                 + "Content-Type: application/octet-stream\r\nContent-Length: " + body.length + "\r\n\r\n");
         held.sendMore(firstPart);
         return held;

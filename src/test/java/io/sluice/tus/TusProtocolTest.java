@@ -824,6 +824,28 @@ class TusProtocolTest {
     }
 
     @Test
+    void finalOverAUrlOnAnotherHostIs400() throws Exception {
+        String partial = tus.created(10, "Upload-Concat", "partial");
+        tus.patchOk(partial, 0, bytes(10, 42));
+        int port = server.port();
+        for (String foreign : List.of("http://other.example" + partial, "http://other.example:" + port + partial,
+                "http://127.0.0.1:" + (port == 1 ? 2 : port - 1) + partial, "//other.example:" + port + partial,
+                "https://127.0.0.1" + partial)) {
+            assertError(finalOver(foreign), 400, "invalid_concat");
+        }
+        assertThat(tus.offset(partial)).as("the partial was not consumed").isEqualTo(10);
+        // The same host (any case of its name) with this path, and the bare path, stay this server's uploads.
+        HttpResponse<String> sameHost = finalOver("http://127.0.0.1:" + port + partial);
+        assertThat(sameHost.statusCode()).as(sameHost.body()).isEqualTo(201);
+        tus.delete(locationOf(sameHost));
+        String other = tus.created(10, "Upload-Concat", "partial");
+        tus.patchOk(other, 0, bytes(10, 43));
+        HttpResponse<String> relative = finalOver(other);
+        assertThat(relative.statusCode()).as(relative.body()).isEqualTo(201);
+        tus.delete(locationOf(relative));
+    }
+
+    @Test
     void finalWithUploadLengthOrABodyIs400() throws Exception {
         String partial = tus.created(10, "Upload-Concat", "partial");
         tus.patchOk(partial, 0, bytes(10, 36));

@@ -278,6 +278,22 @@ class DirectUploadApiTest {
         assertThat(otherUnit.statusCode()).isEqualTo(200);
         assertThat(otherUnit.body()).isEqualTo(content);
 
+        // An invalid range set may be ignored (RFC 9110 14.2), and is: the whole file, not 416.
+        for (String invalid : new String[]{"bytes=abc", "bytes=5-2", "bytes=", "bytes=,", "bytes=-", "bytes=1-2-3",
+                "bytes=0-1,x", "bytes=0-1,5-2", "bytes=--5", "bytes=+1-2", "bytes= 1 - 2", "bytes 0-1", "bytes=0x10-"}) {
+            HttpResponse<byte[]> ignored = getBytes(server, path, "Range", invalid);
+            assertThat(ignored.statusCode()).as(invalid).isEqualTo(200);
+            assertThat(ignored.headers().firstValue("Content-Range")).as(invalid).isEmpty();
+            assertThat(ignored.body()).as(invalid).isEqualTo(content);
+        }
+        // Valid but unsatisfiable, also with a first-pos too large for a long: 416.
+        for (String outside : new String[]{"bytes=1000-1000", "bytes=-0", "bytes=99999999999999999999999-",
+                "bytes=2000-,3000-3001"}) {
+            HttpResponse<byte[]> refused = getBytes(server, path, "Range", outside);
+            assertThat(refused.statusCode()).as(outside).isEqualTo(416);
+            assertThat(Json.errorCode(new String(refused.body()))).as(outside).isEqualTo("range_not_satisfiable");
+        }
+
         HttpResponse<byte[]> pastTheEnd = getBytes(server, path, "Range", "bytes=1000-");
         assertThat(pastTheEnd.statusCode()).isEqualTo(416);
         assertThat(Json.errorCode(new String(pastTheEnd.body()))).isEqualTo("range_not_satisfiable");

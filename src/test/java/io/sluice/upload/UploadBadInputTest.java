@@ -233,6 +233,19 @@ class UploadBadInputTest {
     }
 
     @Test
+    void aFilePartWithoutANameIsRefused() throws Exception {
+        RawMultipart nameless = new RawMultipart("nnB").file("filename=\"a.txt\"", text("a\n"));
+        assertRefused(post(server, nameless.contentType(), nameless.build()), 400, "malformed_multipart");
+        RawMultipart emptyName = new RawMultipart("enB").file("name=\"\"; filename=\"a.txt\"", text("a\n"));
+        assertRefused(post(server, emptyName.contentType(), emptyName.build()), 400, "malformed_multipart");
+        // After a good file: the good one goes too.
+        RawMultipart second = new RawMultipart("snB")
+                .file("name=\"f\"; filename=\"good.txt\"", textOfSize(30 * 1024, 13))
+                .file("filename=\"b.txt\"", text("b\n"));
+        assertRefused(post(server, second.contentType(), second.build()), 400, "malformed_multipart");
+    }
+
+    @Test
     void multipartWithoutFilesIsRefused() throws Exception {
         assertRefused(post(server, new Multipart().field("only", "a field")), 400, "no_files");
         // A browser form whose file input was left empty sends filename="" and no bytes: still no file.
