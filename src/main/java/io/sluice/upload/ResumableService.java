@@ -61,9 +61,10 @@ public final class ResumableService {
     public static final Duration TOMBSTONE_RETENTION = Duration.ofDays(7);
     private static final int SWEEP_BATCH = 500;
     /**
-     * Test seam (issue 13, section 8): {@code -Dsluice.test.haltAt=<step>} halts the JVM the way {@code kill -9}
-     * would when a finish reaches that {@link FinishStep} (lower case), so a test can stop the server between any
-     * two durable steps. Unset in production: {@link #reached} is then a comparison with null.
+     * Test seam (issue 13, section 8): {@code -Dsluice.test.haltAt=<step>[@<filename>]} halts the JVM the way
+     * {@code kill -9} would when a finish reaches that {@link FinishStep} (lower case), of any upload or only of the
+     * upload with that filename, so a test can stop the server between any two durable steps of one upload while it
+     * resumes others. Unset in production: {@link #reached} is then a comparison with null.
      */
     public static final String HALT_PROPERTY = "sluice.test.haltAt";
 
@@ -153,6 +154,8 @@ public final class ResumableService {
     private final Counter appendedBytes;
     /** The step at which the test seam halts the JVM, or null (always, outside crash tests). */
     private final FinishStep haltAt;
+    /** The filename of the one upload the seam halts, or null for any. */
+    private final String haltFilename;
 
     /** The sha256 of an upload's first {@code offset} bytes, carried from one append to the next. */
     private record Running(long offset, MessageDigest digest) {
@@ -174,9 +177,11 @@ public final class ResumableService {
                 .register(metrics);
         this.appendedBytes = Counter.builder("sluice.resumable.appended.bytes").baseUnit("bytes")
                 .description("bytes acknowledged by resumable appends").register(metrics);
-        String halt = System.getProperty(HALT_PROPERTY);
-        this.haltAt = halt == null || halt.isBlank() ? null
-                : FinishStep.valueOf(halt.strip().toUpperCase(java.util.Locale.ROOT));
+        String halt = System.getProperty(HALT_PROPERTY, "").strip();
+        int at = halt.indexOf('@');
+        this.haltAt = halt.isEmpty() ? null : FinishStep.valueOf(
+                (at < 0 ? halt : halt.substring(0, at)).toUpperCase(java.util.Locale.ROOT));
+        this.haltFilename = at < 0 ? null : halt.substring(at + 1);
         if (haltAt != null) {
             log.warn("{}={}: this server halts itself when a finish reaches that step (crash tests only)",
                     HALT_PROPERTY, halt);
@@ -184,9 +189,9 @@ public final class ResumableService {
     }
 
     /** The test seam: {@code Runtime.halt} runs no shutdown hook and flushes nothing, like {@code kill -9}. */
-    private void reached(FinishStep step, String id) {
-        if (step == haltAt) {
-            System.out.println("halting at " + step + " of upload " + id);
+    private void reached(FinishStep step, Resumable r) {
+        if (step == haltAt && (haltFilename == null || haltFilename.equals(r.filename()))) {
+            System.out.println("halting at " + step + " of upload " + r.id());
             System.out.flush();
             Runtime.getRuntime().halt(137);
         }
@@ -443,18 +448,18 @@ public final class ResumableService {
             boolean finishing = !r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete());
             boolean promotes = finishing && r.concat() != Resumable.Concat.PARTIAL && r.length() > 0;
             if (promotes) {
-                reached(FinishStep.WRITTEN, r.id());
+                reached(FinishStep.WRITTEN, r);
             }
             writer.sync();
             if (finishing) {
                 Resumable last = r.withOffset(end);
                 if (promotes) {
-                    reached(FinishStep.SYNCED, r.id());
+                    reached(FinishStep.SYNCED, r);
                     // Offset = length (and the length, if this request declared it) is committed before the blob
                     // moves: from here on every byte is counted, and a crash at any later step leaves an upload
                     // that recovery finishes (resumeFinish) instead of one whose bytes HEAD no longer counts.
                     last = record(last);
-                    reached(FinishStep.RECORDED, r.id());
+                    reached(FinishStep.RECORDED, r);
                 }
                 Optional<Stored> upload = finish(last, sha256);
                 appendedBytes.increment(received);
@@ -548,7 +553,7 @@ public final class ResumableService {
             throw ApiException.badRequest("empty_file", "'" + r.filename() + "' is empty");
         }
         store.promote(r.id());
-        reached(FinishStep.PROMOTED, r.id());
+        reached(FinishStep.PROMOTED, r);
         Upload u;
         String pipeline;
         try {
@@ -562,7 +567,7 @@ public final class ResumableService {
             deleteQuietly(r.id());
             throw e;
         }
-        reached(FinishStep.PLANNED, r.id());
+        reached(FinishStep.PLANNED, r);
         Resumable done = r.with(Resumable.State.COMPLETED, null);
         // The state change goes first and guards the rest: only the one finish that moves the row out of 'active'
         // writes the record and the job, so a repeated finish (recovery racing a PATCH on another node) adds none.
@@ -578,7 +583,7 @@ public final class ResumableService {
             log.info("upload {} was finished by another request meanwhile", r.id());
             return uploads.repository().find(r.id()).map(found -> new Stored(found, null));
         }
-        reached(FinishStep.COMMITTED, r.id());
+        reached(FinishStep.COMMITTED, r);
         uploads.counted(u);
         return stored;
     }
