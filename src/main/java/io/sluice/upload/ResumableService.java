@@ -75,7 +75,7 @@ public final class ResumableService {
      *       an unacknowledged append that the next {@code PATCH} cuts off and the client sends again.</li>
      *   <li>{@link #SYNCED}: the bytes are fsync'd, the offset not recorded: the same as above (the offset is only
      *       what the database says; nothing past it was answered to anyone).</li>
-     *   <li>{@link #RECORDED}: offset = length committed, state still active: every byte is durable and counted.
+     *   <li>{@link #RECORDED}: offset = length committed, state {@link Resumable.State#FINISHING}: every byte is durable and counted.
      *       From here on the finish is completed by recovery, never redone by the client.</li>
      *   <li>{@link #PROMOTED}: the blob is in its final place; {@link ResumableStore#promote} is idempotent.</li>
      *   <li>{@link #PLANNED}: type, sha256 and pipeline decided (nothing durable: recomputed by recovery).</li>
@@ -457,8 +457,14 @@ public final class ResumableService {
                     reached(FinishStep.SYNCED, r);
                     // Offset = length (and the length, if this request declared it) is committed before the blob
                     // moves: from here on every byte is counted, and a crash at any later step leaves an upload
-                    // that recovery finishes (resumeFinish) instead of one whose bytes HEAD no longer counts.
-                    last = record(last);
+                    // that recovery finishes (resumeFinish) instead of one whose bytes HEAD no longer counts. Its
+                    // own state, not offset = length: an IETF upload may sit at its length unfinished (?0).
+                    Resumable pending = last.with(Resumable.State.FINISHING, null);
+                    db.write(tx -> {
+                        repository.update(tx, pending);
+                        return null;
+                    });
+                    last = pending;
                     reached(FinishStep.RECORDED, r);
                 }
                 Optional<Stored> upload = finish(last, sha256);
@@ -569,7 +575,7 @@ public final class ResumableService {
         }
         reached(FinishStep.PLANNED, r);
         Resumable done = r.with(Resumable.State.COMPLETED, null);
-        // The state change goes first and guards the rest: only the one finish that moves the row out of 'active'
+        // The state change goes first and guards the rest: only the one finish that moves the row to 'completed'
         // writes the record and the job, so a repeated finish (recovery racing a PATCH on another node) adds none.
         Optional<Stored> stored = db.write(tx -> {
             if (!repository.complete(tx, done)) {
@@ -592,8 +598,8 @@ public final class ResumableService {
      * Completes the finish of an upload that a crash interrupted, and returns its record; empty when {@code r}
      * is not such an upload. The caller holds its lock. Two states need it:
      * <ul>
-     *   <li>active with offset = length: the final append recorded its offset ({@link FinishStep#RECORDED}) and
-     *       the crash came before the commit, whether or not the blob was promoted;</li>
+     *   <li>{@link Resumable.State#FINISHING}: the final append recorded its offset ({@link FinishStep#RECORDED})
+     *       and the crash came before the commit, whether or not the blob was promoted;</li>
      *   <li>active below its length with no resumable blob but a committed blob of exactly its length: a promotion
      *       by a version that recorded the offset only in the final commit. {@code promote} fsyncs the blob before
      *       the rename, so a promoted blob is complete and durable.</li>
@@ -605,16 +611,14 @@ public final class ResumableService {
      * @throws ApiException the refusal of the finished file (the upload is gone)
      */
     private Optional<Stored> resumeFinish(Resumable r, boolean probeStorage) throws IOException, SQLException {
-        if (r.state() != Resumable.State.ACTIVE || r.concat() != Resumable.Concat.NONE || r.lengthDeferred()
-                || r.length() == 0) {
-            return Optional.empty();
-        }
-        Resumable done = r.withOffset(r.length());
-        if (r.offset() != r.length()) {
-            if (!probeStorage || blobs.size(r.id()) != r.length() || store.resumableLength(r.id()) >= 0) {
+        if (r.state() != Resumable.State.FINISHING) {
+            if (!probeStorage || r.state() != Resumable.State.ACTIVE || r.concat() != Resumable.Concat.NONE
+                    || r.lengthDeferred() || r.offset() == r.length() || blobs.size(r.id()) != r.length()
+                    || store.resumableLength(r.id()) >= 0) {
                 return Optional.empty();
             }
         }
+        Resumable done = r.withOffset(r.length());
         log.info("completing upload {} whose finish was interrupted", r.id());
         return finish(done, null);
     }

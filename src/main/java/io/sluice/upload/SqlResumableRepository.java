@@ -97,7 +97,7 @@ public final class SqlResumableRepository implements ResumableRepository {
     public boolean complete(Connection tx, Resumable r) throws SQLException {
         try (PreparedStatement ps = tx.prepareStatement("UPDATE resumable_uploads SET upload_offset = ?, "
                 + "upload_length = ?, state = 'completed', expires_at = ?, updated_at = ? "
-                + "WHERE id = ? AND state = 'active'")) {
+                + "WHERE id = ? AND state IN ('active', 'finishing')")) {
             ps.setLong(1, r.offset());
             setLength(ps, 2, r.length());
             setInstant(ps, 3, r.expiresAt());
@@ -110,10 +110,9 @@ public final class SqlResumableRepository implements ResumableRepository {
     @Override
     public List<Resumable> finishing(int limit) throws SQLException {
         return db.read(c -> {
-            // state = 'active' first: the (state, expires_at) index limits the scan to unfinished uploads.
+            // Found through the (state, expires_at) index.
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM resumable_uploads "
-                    + "WHERE state = 'active' AND concat IS NULL AND upload_length IS NOT NULL "
-                    + "AND upload_offset = upload_length ORDER BY created_at LIMIT ?")) {
+                    + "WHERE state = 'finishing' ORDER BY created_at LIMIT ?")) {
                 ps.setInt(1, limit);
                 List<Resumable> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {

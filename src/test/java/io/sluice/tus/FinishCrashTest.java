@@ -243,6 +243,63 @@ class FinishCrashTest {
         }
     }
 
+    /**
+     * The lazy path: a finish pending in the database (offset = length, still active: a crash after
+     * {@link FinishStep#RECORDED} on a node whose start-up recovery has not run) is completed by an empty final
+     * PATCH, which answers 204 with the record and the job, as the lost answer would have. The state is made on
+     * disk beside a running in-process server: the rest of the bytes fsync'd into the resumable file and the offset
+     * set, exactly what the final append leaves at that step.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Protocol.class)
+    void anEmptyFinalPatchCompletesAPendingFinishOnce(Protocol protocol) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(Boolean.getBoolean("sluice.test.postgres"),
+                "makes the pending state with SQL on the SQLite file; on PostgreSQL the chained halts cover it");
+        Path data = dir.resolve("data");
+        byte[] content = bytes(LENGTH, 99L + protocol.ordinal());
+        try (io.sluice.testing.TestServer server = io.sluice.testing.TestServer.start(data, pipelineConfig())) {
+            URI base = server.uri("/");
+            String id = create(base, "pending.bin");
+            HttpResponse<String> part = send(tusPatch(base, Protocol.TUS, id, 0, Arrays.copyOfRange(content, 0, FIRST)));
+            assertThat(part.statusCode()).as(part.body()).isEqualTo(204);
+
+            Path partial = data.resolve("resumable").resolve(id.substring(id.length() - 2)).resolve(id);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(partial,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.APPEND)) {
+                ch.write(java.nio.ByteBuffer.wrap(content, FIRST, LENGTH - FIRST));
+                ch.force(true);
+            }
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("sluice.db"));
+                 java.sql.PreparedStatement ps = c.prepareStatement(
+                         "UPDATE resumable_uploads SET upload_offset = upload_length, state = 'finishing', expires_at = NULL "
+                                 + "WHERE id = ?")) {
+                c.createStatement().execute("PRAGMA busy_timeout = 5000");
+                ps.setString(1, id);
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+            assertThat(listed(base, id)).as("pending: not listed yet").isZero();
+
+            HttpResponse<String> empty = send(tusPatch(base, protocol, id, LENGTH, new byte[0]));
+            assertThat(empty.statusCode()).as(empty.body()).isEqualTo(204);
+            assertThat(empty.headers().firstValue("Upload-Offset")).hasValue(String.valueOf(LENGTH));
+            assertThat(empty.headers().firstValue("Sluice-Upload-Id")).hasValue(id);
+            assertThat(empty.headers().firstValue("Sluice-Job-Id")).as("the job it queued now").isPresent();
+            assertThat(listed(base, id)).isEqualTo(1);
+            assertThat(jobs(base, id)).isEqualTo(1);
+            assertThat(Json.parse(send(HttpRequest.newBuilder(base.resolve("/api/v1/uploads/" + id)).GET()).body())
+                    .path("sha256").asText()).isEqualTo(sha256(content));
+            assertThat(partial).doesNotExist();
+
+            if (protocol == Protocol.TUS) {
+                // Repeated: still accepted, and nothing is added.
+                HttpResponse<String> again = send(tusPatch(base, protocol, id, LENGTH, new byte[0]));
+                assertThat(again.statusCode()).as(again.body()).isEqualTo(204);
+            }
+            assertThat(listed(base, id)).isEqualTo(1);
+            assertThat(jobs(base, id)).isEqualTo(1);
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
 
     /**
@@ -297,23 +354,11 @@ class FinishCrashTest {
     }
 
     private long countListed(ServerProcess server, String id) throws Exception {
-        JsonNode list = Json.parse(get(server, "/api/v1/uploads?limit=500").body()).path("uploads");
-        assertThat(list.isArray()).as("upload listing: %s", list).isTrue();
-        long n = 0;
-        for (JsonNode u : list) {
-            n += id.equals(u.path("id").asText()) ? 1 : 0;
-        }
-        return n;
+        return listed(uri(server, "/"), id);
     }
 
     private long jobsOf(ServerProcess server, String id) throws Exception {
-        JsonNode list = Json.parse(get(server, "/api/v1/jobs?limit=500").body()).path("jobs");
-        assertThat(list.isArray()).as("job listing: %s", list).isTrue();
-        long n = 0;
-        for (JsonNode j : list) {
-            n += id.equals(j.path("uploadId").asText()) ? 1 : 0;
-        }
-        return n;
+        return jobs(uri(server, "/"), id);
     }
 
     private int slotsHeld(ServerProcess server) throws Exception {
@@ -383,7 +428,11 @@ class FinishCrashTest {
     }
 
     private String create(ServerProcess server, String filename) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(uri(server, "/files/")).timeout(TIMEOUT)
+        return create(uri(server, "/"), filename);
+    }
+
+    private String create(URI base, String filename) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(base.resolve("/files/")).timeout(TIMEOUT)
                 .header("Tus-Resumable", TusApi.VERSION)
                 .header("Upload-Length", String.valueOf(LENGTH))
                 .header("Upload-Metadata", "filename " + Base64.getEncoder()
@@ -402,7 +451,12 @@ class FinishCrashTest {
     /** A PATCH of {@code body} at {@code offset}; for the IETF draft (interop 8) one that completes the upload. */
     private CompletableFuture<HttpResponse<String>> finalPatch(ServerProcess server, Protocol protocol, String id,
                                                                long offset, byte[] body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri(server, "/files/" + id)).timeout(TIMEOUT)
+        return http.sendAsync(tusPatch(uri(server, "/"), protocol, id, offset, body).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpRequest.Builder tusPatch(URI base, Protocol protocol, String id, long offset, byte[] body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve("/files/" + id)).timeout(TIMEOUT)
                 .header("Upload-Offset", String.valueOf(offset))
                 .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body));
         if (protocol == Protocol.TUS) {
@@ -411,7 +465,7 @@ class FinishCrashTest {
             b.header("Upload-Draft-Interop-Version", "8").header("Upload-Complete", "?1")
                     .header("Content-Type", "application/partial-upload");
         }
-        return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString());
+        return b;
     }
 
     /** HEAD in the protocol's own terms; the IETF draft also says whether the upload is complete. */
@@ -431,6 +485,29 @@ class FinishCrashTest {
                     .hasValue(offset == LENGTH ? "?1" : "?0");
         }
         return offset;
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
+        return http.send(b.timeout(TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private long listed(URI base, String id) throws Exception {
+        return count(Json.parse(send(HttpRequest.newBuilder(base.resolve("/api/v1/uploads?limit=500")).GET()).body())
+                .path("uploads"), "id", id);
+    }
+
+    private long jobs(URI base, String id) throws Exception {
+        return count(Json.parse(send(HttpRequest.newBuilder(base.resolve("/api/v1/jobs?limit=500")).GET()).body())
+                .path("jobs"), "uploadId", id);
+    }
+
+    private static long count(JsonNode list, String field, String id) {
+        assertThat(list.isArray()).as("listing: %s", list).isTrue();
+        long n = 0;
+        for (JsonNode node : list) {
+            n += id.equals(node.path(field).asText()) ? 1 : 0;
+        }
+        return n;
     }
 
     private HttpResponse<String> get(ServerProcess server, String path) throws Exception {
