@@ -356,6 +356,8 @@ public final class Application implements AutoCloseable {
         if (role.servesApi()) {
             sweeper.scheduleWithFixedDelay(() -> {
                 try {
+                    // Before the expiry sweep, which would remove an interrupted finish's bytes.
+                    resumable.recoverInterrupted();
                     resumable.sweepExpired();
                 } catch (Exception e) {
                     log.warn("sweeping expired uploads failed: {}", e.toString());
@@ -380,6 +382,8 @@ public final class Application implements AutoCloseable {
         try {
             if (role.servesApi()) {
                 streams.start();
+                // Before the first request: a finish a crash interrupted is listed, with its job, from the start.
+                resumable.recoverInterrupted();
             }
             http.start();
             // After the server is up: a job never runs in a process that could not start serving.

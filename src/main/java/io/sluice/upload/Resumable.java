@@ -36,6 +36,11 @@ public record Resumable(
     public enum State {
         /** Accepting appends. */
         ACTIVE,
+        /**
+         * Every byte is durable and recorded (offset = length), and the upload record, its job and
+         * {@link #COMPLETED} are being committed; a crash leaves it here for recovery to finish. Never expires.
+         */
+        FINISHING,
         /** All bytes are in; a non-partial upload also has its {@link Upload} record. */
         COMPLETED,
         /** Swept after {@link #expiresAt}; kept as a tombstone so clients get 410 rather than 404. */

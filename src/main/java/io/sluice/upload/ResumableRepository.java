@@ -21,6 +21,16 @@ public interface ResumableRepository {
 
     void delete(Connection tx, String id) throws SQLException;
 
+    /**
+     * Marks an unfinished (active or finishing) upload completed at {@code r}'s offset and length, inside the
+     * transaction that records its {@link Upload} and job. False (nothing changed) when it is neither any more:
+     * another finish won, so the caller must not record a second upload or job.
+     */
+    boolean complete(Connection tx, Resumable r) throws SQLException;
+
+    /** Uploads whose finish a crash interrupted ({@link Resumable.State#FINISHING}), oldest first. */
+    List<Resumable> finishing(int limit) throws SQLException;
+
     /** Unfinished uploads (and unconsumed partials) whose expiry is before {@code now}, oldest first. */
     List<Resumable> expired(Instant now, int limit) throws SQLException;
 

@@ -46,6 +46,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *       nothing.</li>
  *   <li>A finished upload becomes an {@link Upload} record exactly like a direct upload: same id, sha256, sniffed
  *       type and type rules (a refused type deletes the upload).</li>
+ *   <li>Finishing is crash-atomic and idempotent ({@link FinishStep}): the final offset is recorded before the blob
+ *       moves, the upload record, its job and the state change commit in one transaction that only an active upload
+ *       can pass, and a finish a crash interrupted is completed at start-up, by the periodic sweep, or by the next
+ *       {@code HEAD} or {@code PATCH}, whichever comes first.</li>
  * </ul>
  * Callers own admission: they pass the two buffers of an admitted ticket.
  */
@@ -57,6 +61,29 @@ public final class ResumableService {
     /** Expired uploads are remembered (410 instead of 404) this long. */
     public static final Duration TOMBSTONE_RETENTION = Duration.ofDays(7);
     private static final int SWEEP_BATCH = 500;
+    /**
+     * Test seam (issue 13, section 8): {@code -Dsluice.test.haltAt=<step>[@<filename>]} halts the JVM the way
+     * {@code kill -9} would when a finish reaches that {@link FinishStep} (lower case), of any upload or only of the
+     * upload with that filename, so a test can stop the server between any two durable steps of one upload while it
+     * resumes others. Unset in production: {@link #reached} is then a comparison with null.
+     */
+    public static final String HALT_PROPERTY = "sluice.test.haltAt";
+
+    /**
+     * The durable steps of finishing a (non-partial) upload, in order. What a crash right after each leaves:
+     * <ol>
+     *   <li>{@link #WRITTEN}: all bytes written, not yet fsync'd; the row keeps the earlier offset, and the tail is
+     *       an unacknowledged append that the next {@code PATCH} cuts off and the client sends again.</li>
+     *   <li>{@link #SYNCED}: the bytes are fsync'd, the offset not recorded: the same as above (the offset is only
+     *       what the database says; nothing past it was answered to anyone).</li>
+     *   <li>{@link #RECORDED}: offset = length committed, state {@link Resumable.State#FINISHING}: every byte is durable and counted.
+     *       From here on the finish is completed by recovery, never redone by the client.</li>
+     *   <li>{@link #PROMOTED}: the blob is in its final place; {@link ResumableStore#promote} is idempotent.</li>
+     *   <li>{@link #PLANNED}: type, sha256 and pipeline decided (nothing durable: recomputed by recovery).</li>
+     *   <li>{@link #COMMITTED}: upload record + job + completed state committed in one transaction.</li>
+     * </ol>
+     */
+    public enum FinishStep { WRITTEN, SYNCED, RECORDED, PROMOTED, PLANNED, COMMITTED }
 
     /**
      * @param expiry          an unfinished upload is swept this long after its last append
@@ -126,6 +153,10 @@ public final class ResumableService {
     private final ConcurrentHashMap<String, Running> digests = new ConcurrentHashMap<>();
     private final Counter appends;
     private final Counter appendedBytes;
+    /** The step at which the test seam halts the JVM, or null (always, outside crash tests). */
+    private final FinishStep haltAt;
+    /** The filename of the one upload the seam halts, or null for any. */
+    private final String haltFilename;
 
     /** The sha256 of an upload's first {@code offset} bytes, carried from one append to the next. */
     private record Running(long offset, MessageDigest digest) {
@@ -147,6 +178,24 @@ public final class ResumableService {
                 .register(metrics);
         this.appendedBytes = Counter.builder("sluice.resumable.appended.bytes").baseUnit("bytes")
                 .description("bytes acknowledged by resumable appends").register(metrics);
+        String halt = System.getProperty(HALT_PROPERTY, "").strip();
+        int at = halt.indexOf('@');
+        this.haltAt = halt.isEmpty() ? null : FinishStep.valueOf(
+                (at < 0 ? halt : halt.substring(0, at)).toUpperCase(java.util.Locale.ROOT));
+        this.haltFilename = at < 0 ? null : halt.substring(at + 1);
+        if (haltAt != null) {
+            log.warn("{}={}: this server halts itself when a finish reaches that step (crash tests only)",
+                    HALT_PROPERTY, halt);
+        }
+    }
+
+    /** The test seam: {@code Runtime.halt} runs no shutdown hook and flushes nothing, like {@code kill -9}. */
+    private void reached(FinishStep step, Resumable r) {
+        if (step == haltAt && (haltFilename == null || haltFilename.equals(r.filename()))) {
+            System.out.println("halting at " + step + " of upload " + r.id());
+            System.out.flush();
+            Runtime.getRuntime().halt(137);
+        }
     }
 
     /** What API keys' quotas count. */
@@ -282,7 +331,18 @@ public final class ResumableService {
     public Resumable status(String id, Runnable onReleaseRequested) throws SQLException, InterruptedException {
         require(id);
         try (UploadLocks.Lock ignored = lock(id, onReleaseRequested)) {
-            return require(id);
+            Resumable r = require(id);
+            try {
+                if (resumeFinish(r, true).isPresent()) {
+                    return require(id);
+                }
+            } catch (ApiException refused) {
+                // The finished file was refused (type, pipeline): deleted, exactly as the final PATCH would have.
+                return require(id);
+            } catch (IOException e) {
+                log.warn("could not complete the interrupted finish of upload {}: {}", id, e.toString());
+            }
+            return r;
         }
     }
 
@@ -309,10 +369,14 @@ public final class ResumableService {
                 throw new ApiException(403, "final_upload_immutable",
                         "a final concatenation cannot be appended to; it was complete when created");
             }
+            // Not probing storage: a PATCH learns of an older version's promoted blob from openAppend (recoverMissingBlob).
+            Optional<Stored> resumed = resumeFinish(r, false);
+            if (resumed.isPresent()) {
+                r = require(a.id());
+            }
             if (a.expectedOffset() != r.offset()) {
                 throw offsetMismatch(r);
             }
-            boolean storedDeferred = r.lengthDeferred();
             r = applyNewLength(r, a.newLength(), a.maxSize());
             if (r.isComplete()) {
                 // Nothing to add; an empty append at the end is a harmless repeat of the final one.
@@ -321,18 +385,17 @@ public final class ResumableService {
                 if (extra > 0) {
                     throw exceedsLength(r.length());
                 }
-                return new Outcome(r);
+                // An empty final append completes an upload whose finish a crash interrupted: its answer carries the
+                // record and the job it got now, as the lost answer to the original final append would have.
+                return new Outcome(r, resumed);
             }
             appends.increment();
-            return appendLocked(r, a, body, buffer, second, disk, storedDeferred);
+            return appendLocked(r, a, body, buffer, second, disk);
         }
     }
 
-    /**
-     * @param storedDeferred whether the database still has the length as deferred
-     */
     private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
-                                 DiskLedger.Reservation disk, boolean storedDeferred)
+                                 DiskLedger.Reservation disk)
             throws IOException, SQLException {
         long start = r.offset();
         long room = (r.lengthDeferred() ? a.maxSize() : r.length()) - start;
@@ -348,6 +411,8 @@ public final class ResumableService {
         Checkpoints checkpoints = new Checkpoints(r, writer, a.checksum() == null);
         long received;
         long end;
+        boolean finishing;
+        boolean promotes;
         // Closed in reverse: the pipeline's last write, then a running checkpoint, then the file.
         try (writer; checkpoints; StreamPipeline pipeline = new StreamPipeline(r.id(), full -> {
             if (checksum != null) {
@@ -390,6 +455,13 @@ public final class ResumableService {
                         throw inconsistentLength(r, end);
                     }
                 }
+                // FALSE means more follow even at the declared length: the IETF draft completes an upload only when
+                // the client says so (the offset may equal the length while the upload is still incomplete).
+                finishing = !r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete());
+                promotes = finishing && r.concat() != Resumable.Concat.PARTIAL && r.length() > 0;
+                if (promotes) {
+                    reached(FinishStep.WRITTEN, r);
+                }
                 writer.sync();
             } catch (IOException | RuntimeException e) {
                 // Nothing past the last recorded offset counts: cut it off now rather than at the next append, so
@@ -399,17 +471,23 @@ public final class ResumableService {
                 discardUnacknowledged(r.id(), writer, checkpoints.recorded(), e);
                 throw e;
             }
-            // FALSE means more follow even at the declared length: the IETF draft completes an upload only when the
-            // client says so (the offset may equal the length while the upload is still incomplete).
-            if (!r.lengthDeferred() && end == r.length() && !Boolean.FALSE.equals(a.complete())) {
-                if (storedDeferred) {
-                    // The length exists only in this request so far: record it before the blob moves, or a crash
-                    // in between would leave a promoted blob whose length nobody knows (recoverMissingBlob needs
-                    // it). The offset stays at the start of this append: a crash before the promotion makes the
-                    // client send it again, which is always safe.
-                    record(r);
+            if (finishing) {
+                Resumable last = r.withOffset(end);
+                if (promotes) {
+                    reached(FinishStep.SYNCED, r);
+                    // Offset = length (and the length, if this request declared it) is committed before the blob
+                    // moves: from here on every byte is counted, and a crash at any later step leaves an upload
+                    // that recovery finishes (resumeFinish) instead of one whose bytes HEAD no longer counts. Its
+                    // own state, not offset = length: an IETF upload may sit at its length unfinished (?0).
+                    Resumable pending = last.with(Resumable.State.FINISHING, null);
+                    db.write(tx -> {
+                        repository.update(tx, pending);
+                        return null;
+                    });
+                    last = pending;
+                    reached(FinishStep.RECORDED, r);
                 }
-                Optional<Stored> upload = finish(r.withOffset(end), sha256);
+                Optional<Stored> upload = finish(last, sha256);
                 appendedBytes.increment(received);
                 return new Outcome(r.withOffset(end).with(Resumable.State.COMPLETED,
                         r.concat() == Resumable.Concat.PARTIAL ? r.expiresAt() : null), upload);
@@ -481,8 +559,9 @@ public final class ResumableService {
     }
 
     /**
-     * The resumable blob is gone while the row says unfinished: a completion was interrupted between the
-     * promotion of the blob and the database commit. Finish it now; the client's offset is then stale.
+     * The resumable blob is gone while the row says unfinished below its length: an older version's completion was
+     * interrupted between the promotion of the blob and the database commit (this version records the final offset
+     * first, see {@link FinishStep}). Finish it now; the client's offset is then stale.
      */
     private ApiException recoverMissingBlob(Resumable r, NoSuchFileException e) throws IOException, SQLException {
         if (!r.lengthDeferred() && blobs.size(r.id()) == r.length()) {
@@ -513,6 +592,7 @@ public final class ResumableService {
             throw ApiException.badRequest("empty_file", "'" + r.filename() + "' is empty");
         }
         store.promote(r.id());
+        reached(FinishStep.PROMOTED, r);
         Upload u;
         String pipeline;
         try {
@@ -526,14 +606,95 @@ public final class ResumableService {
             deleteQuietly(r.id());
             throw e;
         }
+        reached(FinishStep.PLANNED, r);
         Resumable done = r.with(Resumable.State.COMPLETED, null);
-        QueuedJob job = db.write(tx -> {
+        // The state change goes first and guards the rest: only the one finish that moves the row to 'completed'
+        // writes the record and the job, so a repeated finish (recovery racing a PATCH on another node) adds none.
+        Optional<Stored> stored = db.write(tx -> {
+            if (!repository.complete(tx, done)) {
+                return Optional.<Stored>empty();
+            }
             uploads.repository().insert(tx, u);
-            repository.update(tx, done);
-            return pipeline == null ? null : uploads.processing().enqueue(tx, u, pipeline);
+            return Optional.of(new Stored(u, pipeline == null ? null
+                    : uploads.processing().enqueue(tx, u, pipeline)));
         });
+        if (stored.isEmpty()) {
+            log.info("upload {} was finished by another request meanwhile", r.id());
+            return uploads.repository().find(r.id()).map(found -> new Stored(found, null));
+        }
+        reached(FinishStep.COMMITTED, r);
         uploads.counted(u);
-        return Optional.of(new Stored(u, job));
+        return stored;
+    }
+
+    /**
+     * Completes the finish of an upload that a crash interrupted, and returns its record; empty when {@code r}
+     * is not such an upload. The caller holds its lock. Two states need it:
+     * <ul>
+     *   <li>{@link Resumable.State#FINISHING}: the final append recorded its offset ({@link FinishStep#RECORDED})
+     *       and the crash came before the commit, whether or not the blob was promoted;</li>
+     *   <li>active below its length with no resumable blob but a committed blob of exactly its length: a promotion
+     *       by a version that recorded the offset only in the final commit. {@code promote} fsyncs the blob before
+     *       the rename, so a promoted blob is complete and durable.</li>
+     * </ul>
+     * The sha256 is recomputed from storage. A refused type or pipeline deletes the upload, as on the final append.
+     *
+     * @param probeStorage whether to look for the second state (a stat, or a request to S3); HEAD does, since it is
+     *                     what a resuming client asks first
+     * @throws ApiException the refusal of the finished file (the upload is gone)
+     */
+    private Optional<Stored> resumeFinish(Resumable r, boolean probeStorage) throws IOException, SQLException {
+        if (r.state() != Resumable.State.FINISHING) {
+            if (!probeStorage || r.state() != Resumable.State.ACTIVE || r.concat() != Resumable.Concat.NONE
+                    || r.lengthDeferred() || r.offset() == r.length() || blobs.size(r.id()) != r.length()
+                    || store.resumableLength(r.id()) >= 0) {
+                return Optional.empty();
+            }
+        }
+        Resumable done = r.withOffset(r.length());
+        log.info("completing upload {} whose finish was interrupted", r.id());
+        return finish(done, null);
+    }
+
+    /**
+     * Completes every finish a crash interrupted (see {@link #resumeFinish}), so that a finished upload is listed
+     * without waiting for its client: at start-up, before the server listens, and with the periodic sweep (for a
+     * node that crashed and stays down while others share its database). An upload another request holds is left
+     * to that request.
+     *
+     * @return how many were completed; failures are logged (a start-up must not fail for them: the next
+     *         {@code HEAD}, {@code PATCH} or sweep tries again)
+     */
+    public int recoverInterrupted() {
+        List<Resumable> pending;
+        try {
+            pending = repository.finishing(SWEEP_BATCH);
+        } catch (SQLException e) {
+            log.warn("could not look for uploads whose finish was interrupted: {}", e.toString());
+            return 0;
+        }
+        int recovered = 0;
+        for (Resumable r : pending) {
+            Optional<UploadLocks.Lock> lock = locks.tryAcquire(r.id());
+            if (lock.isEmpty()) {
+                continue;
+            }
+            try (UploadLocks.Lock ignored = lock.get()) {
+                Resumable fresh = repository.find(r.id()).orElse(null);
+                if (fresh != null && resumeFinish(fresh, false).isPresent()) {
+                    recovered++;
+                }
+            } catch (ApiException refused) {
+                log.info("the interrupted upload {} was refused when finished ({}) and removed", r.id(),
+                        refused.code());
+            } catch (IOException | SQLException | RuntimeException e) {
+                log.warn("could not complete the interrupted finish of upload {}: {}", r.id(), e.toString());
+            }
+        }
+        if (recovered > 0) {
+            log.info("Completed {} upload(s) whose finish a crash had interrupted", recovered);
+        }
+        return recovered;
     }
 
     private ByteBuffer head(String key, long length) throws IOException {

@@ -94,6 +94,38 @@ public final class SqlResumableRepository implements ResumableRepository {
     }
 
     @Override
+    public boolean complete(Connection tx, Resumable r) throws SQLException {
+        try (PreparedStatement ps = tx.prepareStatement("UPDATE resumable_uploads SET upload_offset = ?, "
+                + "upload_length = ?, state = 'completed', expires_at = ?, updated_at = ? "
+                + "WHERE id = ? AND state IN ('active', 'finishing')")) {
+            ps.setLong(1, r.offset());
+            setLength(ps, 2, r.length());
+            setInstant(ps, 3, r.expiresAt());
+            ps.setLong(4, System.currentTimeMillis());
+            ps.setString(5, r.id());
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    @Override
+    public List<Resumable> finishing(int limit) throws SQLException {
+        return db.read(c -> {
+            // Found through the (state, expires_at) index.
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM resumable_uploads "
+                    + "WHERE state = 'finishing' ORDER BY created_at LIMIT ?")) {
+                ps.setInt(1, limit);
+                List<Resumable> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(map(rs));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
     public List<Resumable> expired(Instant now, int limit) throws SQLException {
         return db.read(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT " + COLUMNS + " FROM resumable_uploads "

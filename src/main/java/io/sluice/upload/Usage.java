@@ -30,7 +30,7 @@ public final class Usage {
             try (PreparedStatement ps = c.prepareStatement("SELECT "
                     + "(SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner = ?) + "
                     + "(SELECT COALESCE(SUM(COALESCE(upload_length, upload_offset)), 0) FROM resumable_uploads "
-                    + "WHERE owner = ? AND (state = 'active' OR (state = 'completed' AND concat = 'partial')))")) {
+                    + "WHERE owner = ? AND (state IN ('active', 'finishing') OR (state = 'completed' AND concat = 'partial')))")) {
                 ps.setString(1, owner);
                 ps.setString(2, owner);
                 try (ResultSet rs = ps.executeQuery()) {
