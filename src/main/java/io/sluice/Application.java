@@ -285,7 +285,8 @@ public final class Application implements AutoCloseable {
         publicRouter.guard(new AccessPolicy(authenticator, new RateLimiter(System::nanoTime)));
         new KeysApi(apiKeys, authenticator).register(publicRouter);
         authenticator.openMode(); // logs which mode is on
-        ConnectionCap cap = new ConnectionCap(config.server().maxConnections(), metrics);
+        ConnectionCap cap = new ConnectionCap(config.server().maxConnections(),
+                config.server().maxConnectionsPerClient(), metrics);
         UploadMetrics uploadMetrics = new UploadMetrics(metrics, config.alerts().uploadFailureWindow());
         AlertService alerts = AlertService.create(config, latest::get, uploadMetrics::recent, queueStats::get, () -> {
             try {

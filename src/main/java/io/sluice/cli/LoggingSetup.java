@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 final class LoggingSetup {
 
-    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %msg%n";
+    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level [%thread] %logger{24} - %redactedMsg%n%redactedEx";
     static final int QUEUE_SIZE = 8192;
     static final int MAX_HISTORY_DAYS = 14;
 
@@ -33,6 +33,7 @@ final class LoggingSetup {
     static void apply(SluiceConfig config) {
         LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
         ctx.reset();
+        registerRedaction(ctx);
         LoggingConfig lc = config.logging();
 
         ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
@@ -69,6 +70,22 @@ final class LoggingSetup {
         // PDFBox warns about every recoverable oddity of a PDF, per page (a missing font: once for each page that
         // uses it); the pdf processor reports what matters to the user in the job's outcome.
         ctx.getLogger("org.apache.pdfbox").setLevel(Level.ERROR);
+    }
+
+    /**
+     * The conversion words of {@link #PATTERN} that pass messages and exceptions through
+     * {@link io.sluice.auth.Redaction}; reset() dropped what logback.xml registered.
+     */
+    @SuppressWarnings("unchecked")
+    private static void registerRedaction(LoggerContext ctx) {
+        java.util.Map<String, String> rules = (java.util.Map<String, String>) ctx.getObject(
+                ch.qos.logback.core.CoreConstants.PATTERN_RULE_REGISTRY);
+        if (rules == null) {
+            rules = new java.util.HashMap<>();
+            ctx.putObject(ch.qos.logback.core.CoreConstants.PATTERN_RULE_REGISTRY, rules);
+        }
+        rules.put("redactedMsg", RedactingMessageConverter.class.getName());
+        rules.put("redactedEx", RedactingThrowableConverter.class.getName());
     }
 
     private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, boolean json) {

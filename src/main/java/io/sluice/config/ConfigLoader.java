@@ -125,6 +125,15 @@ public final class ConfigLoader {
     private static final Key<Integer> SERVER_MAX_CONNECTIONS = scalar("server.maxConnections",
             ServerConfig.DEFAULT_MAX_CONNECTIONS, integer(1, Integer.MAX_VALUE), String::valueOf,
             "Maximum open connections, >= 1.");
+    private static final Key<Integer> SERVER_MAX_CONNECTIONS_PER_CLIENT = scalar("server.maxConnectionsPerClient",
+            ServerConfig.DEFAULT_MAX_CONNECTIONS_PER_CLIENT, integer(0, Integer.MAX_VALUE), String::valueOf,
+            "Maximum open connections from one peer address, >= 0; further connections from it are closed at "
+                    + "once. `0` disables: set it behind a reverse proxy, where every peer is the proxy.");
+    private static final Key<Duration> SERVER_HEADER_TIMEOUT = scalar("server.headerTimeout",
+            ServerConfig.DEFAULT_HEADER_TIMEOUT, duration(Duration.ofSeconds(1), null), Units::formatDuration,
+            "Time a request's headers may take to arrive, counted from connection open (first request) or "
+                    + "from the request's first byte (later requests on a kept-alive connection); the "
+                    + "connection is closed when it passes. >= 1s.");
     private static final Key<Duration> SERVER_IDLE_TIMEOUT = scalar("server.idleTimeout",
             ServerConfig.DEFAULT_IDLE_TIMEOUT, duration(Duration.ofSeconds(1), null), Units::formatDuration,
             "Time an idle connection is kept open, >= 1s.");
@@ -383,7 +392,8 @@ public final class ConfigLoader {
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
-            SERVER_MAX_REQUEST_HEADER_SIZE, SERVER_STATIC_DIR,
+            SERVER_MAX_REQUEST_HEADER_SIZE, SERVER_STATIC_DIR, SERVER_HEADER_TIMEOUT,
+            SERVER_MAX_CONNECTIONS_PER_CLIENT,
             DATA_DIR,
             LIMITS_MAX_FILE_SIZE, LIMITS_MAX_FILES_PER_REQUEST, LIMITS_MAX_REQUEST_SIZE, LIMITS_ALLOWED_TYPES,
             LIMITS_DISK_RESERVE,
@@ -614,7 +624,8 @@ public final class ConfigLoader {
                         v.get(SERVER_MIN_REQUEST_DATA_RATE), v.get(SERVER_SHUTDOWN_GRACE),
                         v.get(SERVER_CORS_ORIGINS), v.get(SERVER_TRUSTED_HOSTS),
                         v.get(SERVER_MAX_REQUEST_HEADER_SIZE),
-                        v.get(SERVER_STATIC_DIR).isEmpty() ? null : Path.of(v.get(SERVER_STATIC_DIR))),
+                        v.get(SERVER_STATIC_DIR).isEmpty() ? null : Path.of(v.get(SERVER_STATIC_DIR)),
+                        v.get(SERVER_HEADER_TIMEOUT), v.get(SERVER_MAX_CONNECTIONS_PER_CLIENT)),
                 v.get(DATA_DIR),
                 new LimitsConfig(v.get(LIMITS_MAX_FILE_SIZE), v.get(LIMITS_MAX_FILES_PER_REQUEST),
                         v.get(LIMITS_MAX_REQUEST_SIZE), v.get(LIMITS_ALLOWED_TYPES), v.get(LIMITS_DISK_RESERVE)),

@@ -12,6 +12,9 @@ import java.util.List;
  * @param corsOrigins        exact origins allowed for CORS, or {@code *}; empty disables CORS
  * @param trustedHosts       accepted Host header names; empty accepts any
  * @param staticDir          directory served at {@code /} for GET and HEAD requests no route answers; null = off
+ * @param headerTimeout      time a request's header block may take to arrive (from connection open for the first
+ *                           request, from the request's first byte for later ones on a kept-alive connection)
+ * @param maxConnectionsPerClient open connections one peer address may hold; {@code 0} disables
  */
 public record ServerConfig(
         String host,
@@ -24,7 +27,9 @@ public record ServerConfig(
         List<String> corsOrigins,
         List<String> trustedHosts,
         int maxRequestHeaderSize,
-        Path staticDir) {
+        Path staticDir,
+        Duration headerTimeout,
+        int maxConnectionsPerClient) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8080;
@@ -34,6 +39,10 @@ public record ServerConfig(
     public static final long DEFAULT_MIN_REQUEST_DATA_RATE = 1024;
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final int DEFAULT_MAX_REQUEST_HEADER_SIZE = 16 * 1024;
+    /** Go's ReadHeaderTimeout and nginx's client_header_timeout are commonly set to 5..60 s; a real client needs ms. */
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    /** An eighth of the default connection limit: a browser opens 6, a busy NAT or CI runner a few dozen. */
+    public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 128;
 
     public ServerConfig {
         corsOrigins = List.copyOf(corsOrigins);

@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import io.sluice.auth.Redaction;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -18,7 +19,8 @@ import java.util.regex.Pattern;
 /**
  * Gives every request an id ({@code X-Request-Id}: the client's if it is sane, else a new one), echoes it on the
  * response, and logs one line per request when it completes: id, method, path, status, bytes in and out,
- * milliseconds, client address.
+ * milliseconds, client address. Credentials in the query string are masked ({@link Redaction}); no request header
+ * is logged, so {@code Authorization} and {@code Cookie} never are.
  */
 public final class AccessLogHandler extends Handler.Wrapper {
 
@@ -66,7 +68,7 @@ public final class AccessLogHandler extends Handler.Wrapper {
         long ms = (System.nanoTime() - start) / 1_000_000;
         int status = failure != null && !response.isCommitted() ? 0 : response.getStatus();
         access.info("{} {} {} {} in={} out={} {}ms client={}{}", id, request.getMethod(),
-                request.getHttpURI().getPathQuery(), status, request.bytesRead.get(), response.bytesWritten.get(), ms,
+                Redaction.redact(request.getHttpURI().getPathQuery()), status, request.bytesRead.get(), response.bytesWritten.get(), ms,
                 Request.getRemoteAddr(request), failure == null ? "" : " aborted=" + failure.getClass().getSimpleName());
     }
 
@@ -82,7 +84,8 @@ public final class AccessLogHandler extends Handler.Wrapper {
             }
             long ms = (System.nanoTime() - request.getBeginNanoTime()) / 1_000_000;
             access.info("{} {} {} {} in={} out={} {}ms client={}", response.getHeaders().get("X-Request-Id"),
-                    request.getMethod(), request.getHttpURI() == null ? "-" : request.getHttpURI().getPathQuery(),
+                    request.getMethod(),
+                    request.getHttpURI() == null ? "-" : Redaction.redact(request.getHttpURI().getPathQuery()),
                     response.getStatus(), 0, Response.getContentBytesWritten(response), ms,
                     Request.getRemoteAddr(request));
         };

@@ -2,8 +2,11 @@ package io.sluice.http;
 
 import io.sluice.config.ServerConfig;
 import org.eclipse.jetty.http.UriCompliance;
+import org.eclipse.jetty.io.AbstractConnection;
+import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.server.ConnectionMetaData;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -19,15 +22,22 @@ import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 
 /**
  * Jetty 12 core handlers on virtual threads: the public connector with its protections, and an optional admin
  * connector for health and metrics that neither the connection cap nor admission ever touch.
+ *
+ * <p>Both connectors close a connection whose request headers take longer than {@code server.headerTimeout}
+ * ({@link HeaderDeadline}); the public one also closes, at accept, connections past
+ * {@code server.maxConnectionsPerClient} for their peer address ({@link PerClientConnectionFactory}).
  *
  * <p>Public chain: graceful tracking, busy-connection tracking (for draining), access log + request id, connection
  * cap + trusted hosts, CORS, minimum data rate, {@link Dispatcher} (liveness inline, the rest on a virtual thread),
@@ -69,7 +79,7 @@ public final class HttpServer {
         // Control characters in a path segment reach the route, so a raw PUT named "a%0A.txt" gets the filename
         // policy's 400 invalid_filename rather than Jetty's generic 400. Ambiguous separators stay refused.
         http.setUriCompliance(UriCompliance.DEFAULT.with("sluice", UriCompliance.Violation.SUSPICIOUS_PATH_CHARACTERS));
-        HttpConnectionFactory factory = new HttpConnectionFactory(http);
+        HttpConnectionFactory factory = new PerClientConnectionFactory(http, cap);
         factory.setInputBufferSize(INPUT_BUFFER_SIZE);
 
         this.cap = cap;
@@ -93,6 +103,8 @@ public final class HttpServer {
         publicConnector.setPort(config.port());
         publicConnector.setIdleTimeout(config.idleTimeout().toMillis());
         publicConnector.addBean(cap);
+        publicConnector.addBean(new HeaderDeadline(config.headerTimeout(), publicConnector.getScheduler(),
+                cap.headerTimeouts()));
         server.addConnector(publicConnector);
         server.addBean(new NetworkConnectionLimit(ConnectionCap.hardLimit(config.maxConnections()), publicConnector));
 
@@ -117,6 +129,8 @@ public final class HttpServer {
             adminConnector.setHost(config.host());
             adminConnector.setPort(config.adminPort());
             adminConnector.setIdleTimeout(config.idleTimeout().toMillis());
+            adminConnector.addBean(new HeaderDeadline(config.headerTimeout(), adminConnector.getScheduler(),
+                    cap.headerTimeouts()));
             server.addConnector(adminConnector);
             Handler adminChain = new AccessLogHandler(new Dispatcher(adminRouter, threads.getVirtualThreadsExecutor()));
             server.setHandler(new GracefulHandler(new ByConnector(publicChain, adminChain)));
@@ -166,6 +180,54 @@ public final class HttpServer {
 
     public ConnectionCap connectionCap() {
         return cap;
+    }
+
+    /**
+     * Applies {@code server.maxConnectionsPerClient} where Jetty creates a connection: one past its address's share
+     * becomes a {@link Refused} connection that closes on open, before the HTTP parser or the connection cap see
+     * it. Closing rather than answering 503: an answer needs the request, and the client decides how slowly that
+     * arrives; meanwhile it would hold a socket of {@link NetworkConnectionLimit}'s budget.
+     */
+    private static final class PerClientConnectionFactory extends HttpConnectionFactory {
+        private final ConnectionCap cap;
+
+        PerClientConnectionFactory(HttpConfiguration config, ConnectionCap cap) {
+            super(config);
+            this.cap = cap;
+        }
+
+        @Override
+        public Connection newConnection(Connector connector, EndPoint endPoint) {
+            InetAddress address = endPoint.getRemoteSocketAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+            if (!cap.acquire(address)) {
+                return new Refused(endPoint, connector.getExecutor());
+            }
+            Connection connection = super.newConnection(connector, endPoint);
+            connection.addEventListener(new Connection.Listener() {
+                @Override
+                public void onClosed(Connection c) {
+                    cap.release(address);
+                }
+            });
+            return connection;
+        }
+    }
+
+    private static final class Refused extends AbstractConnection {
+        Refused(EndPoint endPoint, Executor executor) {
+            super(endPoint, executor);
+        }
+
+        @Override
+        public void onOpen() {
+            super.onOpen();
+            getEndPoint().close();
+        }
+
+        @Override
+        public void onFillable() {
+            getEndPoint().close();
+        }
     }
 
     /** Tracks the public connections that have a request in progress, for {@link ServerConnector#shutdown()}. */

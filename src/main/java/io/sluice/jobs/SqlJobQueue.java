@@ -1,5 +1,7 @@
 package io.sluice.jobs;
 
+import io.sluice.auth.Redaction;
+
 import io.sluice.db.Database;
 
 import java.sql.Connection;
@@ -213,7 +215,8 @@ public final class SqlJobQueue implements JobQueue {
             ps.setLong(3, backoff.delay(lease.attempt()).toMillis());
             ps.setInt(4, flag);
             ps.setString(5, code);
-            ps.setString(6, truncate(message, MAX_MESSAGE_LENGTH));
+            // Messages quote inputs and URLs; stored rows are read back through the API and copied into logs.
+            ps.setString(6, truncate(Redaction.redact(message), MAX_MESSAGE_LENGTH));
             fence(ps, 7, lease);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {

@@ -1,5 +1,7 @@
 package io.sluice.notify;
 
+import io.sluice.auth.Redaction;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.sluice.api.Json;
@@ -127,10 +129,12 @@ public final class Deliveries {
                     + "WHERE id = ? AND attempt = ? AND state = 'pending'")) {
                 ps.setString(1, state);
                 ps.setLong(2, retryAt != null ? retryAt : now);
-                ps.setString(3, url);
+                // The targets themselves stay in `urls` (needed to deliver); what records an attempt is masked.
+                ps.setString(3, Redaction.redact(url));
                 ps.setObject(4, status, java.sql.Types.INTEGER);
-                ps.setString(5, error == null ? null
-                        : error.length() > MAX_ERROR_LENGTH ? error.substring(0, MAX_ERROR_LENGTH) : error);
+                String masked = Redaction.redact(error);
+                ps.setString(5, masked == null ? null
+                        : masked.length() > MAX_ERROR_LENGTH ? masked.substring(0, MAX_ERROR_LENGTH) : masked);
                 ps.setObject(6, delivered ? now : null, java.sql.Types.BIGINT);
                 ps.setLong(7, now);
                 ps.setLong(8, d.id());

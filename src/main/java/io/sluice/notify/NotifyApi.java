@@ -1,5 +1,7 @@
 package io.sluice.notify;
 
+import io.sluice.auth.Redaction;
+
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
@@ -245,7 +247,8 @@ public final class NotifyApi {
         static DeliveryView of(Delivery d) {
             return new DeliveryView(String.valueOf(d.id()), d.eventId(), d.eventType(), d.state().dbValue(),
                     d.attempt(), d.state() == Delivery.State.PENDING ? Instant.ofEpochMilli(d.nextAttemptAt()) : null,
-                    d.urls(), d.lastUrl(), d.lastStatus(), d.lastError(),
+                    d.urls().stream().map(Redaction::redact).toList(), Redaction.redact(d.lastUrl()), d.lastStatus(),
+                    Redaction.redact(d.lastError()),
                     d.deliveredAt() == null ? null : Instant.ofEpochMilli(d.deliveredAt()),
                     Instant.ofEpochMilli(d.createdAt()), Instant.ofEpochMilli(d.updatedAt()), d.payload());
         }

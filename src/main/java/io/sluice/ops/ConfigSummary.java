@@ -15,10 +15,14 @@ final class ConfigSummary {
     static Map<String, Object> of(SluiceConfig c) {
         Map<String, Object> m = new LinkedHashMap<>();
         var s = c.server();
-        m.put("server", Map.of("host", s.host(), "port", s.port(), "adminPort", s.adminPort(),
-                "maxConnections", s.maxConnections(), "idleTimeout", s.idleTimeout().toString(),
-                "minRequestDataRate", s.minRequestDataRate(), "shutdownGrace", s.shutdownGrace().toString(),
-                "corsOrigins", s.corsOrigins(), "trustedHosts", s.trustedHosts()));
+        m.put("server", Map.ofEntries(Map.entry("host", s.host()), Map.entry("port", s.port()),
+                Map.entry("adminPort", s.adminPort()), Map.entry("maxConnections", s.maxConnections()),
+                Map.entry("maxConnectionsPerClient", s.maxConnectionsPerClient()),
+                Map.entry("headerTimeout", s.headerTimeout().toString()),
+                Map.entry("idleTimeout", s.idleTimeout().toString()),
+                Map.entry("minRequestDataRate", s.minRequestDataRate()),
+                Map.entry("shutdownGrace", s.shutdownGrace().toString()), Map.entry("corsOrigins", s.corsOrigins()),
+                Map.entry("trustedHosts", s.trustedHosts())));
         m.put("dataDir", c.dataDir().toString());
         var l = c.limits();
         m.put("limits", Map.of("maxFileSize", l.maxFileSize(), "maxFilesPerRequest", l.maxFilesPerRequest(),

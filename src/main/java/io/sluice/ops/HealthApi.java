@@ -90,15 +90,30 @@ public final class HealthApi {
         LoadState state = shedding.state();
         boolean dbOk = db.ping();
         boolean storageOk = store.probeWritable();
-        boolean ok = dbOk && storageOk && state == LoadState.ACCEPTING;
+        String connections = connectionsExhausted();
+        boolean ok = dbOk && storageOk && state == LoadState.ACCEPTING && connections == null;
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", ok ? "READY" : "NOT_READY");
         body.put("state", state.name());
-        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN"));
+        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN",
+                "connections", connections == null ? "UP" : "EXHAUSTED"));
         if (state == LoadState.SHEDDING) {
             body.put("reason", shedding.lastReason());
+        } else if (connections != null) {
+            body.put("reason", connections);
         }
         ex.json(ok ? 200 : 503, body);
+    }
+
+    /**
+     * Why new clients are refused {@code 503 too_many_connections} right now, or null while a slot is free. A pod in
+     * this state should leave the load balancer until its connections drain (the header deadline and the idle
+     * timeout end them).
+     */
+    private String connectionsExhausted() {
+        int open = openConnections.getAsInt();
+        int limit = config.server().maxConnections();
+        return open < limit ? null : "connections exhausted: " + open + " open of server.maxConnections " + limit;
     }
 
     void detailed(Exchange ex) throws IOException {

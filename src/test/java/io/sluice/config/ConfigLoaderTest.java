@@ -247,7 +247,7 @@ class ConfigLoaderTest {
 
             assertThat(c.server()).isEqualTo(new ServerConfig("::1", 0, 9090, 1, Duration.ofSeconds(1), 1024,
                     Duration.ZERO, List.of("*"), List.of("example.com:8443", "*.example.org", "127.0.0.1", "[::1]:8080"),
-                    1 << 20, null));
+                    1 << 20, null, ServerConfig.DEFAULT_HEADER_TIMEOUT, ServerConfig.DEFAULT_MAX_CONNECTIONS_PER_CLIENT));
             assertThat(c.dataDir()).isEqualTo(Path.of("data"));
             assertThat(c.limits()).isEqualTo(new LimitsConfig(1610612736L, 1000, 2L << 30,
                     List.of("image/png", "image/*", "application/vnd.ms-excel"), 0));

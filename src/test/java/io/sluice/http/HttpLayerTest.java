@@ -117,7 +117,9 @@ class HttpLayerTest {
                     RawResponse health = get(third, "/health");
                     assertThat(health.status()).as("liveness past the cap").isEqualTo(200);
                     RawResponse ready = get(third, "/health/ready");
-                    assertThat(ready.status()).as("readiness past the cap").isEqualTo(200);
+                    // Every slot is taken: the pod should leave the load balancer until connections drain.
+                    assertThat(ready.status()).as("readiness past the cap").isEqualTo(503);
+                    assertThat(Json.parse(ready.body()).at("/checks/connections").asText()).isEqualTo("EXHAUSTED");
 
                     RawResponse refused = get(third, "/api/v1/uploads");
                     assertThat(refused.status()).isEqualTo(503);
@@ -134,10 +136,11 @@ class HttpLayerTest {
                     c.close();
                 }
             }
-            // Below the cap again, a new connection is served.
+            // Below the cap again, a new connection is served and readiness recovers.
             Await.until(Duration.ofSeconds(10), "closed connections counted down",
                     () -> openConnections(ts) == 0);
             try (RawHttp again = new RawHttp(ts.port(), 10_000)) {
+                assertThat(get(again, "/health/ready").status()).isEqualTo(200);
                 assertThat(get(again, "/api/v1/uploads").status()).isEqualTo(200);
             }
             ts.assertNothingLeftBehind();
@@ -238,8 +241,10 @@ class HttpLayerTest {
                     assertThat(health.statusCode()).isEqualTo(200);
                     assertThat(health.headers().firstValue("X-Request-Id")).isPresent();
                 }
+                // The admin port answers although the public one is saturated, and says that it is.
                 HttpResponse<String> ready = ts.send(HttpRequest.newBuilder(adminUri(admin, "/health/ready")).build());
-                assertThat(ready.statusCode()).isEqualTo(200);
+                assertThat(ready.statusCode()).isEqualTo(503);
+                assertThat(Json.parse(ready.body()).at("/reason").asText()).contains("connections exhausted");
                 HttpResponse<String> detailed = ts.send(HttpRequest.newBuilder(adminUri(admin, "/health/detailed"))
                         .build());
                 assertThat(detailed.statusCode()).isEqualTo(200);

@@ -1,0 +1,52 @@
+package io.sluice.auth;
+
+import java.util.regex.Pattern;
+
+/**
+ * The one place that removes credentials from text bound for a log line or a stored record (a job's error
+ * message, a webhook delivery's last URL and error). Replaced by {@value #MASK}:
+ * <ul>
+ *   <li>the value of a credential-bearing parameter ({@code access_token}, {@code token}, {@code api_key},
+ *       {@code key}, {@code signature}, {@code X-Amz-Signature}, {@code X-Amz-Credential}, any case) in a query
+ *       string or a {@code name=value} pair;</li>
+ *   <li>anything shaped like a Sluice API key ({@code sk_<26-character id>_<secret>}, see {@link KeySecret}),
+ *       wherever it appears;</li>
+ *   <li>the credentials of {@code Bearer}/{@code Basic} and the value of an {@code Authorization}, {@code Cookie}
+ *       or {@code Set-Cookie} header written out as text.</li>
+ * </ul>
+ * The names are kept, so a reader still sees that a token was sent, and where.
+ */
+public final class Redaction {
+
+    public static final String MASK = "***";
+
+    /** Preceded by neither a name character nor '-', so {@code key} does not match inside {@code monkey=}. */
+    private static final Pattern PARAMETER = Pattern.compile(
+            "(?i)(?<![A-Za-z0-9_.-])(access_token|token|api_key|key|signature|x-amz-signature|x-amz-credential)"
+                    + "=[^&\\s#\"'<>,;]*");
+    private static final Pattern API_KEY = Pattern.compile(
+            Pattern.quote(KeySecret.PREFIX) + "[0-9A-Za-z]{26}_[A-Za-z0-9_-]+");
+    private static final Pattern SCHEME = Pattern.compile("(?i)\\b(Bearer|Basic)\\s+[A-Za-z0-9._~+/=-]+");
+    private static final Pattern HEADER = Pattern.compile(
+            "(?i)\\b(proxy-authorization|authorization|set-cookie|cookie)(\\s*[:=]\\s*)[^\\r\\n]*");
+
+    private Redaction() {
+    }
+
+    /** {@code text} with every credential replaced by {@value #MASK}; null stays null. */
+    public static String redact(String text) {
+        if (text == null || !mayHoldCredential(text)) {
+            return text;
+        }
+        String out = API_KEY.matcher(text).replaceAll(MASK);
+        out = HEADER.matcher(out).replaceAll("$1$2" + MASK);
+        out = SCHEME.matcher(out).replaceAll("$1 " + MASK);
+        return PARAMETER.matcher(out).replaceAll("$1=" + MASK);
+    }
+
+    /** A cheap pre-check: most log lines (and request paths) have none of these, and skip the regular expressions. */
+    private static boolean mayHoldCredential(String text) {
+        return text.indexOf('=') >= 0 || text.indexOf(':') >= 0 || text.contains(KeySecret.PREFIX)
+                || text.contains("earer ") || text.contains("asic ");
+    }
+}
