@@ -40,6 +40,8 @@ import java.util.function.Function;
 public final class Router extends Handler.Abstract implements Routes {
 
     private static final Logger log = LoggerFactory.getLogger(Router.class);
+    /** When a write the database refused for want of disk space is worth trying again: an operator frees space. */
+    static final java.time.Duration DATABASE_DISK_FULL_RETRY_AFTER = java.time.Duration.ofSeconds(30);
 
     private record Entry(String method, String pattern, String[] segments, Route route) {
     }
@@ -142,6 +144,15 @@ public final class Router extends Handler.Abstract implements Routes {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             callback.failed(cause instanceof QuietException ? cause : new EofException(cause));
         } catch (Throwable e) {
+            if (io.sluice.db.Database.isDiskFull(e)) {
+                // Not a bug but a state of the disk: one line, and an answer that tells the client to come back.
+                log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
+                        e.getMessage());
+                writeError(request, response, callback, new ApiException(507, "insufficient_storage",
+                        "the data disk is full: the change cannot be recorded now; retry once space is freed", null,
+                        DATABASE_DISK_FULL_RETRY_AFTER));
+                return;
+            }
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
             writeError(request, response, callback,
                     new ApiException(500, "internal_error", "unexpected server error; quote request id " + ex.requestId()));

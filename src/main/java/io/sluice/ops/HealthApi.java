@@ -16,6 +16,7 @@ import io.sluice.ops.metrics.CachedQueueStats;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +28,10 @@ import java.util.function.Supplier;
  *
  * <p>{@code /health} is liveness: constant time, no database, no locks, no I/O; it stays 200 under any load (the
  * HTTP layer answers it on its I/O thread, before any virtual thread is involved).
- * {@code /health/ready} is 200 only when the database answers, storage takes writes and the server is
- * {@link LoadState#ACCEPTING}. Neither passes through admission.
+ * {@code /health/ready} is 200 only when the database answers, storage takes writes, the data disk has more than its
+ * reserve free ({@link DiskCheck}) and the server is {@link LoadState#ACCEPTING}; otherwise 503 with every
+ * {@code reason} that holds. Nothing is cached: each call looks again, so readiness returns as soon as space is
+ * freed. Neither passes through admission.
  */
 public final class HealthApi {
 
@@ -90,15 +93,47 @@ public final class HealthApi {
         LoadState state = shedding.state();
         boolean dbOk = db.ping();
         boolean storageOk = store.probeWritable();
-        boolean ok = dbOk && storageOk && state == LoadState.ACCEPTING;
+        DiskCheck disk = disk();
+        boolean ok = dbOk && storageOk && disk.ok() && state == LoadState.ACCEPTING;
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", ok ? "READY" : "NOT_READY");
         body.put("state", state.name());
-        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN"));
+        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN",
+                "disk", disk.ok() ? "UP" : "DOWN"));
+        // Every reason that holds, most specific first: a full disk also fails the storage probe.
+        List<String> reasons = new ArrayList<>();
+        if (!disk.ok()) {
+            reasons.add(disk.reason());
+        }
+        if (!storageOk) {
+            reasons.add("storage does not take writes");
+        }
+        if (!dbOk) {
+            reasons.add("database does not answer");
+        }
         if (state == LoadState.SHEDDING) {
-            body.put("reason", shedding.lastReason());
+            reasons.add(String.valueOf(shedding.lastReason()));
+        } else if (state != LoadState.ACCEPTING) {
+            reasons.add(state.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        if (!reasons.isEmpty()) {
+            body.put("reason", String.join("; ", reasons));
         }
         ex.json(ok ? 200 : 503, body);
+    }
+
+    /**
+     * The data disk now, against {@code limits.diskReserve} plus the database headroom that was released and not
+     * yet restored (that space is the database's, not free for anyone else).
+     */
+    DiskCheck disk() {
+        long free;
+        try {
+            free = store.usableSpace();
+        } catch (IOException e) {
+            free = -1;
+        }
+        return DiskCheck.of(free, config.limits().diskReserve(), db.headroom().owed());
     }
 
     void detailed(Exchange ex) throws IOException {
@@ -133,13 +168,16 @@ public final class HealthApi {
                 "staged", store.stagedCount(),
                 "buffers", Map.of("size", pool.bufferSize(), "capacity", pool.capacity(),
                         "inUse", pool.outstanding(), "allocatedBytes", pool.allocatedBytes())));
-        long free;
-        try {
-            free = store.usableSpace();
-        } catch (IOException e) {
-            free = -1;
+        DiskCheck disk = disk();
+        Map<String, Object> diskBlock = new LinkedHashMap<>();
+        diskBlock.put("free", disk.free());
+        diskBlock.put("reserve", config.limits().diskReserve());
+        diskBlock.put("headroom", Map.of("size", db.headroom().size(), "held", db.headroom().held()));
+        diskBlock.put("status", disk.ok() ? "UP" : "DOWN");
+        if (!disk.ok()) {
+            diskBlock.put("reason", disk.reason());
         }
-        body.put("disk", Map.of("free", free, "reserve", config.limits().diskReserve()));
+        body.put("disk", diskBlock);
         if (jobs != null) {
             body.put("jobs", jobsBlock(jobs.get()));
         }
