@@ -133,7 +133,9 @@ public final class Database implements AutoCloseable {
         }
         try {
             return new Database(openSqliteDataSource(dataDir), Dialect.SQLITE, null, headroom);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
+            // Hikari's pool initialization fails with its own RuntimeException (SQLITE_IOERR_SHMSIZE when the -shm
+            // file cannot be sized on a full disk).
             if (!(usableSpace(dataDir) < headroom.size() && headroom.release())) {
                 throw e;
             }

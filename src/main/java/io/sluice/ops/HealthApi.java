@@ -98,8 +98,11 @@ public final class HealthApi {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", ok ? "READY" : "NOT_READY");
         body.put("state", state.name());
-        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN",
-                "disk", disk.ok() ? "UP" : "DOWN"));
+        Map<String, Object> checks = new LinkedHashMap<>();
+        checks.put("database", dbOk ? "UP" : "DOWN");
+        checks.put("storage", storageOk ? "UP" : "DOWN");
+        checks.put("disk", disk.ok() ? "UP" : "DOWN");
+        body.put("checks", checks);
         // Every reason that holds, most specific first: a full disk also fails the storage probe.
         List<String> reasons = new ArrayList<>();
         if (!disk.ok()) {
