@@ -35,6 +35,9 @@ class FullDiskTest {
     /** Small, so filling it is quick; large enough for the database headroom (16 MiB by default) and the server. */
     static final int DISK_MIB = 64;
     static final Duration READY_BOUND = Duration.ofSeconds(5);
+    /** The production default (TestServer keeps it small for the rest of the suite). */
+    static final String DEFAULT_HEADROOM = io.sluice.config.Units.formatSize(
+            io.sluice.config.DatabaseConfig.DEFAULT_HEADROOM);
 
     @TempDir
     Path dir;
@@ -57,7 +60,7 @@ class FullDiskTest {
                         options: {lines: 1, delayMillis: 600000}
                     """);
             try (TestServer s = TestServer.start(disk.root().resolve("data"), config, "jobs.workers", "1",
-                    "server.shutdownGrace", "2s")) {
+                    "server.shutdownGrace", "2s", "database.headroom", DEFAULT_HEADROOM)) {
                 awaitHeadroomHeld(s, null);
                 String admin = createKey(s, null, "admin", true);
                 JsonNode one = uploaded(s, admin, "one.txt?pipeline=slow", "first\n");
@@ -133,7 +136,7 @@ class FullDiskTest {
             String kept;
             String gone;
             String tus;
-            try (TestServer s = TestServer.start(data)) {
+            try (TestServer s = TestServer.start(data, "database.headroom", DEFAULT_HEADROOM)) {
                 awaitHeadroomHeld(s, null);
                 kept = upload(s, null, "kept.txt", "kept content\n");
                 gone = upload(s, null, "gone.txt", "to delete\n");
@@ -154,7 +157,7 @@ class FullDiskTest {
             disk.fill();
             assertThat(disk.usable()).as("the disk is full").isLessThan(4096);
 
-            try (TestServer s = TestServer.start(data)) {
+            try (TestServer s = TestServer.start(data, "database.headroom", DEFAULT_HEADROOM)) {
                 HttpResponse<String> notReady = record(s.get("/health/ready"));
                 assertThat(notReady.statusCode()).isEqualTo(503);
                 assertThat(Json.parse(notReady.body()).path("reason").asText()).startsWith("disk below reserve: ");
