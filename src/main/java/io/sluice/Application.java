@@ -105,6 +105,8 @@ public final class Application implements AutoCloseable {
     private static final long HANDLER_CLEANUP_WAIT_MILLIS = 5_000;
     /** How often the outputs of pruned jobs are looked for (pruning itself runs hourly in the worker pool). */
     static final Duration OUTPUT_SWEEP_INTERVAL = Duration.ofHours(1);
+    /** How often a released database headroom is looked at for restoring (a look is one statfs). */
+    static final long HEADROOM_CHECK_MILLIS = 1_000;
 
     private final SluiceConfig config;
     private final Database db;
@@ -169,18 +171,23 @@ public final class Application implements AutoCloseable {
         // Staged state belongs to the upload requests of the API role; a worker must not sweep that of a running API
         // process on the same data directory.
         // One account of the data disk for every writer: uploads, spool files, copies and job attempts.
-        DiskLedger disk = DiskLedger.of(config.dataDir(), config.limits().diskReserve(), config.admission().retryAfter(),
+        Database db = openServerDatabase(config);
+        // The database headroom released on a full disk and not yet restored is the database's: writers see it as
+        // taken, so that they do not use up what was freed for deletes and key changes.
+        DiskLedger disk = new DiskLedger(() -> {
+            long usable = DiskLedger.usableSpace(config.dataDir());
+            return usable < 0 ? usable : Math.max(0, usable - db.headroom().owed());
+        }, config.limits().diskReserve(), config.admission().retryAfter(),
                 config.storage().type() == io.sluice.config.StorageConfig.Type.LOCAL ? 0
                         : S3BlobStore.spoolBytesPerWriter(config.storage().s3()));
-        Storage<?> storage = Storage.open(config, role.servesApi(), disk);
-        var store = storage.store();
-        Database db;
+        Storage<?> storage;
         try {
-            db = openDatabase(config);
-        } catch (java.sql.SQLException | RuntimeException e) {
-            closeStore(store);
+            storage = Storage.open(config, role.servesApi(), disk);
+        } catch (Exception e) {
+            db.close();
             throw e;
         }
+        var store = storage.store();
 
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
@@ -373,6 +380,12 @@ public final class Application implements AutoCloseable {
                 }
             }, presignSweepMillis, presignSweepMillis, TimeUnit.MILLISECONDS);
         }
+        if (db.headroom().size() > 0) {
+            // Written at the first start, and again once the disk has room after it was released; a failed attempt
+            // is retried here, never in a request.
+            sweeper.scheduleWithFixedDelay(() -> db.headroom().restore(config.limits().diskReserve()), 0,
+                    HEADROOM_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+        }
         long outputSweepMillis = OUTPUT_SWEEP_INTERVAL.toMillis();
         if (role.runsJobs()) {
             sweeper.scheduleWithFixedDelay(outputSweep, outputSweepMillis, outputSweepMillis, TimeUnit.MILLISECONDS);
@@ -405,7 +418,6 @@ public final class Application implements AutoCloseable {
         return app;
     }
 
-    /** SQLite in the data directory, or the PostgreSQL that {@code database.url} names. */
     /** An object store holds an HTTP client (S3); the local store holds nothing to close. */
     private static void closeStore(BlobStore store) {
         if (store instanceof AutoCloseable c) {
@@ -417,7 +429,16 @@ public final class Application implements AutoCloseable {
         }
     }
 
-    /** The configured database: a shared PostgreSQL when {@code database.url} is set, else SQLite in the data dir. */
+    /** The server's database: as {@link #openDatabase}, with SQLite's headroom on the data disk. */
+    private static Database openServerDatabase(SluiceConfig config) throws java.sql.SQLException {
+        var d = config.database();
+        return d.postgres() ? openDatabase(config) : Database.openSqlite(config.dataDir(), d.headroom());
+    }
+
+    /**
+     * The configured database: a shared PostgreSQL when {@code database.url} is set, else SQLite in the data dir
+     * (for tools beside a server: the server's headroom is left to the server).
+     */
     public static Database openDatabase(SluiceConfig config) throws java.sql.SQLException {
         var d = config.database();
         return d.postgres() ? Database.openPostgres(d.url(), d.user(), d.password(), d.poolSize())
@@ -445,10 +466,24 @@ public final class Application implements AutoCloseable {
 
     /**
      * The readiness checks that do not depend on load: the database answers and storage takes writes. The
-     * systemd watchdog pings only while they pass (shedding under load is no reason to be restarted).
+     * systemd watchdog pings only while they pass (shedding under load is no reason to be restarted, and neither is
+     * a full disk: storage that refuses writes because the disk is below its reserve is excused, since a restart
+     * frees nothing and the server still serves reads and deletes).
      */
     public boolean checksPass() {
-        return db.ping() && store.probeWritable();
+        if (!db.ping()) {
+            return false;
+        }
+        if (store.probeWritable()) {
+            return true;
+        }
+        long usable;
+        try {
+            usable = store.usableSpace();
+        } catch (IOException e) {
+            return false;
+        }
+        return !io.sluice.ops.DiskCheck.of(usable, config.limits().diskReserve(), db.headroom().owed()).ok();
     }
 
     public int port() {

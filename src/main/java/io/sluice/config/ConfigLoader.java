@@ -388,6 +388,12 @@ public final class ConfigLoader {
             DatabaseConfig.DEFAULT_POOL_SIZE, integer(1, 1000), String::valueOf,
             "Pooled PostgreSQL connections per process, 1..1000 (the LISTEN connection and the upload-lock "
                     + "session come on top). Unused with SQLite.");
+    private static final Key<Long> DATABASE_HEADROOM = scalar("database.headroom",
+            DatabaseConfig.DEFAULT_HEADROOM, size(0, 1L << 40), n -> n == 0 ? "0" : Units.formatSize(n),
+            "Space of the data disk kept for SQLite in `<dataDir>/sluice.db-headroom`, released when a commit "
+                    + "finds the disk full (so deletes and key changes still work) and written again once the disk "
+                    + "has room; until then uploads and readiness count it as owed. `0` keeps none. Unused with "
+                    + "PostgreSQL. 0..1TiB.");
 
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
@@ -412,7 +418,7 @@ public final class ConfigLoader {
             STORAGE_TYPE, STORAGE_S3_ENDPOINT, STORAGE_S3_REGION, STORAGE_S3_BUCKET, STORAGE_S3_ACCESS_KEY,
             STORAGE_S3_SECRET_KEY, STORAGE_S3_PATH_STYLE, STORAGE_S3_PREFIX, STORAGE_S3_PART_SIZE, STORAGE_DOWNLOADS,
             STORAGE_PRESIGN_EXPIRY,
-            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE);
+            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM);
 
 
     /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
@@ -649,7 +655,7 @@ public final class ConfigLoader {
                 new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)),
                 storage(v),
                 new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
-                        v.get(DATABASE_POOL_SIZE)));
+                        v.get(DATABASE_POOL_SIZE), v.get(DATABASE_HEADROOM)));
     }
 
     private static StorageConfig storage(Values v) {

@@ -30,6 +30,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * work. The work may therefore run on another caller's thread: it must depend only on the connection it is given
  * (no thread-locals, no calls back into {@link #write}).
  *
+ * <p>A transaction that fails leaves no broken connection behind: it is rolled back, and a connection whose commit
+ * failed or whose rollback did not leave it clean is evicted from the pool, never handed out again. (SQLite rolls a
+ * transaction back on its own after {@code SQLITE_FULL} or an I/O error; the driver still believes it is inside one,
+ * and its next {@code COMMIT} fails with "cannot commit - no transaction is active".) On SQLite, a commit that fails
+ * for want of disk space releases the database's {@link Headroom} and is retried once; a write that still finds no
+ * space fails with SQLSTATE {@value #DISK_FULL_STATE} (PostgreSQL's {@code disk_full}), which the API answers with
+ * 507.
+ *
  * <p>PostgreSQL ({@link #openPostgres}) needs no such gate: it has real concurrent writers, so each {@link #write}
  * is one transaction of its own on a pooled connection. It also offers what several nodes sharing one database
  * need: LISTEN/NOTIFY ({@link #listen}, through one {@link PgListener} per process) and dedicated sessions outside
@@ -47,6 +55,12 @@ public final class Database implements AutoCloseable {
     public static final String POOL_APPLICATION_NAME = "sluice";
     public static final String LISTEN_APPLICATION_NAME = "sluice-listen";
     public static final String SESSION_APPLICATION_NAME = "sluice-session";
+    /** SQLSTATE of a write refused for want of disk space: PostgreSQL's {@code disk_full}, used for SQLite too. */
+    public static final String DISK_FULL_STATE = "53100";
+    /** SQLite's primary result code for "database or disk is full" (extended codes keep it in the low byte). */
+    private static final int SQLITE_FULL = 13;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Database.class);
+
     private final HikariDataSource dataSource;
     private final Dialect dialect;
     /** How to open connections outside the pool (PostgreSQL only; null on SQLite). */
@@ -58,11 +72,14 @@ public final class Database implements AutoCloseable {
     /** Held by the one caller that is running and committing a batch of queued writes. */
     private final ReentrantLock committer = new ReentrantLock();
     private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
+    /** Space kept for the database on its disk (SQLite); none on PostgreSQL, whose disk is not ours. */
+    private final Headroom headroom;
 
-    private Database(HikariDataSource dataSource, Dialect dialect, PgConnector connector) {
+    private Database(HikariDataSource dataSource, Dialect dialect, PgConnector connector, Headroom headroom) {
         this.dataSource = dataSource;
         this.dialect = dialect;
         this.connector = connector;
+        this.headroom = headroom;
     }
 
     /** Where and as whom to connect to PostgreSQL; the password is never part of {@link #toString()}. */
@@ -86,13 +103,57 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    /** Opens (creating if needed) the embedded SQLite database in {@code dataDir} and migrates it. */
+    /**
+     * Opens (creating if needed) the embedded SQLite database in {@code dataDir} and migrates it, without headroom
+     * of its own (and leaving a server's headroom file alone): for tools beside a server, and tests.
+     */
     public static Database openSqlite(Path dataDir) throws SQLException {
+        return openSqlite(dataDir, Headroom.none());
+    }
+
+    /**
+     * Opens (creating if needed) the embedded SQLite database in {@code dataDir} and migrates it, keeping
+     * {@code headroomBytes} of the disk for it ({@link Headroom}; 0 keeps none). On a full disk the headroom is
+     * released to open it: opening creates the {@code -wal} and {@code -shm} files.
+     */
+    public static Database openSqlite(Path dataDir, long headroomBytes) throws SQLException {
         try {
             Files.createDirectories(dataDir);
         } catch (java.io.IOException e) {
             throw new SQLException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
         }
+        return openSqlite(dataDir, Headroom.in(dataDir, headroomBytes));
+    }
+
+    private static Database openSqlite(Path dataDir, Headroom headroom) throws SQLException {
+        try {
+            Files.createDirectories(dataDir);
+        } catch (java.io.IOException e) {
+            throw new SQLException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
+        }
+        try {
+            return new Database(openSqliteDataSource(dataDir), Dialect.SQLITE, null, headroom);
+        } catch (SQLException | RuntimeException e) {
+            // Hikari's pool initialization fails with its own RuntimeException (SQLITE_IOERR_SHMSIZE when the -shm
+            // file cannot be sized on a full disk).
+            if (!(usableSpace(dataDir) < headroom.size() && headroom.release())) {
+                throw e;
+            }
+            log.warn("opening the database on a full disk failed ({}); retrying with the headroom released",
+                    rootMessage(e));
+            return new Database(openSqliteDataSource(dataDir), Dialect.SQLITE, null, headroom);
+        }
+    }
+
+    private static long usableSpace(Path dir) {
+        try {
+            return Files.getFileStore(dir).getUsableSpace();
+        } catch (java.io.IOException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private static HikariDataSource openSqliteDataSource(Path dataDir) throws SQLException {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("sluice-db");
         hc.setJdbcUrl("jdbc:sqlite:" + dataDir.resolve("sluice.db").toAbsolutePath());
@@ -117,7 +178,7 @@ public final class Database implements AutoCloseable {
             ds.close();
             throw new SQLException("database migration failed: " + e.getMessage(), e);
         }
-        return new Database(ds, Dialect.SQLITE, null);
+        return ds;
     }
 
     /**
@@ -171,7 +232,7 @@ public final class Database implements AutoCloseable {
             throw new SQLException("database migration failed: " + e.getMessage(), e);
         }
         return new Database(ds, Dialect.POSTGRESQL, new PgConnector(url, user == null ? "" : user,
-                password == null ? "" : password));
+                password == null ? "" : password), Headroom.none());
     }
 
     /** The URL without its query string, which may carry a password: for messages. */
@@ -195,7 +256,30 @@ public final class Database implements AutoCloseable {
         return dialect;
     }
 
-    /** Work that reads and writes inside one transaction. */
+    /** The disk space kept for this database ({@link Headroom#none()} on PostgreSQL). */
+    public Headroom headroom() {
+        return headroom;
+    }
+
+    /**
+     * Whether {@code e} (or what it wraps) says the database's disk is full: SQLSTATE {@value #DISK_FULL_STATE}, or
+     * SQLite's {@code SQLITE_FULL}.
+     */
+    public static boolean isDiskFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException s && (DISK_FULL_STATE.equals(s.getSQLState())
+                    || (t instanceof org.sqlite.SQLiteException lite
+                    && (lite.getResultCode().code & 0xff) == SQLITE_FULL))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Work that reads and writes inside one transaction. It may run more than once: a transaction that failed for
+     * want of disk space is run again, from the start, once the headroom is released; only the last run counts.
+     */
     @FunctionalInterface
     public interface Work<T> {
         T run(Connection connection) throws SQLException;
@@ -235,19 +319,92 @@ public final class Database implements AutoCloseable {
 
     /** One transaction for one work on its own pooled connection (PostgreSQL: concurrent writers need no gate). */
     private <T> T writeAlone(Work<T> work) throws SQLException {
-        try (Connection c = dataSource.getConnection()) {
+        try {
+            return inTransaction(work);
+        } catch (SQLException e) {
+            throw isDiskFull(e) ? diskFull(e) : e;
+        }
+    }
+
+    /**
+     * Runs {@code work} in one transaction on a pooled connection and commits it. On failure the transaction is
+     * rolled back, and the connection goes back to the pool only if that left it clean (rolled back, in auto-commit
+     * mode); a connection whose commit failed, or whose rollback failed, is evicted: its transaction state is in
+     * doubt. The exception thrown is the first failure, with later ones suppressed.
+     */
+    private <T> T inTransaction(Work<T> work) throws SQLException {
+        Connection c = dataSource.getConnection();
+        boolean clean = false;
+        Throwable failure = null;
+        try {
             c.setAutoCommit(false);
+            T result;
             try {
-                T result = work.run(c);
-                c.commit();
-                return result;
+                result = work.run(c);
             } catch (SQLException | RuntimeException | Error e) {
-                rollbackQuietly(c, e);
+                clean = rollback(c, e);
                 throw e;
-            } finally {
-                c.setAutoCommit(true);
+            }
+            try {
+                c.commit();
+            } catch (SQLException | RuntimeException | Error e) {
+                // Even when the rollback passes, a failed COMMIT leaves the connection in doubt: never reuse it.
+                rollback(c, e);
+                throw e;
+            }
+            c.setAutoCommit(true);
+            clean = true;
+            return result;
+        } catch (SQLException | RuntimeException | Error e) {
+            failure = e;
+            throw e;
+        } finally {
+            if (!clean) {
+                try {
+                    dataSource.evictConnection(c);
+                } catch (RuntimeException e) {
+                    addSuppressed(failure, e);
+                }
+            }
+            try {
+                c.close();
+            } catch (SQLException e) {
+                if (failure == null) {
+                    throw e;
+                }
+                addSuppressed(failure, e);
             }
         }
+    }
+
+    private static void addSuppressed(Throwable to, Throwable e) {
+        if (to != null && to != e) {
+            to.addSuppressed(e);
+        }
+    }
+
+    /**
+     * Rolls back and returns to auto-commit mode; false (the failures suppressed into {@code cause}) when either
+     * fails, e.g. because SQLite already rolled the transaction back itself.
+     */
+    private static boolean rollback(Connection c, Throwable cause) {
+        try {
+            c.rollback();
+            c.setAutoCommit(true);
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            addSuppressed(cause, e);
+            return false;
+        }
+    }
+
+    /** {@code e} as the disk-full failure callers see: SQLSTATE {@value #DISK_FULL_STATE}, {@code e} as cause. */
+    private static SQLException diskFull(SQLException e) {
+        if (DISK_FULL_STATE.equals(e.getSQLState())) {
+            return e;
+        }
+        return new SQLException("the database's disk is full: " + e.getMessage(), DISK_FULL_STATE,
+                e.getErrorCode(), e);
     }
 
     /** Runs the queued writes (up to {@link #MAX_GROUP_COMMIT}) in one transaction and completes each of them. */
@@ -260,29 +417,27 @@ public final class Database implements AutoCloseable {
             return;
         }
         List<Runnable> outcomes = new ArrayList<>(batch.size());
-        try (Connection c = dataSource.getConnection()) {
-            c.setAutoCommit(false);
+        try {
             try {
-                if (batch.size() == 1) {
-                    // Alone: no savepoint needed, its failure rolls back the whole transaction below.
-                    outcomes.add(batch.getFirst().run(c));
-                } else {
-                    for (Pending<?> p : batch) {
-                        outcomes.add(p.runInSavepoint(c));
-                    }
-                }
-                c.commit();
+                outcomes.addAll(inTransaction(c -> runAll(batch, c)));
             } catch (SQLException | RuntimeException | Error e) {
-                rollbackQuietly(c, e);
-                outcomes.clear();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
+                // Out of disk space: the headroom kept for this moment goes to the database, and the batch runs
+                // again from the start (its first run was rolled back).
+                if (!(isDiskFull(e) && headroom.release())) {
+                    throw e;
+                }
+                try {
+                    outcomes.addAll(inTransaction(c -> runAll(batch, c)));
+                } catch (SQLException | RuntimeException | Error again) {
+                    again.addSuppressed(e);
+                    throw again;
+                }
             }
         } catch (SQLException | RuntimeException | Error e) {
+            Throwable shown = e instanceof SQLException s && isDiskFull(s) ? diskFull(s) : e;
             outcomes.clear();
             for (Pending<?> p : batch) {
-                outcomes.add(p.failed(batch.size() == 1 ? e : asShared(e)));
+                outcomes.add(p.failed(batch.size() == 1 ? shown : asShared(shown)));
             }
         } finally {
             // Every caller of the batch learns its outcome, whatever happened.
@@ -295,12 +450,18 @@ public final class Database implements AutoCloseable {
         }
     }
 
-    private static void rollbackQuietly(Connection c, Throwable cause) {
-        try {
-            c.rollback();
-        } catch (SQLException e) {
-            cause.addSuppressed(e);
+    /** Runs every work of {@code batch} on {@code c}; the outcomes to deliver once the transaction has committed. */
+    private static List<Runnable> runAll(List<Pending<?>> batch, Connection c) throws SQLException {
+        List<Runnable> outcomes = new ArrayList<>(batch.size());
+        if (batch.size() == 1) {
+            // Alone: no savepoint needed, its failure rolls back the whole transaction.
+            outcomes.add(batch.getFirst().run(c));
+        } else {
+            for (Pending<?> p : batch) {
+                outcomes.add(p.runInSavepoint(c));
+            }
         }
+        return outcomes;
     }
 
     /** A failure of the whole batch, as each of its callers sees it: its own exception, the batch's as cause. */
@@ -348,9 +509,16 @@ public final class Database implements AutoCloseable {
             try {
                 r = work.run(c);
             } catch (SQLException | RuntimeException | Error e) {
-                // If the savepoint cannot be restored, the transaction is in doubt: the whole batch fails.
-                c.rollback(sp);
-                c.releaseSavepoint(sp);
+                // If the savepoint cannot be restored, the transaction is in doubt: the whole batch fails, with
+                // this work's failure as the reason (SQLite rolls everything back itself after SQLITE_FULL, and the
+                // batch is retried when that was the cause).
+                try {
+                    c.rollback(sp);
+                    c.releaseSavepoint(sp);
+                } catch (SQLException | RuntimeException restore) {
+                    e.addSuppressed(restore);
+                    throw e;
+                }
                 return failed(e);
             }
             c.releaseSavepoint(sp);

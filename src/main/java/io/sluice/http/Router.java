@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.sluice.api.ApiException;
+import io.sluice.db.Database;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Guard;
@@ -44,6 +45,8 @@ import java.util.function.Function;
 public final class Router extends Handler.Abstract implements Routes {
 
     private static final Logger log = LoggerFactory.getLogger(Router.class);
+    /** When a write the database refused for want of disk space is worth trying again: an operator frees space. */
+    static final Duration DATABASE_DISK_FULL_RETRY_AFTER = Duration.ofSeconds(30);
 
     private record Entry(String method, String pattern, String[] segments, Route route) {
     }
@@ -154,11 +157,15 @@ public final class Router extends Handler.Abstract implements Routes {
             callback.failed(cause instanceof QuietException ? cause : new EofException(cause));
         } catch (Throwable e) {
             var full = DiskFullException.of(e, diskFullRetryAfter);
-            if (full.isPresent()) {
-                // Not a server bug: the writer already removed or cut back what it wrote; the client retries later.
+            if (full.isPresent() || Database.isDiskFull(e)) {
+                // Not a server bug but a state of the disk: the writer already removed or cut back what it wrote (a
+                // database write committed nothing); one line, and an answer that tells the client to come back.
+                ApiException answer = full.map(Router::insufficientStorage).orElseGet(() -> new ApiException(507,
+                        "insufficient_storage", "the data disk is full: the change cannot be recorded now; retry "
+                        + "once space is freed", null, DATABASE_DISK_FULL_RETRY_AFTER));
                 log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
-                        full.get().getMessage());
-                writeError(request, response, callback, insufficientStorage(full.get()));
+                        answer.getMessage());
+                writeError(request, response, callback, answer);
                 return;
             }
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);

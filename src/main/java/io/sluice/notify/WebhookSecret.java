@@ -22,6 +22,17 @@ public final class WebhookSecret {
     private WebhookSecret() {
     }
 
+    /** Java reports ENOSPC only by its message ({@code FileSystemException} or a plain {@code IOException}). */
+    private static boolean diskFull(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t instanceof java.nio.file.FileSystemException f ? f.getReason() : t.getMessage();
+            if (m != null && m.contains("No space left on device")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** {@code configured} when not empty; else the content of {@code <dataDir>/webhook-secret}, created if absent. */
     public static String resolve(String configured, Path dataDir) throws IOException {
         return resolve(configured, dataDir, FILE, "webhooks.secret");
@@ -72,6 +83,15 @@ public final class WebhookSecret {
                         settingKey);
             } catch (FileAlreadyExistsException e) {
                 // Created meanwhile by another process: read it below.
+            } catch (IOException e) {
+                if (!diskFull(e)) {
+                    throw e;
+                }
+                // A start on a full disk must not fail for want of a few bytes: this process signs with a secret of
+                // its own, and the next start with room writes one to keep.
+                log.warn("cannot keep a signing secret in {} ({}): using one for this run only (set {} to use your "
+                        + "own)", file.toAbsolutePath(), e.getMessage(), settingKey);
+                return secret;
             } finally {
                 Files.deleteIfExists(temp);
             }

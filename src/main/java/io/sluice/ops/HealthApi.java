@@ -16,8 +16,10 @@ import io.sluice.ops.metrics.CachedQueueStats;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -27,8 +29,10 @@ import java.util.function.Supplier;
  *
  * <p>{@code /health} is liveness: constant time, no database, no locks, no I/O; it stays 200 under any load (the
  * HTTP layer answers it on its I/O thread, before any virtual thread is involved).
- * {@code /health/ready} is 200 only when the database answers, storage takes writes and the server is
- * {@link LoadState#ACCEPTING}. Neither passes through admission.
+ * {@code /health/ready} is 200 only when the database answers, storage takes writes, the data disk has more than its
+ * reserve free ({@link DiskCheck}) and the server is {@link LoadState#ACCEPTING}; otherwise 503 with every
+ * {@code reason} that holds. Nothing is cached: each call looks again, so readiness returns as soon as space is
+ * freed. Neither passes through admission.
  */
 public final class HealthApi {
 
@@ -91,16 +95,38 @@ public final class HealthApi {
         boolean dbOk = db.ping();
         boolean storageOk = store.probeWritable();
         String connections = connectionsExhausted();
-        boolean ok = dbOk && storageOk && state == LoadState.ACCEPTING && connections == null;
+        DiskCheck disk = disk();
+        boolean ok = dbOk && storageOk && disk.ok() && state == LoadState.ACCEPTING && connections == null;
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("status", ok ? "READY" : "NOT_READY");
         body.put("state", state.name());
-        body.put("checks", Map.of("database", dbOk ? "UP" : "DOWN", "storage", storageOk ? "UP" : "DOWN",
-                "connections", connections == null ? "UP" : "EXHAUSTED"));
+        Map<String, Object> checks = new LinkedHashMap<>();
+        checks.put("database", dbOk ? "UP" : "DOWN");
+        checks.put("storage", storageOk ? "UP" : "DOWN");
+        checks.put("disk", disk.ok() ? "UP" : "DOWN");
+        checks.put("connections", connections == null ? "UP" : "EXHAUSTED");
+        body.put("checks", checks);
+        // Every reason that holds, most specific first: a full disk also fails the storage probe.
+        List<String> reasons = new ArrayList<>();
+        if (!disk.ok()) {
+            reasons.add(disk.reason());
+        }
+        if (!storageOk) {
+            reasons.add("storage does not take writes");
+        }
+        if (!dbOk) {
+            reasons.add("database does not answer");
+        }
+        if (connections != null) {
+            reasons.add(connections);
+        }
         if (state == LoadState.SHEDDING) {
-            body.put("reason", shedding.lastReason());
-        } else if (connections != null) {
-            body.put("reason", connections);
+            reasons.add(String.valueOf(shedding.lastReason()));
+        } else if (state != LoadState.ACCEPTING) {
+            reasons.add(state.name().toLowerCase(Locale.ROOT));
+        }
+        if (!reasons.isEmpty()) {
+            body.put("reason", String.join("; ", reasons));
         }
         ex.json(ok ? 200 : 503, body);
     }
@@ -114,6 +140,20 @@ public final class HealthApi {
         int open = openConnections.getAsInt();
         int limit = config.server().maxConnections();
         return open < limit ? null : "connections exhausted: " + open + " open of server.maxConnections " + limit;
+    }
+
+    /**
+     * The data disk now, against {@code limits.diskReserve} plus the database headroom that was released and not
+     * yet restored (that space is the database's, not free for anyone else).
+     */
+    DiskCheck disk() {
+        long free;
+        try {
+            free = store.usableSpace();
+        } catch (IOException e) {
+            free = -1;
+        }
+        return DiskCheck.of(free, config.limits().diskReserve(), db.headroom().owed());
     }
 
     void detailed(Exchange ex) throws IOException {
@@ -148,13 +188,16 @@ public final class HealthApi {
                 "staged", store.stagedCount(),
                 "buffers", Map.of("size", pool.bufferSize(), "capacity", pool.capacity(),
                         "inUse", pool.outstanding(), "allocatedBytes", pool.allocatedBytes())));
-        long free;
-        try {
-            free = store.usableSpace();
-        } catch (IOException e) {
-            free = -1;
+        DiskCheck disk = disk();
+        Map<String, Object> diskBlock = new LinkedHashMap<>();
+        diskBlock.put("free", disk.free());
+        diskBlock.put("reserve", config.limits().diskReserve());
+        diskBlock.put("headroom", Map.of("size", db.headroom().size(), "held", db.headroom().held()));
+        diskBlock.put("status", disk.ok() ? "UP" : "DOWN");
+        if (!disk.ok()) {
+            diskBlock.put("reason", disk.reason());
         }
-        body.put("disk", Map.of("free", free, "reserve", config.limits().diskReserve()));
+        body.put("disk", diskBlock);
         if (jobs != null) {
             body.put("jobs", jobsBlock(jobs.get()));
         }

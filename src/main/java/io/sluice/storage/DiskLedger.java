@@ -55,13 +55,16 @@ public final class DiskLedger {
 
     /** A ledger over the filesystem holding {@code dir}. */
     public static DiskLedger of(Path dir, long diskReserve, Duration retryAfter, long streamCap) {
-        return new DiskLedger(() -> {
-            try {
-                return Files.getFileStore(dir).getUsableSpace();
-            } catch (IOException e) {
-                return -1;
-            }
-        }, diskReserve, retryAfter, streamCap);
+        return new DiskLedger(() -> usableSpace(dir), diskReserve, retryAfter, streamCap);
+    }
+
+    /** Free bytes of the filesystem holding {@code dir} now, or -1 when it cannot be read. */
+    public static long usableSpace(Path dir) {
+        try {
+            return Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     /** Bytes reserved and not yet written, by every open reservation (read-only: for tests and metrics). */

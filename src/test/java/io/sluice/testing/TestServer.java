@@ -49,6 +49,9 @@ public final class TestServer implements AutoCloseable {
         overrides.put("server.port", "0");
         overrides.put("dataDir", dataDir.toString());
         overrides.put("limits.diskReserve", "0");
+        // Hundreds of servers start in a test run: each writes its database headroom, so keep it small here
+        // (the full-disk tests set the production default).
+        overrides.put("database.headroom", "1MiB");
         if (Boolean.getBoolean("sluice.test.postgres")) {
             // -Dsluice.test.postgres=true runs every server test on an embedded PostgreSQL instead of SQLite: one
             // database per data directory, so a restart finds its rows (a test's own database.url still wins).
