@@ -1,6 +1,7 @@
 package io.sluice.jobs;
 
 import io.sluice.api.Json;
+import io.sluice.isolation.ChildProcesses;
 import io.sluice.isolation.RunSpec;
 import io.sluice.processors.FileContext;
 import io.sluice.processors.Processor;
@@ -50,14 +51,18 @@ public final class PipelineHandler implements JobHandler {
     private final BlobFiles files;
     private final JobOutputs outputs;
     private final IsolatedRunner isolated;
+    private final ChildProcesses children;
 
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs) {
-        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm());
+    /** @param children starts the attempts' processes (programs, child JVMs) and kills what earlier ones left */
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
+                           ChildProcesses children) {
+        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm(), children);
     }
 
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
-                           IsolatedRunner isolated) {
+                           IsolatedRunner isolated, ChildProcesses children) {
+        this.children = Objects.requireNonNull(children, "children");
         this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
@@ -85,7 +90,15 @@ public final class PipelineHandler implements JobHandler {
     private Result run(JobContext context, Job job, Upload upload, Path file) throws Exception {
         Path temporary = outputs.temporaryFile(job.id(), job.attempt());
         Path workDir = outputs.workDir(job.id(), job.attempt());
+        // Never two attempts at once: what a crashed or fenced-out attempt left running dies before this one starts.
+        try {
+            children.killEarlierAttempts(job.id(), job.attempt());
+        } catch (IOException e) {
+            throw new JobFailedException("previous_attempt_running", "an earlier attempt's process could not be "
+                    + "stopped: " + e.getMessage(), true);
+        }
         outputs.discardEarlierAttempts(job.id(), job.attempt());
+        ProcessorContext.Launcher launcher = b -> children.start(b, job.id(), job.attempt());
         try {
             Map<String, Object> summary = new LinkedHashMap<>();
             long lines;
@@ -93,12 +106,12 @@ public final class PipelineHandler implements JobHandler {
                 RunSpec spec = new RunSpec(pipeline.config().processor(), pipeline.config().options(), info(upload),
                         file.toString(), temporary.toString(), workDir.toString());
                 IsolatedRunner.Outcome outcome = isolated.run(context, spec, pipeline.config().memory(),
-                        job.timeout());
+                        job.timeout(), launcher);
                 summary.putAll(outcome.summary());
                 lines = outcome.outputLines();
             } else {
                 try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
-                        context::checkpoint)) {
+                        context::checkpoint, launcher)) {
                     Processor.Result result = pipeline.task().run(fc);
                     if (result != null) {
                         summary.putAll(result.summary());
