@@ -38,6 +38,7 @@ import io.sluice.notify.EventStreams;
 import io.sluice.notify.NotifyApi;
 import io.sluice.notify.WebhookSecret;
 import io.sluice.notify.WebhookSender;
+import io.sluice.isolation.ChildProcesses;
 import io.sluice.jobs.JobOutputs;
 import io.sluice.jobs.OutputStore;
 import io.sluice.jobs.StoredJobOutputs;
@@ -123,6 +124,7 @@ public final class Application implements AutoCloseable {
     private final WebhookSender webhooks;
     private final Router adminRouter;
     private final AlertService alerts;
+    private final ChildProcesses children;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -130,7 +132,8 @@ public final class Application implements AutoCloseable {
                         SheddingTracker shedding, AdmissionController admission, ScheduledExecutorService scheduler,
                         ScheduledExecutorService sweeper, ResumableService resumable, WorkerPool workers,
                         EventStreams streams, WebhookSender webhooks, Router adminRouter,
-                        AlertService alerts) {
+                        AlertService alerts, ChildProcesses children) {
+        this.children = children;
         this.adminRouter = adminRouter;
         this.alerts = alerts;
         this.config = config;
@@ -244,10 +247,15 @@ public final class Application implements AutoCloseable {
                 return true; // keep it; decide next time
             }
         };
+        // Programs and child JVMs of attempts: tied to this process, and recorded so a crash's leftovers are killed.
+        ChildProcesses children = ChildProcesses.forDataDir(config.dataDir());
         if (role.runsJobs()) {
             // Likewise: half-written outputs are the workers' business, and those of attempts running in another
             // worker on the same data directory stay.
             outputs.sweepTemporary(attemptRunning);
+            // What a server that died here left running (no parent-death signal without setpriv) goes before any
+            // job can run again.
+            children.killLeftovers();
         }
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
@@ -255,8 +263,7 @@ public final class Application implements AutoCloseable {
                 new UploadJobs(pipelines, jobs, storage.files(), events), Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {
-            handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs,
-                    IsolatedRunner.forThisJvm(), disk));
+            handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs, children, disk));
         }
         // File and database work: on its own thread, so it can never delay the memory samples admission reads.
         ScheduledExecutorService sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -392,7 +399,7 @@ public final class Application implements AutoCloseable {
         }
 
         Application app = new Application(config, db, store, http, publicRouter, shedding, admission, scheduler,
-                sweeper, resumable, workers, streams, webhooks, adminRouter, alerts);
+                sweeper, resumable, workers, streams, webhooks, adminRouter, alerts, children);
         try {
             if (role.servesApi()) {
                 streams.start();
@@ -593,6 +600,8 @@ public final class Application implements AutoCloseable {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+        // After the workers, whose handlers killed their processes: any that escaped get their parent-death signal.
+        children.close();
         // After the workers: their last state changes still record events (and deliveries) until here.
         webhooks.stop(Duration.ofSeconds(5));
         scheduler.shutdownNow();

@@ -35,6 +35,9 @@ public final class RunJobCommand implements Callable<Integer> {
         PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), false,
                 StandardCharsets.UTF_8);
         System.setOut(System.err);
+        // A second guard besides the parent-death signal (which needs setpriv): an orphan has nobody to report to.
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit()
+                .thenRun(() -> Runtime.getRuntime().halt(ChildProtocol.EXIT_ORPHANED)));
         ChildRunner runner = new ChildRunner(protocol);
         if (spec == null || spec.toString().equals("-")) {
             return runner.run(System.in);

@@ -21,6 +21,8 @@ public final class ChildProtocol {
     public static final int EXIT_FAILED = 1;
     public static final int EXIT_BAD_SPEC = 2;
     public static final int EXIT_OUT_OF_MEMORY = 3;
+    /** The worker that started the child is gone: nobody can take its result, so it stops at once. */
+    public static final int EXIT_ORPHANED = 4;
 
     public static final String PROGRESS = "progress";
     public static final String RESULT = "result";

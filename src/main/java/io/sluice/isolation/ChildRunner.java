@@ -51,8 +51,10 @@ public final class ChildRunner {
         try {
             Processor.Result result;
             long lines;
-            try (FileContext fc = new FileContext(spec.upload(), Path.of(spec.file()), Path.of(spec.workDir()),
-                    Path.of(spec.output()), this::progress, () -> { })) {
+            // Programs a processor starts here are leashed to this JVM, which is leashed to the server.
+            try (ChildProcesses programs = new ChildProcesses(null, System.getenv("PATH"));
+                 FileContext fc = new FileContext(spec.upload(), Path.of(spec.file()), Path.of(spec.workDir()),
+                    Path.of(spec.output()), this::progress, () -> { }, b -> programs.start(b, null, 0))) {
                 result = task.run(fc);
                 lines = fc.output().lines();
             }

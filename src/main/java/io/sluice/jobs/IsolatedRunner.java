@@ -2,9 +2,11 @@ package io.sluice.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Json;
+import io.sluice.isolation.ChildProcess;
 import io.sluice.isolation.ChildProtocol;
 import io.sluice.isolation.RunSpec;
 import io.sluice.isolation.TailBuffer;
+import io.sluice.processors.ProcessorContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,8 +87,8 @@ public final class IsolatedRunner {
      * @throws CancelledException  from the context's checkpoint (the child is killed first)
      * @throws InterruptedException when the pool interrupts the handler (the child is killed first)
      */
-    public Outcome run(JobContext context, RunSpec spec, long memory, Duration timeout)
-            throws IOException, InterruptedException {
+    public Outcome run(JobContext context, RunSpec spec, long memory, Duration timeout,
+                       ProcessorContext.Launcher launcher) throws IOException, InterruptedException {
         Job job = context.job();
         Path specFile = Path.of(spec.workDir()).resolve("run-job.json");
         Files.createDirectories(specFile.getParent());
@@ -99,8 +101,17 @@ public final class IsolatedRunner {
                 "-Djava.io.tmpdir=" + spec.workDir(),
                 "-cp", classPath, "io.sluice.Main", "run-job", "--spec", specFile.toString());
         long startedAt = System.nanoTime();
-        Process child = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(nullDevice()))
-                .start();
+        // Started through the launcher: the child JVM dies with the server and is recorded (ChildProcesses).
+        ChildProcess started = launcher.start(new ProcessBuilder(command)
+                .redirectInput(ProcessBuilder.Redirect.from(nullDevice())));
+        try (started) {
+            return run(context, job, started, spec, memory, timeout, startedAt);
+        }
+    }
+
+    private Outcome run(JobContext context, Job job, ChildProcess started, RunSpec spec, long memory,
+                        Duration timeout, long startedAt) throws IOException, InterruptedException {
+        Process child = started.process();
         TailBuffer stderr = new TailBuffer(STDERR_TAIL);
         BlockingQueue<String> lines = new ArrayBlockingQueue<>(256);
         Thread errPump = Thread.ofVirtual().name("sluice-job-stderr-" + job.id())
@@ -112,7 +123,7 @@ public final class IsolatedRunner {
                 String line = lines.poll(POLL_MILLIS, TimeUnit.MILLISECONDS);
                 context.checkpoint();
                 if (System.nanoTime() - startedAt >= timeout.toNanos()) {
-                    kill(child);
+                    started.kill();
                     throw new JobFailedException("timeout", "the processor ran longer than its time limit of "
                             + timeout, false);
                 }
@@ -136,14 +147,14 @@ public final class IsolatedRunner {
             }
             // Stdout is closed: the child is ending. A child that closes stdout and lingers is killed.
             if (!child.waitFor(5, TimeUnit.SECONDS)) {
-                kill(child);
+                started.kill();
             }
             int exit = child.waitFor();
             errPump.join(Duration.ofSeconds(2));
             return outcome(job, exit, last, stderr, memory);
         } finally {
             if (child.isAlive()) {
-                kill(child);
+                started.kill();
             }
             outPump.interrupt();
         }
@@ -203,16 +214,6 @@ public final class IsolatedRunner {
             return n != null && n.isObject() ? n : null;
         } catch (IOException e) {
             return null;
-        }
-    }
-
-    private static void kill(Process child) {
-        child.descendants().forEach(ProcessHandle::destroyForcibly);
-        child.destroyForcibly();
-        try {
-            child.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 

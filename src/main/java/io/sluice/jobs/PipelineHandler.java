@@ -1,6 +1,7 @@
 package io.sluice.jobs;
 
 import io.sluice.api.Json;
+import io.sluice.isolation.ChildProcesses;
 import io.sluice.isolation.RunSpec;
 import io.sluice.processors.FileContext;
 import io.sluice.processors.Processor;
@@ -58,20 +59,21 @@ public final class PipelineHandler implements JobHandler {
     private final JobOutputs outputs;
     private final IsolatedRunner isolated;
     private final DiskLedger disk;
+    private final ChildProcesses children;
 
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs) {
-        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm());
+    /**
+     * @param children starts the attempts' processes (programs, child JVMs) and kills what earlier ones left
+     * @param disk     the data disk's ledger, on which each attempt reserves its estimate
+     */
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
+                           ChildProcesses children, DiskLedger disk) {
+        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm(), children, disk);
     }
 
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
-                           IsolatedRunner isolated) {
-        this(pipeline, uploads, files, outputs, isolated, new DiskLedger(() -> -1, 0, java.time.Duration.ZERO, 0));
-    }
-
-    /** @param disk the data disk's ledger, on which each attempt reserves its estimate */
-    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
-                           IsolatedRunner isolated, DiskLedger disk) {
+                           IsolatedRunner isolated, ChildProcesses children, DiskLedger disk) {
+        this.children = Objects.requireNonNull(children, "children");
         this.disk = Objects.requireNonNull(disk, "disk");
         this.isolated = Objects.requireNonNull(isolated, "isolated");
         this.pipeline = Objects.requireNonNull(pipeline, "pipeline");
@@ -105,7 +107,15 @@ public final class PipelineHandler implements JobHandler {
     private Result run(JobContext context, Job job, Upload upload, Path file) throws Exception {
         Path temporary = outputs.temporaryFile(job.id(), job.attempt());
         Path workDir = outputs.workDir(job.id(), job.attempt());
+        // Never two attempts at once: what a crashed or fenced-out attempt left running dies before this one starts.
+        try {
+            children.killEarlierAttempts(job.id(), job.attempt());
+        } catch (IOException e) {
+            throw new JobFailedException("previous_attempt_running", "an earlier attempt's process could not be "
+                    + "stopped: " + e.getMessage(), true);
+        }
         outputs.discardEarlierAttempts(job.id(), job.attempt());
+        ProcessorContext.Launcher launcher = b -> children.start(b, job.id(), job.attempt());
         try {
             Map<String, Object> summary = new LinkedHashMap<>();
             long lines;
@@ -113,12 +123,12 @@ public final class PipelineHandler implements JobHandler {
                 RunSpec spec = new RunSpec(pipeline.config().processor(), pipeline.config().options(), info(upload),
                         file.toString(), temporary.toString(), workDir.toString());
                 IsolatedRunner.Outcome outcome = isolated.run(context, spec, pipeline.config().memory(),
-                        job.timeout());
+                        job.timeout(), launcher);
                 summary.putAll(outcome.summary());
                 lines = outcome.outputLines();
             } else {
                 try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
-                        context::checkpoint)) {
+                        context::checkpoint, launcher)) {
                     Processor.Result result = pipeline.task().run(fc);
                     if (result != null) {
                         summary.putAll(result.summary());

@@ -2,6 +2,7 @@ package io.sluice.processors;
 
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.sluice.api.Json;
+import io.sluice.isolation.ChildProcess;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -30,6 +31,7 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     private final Path workDir;
     private final Progress progress;
     private final Runnable checkpoint;
+    private final Launcher launcher;
     private final OutputStream out;
     private final ObjectWriter writer = Json.mapper().writer();
     private long lines;
@@ -40,6 +42,13 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
      */
     public FileContext(UploadInfo upload, Path file, Path workDir, Path outputFile, Progress progress,
                        Runnable checkpoint) throws IOException {
+        this(upload, file, workDir, outputFile, progress, checkpoint, b -> ChildProcess.unmanaged(b.start()));
+    }
+
+    /** @param launcher how {@link #start} starts programs (the worker's ties them to the server's life) */
+    public FileContext(UploadInfo upload, Path file, Path workDir, Path outputFile, Progress progress,
+                       Runnable checkpoint, Launcher launcher) throws IOException {
+        this.launcher = launcher;
         this.upload = upload;
         this.file = file;
         this.workDir = workDir;
@@ -91,6 +100,11 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     @Override
     public Path workDir() {
         return workDir;
+    }
+
+    @Override
+    public ChildProcess start(ProcessBuilder builder) throws IOException {
+        return launcher.start(builder);
     }
 
     /** Flushes and closes the output file. */

@@ -1,5 +1,7 @@
 package io.sluice.processors;
 
+import io.sluice.isolation.ChildProcess;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -33,6 +35,21 @@ public interface ProcessorContext {
 
     /** A private directory for this attempt's temporary files; removed after the attempt. */
     Path workDir();
+
+    /**
+     * Starts an external program for this attempt. Use this rather than {@link ProcessBuilder#start()}: in a worker
+     * the program is tied to the server's life (it dies with it, even on {@code kill -9}) and recorded, so that
+     * what a crashed attempt left is killed before the job runs again. Close the result when done with it.
+     */
+    default ChildProcess start(ProcessBuilder builder) throws IOException {
+        return ChildProcess.unmanaged(builder.start());
+    }
+
+    /** How a context starts programs ({@link #start}). */
+    @FunctionalInterface
+    interface Launcher {
+        ChildProcess start(ProcessBuilder builder) throws IOException;
+    }
 
     /** The stored upload, as processors see it. */
     record UploadInfo(String id, String filename, long size, String sha256, String contentType,

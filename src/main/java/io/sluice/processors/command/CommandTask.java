@@ -2,6 +2,7 @@ package io.sluice.processors.command;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Json;
+import io.sluice.isolation.ChildProcess;
 import io.sluice.isolation.TailBuffer;
 import io.sluice.processors.Processor;
 import io.sluice.processors.ProcessorContext;
@@ -66,13 +67,26 @@ final class CommandTask implements Processor.Task {
         env.putAll(options.env());
 
         context.progress(0, "running " + Path.of(options.command().getFirst()).getFileName(), null);
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw new ProcessorException("command_not_found", "cannot start " + options.command().getFirst()
-                    + ": " + e.getMessage());
+        String program = options.command().getFirst();
+        if (!findable(program, env.get("PATH"), workDir)) {
+            // Checked here: behind a prefix (the leash, prlimit) a missing program is only the prefix's exit code.
+            throw new ProcessorException("command_not_found", "cannot start " + program + ": no such executable"
+                    + (program.contains("/") ? "" : " on the PATH"));
         }
+        ChildProcess child;
+        try {
+            child = context.start(pb);
+        } catch (IOException e) {
+            throw new ProcessorException("command_not_found", "cannot start " + program + ": " + e.getMessage());
+        }
+        try (child) {
+            return run(context, child, stdoutFile, output);
+        }
+    }
+
+    private Processor.Result run(ProcessorContext context, ChildProcess child, Path stdoutFile, Path output)
+            throws Exception {
+        Process p = child.process();
         TailBuffer stderr = new TailBuffer(STDERR_TAIL);
         long[] stdoutBytes = new long[1];
         Thread errPump = Thread.ofVirtual().start(() -> stderr.drain(p.getErrorStream()));
@@ -83,7 +97,7 @@ final class CommandTask implements Processor.Task {
             while (!p.waitFor(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
                 context.checkpoint();
                 if (options.timeout() != null && System.nanoTime() - started >= options.timeout().toNanos()) {
-                    kill(p);
+                    child.kill();
                     throw new ProcessorException("timeout", options.command().getFirst() + " ran longer than its "
                             + "time limit of " + options.timeout());
                 }
@@ -92,7 +106,7 @@ final class CommandTask implements Processor.Task {
             errPump.join(java.time.Duration.ofSeconds(2));
         } finally {
             if (p.isAlive()) {
-                kill(p);
+                child.kill();
             }
         }
         int exit = p.exitValue();
@@ -185,13 +199,20 @@ final class CommandTask implements Processor.Task {
         }
     }
 
-    private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** Whether {@code program} names an executable file, directly or on {@code path}, as execvp would find it. */
+    private static boolean findable(String program, String path, Path workDir) {
+        if (program.contains("/")) {
+            return Files.isExecutable(workDir.resolve(program)); // relative to the working directory it runs in
         }
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            Path p = dir.isEmpty() ? workDir.resolve(program) : Path.of(dir, program);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -71,7 +71,7 @@ public final class ForwardProcessor implements Processor {
                 try (FileContext innerContext = new FileContext(context.upload(), context.file(),
                         context.workDir().resolve("inner"), rows,
                         (percent, stage, eta) -> context.progress(percent * 80 / 100, stage, eta),
-                        context::checkpoint)) {
+                        context::checkpoint, context::start)) {
                     produced = inner.run(innerContext);
                 }
                 // The rows are this job's output as well, so GET /api/v1/jobs/{id}/output shows what was sent.

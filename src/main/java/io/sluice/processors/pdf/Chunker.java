@@ -108,7 +108,8 @@ final class Chunker {
             last--;
         }
         sink.accept(new Chunk(chunks++, text, pageAt(first), pageAt(last), text.length()));
-        int start = end - overlap;
+        // The last chunk may be shorter than the overlap (a document shorter than it is one such chunk).
+        int start = Math.max(0, end - overlap);
         if (start < end && Character.isLowSurrogate(buf.charAt(start))) {
             start++; // the overlap would begin with half a pair: one character fewer, so there is always progress
         }

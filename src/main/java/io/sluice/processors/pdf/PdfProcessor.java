@@ -10,8 +10,8 @@ import java.util.Map;
  * <p>Options: {@code chunkSize} (characters, default 1000, at least 100), {@code chunkOverlap} (default 200, below
  * chunkSize), {@code maxPages} (default 2000), {@code password} (for encrypted documents). Output lines are
  * {@link Chunk}s; the summary has {@code pages, title, author, subject, creator, producer, creationDate} (those
- * present), {@code chunks, characters, encrypted, pagesWithoutText}. Failure codes: {@code encrypted_pdf},
- * {@code malformed_pdf}, {@code too_many_pages}.
+ * present), {@code chunks, characters, encrypted, pagesWithoutText}. Failure codes, none retried: {@code encrypted_pdf},
+ * {@code malformed_pdf}, {@code pdf_unreadable} (no page can be reached), {@code too_many_pages}.
  *
  * <p>Isolated by default: PDFBox parses hostile input, and its memory grows with a document's object count.
  */

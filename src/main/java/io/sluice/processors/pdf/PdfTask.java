@@ -10,12 +10,14 @@ import org.apache.pdfbox.io.RandomAccessReadBufferedFile;
 import org.apache.pdfbox.io.RandomAccessStreamCache.StreamCacheCreateFunction;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDDocumentInformation;
+import org.apache.pdfbox.pdmodel.PDPage;
 import org.apache.pdfbox.pdmodel.encryption.InvalidPasswordException;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.Calendar;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,8 +27,10 @@ import java.util.Map;
  *
  * <p>Failures meant for the user, all not retryable: {@code encrypted_pdf} (no or wrong password, or a security
  * handler that needs a certificate), {@code malformed_pdf} (empty, not a PDF, truncated — see {@link PdfEnvelope} —
- * or PDFBox cannot parse the file or one of its pages),
- * {@code too_many_pages} (more than {@code maxPages}, refused before any extraction).
+ * or PDFBox cannot parse the file or one of its pages), {@code pdf_unreadable} (no page can be reached: a page
+ * tree that is empty or loops on itself, whatever its {@code /Count} says), {@code too_many_pages} (more than
+ * {@code maxPages}, refused before any extraction). A job that fails keeps the stage it failed in: "opening", or
+ * the page whose text could not be extracted.
  */
 final class PdfTask implements Processor.Task {
 
@@ -35,6 +39,8 @@ final class PdfTask implements Processor.Task {
     private static final int MAX_REASON_CHARS = 300;
     /** Between two pages' texts in the document text: a paragraph break, which is also a good chunk boundary. */
     private static final String PAGE_SEPARATOR = "\n\n";
+    /** A document from which no page can be reached: retrying cannot help, so the job fails at once. */
+    static final String UNREADABLE = "pdf_unreadable";
 
     private final PdfOptions options;
 
@@ -59,10 +65,6 @@ final class PdfTask implements Processor.Task {
         try (RandomAccessReadBufferedFile source = new RandomAccessReadBufferedFile(file);
              PDDocument doc = open(source, cache)) {
             int pages = pageCount(doc);
-            if (pages > options.maxPages()) {
-                throw new ProcessorException("too_many_pages", "the PDF has " + pages
-                        + " pages; this pipeline accepts at most " + options.maxPages() + " (options.maxPages)");
-            }
             Map<String, Object> summary = new LinkedHashMap<>();
             summary.put("pages", pages);
             summary.putAll(metadata(doc));
@@ -74,8 +76,11 @@ final class PdfTask implements Processor.Task {
             } catch (PageStripper.SinkFailure f) {
                 throw f.sinkException();
             } catch (IOException | RuntimeException e) {
-                throw new ProcessorException("malformed_pdf", "cannot extract the text of page "
-                        + (extraction.pagesDone + 1) + ": " + reason(e), false, e);
+                // The job keeps its last stage: name the page that failed, not the one before it.
+                int failed = extraction.pagesDone + 1;
+                ctx.progress((int) (100L * extraction.pagesDone / pages), "page " + failed + " of " + pages, null);
+                throw new ProcessorException("malformed_pdf", "cannot extract the text of page " + failed + ": "
+                        + reason(e), false, e);
             }
             extraction.chunker.finish();
 
@@ -104,12 +109,38 @@ final class PdfTask implements Processor.Task {
         }
     }
 
-    private static int pageCount(PDDocument doc) throws ProcessorException {
+    /**
+     * The pages the page tree really leads to, counted by walking it (at most {@code maxPages + 1}), never its
+     * {@code /Count}: a tree whose node lists itself as its kid claims any count and holds no page (PDFBox's walk
+     * visits each node once), and one whose count is too small hides pages.
+     *
+     * @throws ProcessorException {@code pdf_unreadable} when no page can be reached, {@code too_many_pages} over
+     *                            {@code maxPages}, {@code malformed_pdf} when walking the tree fails
+     */
+    private int pageCount(PDDocument doc) throws ProcessorException {
+        int declared;
+        int reached = 0;
         try {
-            return doc.getNumberOfPages();
+            declared = doc.getNumberOfPages();
+            Iterator<PDPage> it = doc.getPages().iterator();
+            while (reached <= options.maxPages() && it.hasNext()) {
+                it.next();
+                reached++;
+            }
         } catch (RuntimeException e) {
             throw new ProcessorException("malformed_pdf", "the PDF's page tree is broken: " + reason(e), false, e);
         }
+        if (reached == 0) {
+            throw new ProcessorException(UNREADABLE, declared == 0 ? "the PDF has no pages"
+                    : "the PDF has no readable page: its page tree claims " + declared + " page(s) but leads to "
+                    + "none (it is empty or refers back to itself)");
+        }
+        if (reached > options.maxPages()) {
+            throw new ProcessorException("too_many_pages", "the PDF has " + (declared > options.maxPages()
+                    ? declared + "" : "more than " + options.maxPages()) + " pages; this pipeline accepts at most "
+                    + options.maxPages() + " (options.maxPages)");
+        }
+        return reached;
     }
 
     /** Title, author, ... from the document information dictionary; absent or unreadable fields are left out. */

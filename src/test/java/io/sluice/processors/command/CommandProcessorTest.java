@@ -84,6 +84,10 @@ class CommandProcessorTest {
                     processor: command
                     options: {command: [sh, "%s"], timeout: 1s}
                     maxAttempts: 1
+                  missing:
+                    processor: command
+                    options: {command: [no-such-program-here, "{file}"], memory: 64MiB}
+                    maxAttempts: 1
                   hungry:
                     processor: command
                     options: {command: [sh, "%s"], memory: 64MiB, timeout: 20s}
@@ -146,6 +150,16 @@ class CommandProcessorTest {
         assertThat(failed.at("/error/code").asText()).isEqualTo("timeout");
         Await.until(WAIT, "the script's sleep killed too", () -> ProcessHandle.current().descendants()
                 .noneMatch(p -> p.info().commandLine().orElse("").contains("slow.sh")));
+    }
+
+    @Test
+    void aMissingProgramIsCommandNotFoundEvenBehindAPrefix() throws Exception {
+        // Behind prlimit and the leash a missing program would only be their exit code 127.
+        JsonNode failed = awaitState(jobOf(server.put("/api/v1/uploads/n.bin?pipeline=missing", bytes("n"))),
+                "failed");
+        assertThat(failed.at("/error/code").asText()).isEqualTo("command_not_found");
+        assertThat(failed.at("/error/message").asText()).contains("no-such-program-here");
+        assertThat(failed.path("attempt").asInt()).isEqualTo(1);
     }
 
     @Test

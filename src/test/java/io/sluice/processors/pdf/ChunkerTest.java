@@ -102,6 +102,134 @@ class ChunkerTest {
         assertThat(chunker.characters()).isEqualTo(fed.text().length());
     }
 
+    /**
+     * Every text length from 0 to {@value #MAX_LENGTH} under chunk settings at the edges of what {@link PdfOptions}
+     * allows (the smallest size, overlap 0, 1, size - 2, size - 1, ...) and the default: never an exception, and the
+     * contract every time. The text mixes words, line breaks, long unbroken runs and surrogate pairs, and is fed as
+     * pages of varying length, so cuts land on every kind of character.
+     */
+    @Test
+    void everyLengthUnderEverySettingKeepsTheContract() throws IOException {
+        String text = propertyText();
+        int runs = 0;
+        for (int[] setting : settings()) {
+            int size = setting[0];
+            int overlap = setting[1];
+            for (int length = 0; length <= MAX_LENGTH; length++) {
+                if (length > 0 && Character.isHighSurrogate(text.charAt(length - 1))) {
+                    continue; // not a text: it would end in half a character
+                }
+                List<String> pages = pages(text.substring(0, length), length);
+                List<Chunk> chunks = new ArrayList<>();
+                Chunker chunker = new Chunker(size, overlap, chunks::add);
+
+                Fed fed = feed(chunker, pages);
+
+                String broken = brokenInvariant(chunks, fed.text(), size, overlap);
+                if (broken != null) {
+                    // Plain checks above (millions of chunks); the full contract, with its messages, on a failure.
+                    assertContract(chunks, fed, size, overlap);
+                    throw new AssertionError("size " + size + ", overlap " + overlap + ", length " + length + ": "
+                            + broken);
+                }
+                assertThat(chunker.characters()).isEqualTo(length);
+                runs++;
+            }
+        }
+        assertThat(runs).isGreaterThan(settings().size() * MAX_LENGTH * 9 / 10);
+    }
+
+    private static final int MAX_LENGTH = 2000;
+
+    /**
+     * The contract in plain code, fast enough for every length: none for no text; one chunk equal to the text when
+     * it fits; else each chunk at most {@code size} (one more only to keep a pair whole), in order, an exact
+     * substring, starting with the configured overlap of the one before and bringing new text, the last ending
+     * where the text ends. Returns what is broken, or null.
+     */
+    private static String brokenInvariant(List<Chunk> chunks, String text, int size, int overlap) {
+        if (text.isEmpty()) {
+            return chunks.isEmpty() ? null : "chunks of no text";
+        }
+        if (text.length() <= size && (chunks.size() != 1 || !chunks.getFirst().text().equals(text))) {
+            return "a text that fits is not one chunk";
+        }
+        int start = 0;
+        for (int n = 0; n < chunks.size(); n++) {
+            Chunk c = chunks.get(n);
+            String t = c.text();
+            if (c.chunk() != n || c.chars() != t.length() || t.isEmpty()) {
+                return "chunk " + n + " numbered or counted wrong";
+            }
+            if (t.length() > size && !(t.length() == size + 1 && overlap == size - 1)) {
+                return "chunk " + n + " has " + t.length() + " characters";
+            }
+            if (n > 0) {
+                String prev = chunks.get(n - 1).text();
+                int carried = overlap;
+                if (overlap > 0 && Character.isLowSurrogate(prev.charAt(prev.length() - overlap))) {
+                    carried--;
+                }
+                if (!t.regionMatches(0, prev, prev.length() - carried, carried) || t.length() <= carried) {
+                    return "chunk " + n + " does not start with the overlap or brings nothing new";
+                }
+                start += prev.length() - carried;
+            }
+            if (!text.regionMatches(start, t, 0, t.length())) {
+                return "chunk " + n + " is not the text at " + start;
+            }
+        }
+        return start + chunks.getLast().chars() == text.length() ? null : "the last chunk does not end the text";
+    }
+
+    /** (size, overlap) pairs: the limits of the options, their neighbours, and the default. */
+    private static List<int[]> settings() {
+        List<int[]> out = new ArrayList<>();
+        // overlap = size - 1 (one new character per chunk) costs size x length per run: only at the smallest sizes.
+        for (int size : new int[] {PdfOptions.MIN_CHUNK_SIZE, PdfOptions.MIN_CHUNK_SIZE + 1}) {
+            for (int overlap : new int[] {0, 1, 2, size / 5, size / 2, size - size / 5, size - 1}) {
+                out.add(new int[] {size, overlap});
+            }
+        }
+        for (int overlap : new int[] {0, 1, 128, 206}) {
+            out.add(new int[] {257, overlap});
+        }
+        out.add(new int[] {PdfOptions.DEFAULT_CHUNK_SIZE, PdfOptions.DEFAULT_CHUNK_OVERLAP});
+        out.add(new int[] {PdfOptions.DEFAULT_CHUNK_SIZE, 0});
+        out.add(new int[] {PdfOptions.DEFAULT_CHUNK_SIZE, PdfOptions.DEFAULT_CHUNK_SIZE / 2});
+        out.add(new int[] {MAX_LENGTH, PdfOptions.DEFAULT_CHUNK_OVERLAP});
+        out.add(new int[] {MAX_LENGTH + 1, MAX_LENGTH});
+        return out;
+    }
+
+    /** Deterministic text with every kind of cut point: spaces, newlines, 150-character words, surrogate pairs. */
+    private static String propertyText() {
+        Random rnd = new Random(13);
+        String[] pieces = {"a", "bb", "lorem", "ipsum", " ", " ", "\n", "\n\n", "\uD83D\uDE00", "é",
+            "x".repeat(150), "\t"};
+        StringBuilder sb = new StringBuilder();
+        while (sb.length() < MAX_LENGTH + 200) {
+            sb.append(pieces[rnd.nextInt(pieces.length)]);
+        }
+        return sb.toString();
+    }
+
+    /** {@code text} cut into pages whose lengths depend on the text's length (never splitting a pair). */
+    private static List<String> pages(String text, int seed) {
+        Random rnd = new Random(seed);
+        List<String> pages = new ArrayList<>();
+        int from = 0;
+        while (from < text.length()) {
+            int to = Math.min(text.length(), from + 1 + rnd.nextInt(700));
+            if (to < text.length() && Character.isHighSurrogate(text.charAt(to - 1))) {
+                to++;
+            }
+            pages.add(text.substring(from, to));
+            from = to;
+        }
+        return pages;
+    }
+
     @Test
     void aWordLongerThanTheSizeIsCut() throws IOException {
         List<Chunk> chunks = new ArrayList<>();

@@ -110,6 +110,33 @@ public final class PdfFixtures {
         return out;
     }
 
+    /**
+     * A PDF written by hand, object by object, with a correct cross-reference table: for structures PDFBox refuses
+     * to write. {@code objects.get(i)} is the body of object {@code i + 1}; object 1 must be the catalog.
+     */
+    public static Path handWritten(Path file, List<String> objects) throws IOException {
+        StringBuilder pdf = new StringBuilder("%PDF-1.4\n");
+        int[] offsets = new int[objects.size()];
+        for (int i = 0; i < objects.size(); i++) {
+            offsets[i] = pdf.length();
+            pdf.append(i + 1).append(" 0 obj\n").append(objects.get(i)).append("\nendobj\n");
+        }
+        int xref = pdf.length();
+        pdf.append("xref\n0 ").append(objects.size() + 1).append("\n0000000000 65535 f \n");
+        for (int offset : offsets) {
+            pdf.append("%010d 00000 n \n".formatted(offset));
+        }
+        pdf.append("trailer\n<< /Size ").append(objects.size() + 1).append(" /Root 1 0 R >>\nstartxref\n")
+                .append(xref).append("\n%%EOF\n");
+        return Files.writeString(file, pdf, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** A page tree whose only node lists itself as its kid and claims 99,999,999 pages: no page can be reached. */
+    public static Path loopingPageTree(Path file) throws IOException {
+        return handWritten(file, List.of("<< /Type /Catalog /Pages 2 0 R >>",
+                "<< /Type /Pages /Kids [2 0 R] /Count 99999999 >>"));
+    }
+
     /** One progress report. */
     public record Report(int percent, String stage, Long eta) {
     }

@@ -370,6 +370,48 @@ class PdfProcessorTest {
     }
 
     @Test
+    void aPageTreeThatLoopsOnItselfIsUnreadable() throws Exception {
+        Path pdf = PdfFixtures.loopingPageTree(dir.resolve("loop.pdf"));
+        List<Report> reports = new ArrayList<>();
+
+        ProcessorException e = failure(pdf, Map.of(), reports);
+
+        // Not too_many_pages: its /Count (99,999,999) is not what it holds.
+        assertThat(e.code()).isEqualTo("pdf_unreadable");
+        assertThat(e.getMessage()).isEqualTo("the PDF has no readable page: its page tree claims 99999999 page(s) "
+                + "but leads to none (it is empty or refers back to itself)");
+        assertThat(reports).extracting(Report::stage).containsExactly("opening");
+    }
+
+    @Test
+    void aPageTreeWithoutKidsOrWithoutPagesIsUnreadable() throws Exception {
+        Path noKids = PdfFixtures.handWritten(dir.resolve("nokids.pdf"), List.of("<< /Type /Catalog /Pages 2 0 R >>",
+                "<< /Type /Pages /Kids [] /Count 3 >>"));
+        assertThat(failure(noKids, Map.of(), new ArrayList<>()).getMessage()).contains("claims 3 page(s)");
+
+        Path none = PdfFixtures.write(dir.resolve("none.pdf"), List.of(), doc -> { });
+        ProcessorException e = failure(none, Map.of(), new ArrayList<>());
+        assertThat(e.code()).isEqualTo("pdf_unreadable");
+        assertThat(e.getMessage()).isEqualTo("the PDF has no pages");
+    }
+
+    @Test
+    void aOneLinePdfShorterThanTheOverlapIsOneChunk() throws Exception {
+        // 25 characters against the default overlap of 200: the last (only) chunk is shorter than the overlap.
+        Path pdf = PdfFixtures.write(dir.resolve("one.pdf"), List.of(List.of("[p1.l1] just one line here")),
+                doc -> { });
+
+        Run run = run(pdf, Map.of());
+
+        assertThat(run.lines()).singleElement().satisfies(l -> {
+            assertThat(l.get("text").asText()).isEqualTo("[p1.l1] just one line here");
+            assertThat(l.get("pageStart").asInt()).isEqualTo(1);
+            assertThat(l.get("pageEnd").asInt()).isEqualTo(1);
+        });
+        assertThat(run.summary()).containsEntry("pages", 1).containsEntry("chunks", 1);
+    }
+
+    @Test
     void tooManyPagesFailsBeforeExtracting() throws Exception {
         Path pdf = PdfFixtures.write(dir.resolve("eleven.pdf"), 11, doc -> { });
         List<Report> reports = new ArrayList<>();
