@@ -39,6 +39,11 @@ final class Listing {
             description = "Start after an earlier listing ended (its nextCursor).")
     String cursor;
 
+    /** Hidden: lets a test follow cursors without storing 500 items first. */
+    @Option(names = "--page-size", paramLabel = "N", defaultValue = "500", hidden = true,
+            description = "Items asked per request (default: ${DEFAULT-VALUE}, the API's largest page).")
+    int pageSize;
+
     @Option(names = "--json", description = "Print JSON for scripts: {\"<items>\": [...], \"nextCursor\": ...}.")
     boolean json;
 
@@ -53,6 +58,9 @@ final class Listing {
                PrintWriter out, PrintWriter err) throws ClientException, InterruptedException {
         if (limit < 1) {
             throw new UsageException("--limit must be at least 1");
+        }
+        if (pageSize < 1 || pageSize > MAX_PAGE) {
+            throw new UsageException("--page-size must be between 1 and " + MAX_PAGE);
         }
         if (json) {
             printJson(client, path, field, out);
@@ -102,7 +110,7 @@ final class Listing {
         String at = cursor;
         String sep = path.contains("?") ? "&" : "?";
         while (true) {
-            long size = Math.min(MAX_PAGE, remaining);
+            long size = Math.min(pageSize, remaining);
             String q = path + sep + "limit=" + size
                     + (at == null ? "" : "&cursor=" + URLEncoder.encode(at, StandardCharsets.UTF_8));
             JsonNode page = client.getJson(q);
