@@ -36,13 +36,17 @@ import java.util.concurrent.Future;
 /**
  * {@code sluice upload FILE...}: resumable uploads over tus, several files at once, with progress bars. An
  * interrupted run (Ctrl-C, a lost connection) is resumed by running the same command again: the upload URL of each
- * unfinished file is kept in a state file, and the server is asked how far it got.
+ * unfinished file is kept in a state file, and the server is asked how far it got; each finished file is kept there
+ * too, with its upload id and sha256, so the rerun skips it (once the server confirms it still has it) instead of
+ * storing it twice. Each file's line is printed the moment it is known, so an interrupted batch has already said
+ * what it stored.
  *
  * <p>Each finished file is checked: the server's sha256 of the upload must equal the one computed here while
  * reading. With {@code --wait}, the jobs the uploads started are followed to their end.
  */
 @Command(name = "upload", mixinStandardHelpOptions = true,
-        description = "Upload files over tus (resumable: run the same command again after Ctrl-C).",
+        description = {"Upload files over tus (resumable: run the same command again after Ctrl-C;",
+                "files already uploaded are then skipped, unfinished ones resumed)."},
         footer = {"", "Exit codes: 0 all uploaded (and, with --wait, all jobs succeeded); 1 an upload or a job failed;"
                 + " 2 usage error."})
 public final class UploadCommand implements Callable<Integer> {
@@ -78,7 +82,7 @@ public final class UploadCommand implements Callable<Integer> {
     String tusPath;
 
     @Option(names = "--state-file", paramLabel = "FILE",
-            description = {"Where unfinished uploads are remembered.",
+            description = {"Where unfinished and finished uploads are remembered.",
                     "Default: $XDG_STATE_HOME/sluice/uploads.json", "or ~/.sluice/uploads.json"})
     Path stateFile;
 

@@ -65,7 +65,8 @@ class UploadInterruptTest {
                 Await.until(Duration.ofSeconds(30), "small.txt finished and big.bin under way", () ->
                         !first.process().isAlive() || first.output().contains(smallLine) && offset(server, state) > 0);
                 sigint(first.process().pid());
-                assertThat(first.waitFor(Duration.ofSeconds(20))).as(first.output()).isNotZero();
+                assertThat(first.waitFor(Duration.ofSeconds(20))).as("128 + SIGINT\n" + first.output())
+                        .isEqualTo(130);
                 firstOutput = first.output();
                 offsetAtInterrupt = offset(server, state);
             }
