@@ -10,7 +10,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.Reader;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -18,10 +24,14 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
-/** {@code sluice jobs list|show|cancel|retry}: the jobs API from the command line. Exit 1 when the server refuses. */
-@Command(name = "jobs", mixinStandardHelpOptions = true, description = "List, show, cancel and retry jobs.",
+/**
+ * {@code sluice jobs list|show|cancel|retry|output}: the jobs API from the command line. Exit 1 when the server
+ * refuses.
+ */
+@Command(name = "jobs", mixinStandardHelpOptions = true,
+        description = "List, show, cancel and retry jobs; fetch a job's output.",
         subcommands = {JobsCommand.ListJobs.class, JobsCommand.Show.class, JobsCommand.Cancel.class,
-                JobsCommand.Retry.class})
+                JobsCommand.Retry.class, JobsCommand.Output.class})
 public final class JobsCommand implements Runnable {
 
     @Spec
@@ -32,34 +42,8 @@ public final class JobsCommand implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
-    /** Runs a call against the server, turning a refusal into one line on stderr and exit 1. */
-    abstract static class JobCall implements java.util.concurrent.Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        ClientOptions clientOptions;
-
-        @Override
-        public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
-            PrintWriter err = spec.commandLine().getErr();
-            try {
-                run(clientOptions.client(err), out);
-                out.flush();
-                return ClientExit.OK;
-            } catch (ClientException e) {
-                err.println("sluice: " + e.getMessage());
-                err.flush();
-                return ClientExit.FAILED;
-            }
-        }
-
-        abstract void run(SluiceClient client, PrintWriter out) throws ClientException, InterruptedException;
-    }
-
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List jobs, newest first.")
-    static final class ListJobs extends JobCall {
+    static final class ListJobs extends ClientCall {
         @Option(names = "--state", paramLabel = "S",
                 description = "Only jobs in this state (queued, running, succeeded, failed, cancelled).")
         String state;
@@ -67,36 +51,31 @@ public final class JobsCommand implements Runnable {
         @Option(names = "--pipeline", paramLabel = "P", description = "Only jobs of this pipeline.")
         String pipeline;
 
-        @Option(names = "--limit", paramLabel = "N", defaultValue = "50",
-                description = "At most N jobs (default: ${DEFAULT-VALUE}).")
-        int limit;
+        @Mixin
+        Listing listing;
 
         @Override
-        void run(SluiceClient client, PrintWriter out) throws ClientException, InterruptedException {
-            StringBuilder q = new StringBuilder("/api/v1/jobs?limit=" + limit);
+        int run(SluiceClient client, PrintWriter out, PrintWriter err) throws ClientException, InterruptedException {
+            StringBuilder q = new StringBuilder("/api/v1/jobs");
+            String sep = "?";
             if (state != null) {
-                q.append("&state=").append(URLEncoder.encode(state, StandardCharsets.UTF_8));
+                q.append(sep).append("state=").append(URLEncoder.encode(state, StandardCharsets.UTF_8));
+                sep = "&";
             }
             if (pipeline != null) {
-                q.append("&pipeline=").append(URLEncoder.encode(pipeline, StandardCharsets.UTF_8));
+                q.append(sep).append("pipeline=").append(URLEncoder.encode(pipeline, StandardCharsets.UTF_8));
             }
-            JsonNode page = client.getJson(q.toString());
-            List<String[]> rows = new ArrayList<>();
-            rows.add(new String[]{"ID", "STATE", "PIPELINE", "PROGRESS", "STAGE", "UPLOAD", "CREATED"});
-            for (JsonNode j : page.path("jobs")) {
-                rows.add(new String[]{j.path("id").asText(), j.path("state").asText(), j.path("pipeline").asText(),
-                        j.path("progress").asInt() + "%", j.path("stage").asText("-"), j.path("uploadId").asText(),
-                        j.path("createdAt").asText()});
-            }
-            Table.print(out, rows);
-            if (rows.size() == 1) {
-                out.println("(no jobs)");
-            }
+            listing.print(client, q.toString(), "jobs",
+                    new String[]{"ID", "STATE", "PIPELINE", "PROGRESS", "STAGE", "UPLOAD", "CREATED"},
+                    j -> new String[]{j.path("id").asText(), j.path("state").asText(), j.path("pipeline").asText(),
+                            j.path("progress").asInt() + "%", j.path("stage").asText("-"),
+                            j.path("uploadId").asText(), j.path("createdAt").asText()}, out, err);
+            return ClientExit.OK;
         }
     }
 
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one job.")
-    static final class Show extends JobCall {
+    static final class Show extends ClientCall {
         @Parameters(paramLabel = "ID")
         String id;
 
@@ -138,7 +117,7 @@ public final class JobsCommand implements Runnable {
     }
 
     @Command(name = "cancel", mixinStandardHelpOptions = true, description = "Cancel a queued or running job.")
-    static final class Cancel extends JobCall {
+    static final class Cancel extends ClientCall {
         @Parameters(paramLabel = "ID")
         String id;
 
@@ -150,7 +129,7 @@ public final class JobsCommand implements Runnable {
     }
 
     @Command(name = "retry", mixinStandardHelpOptions = true, description = "Run a failed or cancelled job again.")
-    static final class Retry extends JobCall {
+    static final class Retry extends ClientCall {
         @Parameters(paramLabel = "ID")
         String id;
 
@@ -158,6 +137,35 @@ public final class JobsCommand implements Runnable {
         void run(SluiceClient client, PrintWriter out) throws ClientException, InterruptedException {
             JsonNode job = client.postJson("/api/v1/jobs/" + id + "/retry");
             out.println("job " + id + ": retrying, now " + job.path("state").asText());
+        }
+    }
+
+    @Command(name = "output", mixinStandardHelpOptions = true,
+            description = {"Fetch the NDJSON output of a succeeded job, streamed (never held whole),",
+                    "to stdout or to -o FILE (written aside and renamed when complete)."})
+    static final class Output extends ClientCall {
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE instead of stdout.")
+        Path file;
+
+        @Override
+        int run(SluiceClient client, PrintWriter out, PrintWriter err)
+                throws ClientException, IOException, InterruptedException {
+            HttpResponse<InputStream> r = client.stream("/api/v1/jobs/" + id + "/output", Map.of());
+            try (InputStream in = r.body()) {
+                if (file == null) {
+                    // Text: through the command's writer, so that it meets whatever stdout the caller gave.
+                    Reader text = new InputStreamReader(in, StandardCharsets.UTF_8);
+                    text.transferTo(out);
+                    out.flush();
+                    return ClientExit.OK;
+                }
+                long n = Downloads.toFile(in, file);
+                out.println("saved " + file + " (" + Progress.human(n) + ")");
+            }
+            return ClientExit.OK;
         }
     }
 }

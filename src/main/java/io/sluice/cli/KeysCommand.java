@@ -1,5 +1,8 @@
 package io.sluice.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.sluice.auth.ApiKey;
 import io.sluice.auth.ApiKeys;
 import io.sluice.config.ConfigException;
@@ -126,8 +129,23 @@ public final class KeysCommand implements Runnable {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List keys (never their secrets).")
     static final class ListKeys extends KeysCall {
+        @Option(names = "--json", description = "Print a JSON array for scripts (sizes in bytes, times ISO-8601).")
+        boolean json;
+
         @Override
         int run(ApiKeys keys, PrintWriter out, PrintWriter err) throws Exception {
+            if (json) {
+                ArrayNode all = JSON.createArrayNode();
+                for (ApiKey k : keys.list()) {
+                    ObjectNode o = all.addObject().put("id", k.id()).put("name", k.name()).put("prefix", k.prefix())
+                            .put("admin", k.admin()).put("revoked", k.revoked());
+                    o.put("maxFileSize", k.maxFileSize()).put("quotaBytes", k.quotaBytes())
+                            .put("ratePerSecond", k.ratePerSecond()).put("createdAt", time(k.createdAt()))
+                            .put("lastUsedAt", nullable(k.lastUsedAt())).put("revokedAt", nullable(k.revokedAt()));
+                }
+                out.println(all.toPrettyString());
+                return 0;
+            }
             List<String[]> rows = new ArrayList<>();
             rows.add(new String[]{"ID", "NAME", "PREFIX", "ROLE", "MAX FILE", "QUOTA", "RATE", "CREATED", "LAST USED",
                     "STATUS"});
@@ -140,6 +158,12 @@ public final class KeysCommand implements Runnable {
             }
             Table.print(out, rows);
             return 0;
+        }
+
+        private static final ObjectMapper JSON = new ObjectMapper();
+
+        private static String nullable(Instant t) {
+            return t == null ? null : t.toString();
         }
 
         private static String time(Instant t) {

@@ -9,7 +9,8 @@ import java.io.PrintWriter;
 @Command(name = "sluice", mixinStandardHelpOptions = true,
         description = "Crash-proof file upload and processing server.",
         subcommands = {ServeCommand.class, WorkerCommand.class, SuperviseCommand.class, VersionCommand.class,
-                UploadCommand.class, JobsCommand.class, StatusCommand.class, RunJobCommand.class, KeysCommand.class,
+                UploadCommand.class, UploadsCommand.class, JobsCommand.class, StatusCommand.class,
+                RunJobCommand.class, KeysCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -17,6 +17,7 @@ final class Progress implements AutoCloseable {
 
     private final PrintWriter out;
     private final boolean tty;
+    private final boolean showBars;
     private final List<Bar> bars;
     private final Duration every;
     private final long startNanos = System.nanoTime();
@@ -24,9 +25,11 @@ final class Progress implements AutoCloseable {
     private String lastPlain = "";
     private final Thread ticker;
 
-    Progress(PrintWriter out, boolean tty, List<Bar> bars) {
+    /** @param showBars false for {@code --no-progress}: only the lines given to {@link #note} are printed */
+    Progress(PrintWriter out, boolean tty, boolean showBars, List<Bar> bars) {
         this.out = out;
-        this.tty = tty;
+        this.tty = tty && showBars;
+        this.showBars = showBars;
         this.bars = bars;
         this.every = tty ? Duration.ofMillis(200) : Duration.ofSeconds(2);
         this.ticker = Thread.ofPlatform().daemon().name("sluice-progress").start(this::tick);
@@ -67,6 +70,9 @@ final class Progress implements AutoCloseable {
     }
 
     synchronized void draw() {
+        if (!showBars) {
+            return;
+        }
         if (tty) {
             up();
             drawBlock();

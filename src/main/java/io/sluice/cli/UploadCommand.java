@@ -36,13 +36,17 @@ import java.util.concurrent.Future;
 /**
  * {@code sluice upload FILE...}: resumable uploads over tus, several files at once, with progress bars. An
  * interrupted run (Ctrl-C, a lost connection) is resumed by running the same command again: the upload URL of each
- * unfinished file is kept in a state file, and the server is asked how far it got.
+ * unfinished file is kept in a state file, and the server is asked how far it got; each finished file is kept there
+ * too, with its upload id and sha256, so the rerun skips it (once the server confirms it still has it) instead of
+ * storing it twice. Each file's line is printed the moment it is known, so an interrupted batch has already said
+ * what it stored.
  *
  * <p>Each finished file is checked: the server's sha256 of the upload must equal the one computed here while
  * reading. With {@code --wait}, the jobs the uploads started are followed to their end.
  */
 @Command(name = "upload", mixinStandardHelpOptions = true,
-        description = "Upload files over tus (resumable: run the same command again after Ctrl-C).",
+        description = {"Upload files over tus (resumable: run the same command again after Ctrl-C;",
+                "files already uploaded are then skipped, unfinished ones resumed)."},
         footer = {"", "Exit codes: 0 all uploaded (and, with --wait, all jobs succeeded); 1 an upload or a job failed;"
                 + " 2 usage error."})
 public final class UploadCommand implements Callable<Integer> {
@@ -78,7 +82,7 @@ public final class UploadCommand implements Callable<Integer> {
     String tusPath;
 
     @Option(names = "--state-file", paramLabel = "FILE",
-            description = {"Where unfinished uploads are remembered.",
+            description = {"Where unfinished and finished uploads are remembered.",
                     "Default: $XDG_STATE_HOME/sluice/uploads.json", "or ~/.sluice/uploads.json"})
     Path stateFile;
 
@@ -86,7 +90,11 @@ public final class UploadCommand implements Callable<Integer> {
     boolean noProgress;
 
     /** What became of one file. */
-    record Outcome(Path file, String uploadId, String sha256, String jobId, String error) {
+    record Outcome(Path file, String uploadId, String sha256, String jobId, String error, boolean skipped) {
+        Outcome(Path file, String uploadId, String sha256, String jobId, String error) {
+            this(file, uploadId, sha256, jobId, error, false);
+        }
+
         boolean ok() {
             return error == null;
         }
@@ -124,7 +132,7 @@ public final class UploadCommand implements Callable<Integer> {
         }
         UploadState state = new UploadState(stateFile != null ? stateFile : UploadState.defaultFile());
         List<Outcome> outcomes = new ArrayList<>();
-        Progress progress = new Progress(noProgress ? new PrintWriter(PrintWriter.nullWriter()) : out, tty, bars);
+        Progress progress = new Progress(out, tty, !noProgress, bars);
         SluiceClient client = clientOptions.client(new PrintWriter(new java.io.Writer() {
             // Retry notices go above the bars, not through them.
             private final StringBuilder line = new StringBuilder();
@@ -157,7 +165,11 @@ public final class UploadCommand implements Callable<Integer> {
             for (int i = 0; i < files.size(); i++) {
                 Path f = files.get(i);
                 Progress.Bar bar = bars.get(i);
-                futures.add(pool.submit(() -> uploadOne(f, bar, chunk, client, tus, state, progress)));
+                futures.add(pool.submit(() -> {
+                    Outcome o = uploadOne(f, bar, chunk, client, tus, state, progress);
+                    progress.note(line(o));
+                    return o;
+                }));
             }
             for (Future<Outcome> fu : futures) {
                 try {
@@ -173,16 +185,7 @@ public final class UploadCommand implements Callable<Integer> {
                 // the hook is running or about to: let it say its line
             }
         }
-        boolean ok = true;
-        for (Outcome o : outcomes) {
-            if (o.ok()) {
-                out.println(o.file() + "  id=" + o.uploadId() + "  sha256=" + o.sha256()
-                        + (o.jobId() == null ? "" : "  job=" + o.jobId()));
-            } else {
-                ok = false;
-                out.println(o.file() + "  FAILED: " + o.error());
-            }
-        }
+        boolean ok = outcomes.stream().allMatch(Outcome::ok);
         out.flush();
         if (ok && waitForJobs) {
             ok = new JobFollower(client, out).follow(outcomes);
@@ -199,9 +202,19 @@ public final class UploadCommand implements Callable<Integer> {
                 return failed(file, bar, "the file is empty; the server takes no empty uploads");
             }
             String key = UploadState.key(client.server(), file);
+            if (state.find(key).orElse(null) instanceof UploadState.Finished done) {
+                bar.status = "checking";
+                if (stillStored(done, client)) {
+                    bar.done.set(size);
+                    bar.status = "already uploaded";
+                    return new Outcome(file, done.uploadId(), done.sha256(), done.jobId(), null, true);
+                }
+                progress.note(name + ": upload " + done.uploadId() + " is gone from the server; uploading again");
+                state.remove(key);
+            }
             ClientException last = null;
             for (int round = 1; round <= MAX_RESYNCS; round++) {
-                URI url = state.find(key).orElse(null);
+                URI url = state.find(key).orElse(null) instanceof UploadState.Unfinished u ? u.url() : null;
                 long offset = 0;
                 if (url != null) {
                     bar.status = "checking";
@@ -225,12 +238,17 @@ public final class UploadCommand implements Callable<Integer> {
                         metadata.put("pipeline", pipeline);
                     }
                     url = tus.create(size, metadata);
-                    state.put(key, url);
+                    state.put(key, file, url);
                 }
                 try {
-                    Outcome o = transfer(file, url, offset, size, chunk, tus, bar);
-                    state.remove(key);
-                    return verify(o, client, bar);
+                    Outcome o = verify(transfer(file, url, offset, size, chunk, tus, bar), client, bar);
+                    if (o.ok()) {
+                        // Remembered before it is reported: a Ctrl-C after the line is printed never sends it again.
+                        state.finished(key, file, new UploadState.Finished(o.uploadId(), o.sha256(), o.jobId()));
+                    } else {
+                        state.remove(key);
+                    }
+                    return o;
                 } catch (ClientException e) {
                     // A lost connection or an offset that moved: ask the server again where it is.
                     if (e.status() != 0 && !"offset_mismatch".equals(e.code())) {
@@ -244,6 +262,29 @@ public final class UploadCommand implements Callable<Integer> {
         } catch (ClientException | IOException e) {
             return failed(file, bar, e.getMessage());
         }
+    }
+
+    /** Whether the server still has a finished upload with the sha256 we verified (a 404 means deleted since). */
+    private static boolean stillStored(UploadState.Finished done, SluiceClient client)
+            throws ClientException, InterruptedException {
+        try {
+            return client.getJson("/api/v1/uploads/" + done.uploadId()).path("sha256").asText("")
+                    .equalsIgnoreCase(done.sha256());
+        } catch (ClientException e) {
+            if (e.status() == 404) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** The line that tells what became of a file, printed the moment it is known. */
+    static String line(Outcome o) {
+        if (!o.ok()) {
+            return o.file() + "  FAILED: " + o.error();
+        }
+        return o.file() + "  id=" + o.uploadId() + "  sha256=" + o.sha256()
+                + (o.jobId() == null ? "" : "  job=" + o.jobId()) + (o.skipped() ? "  (already uploaded)" : "");
     }
 
     private static Outcome failed(Path file, Progress.Bar bar, String error) {

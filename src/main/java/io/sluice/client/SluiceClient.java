@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -11,6 +12,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -85,12 +87,67 @@ public final class SluiceClient {
     public record Response(int status, JsonNode body) {
     }
 
+    /** DELETE; a non-2xx answer is a {@link ClientException}. */
+    public void delete(String path) throws ClientException, InterruptedException {
+        HttpResponse<byte[]> r = send(request(uri(path)).DELETE().header("Accept", "application/json").build());
+        if (r.statusCode() / 100 != 2) {
+            throw error(r);
+        }
+    }
+
+    /**
+     * GET whose body is streamed, never held whole: the caller reads and closes it. A 2xx answer (200, 206) is
+     * returned; anything else is a {@link ClientException} (and its body closed). A redirect ({@code 302} of
+     * {@code storage.downloads: redirect}, a presigned URL) is followed once, without our Authorization header,
+     * which the URL's own signature replaces.
+     *
+     * @param headers extra request headers, e.g. {@code Range}
+     */
+    public HttpResponse<InputStream> stream(String path, Map<String, String> headers)
+            throws ClientException, InterruptedException {
+        HttpRequest.Builder b = request(uri(path)).GET();
+        headers.forEach(b::header);
+        HttpResponse<InputStream> r = send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        if (r.statusCode() / 100 == 3 && r.headers().firstValue("Location").isPresent()) {
+            close(r);
+            HttpRequest.Builder away = HttpRequest.newBuilder(uri(path).resolve(r.headers().firstValue("Location")
+                    .orElseThrow())).timeout(Duration.ofMinutes(10)).GET();
+            headers.forEach(away::header);
+            r = send(away.build(), HttpResponse.BodyHandlers.ofInputStream());
+        }
+        if (r.statusCode() / 100 != 2) {
+            byte[] body;
+            try (InputStream in = r.body()) {
+                body = in.readNBytes(64 * 1024); // an error body is small; never read a large one whole
+            } catch (IOException e) {
+                body = new byte[0];
+            }
+            throw error(r.statusCode(), body);
+        }
+        return r;
+    }
+
+    private static void close(HttpResponse<?> r) {
+        if (r.body() instanceof InputStream in) {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // the connection is dropped; nothing else to do
+            }
+        }
+    }
+
     /** Sends with the retry policy; a failure to connect or a broken exchange is a {@link ClientException}. */
     HttpResponse<byte[]> send(HttpRequest request) throws ClientException, InterruptedException {
+        return send(request, HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+            throws ClientException, InterruptedException {
         for (int attempt = 1; ; attempt++) {
-            HttpResponse<byte[]> r;
+            HttpResponse<T> r;
             try {
-                r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                r = http.send(request, handler);
             } catch (ConnectException e) {
                 throw new ClientException("cannot reach " + server + " (" + describe(e) + ")", e);
             } catch (IOException e) {
@@ -101,6 +158,7 @@ public final class SluiceClient {
             if (wait.isEmpty()) {
                 return r;
             }
+            close(r);
             notices.accept("server answered " + r.statusCode() + " " + errorCode(r) + " to " + request.method() + " "
                     + request.uri().getPath() + "; retrying in " + seconds(wait.get()) + " (attempt " + attempt
                     + " of " + MAX_RETRIES + ")");
@@ -136,15 +194,19 @@ public final class SluiceClient {
 
     /** The server's JSON error as an exception whose message reads {@code 404 not_found: job x}. */
     static ClientException error(HttpResponse<byte[]> r) {
-        JsonNode body = parse(r.body());
+        return error(r.statusCode(), r.body());
+    }
+
+    private static ClientException error(int status, byte[] raw) {
+        JsonNode body = parse(raw);
         String code = body.path("error").path("code").asText(null);
         String message = body.path("error").path("message").asText(null);
-        return new ClientException(r.statusCode(), code, r.statusCode() + (code == null ? "" : " " + code)
+        return new ClientException(status, code, status + (code == null ? "" : " " + code)
                 + (message == null ? "" : ": " + message));
     }
 
-    private static String errorCode(HttpResponse<byte[]> r) {
-        return parse(r.body()).path("error").path("code").asText("");
+    private static String errorCode(HttpResponse<?> r) {
+        return r.body() instanceof byte[] b ? parse(b).path("error").path("code").asText("") : "";
     }
 
     static JsonNode parse(byte[] body) {

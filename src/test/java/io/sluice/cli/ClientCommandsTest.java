@@ -103,8 +103,10 @@ class ClientCommandsTest {
         }
         // Not a terminal: plain progress lines, ending with the total at 100%.
         assertThat(r.out()).contains("total").contains("100%").doesNotContain("\033[");
-        // Finished uploads are forgotten.
-        assertThat(Json.parse(Files.readString(state)).size()).isZero();
+        // Finished uploads are remembered as such (with their id), so that a rerun skips them.
+        JsonNode remembered = Json.parse(Files.readString(state));
+        assertThat(remembered.size()).isEqualTo(3);
+        remembered.forEach(e -> assertThat(e.path("uploadId").asText()).isNotEmpty());
     }
 
     @Test
@@ -186,13 +188,14 @@ class ClientCommandsTest {
     void anUploadTheServerNoLongerHasStartsOver() throws Exception {
         Path f = Cli.randomFile(dir, "gone.bin", 200_000, 10);
         Path state = stateFile("gone");
-        new UploadState(state).put(UploadState.key(URI.create(url(server)), f),
+        new UploadState(state).put(UploadState.key(URI.create(url(server)), f), f,
                 URI.create(url(server) + "/files/01M84A0XEBDG9KWYQP57BPHWTJ"));
         Cli.Run r = Cli.run("upload", "--server", url(server), "--state-file", state.toString(), f.toString());
         assertThat(r.exit()).as(r.toString()).isZero();
         assertThat(r.out()).contains("gone.bin: the earlier upload is gone from the server; starting over")
                 .contains("sha256=" + Cli.sha256(f));
-        assertThat(Json.parse(Files.readString(state)).size()).isZero();
+        assertThat(Json.parse(Files.readString(state)).elements().next().path("sha256").asText())
+                .isEqualTo(Cli.sha256(f));
     }
 
     @Test
