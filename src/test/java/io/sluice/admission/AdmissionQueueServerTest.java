@@ -88,6 +88,7 @@ class AdmissionQueueServerTest {
             byte[] first = HeldUpload.bytes(50_000, 1);
             try (HeldUpload held = HeldUpload.start(ts.port(), null, "first.bin", first, 1000)) {
                 awaitActive(ts, 1);
+                Await.until(WAIT, "the held upload's staged file", () -> ts.stagedFiles() == 1);
                 long stagedBefore = ts.stagedFiles();
                 long start = System.nanoTime();
                 RawResponse refused = HeldUpload.put(ts.port(), null, "second.bin", HeldUpload.bytes(1000, 2));
