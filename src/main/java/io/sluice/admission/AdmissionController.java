@@ -200,6 +200,12 @@ public final class AdmissionController {
                     lock.unlock();
                     try {
                         gone = watch.gone();
+                    } catch (RuntimeException e) {
+                        // A connection that cannot even be read from has no client left to answer; leaving the
+                        // queue here keeps the waiter from staying in it (and later holding a slot) for nobody.
+                        gone = true;
+                    }
+                    try {
                         if (shedding.state() == LoadState.DRAINING) {
                             drain();
                         }
