@@ -108,7 +108,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
      * @throws ClientGoneException the client went away while the request waited
      */
     public Ticket admit(AdmissionController admission, long declaredLength) throws ClientGoneException {
-        return switch (admission.tryAdmit(client, declaredLength, this::clientGone)) {
+        return switch (admission.tryAdmit(client, declaredLength, this::clientGone, expectsContinue())) {
             case Decision.Admitted a -> a.ticket();
             case Decision.Rejected(Rejection r) ->
                     throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
@@ -130,8 +130,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
      * {@code 100-continue} is not read, which would invite its body before it is admitted.
      */
     boolean clientGone() {
-        if (request.getAttribute(EARLY_CHUNK) != null
-                || request.getHeaders().contains(HttpHeader.EXPECT, HttpHeaderValue.CONTINUE.asString())) {
+        if (request.getAttribute(EARLY_CHUNK) != null || expectsContinue()) {
             return false;
         }
         Content.Chunk chunk = Request.unWrap(request).read();
@@ -148,6 +147,10 @@ public record Exchange(Request request, Response response, Map<String, String> p
             }
         });
         return Content.Chunk.isFailure(chunk, true);
+    }
+
+    private boolean expectsContinue() {
+        return request.getHeaders().contains(HttpHeader.EXPECT, HttpHeaderValue.CONTINUE.asString());
     }
 
     /** Receives request body bytes; the buffer is only valid during the call. */

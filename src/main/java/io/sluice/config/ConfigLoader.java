@@ -201,7 +201,8 @@ public final class ConfigLoader {
             AdmissionConfig.DEFAULT_QUEUE_TIMEOUT, duration(Duration.ZERO, AdmissionConfig.MAX_QUEUE_TIMEOUT),
             Units::formatDuration,
             "How long an upload over its client's share or over the slots waits for one to free before `429`/`503`, "
-                    + "0.." + Units.formatDuration(AdmissionConfig.MAX_QUEUE_TIMEOUT) + "; `0` refuses at once.");
+                    + "0.." + Units.formatDuration(AdmissionConfig.MAX_QUEUE_TIMEOUT) + "; `0` refuses at once. A request "
+                    + "with `Expect: 100-continue` waits at most 1s.");
     private static final Key<Integer> ADMISSION_MAX_QUEUED = scalar("admission.maxQueued",
             AdmissionConfig.DEFAULT_MAX_QUEUED, integer(0, 1_000_000), String::valueOf,
             "Uploads waiting for a slot at once, 0..1000000 (`0`: no queue); one client may hold at most "

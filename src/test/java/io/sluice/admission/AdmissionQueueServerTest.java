@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +24,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -108,6 +111,89 @@ class AdmissionQueueServerTest {
             ts.assertNothingLeftBehind();
             assertThat(ts.blobFiles()).isEqualTo(1);
         }
+    }
+
+    /**
+     * The concurrency benchmark's regression: java.net.http (JDK 24+) waits at most 5 s for {@code 100 Continue},
+     * then sends the body and reads the answer a second time while its first read still waits, so a 429 that came
+     * after a 5 s queue wait was misread ("parsing HTTP/1.1 status line, receiving [{"error"...") or never seen
+     * (HttpTimeoutException). A request that expects 100-continue therefore waits at most
+     * {@link AdmissionController#EXPECT_CONTINUE_WAIT}, whatever {@code queueTimeout} says: every attempt here must
+     * reach the client as a clean 429 (with the queue's 8 s wait, nearly all failed).
+     */
+    @Test
+    void aJavaHttpClientExpectingContinueGetsTheRefusalAfterAWaitLongerThanItsOwnTimer() throws Exception {
+        try (TestServer ts = TestServer.start(dir, "admission.maxUploadsPerClient", "1",
+                "admission.queueTimeout", "8s");
+             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            byte[] body = HeldUpload.bytes(4 * 1024 * 1024, 7);
+            try (HeldUpload held = HeldUpload.start(ts.port(), null, "first.bin", HeldUpload.bytes(50_000, 1), 1000)) {
+                awaitActive(ts, 1);
+                // Two at a time: all the queue takes from one client with a share of 1.
+                List<String> outcomes = new ArrayList<>();
+                List<HttpResponse<String>> answers = new ArrayList<>();
+                for (int round = 0; round < 2; round++) {
+                    List<CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+                    for (int i = 0; i < 2; i++) {
+                        sent.add(client.sendAsync(expectingContinue(ts, "r" + round + "-" + i + ".bin", body),
+                                HttpResponse.BodyHandlers.ofString()));
+                    }
+                    for (CompletableFuture<HttpResponse<String>> f : sent) {
+                        try {
+                            HttpResponse<String> r = f.get(60, TimeUnit.SECONDS);
+                            answers.add(r);
+                            outcomes.add(r.statusCode() + " " + Json.errorCode(r.body()));
+                        } catch (ExecutionException e) {
+                            outcomes.add(e.getCause().toString());
+                        }
+                    }
+                }
+                assertThat(outcomes).as("what the client saw of each refusal")
+                        .containsOnly("429 client_upload_limit").hasSize(4);
+                for (HttpResponse<String> r : answers) {
+                    assertThat(Json.parse(r.body()).at("/error/message").asText()).contains("none freed within 1s");
+                    assertThat(r.headers().firstValue("Retry-After")).isPresent();
+                }
+                assertQueueEmpty(ts);
+                assertThat(ts.app().admission().activeUploads()).as("only the held upload has a slot").isEqualTo(1);
+                RawResponse done = held.finish();
+                assertThat(done.status()).as(done.body()).isEqualTo(201);
+            }
+            ts.assertNothingLeftBehind();
+            assertThat(ts.blobFiles()).isEqualTo(1);
+        }
+    }
+
+    /** A request expecting 100-continue that is granted a slot within its short wait is invited and stored. */
+    @Test
+    void aJavaHttpClientExpectingContinueThatIsGrantedASlotSendsItsBody() throws Exception {
+        try (TestServer ts = TestServer.start(dir, "admission.maxUploadsPerClient", "1",
+                "admission.queueTimeout", "30s");
+             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+            byte[] body = HeldUpload.bytes(4 * 1024 * 1024, 8);
+            try (HeldUpload held = HeldUpload.start(ts.port(), null, "first.bin", HeldUpload.bytes(50_000, 1), 1000)) {
+                awaitActive(ts, 1);
+                CompletableFuture<HttpResponse<String>> waiting = client.sendAsync(
+                        expectingContinue(ts, "second.bin", body), HttpResponse.BodyHandlers.ofString());
+                awaitQueued(ts, 1);
+                assertThat(held.finish().status()).isEqualTo(201);
+                HttpResponse<String> r = waiting.get(60, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+                assertThat(Json.parse(r.body()).at("/uploads/0/sha256").asText()).isEqualTo(HeldUpload.sha256(body));
+            }
+            assertQueueEmpty(ts);
+            ts.assertNothingLeftBehind();
+            assertThat(ts.blobFiles()).isEqualTo(2);
+        }
+    }
+
+    private static HttpRequest expectingContinue(TestServer ts, String name, byte[] body) {
+        return HttpRequest.newBuilder(ts.uri("/api/v1/uploads/" + name))
+                .timeout(Duration.ofSeconds(30))
+                .expectContinue(true)
+                .header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(body))
+                .build();
     }
 
     @Test

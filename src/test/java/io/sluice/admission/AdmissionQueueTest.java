@@ -200,12 +200,36 @@ class AdmissionQueueTest {
         assertThat(rejected(ac.tryAdmit("d", 1)).code()).isEqualTo("draining");
     }
 
+    /**
+     * A request expecting 100-continue gives up after {@link AdmissionController#EXPECT_CONTINUE_WAIT}, before its
+     * client's own timer sends the body unasked; one without it, queued beside it, keeps waiting for its slot.
+     */
+    @Test
+    void aRequestExpectingContinueWaitsOnlyBrieflyWhileOthersWaitTheirFullTime() throws Exception {
+        AdmissionController ac = controller(1, 1, Duration.ofSeconds(30), 10);
+        Ticket held = admitted(ac.tryAdmit("a", 1));
+        Future<Decision> plain = threads.submit(() -> ac.tryAdmit("b", 1, ClientWatch.NONE, false));
+        Future<Decision> expecting = threads.submit(() -> ac.tryAdmit("c", 1, ClientWatch.NONE, true));
+        awaitQueued(ac, 2);
+        Rejection r = rejected(expecting.get(10, TimeUnit.SECONDS));
+        assertThat(r.status()).isEqualTo(503);
+        assertThat(r.code()).isEqualTo("upload_slots_exhausted");
+        assertThat(r.message()).contains("none freed within 1s");
+        assertThat(r.retryAfter()).isNotNull();
+        assertThat(plain).as("the request without Expect still waits for its 30 s").isNotDone();
+        assertThat(ac.queued()).isEqualTo(1);
+        held.close();
+        admitted(plain.get(10, TimeUnit.SECONDS)).close();
+        assertIdle(ac);
+        assertThat(waits.get(AdmissionController.WaitOutcome.EXPIRED)).hasValue(1);
+    }
+
     @Test
     void aWaiterWhoseClientIsGoneLeavesTheQueue() throws Exception {
         AdmissionController ac = controller(1, 1, Duration.ofSeconds(30), 10);
         Ticket held = admitted(ac.tryAdmit("a", 1));
         AtomicBoolean gone = new AtomicBoolean();
-        Future<Decision> waiter = threads.submit(() -> ac.tryAdmit("b", 1, gone::get));
+        Future<Decision> waiter = threads.submit(() -> ac.tryAdmit("b", 1, gone::get, false));
         awaitQueued(ac, 1);
         gone.set(true);
         assertThat(waiter.get(10, TimeUnit.SECONDS)).isInstanceOf(Decision.Abandoned.class);
