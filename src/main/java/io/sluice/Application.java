@@ -203,7 +203,8 @@ public final class Application implements AutoCloseable {
         MemoryPressure pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);
         SheddingTracker shedding = new SheddingTracker(() -> pressure.check(0, 0),
                 code -> ServerMetrics.shed(metrics, code));
-        AdmissionController admission = new AdmissionController(ac, pool, pressure, disk, shedding);
+        AdmissionController admission = new AdmissionController(ac, pool, pressure, disk, shedding,
+                (outcome, waited) -> ServerMetrics.admissionWait(metrics, outcome, waited));
 
         Gauge.builder("sluice.uploads.active", admission, AdmissionController::activeUploads).register(metrics);
         Gauge.builder("sluice.uploads.slots.available", admission, AdmissionController::slotsAvailable).register(metrics);
@@ -567,7 +568,8 @@ public final class Application implements AutoCloseable {
 
     private void drainAndStop() {
         log.info("Shutting down: draining for up to {} s", config.server().shutdownGrace().toSeconds());
-        shedding.drain();
+        // Readiness turns DRAINING and uploads waiting for a slot are answered 503 now, not after their wait.
+        admission.drain();
         // Open event streams would otherwise hold the HTTP stop until its timeout: end them first.
         streams.stop();
         // Running jobs get the same grace as requests, at the same time, so shutdown takes one grace period, not

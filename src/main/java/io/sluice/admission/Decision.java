@@ -8,4 +8,8 @@ public sealed interface Decision {
 
     record Rejected(Rejection rejection) implements Decision {
     }
+
+    /** The client went away while its request waited: nothing is held and nobody is left to answer. */
+    record Abandoned() implements Decision {
+    }
 }

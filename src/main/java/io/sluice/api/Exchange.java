@@ -1,6 +1,11 @@
 package io.sluice.api;
 
+import io.sluice.admission.AdmissionController;
+import io.sluice.admission.Decision;
+import io.sluice.admission.Rejection;
+import io.sluice.admission.Ticket;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -10,6 +15,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One request as a blocking handler sees it: Jetty's request and response, the matched path parameters, and who
@@ -20,6 +26,9 @@ import java.util.Map;
  */
 public record Exchange(Request request, Response response, Map<String, String> params, String requestId,
                        String client) {
+
+    /** Attribute holding the body chunk read while the request waited for admission (see {@link #clientGone()}). */
+    private static final String EARLY_CHUNK = Exchange.class.getName() + ".earlyChunk";
 
     /** How many body bytes a handler reads before it lets other virtual threads run. */
     static final long YIELD_EVERY_BYTES = 256 * 1024;
@@ -92,6 +101,58 @@ public record Exchange(Request request, Response response, Map<String, String> p
         }
     }
 
+    /**
+     * Admits this request as one upload (waiting in the admission queue when it must), or throws what to answer.
+     *
+     * @throws ApiException        the refusal (429/503/507 with Retry-After)
+     * @throws ClientGoneException the client went away while the request waited
+     */
+    public Ticket admit(AdmissionController admission, long declaredLength) throws ClientGoneException {
+        return switch (admission.tryAdmit(client, declaredLength, this::clientGone, expectsContinue())) {
+            case Decision.Admitted a -> a.ticket();
+            case Decision.Rejected(Rejection r) ->
+                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
+            case Decision.Abandoned ignored -> throw new ClientGoneException(
+                    new java.io.EOFException("the client closed the connection while its upload waited for a slot"));
+        };
+    }
+
+    /**
+     * Whether the client has gone, for a request waiting in the admission queue: one non-blocking read of the
+     * body. Jetty only notices a closed connection when it reads from it, and nothing reads while a request
+     * waits. An error or an early end means gone. The first chunk that does arrive (body bytes, or the end of an
+     * empty body) is kept for {@link #readBlocking()} to hand out first; after it, looking further would mean
+     * buffering the body, so a client that has started sending is not watched any more (its wait still ends at
+     * {@code admission.queueTimeout}, and a slot granted to it is returned on the first failed read).
+     *
+     * <p>Reads from the connection itself, under the wrappers: the access log's byte count and the minimum data
+     * rate's window start when the handler reads, not while the request is only waiting. A request that expects
+     * {@code 100-continue} is not read, which would invite its body before it is admitted.
+     */
+    boolean clientGone() {
+        if (request.getAttribute(EARLY_CHUNK) != null || expectsContinue()) {
+            return false;
+        }
+        Content.Chunk chunk = Request.unWrap(request).read();
+        if (chunk == null) {
+            return false;
+        }
+        AtomicReference<Content.Chunk> early = new AtomicReference<>(chunk);
+        request.setAttribute(EARLY_CHUNK, early);
+        // A request refused after its wait never reads its body: release the kept chunk with the request.
+        Request.addCompletionListener(request, failure -> {
+            Content.Chunk left = early.getAndSet(null);
+            if (left != null) {
+                left.release();
+            }
+        });
+        return Content.Chunk.isFailure(chunk, true);
+    }
+
+    private boolean expectsContinue() {
+        return request.getHeaders().contains(HttpHeader.EXPECT, HttpHeaderValue.CONTINUE.asString());
+    }
+
     /** Receives request body bytes; the buffer is only valid during the call. */
     @FunctionalInterface
     public interface BodyConsumer {
@@ -144,6 +205,10 @@ public record Exchange(Request request, Response response, Map<String, String> p
 
     /** Reads the next request body chunk, blocking (on this virtual thread) until one is available. */
     public Content.Chunk readBlocking() throws IOException {
+        if (request.getAttribute(EARLY_CHUNK) instanceof AtomicReference<?> early
+                && early.getAndSet(null) instanceof Content.Chunk chunk) {
+            return chunk;
+        }
         while (true) {
             Content.Chunk chunk = request.read();
             if (chunk != null) {

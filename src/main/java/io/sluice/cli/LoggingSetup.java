@@ -90,7 +90,7 @@ final class LoggingSetup {
 
     private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, boolean json) {
         if (json) {
-            JsonEncoder e = new JsonEncoder();
+            JsonEncoder e = new RedactingJsonEncoder();
             e.setContext(ctx);
             e.start();
             return e;

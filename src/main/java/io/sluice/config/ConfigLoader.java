@@ -210,6 +210,16 @@ public final class ConfigLoader {
             AdmissionConfig.DEFAULT_RETRY_AFTER, duration(Duration.ofSeconds(1), Duration.ofHours(1)),
             Units::formatDuration,
             "Base of the `Retry-After` answered with 503/429 (jitter is added on top), 1s..1h.");
+    private static final Key<Duration> ADMISSION_QUEUE_TIMEOUT = scalar("admission.queueTimeout",
+            AdmissionConfig.DEFAULT_QUEUE_TIMEOUT, duration(Duration.ZERO, AdmissionConfig.MAX_QUEUE_TIMEOUT),
+            Units::formatDuration,
+            "How long an upload over its client's share or over the slots waits for one to free before `429`/`503`, "
+                    + "0.." + Units.formatDuration(AdmissionConfig.MAX_QUEUE_TIMEOUT) + "; `0` refuses at once. A request "
+                    + "with `Expect: 100-continue` waits at most 1s.");
+    private static final Key<Integer> ADMISSION_MAX_QUEUED = scalar("admission.maxQueued",
+            AdmissionConfig.DEFAULT_MAX_QUEUED, integer(0, 1_000_000), String::valueOf,
+            "Uploads waiting for a slot at once, 0..1000000 (`0`: no queue); one client may hold at most "
+                    + AdmissionConfig.QUEUED_SHARES_PER_CLIENT + " x `admission.maxUploadsPerClient` of them.");
 
     private static final Key<String> LOGGING_LEVEL = scalar("logging.level", LoggingConfig.DEFAULT_LEVEL,
             ConfigLoader::level, s -> s,
@@ -406,6 +416,7 @@ public final class ConfigLoader {
             TUS_BASE_PATH, TUS_EXPIRY, TUS_MAX_METADATA_SIZE,
             ADMISSION_MEMORY_HIGH_WATERMARK, ADMISSION_MEMORY_BUDGET, ADMISSION_MAX_CONCURRENT_UPLOADS,
             ADMISSION_MAX_UPLOADS_PER_CLIENT, ADMISSION_BUFFER_SIZE, ADMISSION_RETRY_AFTER,
+            ADMISSION_QUEUE_TIMEOUT, ADMISSION_MAX_QUEUED,
             LOGGING_LEVEL, LOGGING_JSON, LOGGING_MAX_FILE_SIZE, LOGGING_TOTAL_SIZE_CAP,
             JOBS_WORKERS, JOBS_LEASE_DURATION, JOBS_POLL_INTERVAL, JOBS_RETENTION, JOBS_BACKOFF_BASE,
             JOBS_BACKOFF_CAP, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT,
@@ -638,7 +649,8 @@ public final class ConfigLoader {
                 new TusConfig(v.get(TUS_BASE_PATH), v.get(TUS_EXPIRY), v.get(TUS_MAX_METADATA_SIZE)),
                 new AdmissionConfig(v.get(ADMISSION_MEMORY_HIGH_WATERMARK), v.get(ADMISSION_MEMORY_BUDGET),
                         v.get(ADMISSION_MAX_CONCURRENT_UPLOADS), v.get(ADMISSION_MAX_UPLOADS_PER_CLIENT),
-                        v.get(ADMISSION_BUFFER_SIZE), v.get(ADMISSION_RETRY_AFTER)),
+                        v.get(ADMISSION_BUFFER_SIZE), v.get(ADMISSION_RETRY_AFTER),
+                        v.get(ADMISSION_QUEUE_TIMEOUT), v.get(ADMISSION_MAX_QUEUED)),
                 new LoggingConfig(v.get(LOGGING_LEVEL), v.get(LOGGING_JSON), v.get(LOGGING_MAX_FILE_SIZE),
                         v.get(LOGGING_TOTAL_SIZE_CAP)),
                 new JobsConfig(v.get(JOBS_WORKERS), concurrencyLimits(pipelines, v.get(JOBS_WORKERS)),

@@ -87,12 +87,20 @@ public final class HttpServer {
         publicConnector = new ServerConnector(server, factory) {
             @Override
             public CompletableFuture<Void> shutdown() {
+                // Jetty would cut every connection's idle timeout to the shutdown idle timeout (1 s) so idle
+                // keep-alives close at once; that would also fail an upload whose client paused for a second, at
+                // once if the pause had already lasted that long (a 408 the moment the drain began). So Jetty is
+                // told to leave the timeouts alone (a negative value), and only connections without a request in
+                // progress are cut here; busy ones keep their normal timeout, bounded by the grace, and are cut
+                // when their request ends (BusyConnections.release).
+                long cut = getShutdownIdleTimeout();
+                setShutdownIdleTimeout(-1);
                 CompletableFuture<Void> done = super.shutdown();
-                // Jetty just cut every connection's idle timeout to the shutdown idle timeout (1 s) so idle
-                // keep-alives close at once; that also failed uploads whose client paused for a second while
-                // draining. Those still receiving a request keep their normal timeout, bounded by the grace.
-                for (EndPoint ep : busy.endPoints) {
-                    ep.setIdleTimeout(getIdleTimeout());
+                setShutdownIdleTimeout(cut);
+                for (EndPoint ep : getConnectedEndPoints()) {
+                    if (!busy.endPoints.contains(ep)) {
+                        ep.setIdleTimeout(cut);
+                    }
                 }
                 return done;
             }

@@ -185,6 +185,7 @@ public final class HealthApi {
                 "active", admission.activeUploads(),
                 "slots", admission.slotsTotal(),
                 "slotsAvailable", admission.slotsAvailable(),
+                "queued", admission.queued(),
                 "staged", store.stagedCount(),
                 "buffers", Map.of("size", pool.bufferSize(), "capacity", pool.capacity(),
                         "inUse", pool.outstanding(), "allocatedBytes", pool.allocatedBytes())));

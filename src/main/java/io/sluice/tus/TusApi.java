@@ -1,10 +1,9 @@
 package io.sluice.tus;
 
 import io.sluice.admission.AdmissionController;
-import io.sluice.admission.Decision;
-import io.sluice.admission.Rejection;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
+import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
@@ -337,12 +336,8 @@ public final class TusApi {
         }
     }
 
-    Ticket admit(Exchange ex, long declaredLength) {
-        return switch (admission.tryAdmit(ex.client(), declaredLength)) {
-            case Decision.Admitted a -> a.ticket();
-            case Decision.Rejected(Rejection r) ->
-                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
-        };
+    Ticket admit(Exchange ex, long declaredLength) throws ClientGoneException {
+        return ex.admit(admission, declaredLength);
     }
 
     /**

@@ -2,10 +2,9 @@ package io.sluice.upload;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sluice.admission.AdmissionController;
-import io.sluice.admission.Decision;
-import io.sluice.admission.Rejection;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
+import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
@@ -173,12 +172,8 @@ public final class DirectUploadApi {
         return null;
     }
 
-    private Ticket admit(Exchange ex, long declaredLength) {
-        return switch (admission.tryAdmit(ex.client(), declaredLength)) {
-            case Decision.Admitted a -> a.ticket();
-            case Decision.Rejected(Rejection r) ->
-                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
-        };
+    private Ticket admit(Exchange ex, long declaredLength) throws ClientGoneException {
+        return ex.admit(admission, declaredLength);
     }
 
     private static void created(Exchange ex, List<Stored> uploads) throws IOException {

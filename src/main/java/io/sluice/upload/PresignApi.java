@@ -3,10 +3,9 @@ package io.sluice.upload;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.admission.AdmissionController;
-import io.sluice.admission.Decision;
-import io.sluice.admission.Rejection;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
+import io.sluice.api.ClientGoneException;
 import io.sluice.api.Principal;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
@@ -195,12 +194,8 @@ public final class PresignApi {
         }
     }
 
-    private Ticket admit(Exchange ex, long declaredLength) {
-        return switch (admission.tryAdmit(ex.client(), declaredLength)) {
-            case Decision.Admitted a -> a.ticket();
-            case Decision.Rejected(Rejection r) ->
-                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
-        };
+    private Ticket admit(Exchange ex, long declaredLength) throws ClientGoneException {
+        return ex.admit(admission, declaredLength);
     }
 
 }

@@ -26,7 +26,7 @@ class AdmissionControllerTest {
     /** @param uploadsBuffered how many uploads' worth of buffers the pool holds */
     private AdmissionController controller(int slots, int perClient, int uploadsBuffered, long reserve) {
         long budget = (long) uploadsBuffered * AdmissionController.BUFFERS_PER_UPLOAD * BUF;
-        AdmissionConfig config = new AdmissionConfig(0.85, budget, slots, perClient, BUF, Duration.ofSeconds(2));
+        AdmissionConfig config = new AdmissionConfig(0.85, budget, slots, perClient, BUF, Duration.ofSeconds(2), Duration.ZERO, 0);
         pool = new BufferPool(BUF, budget);
         MemoryPressure pressure = new MemoryPressure(0.85, pool, memory::get);
         shedding = new SheddingTracker(() -> pressure.check(0, 0));

@@ -90,9 +90,21 @@ class LifecycleTest {
         assertRefused(Map.of(), "server.port", "--port", "abc");
     }
 
+    /** A usage mistake names itself first, then shows the usage (so the right flag is on the screen), exit 2. */
     @Test
-    void unknownFlagIsOneLineNotTheWholeUsage() throws Exception {
-        assertRefused(Map.of(), "--bogus", "--bogus");
+    void unknownFlagIsNamedFirstThenTheUsage() throws Exception {
+        try (ServerProcess p = ServerProcess.start(List.of(), Map.of(), "serve", "--data",
+                dir.resolve("data").toString(), "--port", "0", "--bogus")) {
+            int code = p.waitFor(EXIT);
+            List<String> lines = p.output().lines()
+                    .filter(l -> !l.isBlank() && !l.startsWith("WARNING:"))
+                    .toList();
+            assertThat(code).as(p.output()).isEqualTo(Main.EXIT_CONFIG);
+            assertThat(lines.getFirst()).as(p.output()).isEqualTo("sluice: Unknown option: '--bogus'");
+            assertThat(lines.get(1)).startsWith("Usage: sluice serve");
+            assertThat(p.output()).contains("--set=KEY=VALUE").doesNotContain("Exception").doesNotContain("\tat ");
+            assertThat(dir.resolve("data")).doesNotExist();
+        }
     }
 
     /** Starts {@code serve} expecting exit code 2 and a single output line naming {@code key}; returns it. */

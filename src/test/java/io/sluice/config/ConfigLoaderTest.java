@@ -85,6 +85,8 @@ class ConfigLoaderTest {
             assertThat(a.memoryBudget()).isEqualTo(AdmissionConfig.DEFAULT_MEMORY_BUDGET);
             assertThat(a.maxConcurrentUploads()).isEqualTo(AdmissionConfig.DEFAULT_MAX_CONCURRENT_UPLOADS);
             assertThat(a.maxUploadsPerClient()).isEqualTo(AdmissionConfig.DEFAULT_MAX_UPLOADS_PER_CLIENT);
+            assertThat(a.queueTimeout()).isEqualTo(AdmissionConfig.DEFAULT_QUEUE_TIMEOUT);
+            assertThat(a.maxQueued()).isEqualTo(AdmissionConfig.DEFAULT_MAX_QUEUED);
             assertThat(a.bufferSize()).isEqualTo(AdmissionConfig.DEFAULT_BUFFER_SIZE);
             assertThat(a.retryAfter()).isEqualTo(AdmissionConfig.DEFAULT_RETRY_AFTER);
 
@@ -240,6 +242,8 @@ class ConfigLoaderTest {
                     Map.entry("admission.maxUploadsPerClient", "8"),
                     Map.entry("admission.bufferSize", "16MiB"),
                     Map.entry("admission.retryAfter", "1h"),
+                    Map.entry("admission.queueTimeout", "1m"),
+                    Map.entry("admission.maxQueued", "0"),
                     Map.entry("logging.level", "debug"),
                     Map.entry("logging.json", "0"),
                     Map.entry("logging.maxFileSize", "1MiB"),
@@ -252,7 +256,7 @@ class ConfigLoaderTest {
             assertThat(c.limits()).isEqualTo(new LimitsConfig(1610612736L, 1000, 2L << 30,
                     List.of("image/png", "image/*", "application/vnd.ms-excel"), 0));
             assertThat(c.admission()).isEqualTo(new AdmissionConfig(1.0, 1L << 30, 8, 8, 16 << 20,
-                    Duration.ofHours(1)));
+                    Duration.ofHours(1), Duration.ofMinutes(1), 0));
             assertThat(c.logging()).isEqualTo(new LoggingConfig("DEBUG", false, 1 << 20, 1 << 20));
         }
 
@@ -298,6 +302,8 @@ class ConfigLoaderTest {
                 admission.bufferSize          | 1GiB          | admission.bufferSize: '1GiB' must be between 16KiB and 16MiB
                 admission.retryAfter          | 2h            | admission.retryAfter: '2h' must be between 1s and 1h
                 admission.retryAfter          | 0s            | admission.retryAfter: '0s' must be between 1s and 1h
+                admission.queueTimeout        | 2m            | admission.queueTimeout: '2m' must be between 0s and 1m
+                admission.maxQueued           | -1            | admission.maxQueued: '-1' must be between 0 and 1000000
                 logging.level                 | verbose       | logging.level: 'verbose' is not a log level (one of TRACE, DEBUG, INFO, WARN, ERROR)
                 logging.json                  | maybe         | logging.json: 'maybe' is not a boolean (true/false, yes/no, 1/0)
                 logging.maxFileSize           | 512KiB        | logging.maxFileSize: '512KiB' must be at least 1MiB

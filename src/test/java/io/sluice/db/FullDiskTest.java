@@ -112,9 +112,20 @@ class FullDiskTest {
                 assertThat(Files.size(wal) - walBefore).as("WAL growth on the full disk")
                         .isLessThanOrEqualTo(s.app().config().database().headroom());
                 assertThat(disk.bytesInFiles()).as("bytes in files vs the disk").isLessThanOrEqualTo(disk.total());
+                // The released headroom is owed, not free: readiness stays 503 while the disk holds less than it.
+                // (SQLite may also give space back by checkpointing its WAL; then the rule is met and it is 200.)
+                JsonNode headroom = Json.parse(send(s, admin, "GET", "/health/detailed", null).body()).at("/disk/headroom");
+                long owed = headroom.path("size").asLong() - headroom.path("held").asLong();
+                long freeBefore = disk.usable();
                 HttpResponse<String> stillFull = s.get("/health/ready");
+                long freeAfter = disk.usable();
                 record(stillFull);
-                assertThat(stillFull.statusCode()).as("the released headroom is owed, not free").isEqualTo(503);
+                assertThat(owed).as("the headroom was released and is owed").isPositive();
+                if (Math.max(freeBefore, freeAfter) < owed) {
+                    assertThat(stillFull.statusCode()).as("the released headroom is owed, not free").isEqualTo(503);
+                } else if (Math.min(freeBefore, freeAfter) >= owed) {
+                    assertThat(stillFull.statusCode()).as("free space covers what is owed").isEqualTo(200);
+                }
 
                 // The other process frees its space: ready again within the bound, without anyone's help.
                 disk.free();

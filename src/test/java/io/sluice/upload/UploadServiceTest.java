@@ -59,7 +59,7 @@ class UploadServiceTest {
         local = new LocalBlobStore(dataDir);
         store = new FaultyStore(local);
         repository = new FaultyRepository(new SqlUploadRepository(db));
-        AdmissionConfig ac = new AdmissionConfig(0.85, 0, 4, 4, 16 * 1024, Duration.ofSeconds(1));
+        AdmissionConfig ac = new AdmissionConfig(0.85, 0, 4, 4, 16 * 1024, Duration.ofSeconds(1), Duration.ZERO, 0);
         BufferPool pool = new BufferPool(ac.bufferSize(), 4L * ac.bufferSize());
         AdmissionController admission = new AdmissionController(ac, pool,
                 new MemoryPressure(0.85, pool, () -> null), () -> -1, 0, new SheddingTracker(() -> null));

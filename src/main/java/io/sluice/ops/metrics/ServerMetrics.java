@@ -3,12 +3,14 @@ package io.sluice.ops.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.sluice.admission.AdmissionController;
 import io.sluice.admission.BufferPool;
 import io.sluice.admission.MemorySnapshot;
 import io.sluice.jobs.QueueStats;
 
+import java.time.Duration;
 import java.util.Collection;
 import java.util.function.Supplier;
 
@@ -37,11 +39,19 @@ public final class ServerMetrics {
     public static void bindAdmission(MeterRegistry registry, AdmissionController admission) {
         Gauge.builder("sluice.admission.slots", admission, AdmissionController::slotsTotal)
                 .description("upload slots configured (admission.maxConcurrentUploads)").register(registry);
+        Gauge.builder("sluice.admission.queued", admission, AdmissionController::queued)
+                .description("uploads waiting in the admission queue for a slot").register(registry);
         BufferPool pool = admission.bufferPool();
         Gauge.builder("sluice.admission.memory.budget", pool, p -> (double) p.capacity() * p.bufferSize())
                 .baseUnit("bytes").description("the upload buffer budget").register(registry);
         Gauge.builder("sluice.admission.memory.used", pool, p -> (double) p.outstanding() * p.bufferSize())
                 .baseUnit("bytes").description("upload buffers handed out now").register(registry);
+    }
+
+    /** One wait in the admission queue: how long, and how it ended (admitted, expired, abandoned, draining). */
+    public static void admissionWait(MeterRegistry registry, AdmissionController.WaitOutcome outcome, Duration waited) {
+        Timer.builder("sluice.admission.wait").tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+                .description("time uploads waited in the admission queue").register(registry).record(waited);
     }
 
     public static void bindMemory(MeterRegistry registry, Supplier<MemorySnapshot> memory) {
