@@ -434,7 +434,17 @@ public final class ResumableService {
             if (head == null) {
                 head = ByteBuffer.allocate((int) window);
                 if (r.offset() > 0) {
-                    readStored(head, r.offset());
+                    try {
+                        readStored(head, r.offset());
+                    } catch (IOException e) {
+                        // The finish judges the type anyway: an unreadable head costs the early answer, not the
+                        // upload.
+                        log.warn("could not read back the first {} bytes of upload {} to judge its type early: {}",
+                                r.offset(), r.id(), e.toString());
+                        done = true;
+                        head = null;
+                        return;
+                    }
                 }
             }
             ByteBuffer dup = full.duplicate();
