@@ -26,6 +26,7 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.db.Database;
 import io.sluice.http.ConnectionCap;
 import io.sluice.http.HttpServer;
+import io.sluice.http.Listeners;
 import io.sluice.http.Router;
 import io.sluice.jobs.JobHandler;
 import io.sluice.jobs.JobQueue;
@@ -163,6 +164,25 @@ public final class Application implements AutoCloseable {
 
     /** Starts the parts of {@code role} (see {@link Role} for what runs where). */
     public static Application start(SluiceConfig config, Role role) throws Exception {
+        // The ports first: one already in use is refused before the database opens, secrets are generated or
+        // anything else touches the data directory, and before there is anything to drain.
+        return start(config, role, Listeners.bind(config.server()));
+    }
+
+    /**
+     * Starts on sockets the caller bound already ({@link Listeners#bind}, which {@code sluice serve} does before it
+     * even opens its log file); they are closed if the start fails.
+     */
+    public static Application start(SluiceConfig config, Role role, Listeners listeners) throws Exception {
+        try {
+            return startOn(config, role, listeners);
+        } catch (Exception | Error e) {
+            listeners.close(); // idempotent: a server that got as far as Jetty has closed them already
+            throw e;
+        }
+    }
+
+    private static Application startOn(SluiceConfig config, Role role, Listeners listeners) throws Exception {
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(metrics);
         new JvmGcMetrics().bindTo(metrics);
@@ -356,7 +376,7 @@ public final class Application implements AutoCloseable {
                     authenticator::stillValid).register(publicRouter);
         }
 
-        HttpServer http = new HttpServer(config.server(), publicRouter, adminRouter, cap, ac.retryAfter(),
+        HttpServer http = new HttpServer(config.server(), listeners, publicRouter, adminRouter, cap, ac.retryAfter(),
                 TusApi.HEADERS);
 
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {

@@ -5,6 +5,7 @@ import io.sluice.Role;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
+import io.sluice.http.Listeners;
 import io.sluice.ops.supervisor.ChildCommand;
 import io.sluice.ops.systemd.SystemdWatchdog;
 import org.slf4j.LoggerFactory;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Option;
 import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
+import java.io.IOException;
 import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +80,15 @@ abstract class NodeCommand implements Callable<Integer> {
             System.err.println("sluice: configuration error: " + e.getMessage());
             return Main.EXIT_CONFIG;
         }
+        // The ports before anything else, the log file in the data directory included: a port in use leaves a
+        // fresh data directory as it was (absent or empty) and prints one line.
+        Listeners listeners;
+        try {
+            listeners = Listeners.bind(config.server());
+        } catch (IOException e) {
+            System.err.println("sluice: cannot start: " + describe(e));
+            return Main.EXIT_START_FAILED;
+        }
         LoggingSetup.apply(config);
         // Our own handlers so a signal drains and exits 0; the JVM default would exit 143/130 mid-upload. Installed
         // before starting: once "listening on" is logged, a SIGTERM must already drain (a supervisor or a test may
@@ -96,7 +107,7 @@ abstract class NodeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), onSignal);
         Application app;
         try {
-            app = Application.start(config, role());
+            app = Application.start(config, role(), listeners);
         } catch (Exception e) {
             // One line an operator can act on, not a picocli stack trace under "configuration error" exit code 2.
             System.err.println("sluice: cannot start: " + describe(e));
@@ -136,6 +147,11 @@ abstract class NodeCommand implements Callable<Integer> {
 
     /** The failure and its causes on one line; a port already taken names the keys that choose it. */
     static String describe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof Listeners.PortInUseException busy) {
+                return busy.getMessage(); // already names the port, the key and the option
+            }
+        }
         StringBuilder out = new StringBuilder();
         boolean bind = false;
         for (Throwable t = e; t != null; t = t.getCause()) {

@@ -62,8 +62,16 @@ public final class HttpServer {
      * @param retryAfter   sent with connection-cap refusals
      */
     /** @param exposedHeaders response headers of the protocols that browsers may read under CORS */
+    /** Binds its own sockets ({@link Listeners#bind}): for a server that has nothing to start before it listens. */
     public HttpServer(ServerConfig config, Router publicRouter, Router adminRouter, ConnectionCap cap,
-                      Duration retryAfter, java.util.Collection<String> exposedHeaders) {
+                      Duration retryAfter, java.util.Collection<String> exposedHeaders) throws java.io.IOException {
+        this(config, Listeners.bind(config), publicRouter, adminRouter, cap, retryAfter, exposedHeaders);
+    }
+
+    /** @param listeners the sockets {@link Listeners#bind} bound for this configuration; Jetty owns them from here */
+    public HttpServer(ServerConfig config, Listeners listeners, Router publicRouter, Router adminRouter,
+                      ConnectionCap cap, Duration retryAfter, java.util.Collection<String> exposedHeaders)
+            throws java.io.IOException {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("sluice-http");
         threads.setVirtualThreadsExecutor(new VirtualThreadPool());
@@ -113,6 +121,7 @@ public final class HttpServer {
         publicConnector.addBean(cap);
         publicConnector.addBean(new HeaderDeadline(config.headerTimeout(), publicConnector.getScheduler(),
                 cap.headerTimeouts()));
+        publicConnector.open(listeners.publicChannel());
         server.addConnector(publicConnector);
         server.addBean(new NetworkConnectionLimit(ConnectionCap.hardLimit(config.maxConnections()), publicConnector));
 
@@ -139,6 +148,7 @@ public final class HttpServer {
             adminConnector.setIdleTimeout(config.idleTimeout().toMillis());
             adminConnector.addBean(new HeaderDeadline(config.headerTimeout(), adminConnector.getScheduler(),
                     cap.headerTimeouts()));
+            adminConnector.open(listeners.adminChannel());
             server.addConnector(adminConnector);
             Handler adminChain = new AccessLogHandler(new Dispatcher(adminRouter, threads.getVirtualThreadsExecutor()));
             server.setHandler(new GracefulHandler(new ByConnector(publicChain, adminChain)));

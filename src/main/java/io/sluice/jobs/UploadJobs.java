@@ -48,6 +48,13 @@ public final class UploadJobs implements UploadProcessing {
     }
 
     @Override
+    public void checkType(String requested, String contentType) {
+        if (requested != null) {
+            pipelines.choose(requested, contentType);
+        }
+    }
+
+    @Override
     public String plan(Upload upload, String requested) throws IOException {
         Pipelines.Pipeline p = pipelines.choose(requested, upload.contentType()).orElse(null);
         if (p == null) {

@@ -390,12 +390,102 @@ public final class ResumableService {
                 return new Outcome(r, resumed);
             }
             appends.increment();
-            return appendLocked(r, a, body, buffer, second, disk);
+            HeadCheck head = new HeadCheck(r);
+            try {
+                return appendLocked(r, a, body, buffer, second, disk, head);
+            } catch (ApiException e) {
+                if (head.refused(e)) {
+                    // Refused for good: no later append could change the first bytes, so nothing is kept to resume.
+                    // The writer is closed by now (appendLocked's resources), the lock is still ours.
+                    log.info("upload {} refused at offset {} for its type ({}); removed", r.id(), r.offset(), e.code());
+                    deleteQuietly(r.id());
+                }
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The early type check (README "Type detection"): a resumable upload's type is decided as soon as its first
+     * {@code min(HEAD_BYTES, length)} bytes have arrived, on the hand-off that completes them and before that buffer
+     * is written, by the same {@link TypeDetector} rules (and the named pipeline's accepted types) that judge it
+     * again when it finishes. Those head bytes may come over several appends: the ones earlier appends stored are
+     * read back from storage (fewer than {@link TypeDetector#HEAD_BYTES}), so at most that much is held per append
+     * and nothing between appends. Partial uploads are not checked: the final concatenation is.
+     */
+    private final class HeadCheck {
+        private final Resumable r;
+        private final long window;
+        private boolean done;
+        /** The head assembled so far; allocated on the first hand-off that reaches into the window. */
+        private ByteBuffer head;
+        private ApiException refusal;
+
+        HeadCheck(Resumable r) {
+            this.r = r;
+            this.window = r.lengthDeferred() ? TypeDetector.HEAD_BYTES : Math.min(TypeDetector.HEAD_BYTES, r.length());
+            this.done = r.concat() == Resumable.Concat.PARTIAL || r.offset() >= window;
+        }
+
+        void beforeHandOff(ByteBuffer full) throws IOException {
+            if (done) {
+                return;
+            }
+            if (head == null) {
+                head = ByteBuffer.allocate((int) window);
+                if (r.offset() > 0) {
+                    try {
+                        readStored(head, r.offset());
+                    } catch (IOException e) {
+                        // The finish judges the type anyway: an unreadable head costs the early answer, not the
+                        // upload.
+                        log.warn("could not read back the first {} bytes of upload {} to judge its type early: {}",
+                                r.offset(), r.id(), e.toString());
+                        done = true;
+                        head = null;
+                        return;
+                    }
+                }
+            }
+            ByteBuffer dup = full.duplicate();
+            dup.limit(dup.position() + Math.min(dup.remaining(), head.remaining()));
+            head.put(dup);
+            if (head.hasRemaining()) {
+                return;
+            }
+            done = true;
+            try {
+                String type = uploads.types().detect(head.flip(), r.filename());
+                uploads.processing().checkType(pipeline(r.metadata()), type);
+            } catch (ApiException e) {
+                refusal = e;
+                throw e;
+            } finally {
+                head = null;
+            }
+        }
+
+        /** The bytes below {@code offset} that earlier appends stored (all durable: the offset is recorded). */
+        private void readStored(ByteBuffer into, long offset) throws IOException {
+            ByteBuffer part = into.duplicate().limit((int) offset);
+            try (ReadableByteChannel ch = store.openResumable(r.id(), 0, offset)) {
+                while (part.hasRemaining() && ch.read(part) >= 0) {
+                    // fill
+                }
+            }
+            if (part.hasRemaining()) {
+                throw new IOException("upload " + r.id() + " holds fewer than its " + offset + " recorded bytes");
+            }
+            into.position((int) offset);
+        }
+
+        boolean refused(ApiException e) {
+            return e == refusal;
         }
     }
 
     private Outcome appendLocked(Resumable r, Append a, Body body, ByteBuffer buffer, ByteBuffer second,
-                                 DiskLedger.Reservation disk)
+                                 DiskLedger.Reservation disk, HeadCheck head)
             throws IOException, SQLException {
         long start = r.offset();
         long room = (r.lengthDeferred() ? a.maxSize() : r.length()) - start;
@@ -420,6 +510,8 @@ public final class ResumableService {
             }
             writer.write(full);
         }, sha256, buffer, second, (full, drainedSoFar) -> {
+            // Judged before it is reserved and written: a refused head never reaches the disk.
+            head.beforeHandOff(full);
             // Reserved before it is written: a body beyond the reservation (an unknown length) grows it or fails.
             disk.advance(drainedSoFar, drainedSoFar + full.remaining());
             checkpoints.beforeHandOff(full, drainedSoFar);

@@ -44,6 +44,17 @@ public interface UploadProcessing {
      */
     String plan(Upload upload, String requested) throws IOException;
 
+    /**
+     * Checks, before its bytes are all there, that the pipeline an upload named takes its detected type: the part
+     * of {@link #plan} that needs only the type (a resumable upload's early check). The precheck waits for
+     * {@link #plan}.
+     *
+     * @throws ApiException 400 {@code unknown_pipeline}; 415 {@code pipeline_type_mismatch}
+     */
+    default void checkType(String requested, String contentType) {
+        checkName(requested);
+    }
+
     /** Enqueues the job of {@code pipeline} (a result of {@link #plan}) over {@code upload} inside {@code tx}. */
     QueuedJob enqueue(Connection tx, Upload upload, String pipeline) throws SQLException;
 

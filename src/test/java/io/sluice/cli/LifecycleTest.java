@@ -212,16 +212,34 @@ class LifecycleTest {
         }
     }
 
+    /**
+     * Issue 16: the ports are bound before anything else, so a port in use (public or admin) is one line naming the
+     * port and its key, exit 1, and a fresh data directory stays absent: no secrets, database or log file written,
+     * and nothing started that would need draining.
+     */
     @Test
-    void portAlreadyTakenIsOneLineAndNotAConfigurationError() throws Exception {
-        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-             ServerProcess p = ServerProcess.start(List.of(), Map.of(), "serve", "--port",
-                     String.valueOf(taken.getLocalPort()), "--data", dir.resolve("data").toString())) {
-            assertThat(p.waitFor(EXIT)).as(p.output()).isEqualTo(Main.EXIT_START_FAILED);
-            List<String> problems = p.output().lines().filter(l -> l.startsWith("sluice:")).toList();
-            assertThat(problems).as(p.output()).hasSize(1);
-            assertThat(problems.getFirst()).contains("server.port").contains(String.valueOf(taken.getLocalPort()));
-            assertThat(p.output()).doesNotContain("\tat ");
+    void portAlreadyTakenIsOneLineBeforeAnythingIsWritten() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String busy = String.valueOf(taken.getLocalPort());
+            Map<String, List<String>> cases = Map.of(
+                    "server.port", List.of("--port", busy),
+                    "server.adminPort", List.of("--port", "0", "--admin-port", busy));
+            for (var c : cases.entrySet()) {
+                Path data = dir.resolve("fresh-" + c.getKey());
+                List<String> args = new java.util.ArrayList<>(List.of("serve", "--host", "127.0.0.1", "--data",
+                        data.toString()));
+                args.addAll(c.getValue());
+                try (ServerProcess p = ServerProcess.start(List.of(), Map.of(), args.toArray(String[]::new))) {
+                    assertThat(p.waitFor(EXIT)).as(p.output()).isEqualTo(Main.EXIT_START_FAILED);
+                    // stdout and stderr merged: exactly one line in all, the error.
+                    List<String> lines = p.output().lines().filter(l -> !l.isBlank()).toList();
+                    assertThat(lines).as(p.output()).hasSize(1);
+                    assertThat(lines.getFirst()).startsWith("sluice: cannot start: port " + busy)
+                            .contains(c.getKey()).doesNotContain("\tat ");
+                    assertThat(p.output()).doesNotContainIgnoringCase("draining");
+                    assertThat(data).as("a fresh data directory stays absent (" + c.getKey() + ")").doesNotExist();
+                }
+            }
         }
     }
 

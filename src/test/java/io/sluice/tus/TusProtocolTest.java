@@ -894,7 +894,7 @@ class TusProtocolTest {
     // ================================================================================== types
 
     @Test
-    void aRefusedTypeIs415OnTheLastPatchAndTheUploadIsGone(@TempDir Path dir) throws Exception {
+    void aRefusedTypeIs415OnThePatchThatCompletesItsHeadAndTheUploadIsGone(@TempDir Path dir) throws Exception {
         try (TestServer png = TestServer.start(dir, "limits.allowedTypes", "image/png")) {
             Tus t = new Tus(png);
             byte[] text = "just some plain text, certainly not a PNG image\n".repeat(400)
