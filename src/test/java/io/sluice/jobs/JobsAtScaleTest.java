@@ -245,6 +245,86 @@ class JobsAtScaleTest {
                 + ".ndjson\"");
     }
 
+    /**
+     * A non-admin key lists, counts and acts on only its own jobs: another key's job is not in its list or counts,
+     * and a bulk action on it answers 404 for that id and leaves it as it was. An admin sees and counts all.
+     */
+    @Test
+    void aKeySeesCountsAndActsOnOnlyItsOwnJobs(@TempDir Path keyed) throws Exception {
+        try (TestServer s = TestServer.start(keyed.resolve("data"));
+             JobRows r = new JobRows(s)) {
+            String admin = createKey(s, null, "{\"name\":\"ops\",\"admin\":true}").path("key").asText();
+            JsonNode aliceKey = createKey(s, admin, "{\"name\":\"alice\"}");
+            JsonNode bobKey = createKey(s, admin, "{\"name\":\"bob\"}");
+            String alice = aliceKey.path("key").asText();
+            String bob = bobKey.path("key").asText();
+            // A record's owner is its key's id.
+            String aliceOwner = aliceKey.path("id").asText();
+            String bobOwner = bobKey.path("id").asText();
+            JobRows.Row a1 = owned(r.row("alice-1.txt", "t", "failed", T0), aliceOwner);
+            JobRows.Row a2 = owned(r.row("alice-2.txt", "t", "succeeded", T0), aliceOwner);
+            JobRows.Row b1 = owned(r.row("bob-1.txt", "t", "failed", T0), bobOwner);
+            r.insert(List.of(a1, a2, b1));
+
+            JsonNode aliceList = Json.parse(send(s, "GET", "/api/v1/jobs?q=txt", alice, null).body());
+            List<String> seen = new ArrayList<>();
+            aliceList.path("jobs").forEach(j -> seen.add(j.path("id").asText()));
+            assertThat(seen).containsExactlyInAnyOrder(a1.id(), a2.id());
+            assertThat(Json.parse(send(s, "GET", "/api/v1/jobs?q=" + b1.id(), alice, null).body()).path("jobs"))
+                    .isEmpty();
+            JsonNode aliceCounts = Json.parse(send(s, "GET", "/api/v1/jobs/counts", alice, null).body());
+            assertThat(aliceCounts.path("total").asLong()).isEqualTo(2);
+            assertThat(aliceCounts.at("/counts/failed").asLong()).isEqualTo(1);
+            assertThat(Json.parse(send(s, "GET", "/api/v1/jobs/counts", admin, null).body()).path("total")
+                    .asLong()).isEqualTo(3);
+            assertThat(Json.parse(send(s, "GET", "/api/v1/jobs/counts", bob, null).body()).path("total")
+                    .asLong()).isEqualTo(1);
+
+            // Pipeline "t" is not configured here, so alice's own failed job is refused as not retryable (409):
+            // the point is that bob's is not even found (404), and stays failed.
+            HttpResponse<String> bulk = send(s, "POST", "/api/v1/jobs/bulk", alice,
+                    "{\"action\":\"retry\",\"ids\":[\"%s\",\"%s\"]}".formatted(a1.id(), b1.id()));
+            assertThat(bulk.statusCode()).as(bulk.body()).isEqualTo(200);
+            JsonNode results = Json.parse(bulk.body()).path("results");
+            assertThat(results.get(0).path("status").asInt()).isEqualTo(409);
+            assertThat(results.get(0).at("/error/code").asText()).isEqualTo("job_not_retryable");
+            assertThat(results.get(1).path("status").asInt()).isEqualTo(404);
+            assertThat(results.get(1).at("/error/code").asText()).isEqualTo("not_found");
+            HttpResponse<String> cancelBob = send(s, "POST", "/api/v1/jobs/bulk", alice,
+                    "{\"action\":\"cancel\",\"ids\":[\"%s\"]}".formatted(b1.id()));
+            assertThat(Json.parse(cancelBob.body()).at("/results/0/status").asInt()).isEqualTo(404);
+            assertThat(Json.parse(send(s, "GET", "/api/v1/jobs/" + b1.id(), bob, null).body()).path("state")
+                    .asText()).isEqualTo("failed");
+            HttpResponse<String> anonymous = send(s, "GET", "/api/v1/jobs/counts", null, null);
+            assertThat(anonymous.statusCode()).isEqualTo(401);
+            assertThat(Json.errorCode(anonymous.body())).isEqualTo("unauthorized");
+        }
+    }
+
+    static JobRows.Row owned(JobRows.Row r, String owner) {
+        return new JobRows.Row(r.id(), r.uploadId(), r.fileName(), r.pipeline(), r.state(), r.attempt(),
+                r.maxAttempts(), r.stage(), r.errorCode(), r.errorMessage(), r.createdAt(), owner);
+    }
+
+    static JsonNode createKey(TestServer s, String adminKey, String json) throws Exception {
+        HttpResponse<String> r = send(s, "POST", "/api/v1/keys", adminKey, json);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return Json.parse(r.body());
+    }
+
+    static HttpResponse<String> send(TestServer s, String method, String path, String key, String json)
+            throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(s.uri(path)).method(method, json == null
+                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        if (json != null) {
+            b.header("Content-Type", "application/json");
+        }
+        return s.send(b.build());
+    }
+
     /** 10,000 jobs: each page query walks an index in id order (no sort of the whole table, no table scan). */
     @Test
     void aPageQueryAt10000JobsUsesAnIndex() throws Exception {
