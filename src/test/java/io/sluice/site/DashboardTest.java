@@ -68,6 +68,8 @@ class DashboardTest {
             "/dashboard/index.html, text/html",
             "/dashboard/app.js, javascript",
             "/dashboard/app.css, text/css",
+            "/dashboard/jobs.js, javascript",
+            "/dashboard/jobs.css, text/css",
             "/dashboard/favicon.svg, image/svg+xml"})
     void servesEachFileWithItsTypeAndTheStrictPolicy(String path, String type) throws Exception {
         HttpResponse<String> r = server.get(path);
