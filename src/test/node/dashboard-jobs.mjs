@@ -82,7 +82,9 @@ try {
   if (options.screenshot) {
     await page.waitForFunction(() => !/^[0-9A-Z]{26}$/.test(document.querySelector('#jobs tbody tr .file')
       .textContent)) // file names looked up
-    await page.locator('#jobs-panel').screenshot({ path: options.screenshot })
+    // The top of the panel (filters, counts, the newest rows): enough to show it, small enough for docs/.
+    const box = await page.locator('#jobs-panel').boundingBox()
+    await page.screenshot({ path: options.screenshot, fullPage: true, clip: { x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 760) } })
     emit('screenshot', {
       path: options.screenshot,
       rows: (await rowIds(page)).length,

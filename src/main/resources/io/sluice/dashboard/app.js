@@ -107,7 +107,6 @@
     return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min'
   }
 
-  const time = (iso) => iso ? new Date(iso).toLocaleTimeString() : ''
 
   function el (tag, cls, text) {
     const e = document.createElement(tag)
@@ -472,7 +471,7 @@
   // ---------------------------------------------------------------------------------------------------------------
   // Jobs: the view lives in jobs.js (filters, pages, counts, bulk actions); the event stream below feeds it.
 
-  const jobsView = window.sluiceJobsView({ $, el, send, getJson, httpError, names, duration, time, apiKey })
+  const jobsView = window.sluiceJobsView({ $, el, send, getJson, httpError, names, duration, apiKey })
 
   /** The server-sent event stream; EventSource cannot send headers, so the key goes in ?access_token=. */
   const events = {

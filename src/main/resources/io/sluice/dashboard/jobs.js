@@ -5,7 +5,7 @@
 'use strict'
 
 window.sluiceJobsView = function sluiceJobsView (api) {
-  const { $, el, send, getJson, httpError, names, duration, time, apiKey } = api
+  const { $, el, send, getJson, httpError, names, duration, apiKey } = api
   const PAGE_SIZE = 50
   const OUTPUT_PREVIEW_LINES = 20
   const SEARCH_DELAY_MS = 300
@@ -13,6 +13,14 @@ window.sluiceJobsView = function sluiceJobsView (api) {
   const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
   const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
   const rank = (j) => (FINISHED.has(j.state) ? 3 : j.state === 'running' ? 2 : 1) + (j.progress || 0) / 1000
+
+  /** When a job was created: the time of day today, the date and time before. */
+  function when (iso) {
+    if (!iso) return ''
+    const d = new Date(iso)
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString()
+      : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+  }
 
   /** What the state column says: a running job whose cancel is pending is "cancelling" until it stops. */
   const shownState = (j) => (j.state === 'running' && j.cancelRequested ? 'cancelling' : j.state)
@@ -306,7 +314,7 @@ window.sluiceJobsView = function sluiceJobsView (api) {
       // A failed job keeps the stage it failed in: the row says so.
       const stage = el('td', 'stage', j.stage ? (j.state === 'failed' ? 'failed in ' + j.stage : j.stage) : '')
       tr.append(pick, id, file, el('td', 'pipeline', j.pipeline), state, stage, progressCell,
-        el('td', 'eta', eta), el('td', 'created', time(j.createdAt)))
+        el('td', 'eta', eta), el('td', 'created', when(j.createdAt)))
       tr.onclick = () => this.showDetail(j.id)
       return tr
     },

@@ -143,7 +143,8 @@ class DashboardJobsBrowserTest {
                     .contains("in stage writing");
             assertThat(stage.path("attempt").asText()).isEqualTo("attempt 1 (of at most 1)");
 
-            assertThat(event(events, "attempt", run).path("text").asText()).isEqualTo("attempt 1 (of at most 3)");
+            assertThat(event(events, "attempt", run).path("text").asText()).isEqualTo("attempt 1 (of at most "
+                    + io.sluice.jobs.JobsConfig.DEFAULT_MAX_ATTEMPTS + ")");
             JsonNode download = event(events, "download", run);
             assertThat(download.path("href").asText()).isEqualTo("/api/v1/jobs/" + ok + "/output");
             assertThat(download.path("name").asText()).isEqualTo("job-" + ok + ".ndjson");

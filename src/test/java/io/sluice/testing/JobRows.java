@@ -34,10 +34,14 @@ public final class JobRows implements AutoCloseable {
         return ids.next();
     }
 
-    /** A row with fresh ids; {@code createdAt} as given, so tests can make timestamps equal. */
+    /**
+     * A row with fresh ids made at {@code createdAt} (as the server's would be: ids sort by creation, and jobs of one
+     * millisecond in random order); {@code createdAt} as given, so tests can make timestamps equal.
+     */
     public Row row(String fileName, String pipeline, String state, Instant createdAt) {
         boolean failed = "failed".equals(state);
-        return new Row(ids.next(), ids.next(), fileName, pipeline, state, 1, 3, failed ? "parsing" : null,
+        IdGenerator at = new IdGenerator(Clock.fixed(createdAt, java.time.ZoneOffset.UTC));
+        return new Row(at.next(), at.next(), fileName, pipeline, state, 1, 3, failed ? "parsing" : null,
                 failed ? "test_failure" : null, failed ? "failed on purpose" : null, createdAt, null);
     }
 
