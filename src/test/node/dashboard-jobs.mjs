@@ -162,8 +162,14 @@ try {
   await slowRow.click()
   await page.waitForFunction(() => document.getElementById('detail-state').textContent === 'running')
   await page.click('#detail-cancel')
-  await page.waitForFunction(() => document.getElementById('detail-state').textContent === 'cancelling')
-  emit('cancelling', { detail: await page.textContent('#detail-state'), row: await slowRow.getAttribute('data-shown') })
+  // Both read in one go: the worker stops within about a second, so two separate reads could straddle the end.
+  const cancelling = await page.waitForFunction((id) => {
+    const detail = document.getElementById('detail-state').textContent
+    const row = document.querySelector(`#jobs tr[data-job-id="${id}"]`)
+    return detail === 'cancelling' && row && row.dataset.shown === 'cancelling' ? { detail, row: row.dataset.shown }
+      : (detail === 'cancelled' ? { detail, row: row && row.dataset.shown, missed: true } : null)
+  }, options.slowId)
+  emit('cancelling', await cancelling.jsonValue())
   await page.waitForFunction(() => document.getElementById('detail-state').textContent === 'cancelled')
   emit('cancelled', { detail: await page.textContent('#detail-state'), row: await slowRow.getAttribute('data-shown') })
 

@@ -76,7 +76,7 @@ class DashboardJobsBrowserTest {
                     options: {lines: 30}
                   slow:
                     processor: test-sleep
-                    options: {lines: 600, delayMillis: 50}
+                    options: {lines: 2000, delayMillis: 50}
                 """.formatted(dir.resolve("markers").toString().replace("\\", "/")));
         try (TestServer server = TestServer.start(dir.resolve("data"), config);
              JobRows rows = new JobRows(server)) {
