@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -98,8 +99,10 @@ class DashboardTest {
         String html = server.get("/").body();
         assertThat(html).doesNotContainPattern("(?i)(src|href)=\"(https?:)?//");
         assertThat(html).doesNotContainPattern("(?i)<script>|<style|style=\"| on[a-z]+=\"");
-        String js = server.get("/dashboard/app.js").body();
-        assertThat(js).doesNotContainPattern("https?://");
+        for (String file : List.of("app.js", "jobs.js", "jobs.css")) {
+            assertThat(server.get("/dashboard/" + file).body()).as(file).doesNotContainPattern("https?://")
+                    .doesNotContain("eval(").doesNotContain("new Function");
+        }
     }
 
     @Test
