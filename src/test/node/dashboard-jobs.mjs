@@ -60,8 +60,15 @@ async function rowsWhere (page, test, arg) {
   }, [test, arg])
 }
 
+/** Waits until the rows shown are the answer to this list query (jobs.js records it on the table). */
+async function loaded (page, params) {
+  const expected = new URLSearchParams({ ...params, limit: '50' }).toString()
+  await page.waitForFunction((e) => document.getElementById('jobs').dataset.loaded === e, expected)
+}
+
 async function search (page, text) {
   await page.fill('#jobs-search', text)
+  await loaded(page, text ? { q: text } : {})
   await page.waitForFunction((t) => {
     const rows = [...document.querySelectorAll('#jobs tbody tr')]
     return rows.length > 0 && rows.every((tr) => tr.dataset.jobId === t ||
@@ -103,17 +110,20 @@ try {
 
   // 2. Filter by state: every row failed.
   await page.selectOption('#jobs-filter-state', 'failed')
+  await loaded(page, { state: 'failed' })
   await rowsWhere(page, 'allFailed')
   emit('state', { states: [...new Set(await rowAttr(page, 'state'))], rows: (await rowIds(page)).length })
 
   // 3. Filter by pipeline (any state): every row of that pipeline.
   await page.selectOption('#jobs-filter-state', '')
   await page.selectOption('#jobs-filter-pipeline', options.flakyPipeline)
+  await loaded(page, { pipeline: options.flakyPipeline })
   await rowsWhere(page, 'allPipeline', options.flakyPipeline)
   emit('pipeline', { ids: await rowIds(page) })
 
   // 4. Bulk retry of the failed ones: select all on the page, Retry selected; they run again and succeed, live.
   await page.selectOption('#jobs-filter-state', 'failed')
+  await loaded(page, { state: 'failed', pipeline: options.flakyPipeline })
   await rowsWhere(page, 'allFailedPipeline', options.flakyPipeline)
   const retried = await rowIds(page)
   await page.check('#jobs-select-all')
@@ -124,6 +134,7 @@ try {
   emit('bulk', { ids: retried, status: bulkStatus })
   await page.selectOption('#jobs-filter-state', '')
   await page.selectOption('#jobs-filter-pipeline', '')
+  await loaded(page, {})
 
   // 5. Search by upload name; the failed job shows the stage it failed in, in the row and in the detail.
   await search(page, options.failedName)
@@ -175,6 +186,7 @@ try {
 
   // 8. Keyset pages: Older / Newer through every job, none twice.
   await page.fill('#jobs-search', '')
+  await loaded(page, {})
   await page.waitForFunction(() => document.querySelectorAll('#jobs tbody tr').length === 50)
   const pages = []
   for (let i = 0; i < 20; i++) {

@@ -12,7 +12,6 @@ window.sluiceJobsView = function sluiceJobsView (api) {
   const COUNTS_DELAY_MS = 1000
   const STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled']
   const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
-  const rank = (j) => (FINISHED.has(j.state) ? 3 : j.state === 'running' ? 2 : 1) + (j.progress || 0) / 1000
 
   /** When a job was created: the time of day today, the date and time before. */
   function when (iso) {
@@ -103,6 +102,7 @@ window.sluiceJobsView = function sluiceJobsView (api) {
     selected: null, // the job whose detail is open
     checked: new Set(),
     cancelling: new Set(), // cancel asked here: shown as cancelling until the job ends
+    touched: new Map(), // id -> when (performance.now()) an event or an action last changed it here
     outputShown: null,
     lookups: new Set(),
     renderQueued: false,
@@ -168,13 +168,15 @@ window.sluiceJobsView = function sluiceJobsView (api) {
       const cursor = this.cursors[this.cursors.length - 1]
       if (cursor) p.set('cursor', cursor)
       const ticket = ++this.loading
+      const started = performance.now()
       try {
         const { jobs, nextCursor } = await getJson('/api/v1/jobs?' + p)
         if (ticket !== this.loading) return // a newer request was sent meanwhile
         const kept = new Map()
         for (const j of jobs) {
+          // An event (or a retry / cancel answer) that arrived after this list was asked for is newer than it.
           const known = this.jobs.get(j.id)
-          kept.set(j.id, known && rank(known) > rank(j) ? known : j)
+          kept.set(j.id, known && (this.touched.get(j.id) || 0) > started ? known : j)
         }
         if (this.selected && this.jobs.has(this.selected) && !kept.has(this.selected)) {
           kept.set(this.selected, this.jobs.get(this.selected))
@@ -183,6 +185,8 @@ window.sluiceJobsView = function sluiceJobsView (api) {
         this.order = jobs.map((j) => j.id)
         this.nextCursor = nextCursor
         for (const id of [...this.checked]) if (!kept.has(id)) this.checked.delete(id)
+        for (const id of [...this.touched.keys()]) if (!kept.has(id)) this.touched.delete(id)
+        $('jobs').dataset.loaded = p.toString() // what the rows shown answer (tests wait for it)
         $('jobs-error').hidden = true
         this.changed()
       } catch (e) {
@@ -233,6 +237,9 @@ window.sluiceJobsView = function sluiceJobsView (api) {
     /** An event is the newest word on a job: it always applies to a job shown; a new one joins the first page. */
     fromEvent (job) {
       if (FINISHED.has(job.state)) this.cancelling.delete(job.id)
+      if (this.jobs.has(job.id) || (this.cursors.length === 1 && this.matches(job))) {
+        this.touched.set(job.id, performance.now())
+      }
       if (this.jobs.has(job.id)) {
         this.jobs.set(job.id, job)
       } else if (this.cursors.length === 1 && this.matches(job)) {
@@ -245,10 +252,10 @@ window.sluiceJobsView = function sluiceJobsView (api) {
 
     /** A job this page started: shown at once, whether or not its event arrived yet. */
     async follow (id) {
+      const started = performance.now()
       try {
         const j = await getJson('/api/v1/jobs/' + encodeURIComponent(id))
-        const known = this.jobs.get(id)
-        if (!known || rank(j) >= rank(known)) this.fromEvent(j)
+        if ((this.touched.get(id) || 0) <= started) this.fromEvent(j)
       } catch (_) { /* the event stream brings it */ }
     },
 
