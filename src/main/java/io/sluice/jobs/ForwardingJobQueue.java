@@ -86,9 +86,13 @@ public abstract class ForwardingJobQueue implements JobQueue {
     }
 
     @Override
-    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
-            throws SQLException {
-        return delegate.list(state, pipeline, owner, cursor, limit);
+    public List<Job> list(JobFilter filter, String cursor, int limit) throws SQLException {
+        return delegate.list(filter, cursor, limit);
+    }
+
+    @Override
+    public java.util.Map<JobState, Long> counts(JobFilter filter) throws SQLException {
+        return delegate.counts(filter);
     }
 
     @Override

@@ -110,7 +110,20 @@ public interface JobQueue {
     }
 
     /** As {@link #list(JobState, String, String, int)}, only the jobs of API key {@code owner} when not null. */
-    List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit) throws SQLException;
+    default List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
+            throws SQLException {
+        return list(new JobFilter(state, pipeline, owner, null, null, null), cursor, limit);
+    }
+
+    /**
+     * The jobs {@code filter} covers, newest (greatest id) first: a keyset page after {@code cursor} (the id of the
+     * last job of the previous page, exclusive; null for the first page). Ids are unique, so jobs created in the
+     * same millisecond are neither repeated nor skipped across pages.
+     */
+    List<Job> list(JobFilter filter, String cursor, int limit) throws SQLException;
+
+    /** How many jobs {@code filter} covers, per state (every state present, zero when none). */
+    java.util.Map<JobState, Long> counts(JobFilter filter) throws SQLException;
 
     /**
      * Queued and running jobs per pipeline, and when the oldest queued job became due: for health, metrics, alerts

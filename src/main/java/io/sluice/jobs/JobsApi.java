@@ -25,7 +25,9 @@ import java.util.Objects;
  *
  * <pre>
  * GET  /api/v1/jobs/{id}                      the job (JobView)
- * GET  /api/v1/jobs?state=&pipeline=&limit=&cursor=   newest first; nextCursor is null on the last page
+ * GET  /api/v1/jobs?state=&pipeline=&q=&since=&until=&limit=&cursor=   newest first; nextCursor null on the last page
+ * GET  /api/v1/jobs/counts?state=&pipeline=&q=&since=&until=             how many per state, same filters
+ * POST /api/v1/jobs/bulk {"action": "retry"|"cancel", "ids": [...]}      one result per id
  * POST /api/v1/jobs/{id}/cancel               202 with the job; 409 job_finished
  * POST /api/v1/jobs/{id}/retry                202 with the job; 409 job_not_retryable
  * GET  /api/v1/jobs/{id}/output?offset=&limit=   the output's lines [offset, offset + limit), streamed
@@ -39,6 +41,11 @@ public final class JobsApi {
     public static final int MAX_PAGE_SIZE = 500;
     public static final String NDJSON = "application/x-ndjson";
     private static final int OUTPUT_BUFFER = 64 * 1024;
+    /** Longest search text: a file name or an id is far shorter; a longer one is a mistake or an attack. */
+    public static final int MAX_QUERY_LENGTH = 200;
+    /** Ids one bulk request may name: a full page of the list. */
+    public static final int MAX_BULK_IDS = MAX_PAGE_SIZE;
+    static final int MAX_BULK_BODY = 64 * 1024;
 
     private final JobQueue queue;
     private final Pipelines pipelines;
@@ -52,6 +59,9 @@ public final class JobsApi {
 
     public void register(Routes routes) {
         routes.add("GET", "/api/v1/jobs", this::list);
+        // Before {id}: the first matching pattern wins.
+        routes.add("GET", BASE + "counts", this::counts);
+        routes.add("POST", BASE + "bulk", this::bulk);
         routes.add("GET", BASE + "{id}", this::get);
         routes.add("POST", BASE + "{id}/cancel", this::cancel);
         routes.add("POST", BASE + "{id}/retry", this::retry);
@@ -82,6 +92,39 @@ public final class JobsApi {
 
     void list(Exchange ex) throws Exception {
         Fields query = Request.extractQueryParameters(ex.request());
+        JobFilter filter = filter(ex, query);
+        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit",
+                "limit must be between 1 and " + MAX_PAGE_SIZE);
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+        }
+        String cursor = query.getValue("cursor");
+        if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
+            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+        }
+        List<Job> page = queue.list(filter, cursor, (int) limit + 1);
+        boolean more = page.size() > limit;
+        List<Job> items = more ? page.subList(0, (int) limit) : page;
+        ex.json(200, new Page(items.stream().map(JobView::of).toList(), more ? items.getLast().id() : null));
+    }
+
+    /** Per-state counts of the jobs the same filters as the list cover, for the dashboard's tabs. */
+    void counts(Exchange ex) throws Exception {
+        Map<JobState, Long> counts = queue.counts(filter(ex, Request.extractQueryParameters(ex.request())));
+        Map<String, Long> byName = new java.util.LinkedHashMap<>();
+        long total = 0;
+        for (var e : counts.entrySet()) {
+            byName.put(e.getKey().dbValue(), e.getValue());
+            total += e.getValue();
+        }
+        ex.json(200, new Counts(byName, total));
+    }
+
+    record Counts(Map<String, Long> counts, long total) {
+    }
+
+    /** The list's filters from the query; the caller's tenancy is always one of them. */
+    private static JobFilter filter(Exchange ex, Fields query) {
         JobState state = null;
         String rawState = query.getValue("state");
         if (rawState != null && !rawState.isEmpty()) {
@@ -93,21 +136,37 @@ public final class JobsApi {
         if (pipeline != null && pipeline.isEmpty()) {
             pipeline = null;
         }
-        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit",
-                "limit must be between 1 and " + MAX_PAGE_SIZE);
-        if (limit < 1 || limit > MAX_PAGE_SIZE) {
-            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+        String q = query.getValue("q");
+        if (q != null) {
+            q = q.strip();
+            if (q.length() > MAX_QUERY_LENGTH) {
+                throw ApiException.badRequest("invalid_query", "q is at most " + MAX_QUERY_LENGTH + " characters");
+            }
+            if (q.isEmpty()) {
+                q = null;
+            }
         }
-        String cursor = query.getValue("cursor");
-        if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
-            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+        java.time.Instant since = instant(query.getValue("since"), "since");
+        java.time.Instant until = instant(query.getValue("until"), "until");
+        if (since != null && until != null && !since.isBefore(until)) {
+            throw ApiException.badRequest("invalid_time_range", "since must be before until");
         }
-        // An admin lists every job; any other key only its own.
-        List<Job> page = queue.list(state, pipeline, ex.principal().admin() ? null : ex.principal().owner(), cursor,
-                (int) limit + 1);
-        boolean more = page.size() > limit;
-        List<Job> items = more ? page.subList(0, (int) limit) : page;
-        ex.json(200, new Page(items.stream().map(JobView::of).toList(), more ? items.getLast().id() : null));
+        // An admin sees every job; any other key only its own.
+        String owner = ex.principal().admin() ? null : ex.principal().owner();
+        return new JobFilter(state, pipeline, owner, q, since, until);
+    }
+
+    /** An RFC 3339 instant ({@code 2026-12-06T20:00:00Z}, an offset allowed), null when absent or empty. */
+    private static java.time.Instant instant(String raw, String name) {
+        if (raw == null || raw.isEmpty()) {
+            return null;
+        }
+        try {
+            return java.time.OffsetDateTime.parse(raw).toInstant();
+        } catch (java.time.format.DateTimeParseException e) {
+            throw ApiException.badRequest("invalid_time", name + " must be an RFC 3339 date-time such as "
+                    + "2026-01-31T12:00:00Z");
+        }
     }
 
     /** {@code nextCursor} is written even when null (the last page), as for uploads. */
@@ -115,7 +174,14 @@ public final class JobsApi {
     }
 
     void cancel(Exchange ex) throws Exception {
-        Job job = require(ex, ex.param("id"));
+        ex.json(202, JobView.of(cancel(require(ex, ex.param("id")))));
+    }
+
+    void retry(Exchange ex) throws Exception {
+        ex.json(202, JobView.of(retry(require(ex, ex.param("id")))));
+    }
+
+    private Job cancel(Job job) throws Exception {
         if (job.state().finished()) {
             throw finished(job);
         }
@@ -123,11 +189,10 @@ public final class JobsApi {
         if (after.state() == JobState.SUCCEEDED || after.state() == JobState.FAILED) {
             throw finished(after); // it ended between the two reads
         }
-        ex.json(202, JobView.of(after));
+        return after;
     }
 
-    void retry(Exchange ex) throws Exception {
-        Job job = require(ex, ex.param("id"));
+    private Job retry(Job job) throws Exception {
         if (job.state() != JobState.FAILED && job.state() != JobState.CANCELLED) {
             throw notRetryable(job, "only a failed or cancelled job can be retried; job " + job.id() + " is "
                     + job.state().dbValue());
@@ -139,7 +204,70 @@ public final class JobsApi {
         if (after.state() != JobState.QUEUED) {
             throw notRetryable(after, "job " + job.id() + " is " + after.state().dbValue());
         }
-        ex.json(202, JobView.of(after));
+        return after;
+    }
+
+    /**
+     * Retry or cancel many jobs, each exactly as its own route would: one result per distinct id, in the order
+     * given, with the status and error code that route would have answered. The whole request is refused (400,
+     * nothing changed) when its shape is wrong; a single job's refusal (404, 409) is only that job's result.
+     */
+    void bulk(Exchange ex) throws Exception {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        ex.readBody(MAX_BULK_BODY, () -> new ApiException(413, "request_too_large", "a bulk request is at most "
+                + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY), null), chunk -> {
+            ByteBuffer b = chunk.getByteBuffer();
+            byte[] a = new byte[b.remaining()];
+            b.get(a);
+            body.write(a);
+        });
+        com.fasterxml.jackson.databind.JsonNode json;
+        try {
+            json = io.sluice.api.Json.mapper().readTree(body.toByteArray());
+        } catch (IOException e) {
+            throw ApiException.badRequest("invalid_json", "the body is not JSON");
+        }
+        if (json == null || !json.isObject()) {
+            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+        }
+        String action = json.path("action").isTextual() ? json.path("action").asText() : null;
+        if (!"retry".equals(action) && !"cancel".equals(action)) {
+            throw ApiException.badRequest("invalid_action", "action must be \"retry\" or \"cancel\"");
+        }
+        com.fasterxml.jackson.databind.JsonNode rawIds = json.path("ids");
+        if (!rawIds.isArray() || rawIds.isEmpty() || rawIds.size() > MAX_BULK_IDS) {
+            throw new ApiException(400, "invalid_ids", "ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
+                    Map.of("limit", MAX_BULK_IDS), null);
+        }
+        java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
+        for (var n : rawIds) {
+            if (!n.isTextual()) {
+                throw new ApiException(400, "invalid_ids", "ids must be strings (job ids)",
+                        Map.of("limit", MAX_BULK_IDS), null);
+            }
+            ids.add(n.asText());
+        }
+        List<BulkResult> results = new java.util.ArrayList<>(ids.size());
+        int ok = 0;
+        for (String id : ids) {
+            try {
+                Job job = require(ex, id);
+                Job after = "retry".equals(action) ? retry(job) : cancel(job);
+                results.add(new BulkResult(id, 202, JobView.of(after), null));
+                ok++;
+            } catch (ApiException e) {
+                results.add(new BulkResult(id, e.status(), null, new JobView.Error(e.code(), e.getMessage())));
+            }
+        }
+        ex.json(200, new BulkOutcome(action, ok, results.size() - ok, results));
+    }
+
+    /** One id's outcome: {@code status} is what the single-job route would have answered. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record BulkResult(String id, int status, JobView job, JobView.Error error) {
+    }
+
+    record BulkOutcome(String action, int succeeded, int failed, List<BulkResult> results) {
     }
 
     /**
@@ -172,6 +300,9 @@ public final class JobsApi {
             ex.response().setStatus(200);
             ex.response().getHeaders().put(HttpHeader.CONTENT_TYPE, NDJSON);
             ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "private, no-cache");
+            // A link (the dashboard's Download) saves the file under a useful name; fetch() and curl ignore it.
+            ex.response().getHeaders().put(HttpHeader.CONTENT_DISPOSITION,
+                    "attachment; filename=\"job-" + job.id() + ".ndjson\"");
             if (offset == 0 && limit == Long.MAX_VALUE) {
                 ex.response().getHeaders().put(HttpHeader.CONTENT_LENGTH, opened.size());
             }

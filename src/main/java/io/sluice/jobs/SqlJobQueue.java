@@ -388,41 +388,108 @@ public final class SqlJobQueue implements JobQueue {
     }
 
     @Override
-    public List<Job> list(JobState state, String pipeline, String owner, String cursor, int limit)
-            throws SQLException {
+    public List<Job> list(JobFilter filter, String cursor, int limit) throws SQLException {
         if (limit < 1) {
             throw new IllegalArgumentException("limit must be >= 1, was " + limit);
         }
-        List<String> where = new ArrayList<>();
-        List<String> args = new ArrayList<>();
-        if (owner != null) {
-            where.add("owner = ?");
-            args.add(owner);
-        }
-        if (state != null) {
-            where.add("state = ?");
-            args.add(state.dbValue());
-        }
-        if (pipeline != null) {
-            where.add("pipeline = ?");
-            args.add(pipeline);
-        }
-        if (cursor != null) {
-            where.add("id < ?");
-            args.add(cursor);
-        }
-        String statement = "SELECT " + COLUMNS + " FROM jobs"
-                + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where)) + " ORDER BY id DESC LIMIT ?";
+        List<Object> args = new ArrayList<>();
+        String statement = listStatement(filter, cursor, args);
         return db.read(c -> {
             try (PreparedStatement ps = c.prepareStatement(statement)) {
-                int i = 1;
-                for (String a : args) {
-                    ps.setString(i++, a);
-                }
+                int i = bind(ps, args);
                 ps.setInt(i, limit);
                 return readAll(ps);
             }
         });
+    }
+
+    /**
+     * The list's statement (its arguments are added to {@code args}, the limit last and not included): visible to
+     * tests, which check its query plan.
+     */
+    static String listStatement(JobFilter filter, String cursor, List<Object> args) {
+        List<String> where = new ArrayList<>();
+        conditions(filter, where, args);
+        if (cursor != null) {
+            where.add("id < ?");
+            args.add(cursor);
+        }
+        // Keyset on the primary key: ids are unique and sort by creation, so equal timestamps page cleanly, and
+        // the (owner|state|pipeline, id) indexes serve each filter in order without sorting.
+        return "SELECT " + COLUMNS + " FROM jobs" + whereClause(where) + " ORDER BY id DESC LIMIT ?";
+    }
+
+    @Override
+    public Map<JobState, Long> counts(JobFilter filter) throws SQLException {
+        List<String> where = new ArrayList<>();
+        List<Object> args = new ArrayList<>();
+        conditions(filter, where, args);
+        String statement = "SELECT state, COUNT(*) FROM jobs" + whereClause(where) + " GROUP BY state";
+        return db.read(c -> {
+            Map<JobState, Long> counts = new java.util.EnumMap<>(JobState.class);
+            for (JobState s : JobState.values()) {
+                counts.put(s, 0L);
+            }
+            try (PreparedStatement ps = c.prepareStatement(statement)) {
+                bind(ps, args);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        counts.put(JobState.fromDb(rs.getString(1)), rs.getLong(2));
+                    }
+                }
+            }
+            return counts;
+        });
+    }
+
+    /** The SQL conditions of {@code filter}, in the order of their arguments. */
+    private static void conditions(JobFilter filter, List<String> where, List<Object> args) {
+        if (filter.owner() != null) {
+            where.add("owner = ?");
+            args.add(filter.owner());
+        }
+        if (filter.state() != null) {
+            where.add("state = ?");
+            args.add(filter.state().dbValue());
+        }
+        if (filter.pipeline() != null) {
+            where.add("pipeline = ?");
+            args.add(filter.pipeline());
+        }
+        if (filter.since() != null) {
+            where.add("created_at >= ?");
+            args.add(filter.since().toEpochMilli());
+        }
+        if (filter.until() != null) {
+            where.add("created_at < ?");
+            args.add(filter.until().toEpochMilli());
+        }
+        if (filter.query() != null) {
+            // A piece of the file name, matched literally (LIKE's wildcards escaped), or exactly a job / upload id.
+            String like = "%" + filter.query().toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\")
+                    .replace("%", "\\%").replace("_", "\\_") + "%";
+            where.add("(id = ? OR upload_id = ? OR upload_id IN (SELECT id FROM uploads "
+                    + "WHERE LOWER(filename) LIKE ? ESCAPE '\\'))");
+            args.add(filter.query());
+            args.add(filter.query());
+            args.add(like);
+        }
+    }
+
+    private static String whereClause(List<String> where) {
+        return where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where);
+    }
+
+    private static int bind(PreparedStatement ps, List<Object> args) throws SQLException {
+        int i = 1;
+        for (Object a : args) {
+            if (a instanceof Long l) {
+                ps.setLong(i++, l);
+            } else {
+                ps.setString(i++, (String) a);
+            }
+        }
+        return i;
     }
 
     /** Wakes local workers now and, on PostgreSQL, other processes' workers when {@code c} commits. */

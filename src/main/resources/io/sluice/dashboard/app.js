@@ -17,8 +17,6 @@
   /** Consecutive 503/429 answers an upload waits through (each for its Retry-After) before it gives up. */
   const MAX_BUSY_WAITS = 60
   const POLL_MS = 2000
-  const JOB_ROWS = 100
-  const OUTPUT_PREVIEW_LINES = 20
   const KEY_STORE = 'sluice.apiKey'
   const TUS_ENDPOINT = new URL(document.body.dataset.tusEndpoint || '/files/', location.href).href
 
@@ -109,7 +107,6 @@
     return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min'
   }
 
-  const time = (iso) => iso ? new Date(iso).toLocaleTimeString() : ''
 
   function el (tag, cls, text) {
     const e = document.createElement(tag)
@@ -472,158 +469,9 @@
   }
 
   // ---------------------------------------------------------------------------------------------------------------
-  // Jobs: the list once, then every change from the event stream.
+  // Jobs: the view lives in jobs.js (filters, pages, counts, bulk actions); the event stream below feeds it.
 
-  const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
-  const rank = (j) => (FINISHED.has(j.state) ? 3 : j.state === 'running' ? 2 : 1) + (j.progress || 0) / 1000
-
-  const jobsView = {
-    jobs: new Map(),
-    selected: null,
-    outputShown: null,
-    lookups: new Set(),
-    renderQueued: false,
-
-    /** An event is the newest word on a job: it always applies. */
-    fromEvent (job) { this.jobs.set(job.id, job); this.changed(job.id) },
-
-    /** A listed job may be older than an event already seen: it applies only when it is further along. */
-    fromList (job) {
-      const known = this.jobs.get(job.id)
-      if (!known || rank(job) >= rank(known)) this.jobs.set(job.id, job)
-    },
-
-    async refresh () {
-      try {
-        const { jobs } = await getJson('/api/v1/jobs?limit=' + JOB_ROWS)
-        jobs.forEach((j) => this.fromList(j))
-        $('jobs-error').hidden = true
-        this.changed()
-      } catch (e) {
-        $('jobs-error').hidden = false
-        $('jobs-error').textContent = 'jobs unavailable: ' + e.message
-      }
-    },
-
-    /** A job this page started: shown at once, whether or not its event arrived yet. */
-    async follow (id) {
-      try {
-        this.fromList(await getJson('/api/v1/jobs/' + encodeURIComponent(id)))
-        this.changed(id)
-      } catch (_) { /* the event stream brings it */ }
-    },
-
-    changed (id) {
-      if (id && id === this.selected) this.showDetail(id)
-      if (this.renderQueued) return
-      this.renderQueued = true
-      requestAnimationFrame(() => { this.renderQueued = false; this.render() })
-    },
-
-    /** The file name of an upload the page did not start: asked once. */
-    lookUp (uploadId) {
-      if (!uploadId || names.has(uploadId) || this.lookups.has(uploadId)) return
-      this.lookups.add(uploadId)
-      getJson('/api/v1/uploads/' + encodeURIComponent(uploadId))
-        .then((u) => { names.set(uploadId, u.filename); this.changed() })
-        .catch(() => {})
-    },
-
-    render () {
-      const rows = [...this.jobs.values()].sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1)).slice(0, JOB_ROWS)
-      const body = $('jobs').tBodies[0]
-      body.replaceChildren(...rows.map((j) => this.row(j)))
-      $('jobs-empty').hidden = rows.length > 0
-    },
-
-    row (j) {
-      const tr = el('tr')
-      tr.dataset.jobId = j.id
-      tr.dataset.state = j.state
-      if (j.id === this.selected) tr.classList.add('selected')
-      const id = el('td', 'id', j.id.length > 14 ? j.id.slice(0, 14) + '…' : j.id)
-      id.title = j.id
-      this.lookUp(j.uploadId)
-      const file = el('td', 'file', names.get(j.uploadId) || j.uploadId || '')
-      const state = el('td')
-      state.append(el('span', 'job-state ' + j.state, j.state))
-      const progressCell = el('td', 'progress')
-      const bar = el('progress')
-      bar.max = 100
-      bar.value = j.progress || 0
-      progressCell.append(bar, ' ' + (j.progress || 0) + ' %')
-      const eta = j.state === 'running' && j.etaSeconds != null ? duration(j.etaSeconds) : ''
-      tr.append(id, file, el('td', 'pipeline', j.pipeline), state, el('td', 'stage', j.stage || ''), progressCell,
-        el('td', 'eta', eta), el('td', 'created', time(j.createdAt)))
-      tr.onclick = () => this.showDetail(j.id)
-      return tr
-    },
-
-    showDetail (id) {
-      const j = this.jobs.get(id)
-      if (!j) return
-      if (this.selected !== id) this.outputShown = null
-      this.selected = id
-      $('job-detail').hidden = false
-      $('detail-id').textContent = j.id
-      $('detail-state').replaceChildren(el('span', 'job-state ' + j.state, j.state))
-      $('detail-file').textContent = (names.get(j.uploadId) || '') + ' (upload ' + j.uploadId + ')'
-      $('detail-pipeline').textContent = j.pipeline
-      $('detail-stage').textContent = j.stage || '—'
-      $('detail-progress').textContent = (j.progress || 0) + ' %' +
-        (j.state === 'running' && j.etaSeconds != null ? ', about ' + duration(j.etaSeconds) + ' left' : '')
-      $('detail-attempt').textContent = j.attempt + ' of ' + j.maxAttempts
-      $('detail-created').textContent = j.createdAt ? new Date(j.createdAt).toLocaleString() : ''
-      $('detail-started').textContent = j.startedAt ? new Date(j.startedAt).toLocaleString() : '—'
-      $('detail-finished').textContent = j.finishedAt ? new Date(j.finishedAt).toLocaleString() : '—'
-      $('detail-error-box').hidden = !j.error
-      $('detail-error').textContent = j.error ? j.error.code + ': ' + j.error.message : ''
-      $('detail-result-box').hidden = j.result == null
-      $('detail-result').textContent = j.result == null ? '' : JSON.stringify(j.result, null, 2)
-      $('detail-cancel').hidden = FINISHED.has(j.state)
-      $('detail-retry').hidden = !(j.state === 'failed' || j.state === 'cancelled')
-      if (j.state === 'succeeded' && this.outputShown !== id) {
-        this.outputShown = id
-        this.showOutput(j)
-      } else if (j.state !== 'succeeded') {
-        $('detail-output-box').hidden = true
-      }
-      this.render()
-    },
-
-    /** The first lines of a succeeded job's NDJSON output (streamed by the server, never whole). */
-    async showOutput (j) {
-      const box = $('detail-output-box')
-      const pre = $('detail-output')
-      box.hidden = false
-      pre.textContent = 'loading…'
-      try {
-        const res = await send((j.outputUrl || '/api/v1/jobs/' + j.id + '/output') + '?limit=' + OUTPUT_PREVIEW_LINES)
-        if (res.status === 404) {
-          const e = await httpError(res)
-          pre.textContent = e.code === 'no_output' ? '(no output)' : e.message
-          return
-        }
-        if (!res.ok) throw await httpError(res)
-        const text = await res.text()
-        pre.textContent = text.length > 0 ? text : '(this job wrote no output lines)'
-      } catch (e) {
-        pre.textContent = 'output unavailable: ' + e.message
-      }
-    },
-
-    async act (what) {
-      if (!this.selected) return
-      try {
-        const res = await send('/api/v1/jobs/' + encodeURIComponent(this.selected) + '/' + what, { method: 'POST' })
-        if (!res.ok) throw await httpError(res)
-        this.fromEvent(await res.json())
-      } catch (e) {
-        $('detail-error-box').hidden = false
-        $('detail-error').textContent = what + ' refused: ' + e.message
-      }
-    }
-  }
+  const jobsView = window.sluiceJobsView({ $, el, send, getJson, httpError, names, duration, apiKey })
 
   /** The server-sent event stream; EventSource cannot send headers, so the key goes in ?access_token=. */
   const events = {
@@ -743,9 +591,6 @@
     setUpDropZone()
     $('forget-key').hidden = !apiKey()
     $('forget-key').onclick = () => { sessionStorage.removeItem(KEY_STORE); location.reload() }
-    $('detail-close').onclick = () => { jobsView.selected = null; $('job-detail').hidden = true; jobsView.render() }
-    $('detail-cancel').onclick = () => jobsView.act('cancel')
-    $('detail-retry').onclick = () => jobsView.act('retry')
     loadPipelines()
     // Subscribed before the list is read, so that no change falls between the two.
     events.connect()

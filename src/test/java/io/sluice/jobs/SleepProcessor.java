@@ -17,11 +17,12 @@ import java.util.Set;
  *
  * <p>Options: {@code lines} (default 10), {@code delayMillis} (default 0), {@code failFirstIn} (a directory: the
  * first attempt for an upload fails with {@code test_failure}, not retryable, and leaves a marker there; later
- * ones succeed). An upload's metadata {@code lines} / {@code delayMillis} override the options for that upload.
+ * ones succeed), {@code failAtLine} (every attempt fails with {@code test_failure}, not retryable, just before
+ * writing that line, after reporting stage {@code writing}: a job that fails mid-stage). An upload's metadata {@code lines} / {@code delayMillis} override the options for that upload.
  */
 public final class SleepProcessor implements Processor {
 
-    private static final Set<String> OPTIONS = Set.of("lines", "delayMillis", "failFirstIn");
+    private static final Set<String> OPTIONS = Set.of("lines", "delayMillis", "failFirstIn", "failAtLine");
 
     @Override
     public String name() {
@@ -39,10 +40,12 @@ public final class SleepProcessor implements Processor {
         long delay = number(options, "delayMillis", 0);
         Object fail = options.get("failFirstIn");
         Path failDir = fail == null ? null : Path.of(fail.toString());
-        return context -> run(context, lines, delay, failDir);
+        long failAt = number(options, "failAtLine", -1);
+        return context -> run(context, lines, delay, failDir, failAt);
     }
 
-    private static Result run(ProcessorContext context, long defaultLines, long defaultDelay, Path failDir)
+    private static Result run(ProcessorContext context, long defaultLines, long defaultDelay, Path failDir,
+                              long failAt)
             throws IOException, InterruptedException, ProcessorException {
         Map<String, String> metadata = context.upload().metadata();
         long lines = metadata.containsKey("lines") ? Long.parseLong(metadata.get("lines")) : defaultLines;
@@ -58,6 +61,9 @@ public final class SleepProcessor implements Processor {
         }
         for (long i = 0; i < lines; i++) {
             context.checkpoint();
+            if (i == failAt) {
+                throw new ProcessorException("test_failure", "failed on purpose at line " + i);
+            }
             context.output().write(Map.of("line", i));
             // One stage for the whole run: a stage change is written at once, progress only a few times a second.
             context.progress((int) (i * 100 / lines), "writing", (lines - i) * delay / 1000);

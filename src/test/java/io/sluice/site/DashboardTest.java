@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -68,6 +69,8 @@ class DashboardTest {
             "/dashboard/index.html, text/html",
             "/dashboard/app.js, javascript",
             "/dashboard/app.css, text/css",
+            "/dashboard/jobs.js, javascript",
+            "/dashboard/jobs.css, text/css",
             "/dashboard/favicon.svg, image/svg+xml"})
     void servesEachFileWithItsTypeAndTheStrictPolicy(String path, String type) throws Exception {
         HttpResponse<String> r = server.get(path);
@@ -96,8 +99,10 @@ class DashboardTest {
         String html = server.get("/").body();
         assertThat(html).doesNotContainPattern("(?i)(src|href)=\"(https?:)?//");
         assertThat(html).doesNotContainPattern("(?i)<script>|<style|style=\"| on[a-z]+=\"");
-        String js = server.get("/dashboard/app.js").body();
-        assertThat(js).doesNotContainPattern("https?://");
+        for (String file : List.of("app.js", "jobs.js", "jobs.css")) {
+            assertThat(server.get("/dashboard/" + file).body()).as(file).doesNotContainPattern("https?://")
+                    .doesNotContain("eval(").doesNotContain("new Function");
+        }
     }
 
     @Test
