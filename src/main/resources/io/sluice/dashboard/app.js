@@ -463,9 +463,13 @@
     }
   }
 
-  /** Bytes of this page's uploads that the server does not hold yet: they will count against the quota too. */
+  /**
+   * Bytes of this page's uploads not yet created on the server: they will count against the quota too. Created ones
+   * already count there (their declared length), so they are left out: a stale figure may let a file through for
+   * the server to refuse, but never refuses one the server would take.
+   */
   function pending () {
-    return [...scheduler.running, ...scheduler.waiting].reduce((n, u) => n + (u.file.size - u.offset), 0)
+    return [...scheduler.running, ...scheduler.waiting].reduce((n, u) => n + (u.url ? 0 : u.file.size), 0)
   }
 
   /**

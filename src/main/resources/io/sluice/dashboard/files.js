@@ -238,6 +238,7 @@
     refreshing = setTimeout(() => {
       if (view.cursors.length === 1) load()
       loadPartials()
+      window.sluice.refreshLimits() // the quota left shrank
     }, 300)
   })
   load()

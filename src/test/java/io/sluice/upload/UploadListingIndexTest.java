@@ -88,6 +88,63 @@ class UploadListingIndexTest {
         }
     }
 
+    /**
+     * The same queries on PostgreSQL (embedded): V7 applies there too, and paging every sort through rows tied on
+     * name, size and creation time returns each row once, in the order a sort in Java gives.
+     */
+    @Test
+    void postgresPagesEverySortThroughTies() throws Exception {
+        String url = io.sluice.testing.Postgres.freshDatabase();
+        try (Database db = Database.openPostgres(url, io.sluice.testing.Postgres.USER, "", 2)) {
+            IdGenerator ids = new IdGenerator(Clock.systemUTC());
+            List<Upload> rows = new ArrayList<>();
+            java.time.Instant same = java.time.Instant.ofEpochMilli(1_700_000_000_000L);
+            for (int i = 0; i < 37; i++) {
+                rows.add(new Upload(ids.next(), "Tied_" + (char) ('a' + i % 3) + "%.txt", 100 + i % 4, "0".repeat(64),
+                        i % 2 == 0 ? "text/plain" : "image/png", same, "k" + i, null, java.util.Map.of(),
+                        i % 5 == 0 ? "OTHER" : "KEYA"));
+            }
+            SqlUploadRepository repo = new SqlUploadRepository(db);
+            db.write(c -> {
+                for (Upload u : rows) {
+                    repo.insert(c, u);
+                }
+                return null;
+            });
+            java.util.Comparator<Upload> byId = java.util.Comparator.comparing(Upload::id);
+            java.util.Map<UploadQuery.Sort, java.util.Comparator<Upload>> orders = java.util.Map.of(
+                    UploadQuery.Sort.NEWEST, byId.reversed(),
+                    UploadQuery.Sort.OLDEST, byId,
+                    UploadQuery.Sort.NAME, java.util.Comparator.comparing(Upload::filename).thenComparing(byId),
+                    UploadQuery.Sort.NAME_DESC,
+                    java.util.Comparator.comparing(Upload::filename).thenComparing(byId).reversed(),
+                    UploadQuery.Sort.SIZE, java.util.Comparator.comparingLong(Upload::size).thenComparing(byId),
+                    UploadQuery.Sort.SIZE_DESC,
+                    java.util.Comparator.comparingLong(Upload::size).thenComparing(byId).reversed());
+            for (var e : orders.entrySet()) {
+                for (String[] f : new String[][]{{null, null, null}, {"KEYA", "TIED_B%", null}, {"KEYA", null, "image/*"}}) {
+                    List<String> expected = rows.stream()
+                            .filter(u -> f[0] == null || u.owner().equals(f[0]))
+                            .filter(u -> f[1] == null || u.filename().toLowerCase().contains(f[1].toLowerCase()))
+                            .filter(u -> f[2] == null || u.contentType().startsWith("image/"))
+                            .sorted(e.getValue()).map(Upload::id).toList();
+                    List<String> seen = new ArrayList<>();
+                    String cursor = null;
+                    for (int pages = 0; pages < 50; pages++) {
+                        UploadQuery q = UploadQuery.parse(f[0], f[1], f[2], e.getKey().token, cursor);
+                        List<Upload> page = repo.search(q, 4);
+                        page.forEach(u -> seen.add(u.id()));
+                        if (page.size() < 4) {
+                            break;
+                        }
+                        cursor = q.cursorAfter(page.getLast());
+                    }
+                    assertThat(seen).as(e.getKey() + " " + java.util.Arrays.toString(f)).containsExactlyElementsOf(expected);
+                }
+            }
+        }
+    }
+
     /** EXPLAIN QUERY PLAN of the page query with this query's bind values: its detail lines, one per line. */
     private static String plan(Database db, String sql, UploadQuery q) throws Exception {
         return db.read(c -> {
