@@ -104,6 +104,15 @@ try {
     emit('copied', { id: first[0], copied: await page.locator('#files-status').getAttribute('data-copied'),
       clipboard: await page.evaluate(() => navigator.clipboard.readText().catch(() => null)) })
 
+    // Download the first row (a link: this server wants no key) and copy its download URL.
+    const [download] = await Promise.all([page.waitForEvent('download'), rows.first().locator('button.download').click()])
+    const downloaded = await download.path()
+    const { readFileSync } = await import('node:fs')
+    await rows.first().locator('button.copy-url').click()
+    await page.waitForFunction(() => /\/content$/.test(document.getElementById('files-status').dataset.copied))
+    emit('download', { name: download.suggestedFilename(), bytes: readFileSync(downloaded).length,
+      url: await page.locator('#files-status').getAttribute('data-copied') })
+
     // 4. Delete, with a confirmation: "Keep" keeps it, "Delete" removes it.
     await page.fill('#files-q', options.deleteName)
     await page.waitForFunction(() => document.querySelectorAll('#files tbody tr').length === 1)

@@ -33,7 +33,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>{@link #filesViewListsSearchesFiltersPagesAndDeletes}: 1,000 tiny uploads (direct PUTs: text, PNG and PDF) and
  * one unfinished tus upload; the view pages by keyset cursor, searches, filters by type, sorts by name, copies an
  * id, deletes after a confirmation (Keep first, then Delete), lists the unfinished upload apart with its offset and
- * expiry and removes it; the Files panel is saved as {@code docs/dashboard-files.png}.
+ * expiry and removes it; the top of the Files panel is saved as {@code target/dashboard-files.png} (and as
+ * {@code docs/dashboard-files.png} with {@code -Dsluice.updateDocs=true}, so a test run leaves the tree clean).
  *
  * <p>{@link #refusalsAreFinalLimitsAreClientSideAlertsAreQuiet}: every alert rule listed and none coloured; a file over
  * the limit refused in the page with the server's own message and no request; a type only the server can detect
@@ -44,7 +45,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DashboardFilesBrowserTest {
 
     static final Duration SCRIPT_TIMEOUT = Duration.ofSeconds(90);
-    static final Path SCREENSHOT = Path.of("docs", "dashboard-files.png").toAbsolutePath();
+    static final Path SCREENSHOT = Path.of("target", "dashboard-files.png").toAbsolutePath();
+    /** The committed image; refreshed from {@link #SCREENSHOT} with {@code -Dsluice.updateDocs=true}. */
+    static final Path DOCS_SCREENSHOT = Path.of("docs", "dashboard-files.png").toAbsolutePath();
     static final byte[] PNG = Base64.getDecoder().decode(
             "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==");
 
@@ -109,6 +112,13 @@ class DashboardFilesBrowserTest {
             JsonNode copied = event(events, "copied", run);
             assertThat(copied.path("copied").asText()).isEqualTo(newest.getFirst());
 
+            JsonNode download = event(events, "download", run);
+            JsonNode newestUpload = Json.parse(server.get("/api/v1/uploads/" + newest.getFirst()).body());
+            assertThat(download.path("name").asText()).isEqualTo(newestUpload.path("filename").asText());
+            assertThat(download.path("bytes").asLong()).isEqualTo(newestUpload.path("size").asLong());
+            assertThat(download.path("url").asText())
+                    .isEqualTo(server.uri("/api/v1/uploads/" + newest.getFirst() + "/content").toString());
+
             JsonNode deleted = event(events, "deleted", run);
             assertThat(deleted.path("question").asText()).contains("invoice-0777.pdf");
             assertThat(deleted.path("keptRows").asInt()).as("Keep keeps it").isEqualTo(1);
@@ -124,6 +134,9 @@ class DashboardFilesBrowserTest {
             assertThat(server.get(partialUrl).statusCode()).isIn(404, 410);
             assertThat(SCREENSHOT).isNotEmptyFile();
             assertThat(Files.size(SCREENSHOT)).as("a docs image, not a megabyte").isLessThan(400 * 1024);
+            if (Boolean.getBoolean("sluice.updateDocs")) {
+                Files.copy(SCREENSHOT, DOCS_SCREENSHOT, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
             server.assertNothingLeftBehind();
         }
     }
