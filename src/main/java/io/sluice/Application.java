@@ -359,6 +359,7 @@ public final class Application implements AutoCloseable {
                             (method, pattern) -> method.equals("PATCH")
                                     || (method.equals("POST") && !pattern.endsWith("{id}"))));
             OpenApiApi.load().register(publicRouter);
+            new io.sluice.upload.AccountApi(uploads, db, config.tus().basePath()).register(publicRouter);
             new JobsApi(jobs, pipelines, outputs).register(publicRouter);
             if (!config.relays().isEmpty()) {
                 new RelayApi(config.relays(), config.dataDir()).register(publicRouter);

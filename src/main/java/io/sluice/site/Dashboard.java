@@ -36,8 +36,8 @@ public final class Dashboard {
 
     public static final String PATH = "/dashboard/";
     static final String RESOURCES = "io/sluice/dashboard/";
-    static final List<String> FILES = List.of("index.html", "app.js", "app.css", "favicon.svg", "jobs.js",
-            "jobs.css");
+    static final List<String> FILES = List.of("index.html", "app.js", "files.js", "app.css", "favicon.svg",
+            "jobs.js", "jobs.css");
     static final String CSP_HEADER = "Content-Security-Policy";
     /** Same origin only: the page talks to this server and nothing else, and runs no inline code. */
     public static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "

@@ -204,28 +204,34 @@ public final class DirectUploadApi {
 
     void list(Exchange ex) throws Exception {
         var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
-        int limit = DEFAULT_PAGE_SIZE;
-        String rawLimit = query.getValue("limit");
-        if (rawLimit != null) {
-            try {
-                limit = Integer.parseInt(rawLimit);
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > MAX_PAGE_SIZE) {
-                throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
-            }
-        }
-        String cursor = query.getValue("cursor");
-        if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
-            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
-        }
+        int limit = pageSize(query.getValue("limit"));
         // An admin lists every upload; any other key only its own.
-        List<Upload> page = ex.principal().admin() ? service.list(cursor, limit + 1)
-                : service.listOwned(ex.principal().owner(), cursor, limit + 1);
+        Principal caller = ex.principal();
+        UploadQuery q = UploadQuery.parse(caller.admin() ? null : caller.owner(), query.getValue("q"),
+                query.getValue("type"), query.getValue("sort"), query.getValue("cursor"));
+        List<Upload> page = service.search(q, limit + 1);
         boolean more = page.size() > limit;
         List<Upload> items = more ? page.subList(0, limit) : page;
-        ex.json(200, new Page(items.stream().map(UploadView::of).toList(), more ? items.getLast().id() : null));
+        Map<String, QueuedJob> jobs = service.latestJobs(items.stream().map(Upload::id).toList());
+        ex.json(200, new Page(items.stream().map(u -> UploadView.listed(u, jobs.get(u.id()), caller.admin())).toList(),
+                more ? q.cursorAfter(items.getLast()) : null));
+    }
+
+    /** The {@code limit} parameter of a listing: {@value #DEFAULT_PAGE_SIZE} when absent, 400 outside 1..max. */
+    static int pageSize(String rawLimit) {
+        if (rawLimit == null) {
+            return DEFAULT_PAGE_SIZE;
+        }
+        int limit;
+        try {
+            limit = Integer.parseInt(rawLimit);
+        } catch (NumberFormatException e) {
+            limit = -1;
+        }
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+        }
+        return limit;
     }
 
     /**

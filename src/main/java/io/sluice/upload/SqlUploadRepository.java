@@ -132,6 +132,97 @@ public final class SqlUploadRepository implements UploadRepository {
     }
 
     @Override
+    public List<Upload> search(UploadQuery q, int limit) throws SQLException {
+        String sql = searchSql(q);
+        return db.read(c -> {
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                int i = 1;
+                if (q.owner() != null) {
+                    ps.setString(i++, q.owner());
+                }
+                if (q.after() != null) {
+                    switch (q.sort().column) {
+                        case "filename" -> ps.setString(i++, q.after().name());
+                        case "size" -> ps.setLong(i++, q.after().size());
+                        default -> { }
+                    }
+                    ps.setString(i++, q.after().id());
+                }
+                if (q.nameContains() != null) {
+                    ps.setString(i++, "%" + likeEscape(q.nameContains()) + "%");
+                }
+                if (q.type() != null) {
+                    ps.setString(i++, q.type().endsWith("/*")
+                            ? likeEscape(q.type().substring(0, q.type().length() - 1)) + "%" : q.type());
+                }
+                ps.setInt(i, limit);
+                List<Upload> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(map(rs));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
+     * The page query: owner equality first and the keyset as a row-value comparison, so that both SQLite and
+     * PostgreSQL turn it into one range scan of the matching index (uploads_owner_* or uploads_*), in index order.
+     */
+    static String searchSql(UploadQuery q) {
+        UploadQuery.Sort sort = q.sort();
+        List<String> where = new ArrayList<>();
+        if (q.owner() != null) {
+            where.add("owner = ?");
+        }
+        if (q.after() != null) {
+            String op = sort.descending ? "<" : ">";
+            where.add(sort.byId() ? "id " + op + " ?" : "(" + sort.column + ", id) " + op + " (?, ?)");
+        }
+        if (q.nameContains() != null) {
+            where.add("LOWER(filename) LIKE ? ESCAPE '\\'");
+        }
+        if (q.type() != null) {
+            where.add(q.type().endsWith("/*") ? "content_type LIKE ? ESCAPE '\\'" : "content_type = ?");
+        }
+        String dir = sort.descending ? " DESC" : "";
+        String order = sort.byId() ? "id" + dir : sort.column + dir + ", id" + dir;
+        return "SELECT " + COLUMNS + " FROM uploads" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
+                + " ORDER BY " + order + " LIMIT ?";
+    }
+
+    private static String likeEscape(String s) {
+        return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    }
+
+    @Override
+    public Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
+        if (uploadIds.isEmpty()) {
+            return Map.of();
+        }
+        String marks = String.join(", ", java.util.Collections.nCopies(uploadIds.size(), "?"));
+        return db.read(c -> {
+            // Ascending ids: a later job (a re-run) overwrites an earlier one of the same upload.
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, upload_id, state FROM jobs WHERE upload_id IN ("
+                    + marks + ") ORDER BY id")) {
+                int i = 1;
+                for (String id : uploadIds) {
+                    ps.setString(i++, id);
+                }
+                Map<String, QueuedJob> out = new java.util.HashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getString("upload_id"), QueuedJob.of(rs.getString("id"), rs.getString("state")));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
     public long count() throws SQLException {
         return db.read(c -> {
             try (var st = c.createStatement(); var rs = st.executeQuery("SELECT COUNT(*) FROM uploads")) {

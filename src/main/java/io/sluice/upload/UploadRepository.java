@@ -32,4 +32,14 @@ public interface UploadRepository {
     default List<Upload> listOwnedBefore(String owner, String before, int limit) throws SQLException {
         throw new UnsupportedOperationException("listing by owner");
     }
+
+    /** One page of {@code q}, in its order, at most {@code limit} rows. */
+    default List<Upload> search(UploadQuery q, int limit) throws SQLException {
+        throw new UnsupportedOperationException("search");
+    }
+
+    /** The latest job of each of these uploads that has one. */
+    default java.util.Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
+        return java.util.Map.of();
+    }
 }

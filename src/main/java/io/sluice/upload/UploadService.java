@@ -244,6 +244,16 @@ public final class UploadService {
         return repository.listOwnedBefore(owner, before, limit);
     }
 
+    /** One page of a search of the uploads (see {@link UploadQuery}). */
+    public List<Upload> search(UploadQuery query, int limit) throws SQLException {
+        return repository.search(query, limit);
+    }
+
+    /** The latest job of each of these uploads that has one. */
+    public Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
+        return repository.latestJobs(uploadIds);
+    }
+
     /** Removes the record first (so the upload disappears at once), then its bytes. */
     public boolean delete(String id) throws SQLException, IOException {
         if (!IdGenerator.looksLikeId(id)) {

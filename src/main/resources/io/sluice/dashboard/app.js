@@ -319,11 +319,33 @@
       unfinished.delete(this.fingerprint())
       if (this.uploadId) names.set(this.uploadId, this.file.name)
       this.set('done', this.jobId ? 'uploaded; job ' + this.jobId : 'uploaded')
+      document.dispatchEvent(new CustomEvent('sluice:uploaded', { detail: { uploadId: this.uploadId } }))
       if (this.jobId) jobsView.follow(this.jobId)
     }
 
     fail (e) {
-      this.set('error', e.code && !e.code.startsWith('http_') ? `${e.code}: ${e.message}` : e.message)
+      const reason = e.code && !e.code.startsWith('http_') ? `${e.code}: ${e.message}` : e.message
+      // Refused for good (type, size, quota) or forgotten by the server: resuming would only answer 404.
+      if (e.status === 413 || e.status === 415 || e.status === 404 || e.status === 410) {
+        localStorage.removeItem(this.fingerprint())
+        unfinished.delete(this.fingerprint())
+        this.set('refused', 'refused: ' + reason)
+      } else {
+        this.set('error', reason)
+      }
+    }
+
+    /** Forgets this upload: its row, its saved URL and, when the server still holds it, its bytes (tus DELETE). */
+    async remove () {
+      this.pause()
+      localStorage.removeItem(this.fingerprint())
+      unfinished.delete(this.fingerprint())
+      const i = scheduler.waiting.indexOf(this)
+      if (i >= 0) scheduler.waiting.splice(i, 1)
+      this.view.li.remove()
+      if (this.url && this.state !== 'done' && this.state !== 'refused') {
+        try { await send(this.url, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } }) } catch (_) { }
+      }
     }
 
     /** Bytes per second over the last few chunks. */
@@ -352,7 +374,9 @@
       this.pauseButton = el('button', 'pause', 'Pause')
       this.resumeButton = el('button', 'resume', 'Resume')
       this.resumeButton.hidden = true
-      this.controls.append(this.pauseButton, this.resumeButton)
+      this.removeButton = el('button', 'remove', 'Remove')
+      this.removeButton.hidden = true
+      this.controls.append(this.pauseButton, this.resumeButton, this.removeButton)
       const line = el('div', 'line')
       this.bar = el('progress')
       this.bar.max = 100
@@ -380,6 +404,7 @@
       const active = u.state === 'uploading' || u.state === 'retrying' || u.state === 'queued'
       this.pauseButton.hidden = !active
       this.resumeButton.hidden = !(u.state === 'paused' || u.state === 'error')
+      this.removeButton.hidden = !(u.state === 'paused' || u.state === 'error' || u.state === 'refused')
     }
   }
 
@@ -410,6 +435,13 @@
         view.controls.remove()
         continue
       }
+      view.removeButton.onclick = () => upload.remove()
+      const refusal = limits.refusal(file, pending())
+      if (refusal) {
+        // Refused here, before a byte is sent, in the server's own words.
+        upload.set('refused', 'refused: ' + refusal)
+        continue
+      }
       unfinished.add(upload.fingerprint())
       view.pauseButton.onclick = () => {
         const i = scheduler.waiting.indexOf(upload)
@@ -425,6 +457,54 @@
         scheduler.add(upload)
       }
       scheduler.add(upload)
+    }
+  }
+
+  /**
+   * Bytes of this page's uploads not yet created on the server: they will count against the quota too. Created ones
+   * already count there (their declared length), so they are left out: a stale figure may let a file through for
+   * the server to refuse, but never refuses one the server would take.
+   */
+  function pending () {
+    return [...scheduler.running, ...scheduler.waiting].reduce((n, u) => n + (u.url ? 0 : u.file.size), 0)
+  }
+
+  /**
+   * The caller's limits (GET /api/v1/limits), to refuse a file before sending it. The messages are the server's
+   * (FileSink, Usage, TypeDetector): the same words whether the browser or the server refuses.
+   */
+  const limits = {
+    value: null,
+    async load () {
+      try {
+        this.value = await getJson('/api/v1/limits')
+      } catch (_) { this.value = null; return } // the server still checks everything
+      const l = this.value
+      const parts = ['up to ' + bytes(l.maxFileSize) + ' per file']
+      if (l.key && l.key.remainingBytes != null) parts.push(bytes(l.key.remainingBytes) + ' of quota left')
+      if (l.allowedTypes && l.allowedTypes.length > 0) parts.push('types: ' + l.allowedTypes.join(', '))
+      $('limits').textContent = parts.join(' · ')
+      $('limits').dataset.maxFileSize = String(l.maxFileSize)
+    },
+    /** The server's refusal message for this file, or null when it may be sent. */
+    refusal (file, alreadyPending) {
+      const l = this.value
+      if (!l) return null
+      if (file.size > l.maxFileSize) return `file_too_large: the file is larger than the limit of ${l.maxFileSize} bytes`
+      const k = l.key
+      if (k && k.quotaBytes != null && file.size + alreadyPending > k.remainingBytes) {
+        return `quota_exceeded: this API key's quota of ${k.quotaBytes} bytes would be exceeded (${k.usedBytes} bytes in use)`
+      }
+      // The server detects the type from the bytes; the browser only guesses from the name. Refuse early only when
+      // the guess's top-level type (image/, text/ ...) matches no allowed type at all, never on a finer guess.
+      const types = l.allowedTypes || []
+      if (types.length > 0 && file.type && file.type.includes('/')) {
+        const top = file.type.split('/')[0]
+        if (!types.some((t) => t.split('/')[0] === top || t === '*/*')) {
+          return `type_not_allowed: files of type ${file.type} are not accepted`
+        }
+      }
+      return null
     }
   }
 
@@ -575,20 +655,57 @@
       $('sys-updated').textContent = 'updated ' + new Date().toLocaleTimeString()
     },
 
-    /** Alerts, when the server reports any: a list of objects with a name (or id) and a message. */
+    /**
+     * Every alert rule, listed neutrally with its threshold; only a FIRING rule is coloured, with since when and the
+     * value that fired it. PENDING (breached, not yet for long enough) and RESOLVED are said in words only.
+     */
     alerts (alerts) {
       const list = $('sys-alerts')
-      const firing = Array.isArray(alerts) ? alerts : (alerts && Array.isArray(alerts.firing) ? alerts.firing : [])
-      list.hidden = firing.length === 0
-      list.replaceChildren(...firing.map((a) => el('li', null,
-        typeof a === 'string' ? a : [a.name || a.id, a.message || a.summary].filter(Boolean).join(': '))))
+      const rules = Array.isArray(alerts) ? alerts : []
+      list.hidden = rules.length === 0
+      list.replaceChildren(...rules.map((a) => {
+        const li = el('li', 'alert-rule' + (a.state === 'FIRING' ? ' firing' : ''))
+        li.dataset.rule = a.name
+        li.dataset.state = a.state
+        const limit = (a.comparison === 'below' ? 'below ' : 'above ') + measure(a.threshold, a.unit) +
+          (a.forSeconds > 0 ? ' for ' + duration(a.forSeconds) : '')
+        li.append(el('span', 'rule-name', a.name), el('span', 'rule-limit muted', 'alerts ' + limit))
+        li.title = a.summary || ''
+        if (a.state === 'FIRING') {
+          li.append(el('span', 'rule-state', `firing since ${new Date(a.since).toLocaleString()}: ` +
+            `${measure(a.value, a.unit)}`))
+        } else if (a.state === 'PENDING') {
+          li.append(el('span', 'rule-state muted', 'over the limit, waiting: ' + measure(a.value, a.unit)))
+        } else if (a.state === 'RESOLVED') {
+          li.append(el('span', 'rule-state muted', 'resolved ' + new Date(a.since).toLocaleTimeString()))
+        }
+        return li
+      }))
     }
+  }
+
+  /** A rule's value or threshold in its unit. */
+  function measure (v, unit) {
+    if (v == null) return 'n/a'
+    if (unit === 'ratio') return (Math.round(v * 1000) / 10) + ' %'
+    if (unit === 'bytes') return bytes(v)
+    if (unit === 'seconds') return duration(v)
+    return String(v)
   }
 
   // ---------------------------------------------------------------------------------------------------------------
 
   function start () {
     setUpDropZone()
+    limits.load()
+    $('clear-finished').onclick = () => {
+      for (const li of [...$('uploads').children]) {
+        if (li.dataset.state === 'done' || li.dataset.state === 'refused') li.remove()
+      }
+    }
+    // For the views in their own files (files.js): the same key handling and formatting.
+    window.sluice = { send, getJson, httpError, bytes, el, duration, refreshLimits: () => limits.load() }
+    document.dispatchEvent(new CustomEvent('sluice:ready'))
     $('forget-key').hidden = !apiKey()
     $('forget-key').onclick = () => { sessionStorage.removeItem(KEY_STORE); location.reload() }
     loadPipelines()
