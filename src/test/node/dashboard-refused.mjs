@@ -43,11 +43,14 @@ try {
   await page.setInputFiles('#file-input', options.file)
   const name = basename(options.file)
   const row = page.locator('#uploads li', { has: page.locator('.name', { hasText: name }) })
-  await row.and(page.locator('[data-state="error"]')).waitFor()
+  // Refused for good: the row says why and offers Remove, never Resume.
+  await row.and(page.locator('[data-state="refused"]')).waitFor()
   emit('refused', {
     state: await row.getAttribute('data-state'),
     status: await row.locator('.status').textContent(),
     bar: await row.locator('progress').evaluate((p) => p.value),
+    resume: await row.locator('button.resume').isVisible(),
+    remove: await row.locator('button.remove').isVisible(),
     requests
   })
   emit('done')

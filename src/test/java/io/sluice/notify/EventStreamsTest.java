@@ -43,6 +43,7 @@ class EventStreamsTest {
         Files.writeString(config, """
                 jobs:
                   pollInterval: 50ms
+                  leaseDuration: 3s       # a cancel reaches a running job at its next heartbeat (a third of this)
                 pipelines:
                   noop:
                     processor: noop
@@ -50,9 +51,9 @@ class EventStreamsTest {
                     processor: test-sleep
                     options: {lines: 1, failFirstIn: "%s"}
                     maxAttempts: 1
-                  slow:
+                  slow:                   # far longer than a heartbeat, so a cancel always finds it running
                     processor: test-sleep
-                    options: {lines: 100, delayMillis: 100}
+                    options: {lines: 100, delayMillis: 300}
                 """.formatted(dir.resolve("markers").toString().replace("\\", "/")));
         TestServer s = TestServer.start(dir.resolve("data"), config);
         open.add(s);

@@ -317,8 +317,11 @@ class TusEarlyTypeTest {
         String out = run.describe();
         assertThat(run.exitCode()).as(out).isZero();
         JsonNode refused = of(run.events(), "refused").getFirst();
+        assertThat(refused.path("state").asText()).as(out).isEqualTo("refused");
         assertThat(refused.path("status").asText()).as(out)
-                .isEqualTo("type_not_allowed: files of type application/octet-stream are not accepted");
+                .endsWith("type_not_allowed: files of type application/octet-stream are not accepted");
+        assertThat(refused.path("remove").asBoolean()).as("Remove offered\n%s", out).isTrue();
+        assertThat(refused.path("resume").asBoolean()).as("never Resume\n%s", out).isFalse();
         assertThat(refused.path("bar").asDouble()).as("progress when refused\n%s", out).isZero();
         List<String> methods = new ArrayList<>();
         refused.path("requests").forEach(m -> methods.add(m.asText()));
