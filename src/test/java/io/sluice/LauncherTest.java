@@ -1,9 +1,9 @@
 package io.sluice;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,9 +11,14 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -26,7 +31,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class LauncherTest {
 
     private static final Path SCRIPT = Path.of("sluice");
-    private static final Path REAL_JAR = Path.of("target", "sluice.jar");
 
     private record Run(int exit, String out, String err) {
         List<String> lines() {
@@ -34,7 +38,7 @@ class LauncherTest {
         }
     }
 
-    /** A copy of the launcher with an empty (dry-run) or linked (real) jar; returns its root. */
+    /** A copy of the launcher with a dummy (dry-run) or runnable jar; returns its root. */
     private static Path launcher(Path dir, boolean realJar) throws IOException {
         Path root = dir.resolve("repo");
         Files.createDirectories(root.resolve("target"));
@@ -42,9 +46,16 @@ class LauncherTest {
         Files.setPosixFilePermissions(root.resolve("sluice"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Path jar = root.resolve("target/sluice.jar");
         if (realJar) {
-            Assumptions.assumeTrue(Files.isRegularFile(REAL_JAR),
-                    "target/sluice.jar is missing: run 'mvn -DskipTests package' first (ServerProcess tests need it too)");
-            Files.createSymbolicLink(jar, REAL_JAR.toAbsolutePath());
+            // A runnable jar without building one: io.sluice.Main, with this test's class path as its Class-Path.
+            Manifest manifest = new Manifest();
+            manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+            manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "io.sluice.Main");
+            manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, Arrays.stream(
+                            System.getProperty("java.class.path").split(File.pathSeparator))
+                    .map(e -> Path.of(e).toAbsolutePath().toUri().toString()).collect(Collectors.joining(" ")));
+            try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), manifest)) {
+                out.flush();
+            }
         } else {
             Files.writeString(jar, "not a jar: only SLUICE_DRY_RUN uses it");
         }
