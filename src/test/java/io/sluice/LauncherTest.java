@@ -106,7 +106,9 @@ class LauncherTest {
         String heap = cmd.stream().filter(a -> a.startsWith("-Xmx")).findFirst().orElseThrow();
         assertThat(Integer.parseInt(heap.substring(4, heap.length() - 1))).as(heap).isBetween(64, 512);
         assertThat(heap).endsWith("m");
-        assertThat(cmd).contains("-XX:+UseG1GC", "-XX:G1PeriodicGCInterval=5000", "-XX:+ExitOnOutOfMemoryError")
+        // Native access said explicitly: the AOT cache records it, and -cp runs (plugins, supervise's child) need it.
+        assertThat(cmd).contains("-XX:+UseG1GC", "-XX:G1PeriodicGCInterval=5000", "-XX:+ExitOnOutOfMemoryError",
+                        "--enable-native-access=ALL-UNNAMED")
                 .doesNotContain("-XX:AOTCache=" + root.resolve("target/sluice.aot"));
         assertThat(cmd.subList(cmd.size() - 3, cmd.size()))
                 .containsExactly("-jar", root.resolve("target/sluice.jar").toString(), "version");
