@@ -169,11 +169,16 @@ public final class Database implements AutoCloseable {
         hc.addDataSourceProperty("foreign_keys", "true");
         HikariDataSource ds = new HikariDataSource(hc);
         try {
-            Flyway.configure()
-                    .dataSource(ds)
-                    .locations("classpath:db/migration/common", "classpath:db/migration/sqlite")
-                    .load()
-                    .migrate();
+            // Flyway only when the schema is behind the newest migration in the jar (SchemaVersion says why).
+            List<String> locations = List.of("db/migration/common", "db/migration/sqlite");
+            java.util.Optional<String> newest = SchemaVersion.newestShipped(locations);
+            if (newest.isEmpty() || !SchemaVersion.isCurrent(ds, newest.get())) {
+                Flyway.configure()
+                        .dataSource(ds)
+                        .locations(locations.stream().map(l -> "classpath:" + l).toArray(String[]::new))
+                        .load()
+                        .migrate();
+            }
         } catch (RuntimeException e) {
             ds.close();
             throw new SQLException("database migration failed: " + e.getMessage(), e);

@@ -47,7 +47,8 @@ public final class WebhookSender {
     private final String secret;
     private final WebhooksConfig config;
     private final Clock clock;
-    private final HttpClient http;
+    /** Built on the first delivery: an {@code HttpClient} sets up TLS (about 180 classes) that most servers never use. */
+    private HttpClient http;
     public static final String DELIVERIES_METRIC = "sluice.webhooks.deliveries";
     private final java.util.Map<String, io.micrometer.core.instrument.Counter> outcomes;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
@@ -76,9 +77,15 @@ public final class WebhookSender {
         this.secret = Objects.requireNonNull(secret, "secret");
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+    }
+
+    private synchronized HttpClient http() {
+        if (http == null) {
+            http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
+                    .followRedirects(HttpClient.Redirect.NEVER)
+                    .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+        }
+        return http;
     }
 
     private static io.micrometer.core.instrument.Counter deliveryCounter(
@@ -108,7 +115,11 @@ public final class WebhookSender {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        http.shutdownNow();
+        synchronized (this) {
+            if (http != null) {
+                http.shutdownNow();
+            }
+        }
     }
 
     private void run() {
@@ -195,7 +206,7 @@ public final class WebhookSender {
                     .header(Signature.HEADER, Signature.header(secret, t, body))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
             try {
-                HttpResponse<Void> response = http.send(request, HttpResponse.BodyHandlers.discarding());
+                HttpResponse<Void> response = http().send(request, HttpResponse.BodyHandlers.discarding());
                 lastStatus = response.statusCode();
                 if (lastStatus / 100 == 2) {
                     deliveries.recordAttempt(d, true, url, lastStatus, null, null);

@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * Decides an upload's content type from its first bytes, and refuses names that lie about the bytes.
@@ -33,12 +35,16 @@ public final class TypeDetector {
     private static final MediaType TEXT = MediaType.TEXT_PLAIN;
     private static final MediaType OCTETS = MediaType.OCTET_STREAM;
 
-    private final MimeTypes types = MimeTypes.getDefaultMimeTypes();
-    private final MediaTypeRegistry registry = types.getMediaTypeRegistry();
+    /**
+     * Tika's registry (about 0.25 s of XML parsing): loaded on a background thread from construction, so that a
+     * server's start does not wait for it and its first upload rarely does; whoever needs it first runs or joins it.
+     */
+    private final FutureTask<MimeTypes> loading = new FutureTask<>(MimeTypes::getDefaultMimeTypes);
     private final TypePatterns allowed;
 
     /** @param allowedTypes lower-case patterns as {@link TypePatterns} reads them; empty allows all */
     public TypeDetector(List<String> allowedTypes) {
+        Thread.ofPlatform().daemon().name("sluice-type-registry").start(loading);
         this.allowed = new TypePatterns(allowedTypes);
     }
 
@@ -86,7 +92,7 @@ public final class TypeDetector {
     public boolean conforms(String detected, String declared) {
         MediaType d = MediaType.parse(detected);
         MediaType decl = MediaType.parse(declared);
-        return d != null && decl != null && (d.equals(decl) || registry.isInstanceOf(d, decl));
+        return d != null && decl != null && (d.equals(decl) || registry().isInstanceOf(d, decl));
     }
 
     private MediaType reconcile(MediaType sniffed, MediaType byName, String filename) {
@@ -95,11 +101,11 @@ public final class TypeDetector {
         }
         MediaType magicAncestor = firstWithMagic(byName);
         if (magicAncestor != null) {
-            if (registry.isInstanceOf(sniffed, magicAncestor)) {
+            if (registry().isInstanceOf(sniffed, magicAncestor)) {
                 // Bytes show the family; the name may narrow it (zip -> xlsx) but not the other way round.
-                return registry.isInstanceOf(byName, sniffed) ? byName : sniffed;
+                return registry().isInstanceOf(byName, sniffed) ? byName : sniffed;
             }
-            if (!sniffed.equals(OCTETS) && !sniffed.equals(TEXT) && registry.isInstanceOf(byName, sniffed)) {
+            if (!sniffed.equals(OCTETS) && !sniffed.equals(TEXT) && registry().isInstanceOf(byName, sniffed)) {
                 // Bytes show a more general family than the name's nearest magic: an xlsx written by openpyxl
                 // (or carrying a sensitivity label) does not start with [Content_Types].xml, so Tika sees only
                 // application/zip. The zip signature is the family's magic; the name narrows it.
@@ -107,9 +113,9 @@ public final class TypeDetector {
             }
             throw mismatch(filename, byName, sniffed);
         }
-        if (registry.isInstanceOf(byName, TEXT)) {
-            if (registry.isInstanceOf(sniffed, TEXT)) {
-                return registry.isInstanceOf(sniffed, byName) ? sniffed : byName;
+        if (registry().isInstanceOf(byName, TEXT)) {
+            if (registry().isInstanceOf(sniffed, TEXT)) {
+                return registry().isInstanceOf(sniffed, byName) ? sniffed : byName;
             }
             throw mismatch(filename, byName, sniffed);
         }
@@ -129,22 +135,22 @@ public final class TypeDetector {
         byte[] bytes = new byte[Math.min(dup.remaining(), HEAD_BYTES)];
         dup.get(bytes);
         try {
-            return types.detect(new ByteArrayInputStream(bytes), new Metadata());
+            return types().detect(new ByteArrayInputStream(bytes), new Metadata());
         } catch (IOException e) {
             return OCTETS;
         }
     }
 
     private MediaType byName(String filename) {
-        MimeType t = types.getMimeType(filename);
+        MimeType t = types().getMimeType(filename);
         MediaType m = t == null ? null : t.getType();
         return m == null || m.equals(OCTETS) ? null : m;
     }
 
     private MediaType firstWithMagic(MediaType type) {
-        for (MediaType t = type; t != null && !t.equals(OCTETS) && !t.equals(TEXT); t = registry.getSupertype(t)) {
+        for (MediaType t = type; t != null && !t.equals(OCTETS) && !t.equals(TEXT); t = registry().getSupertype(t)) {
             try {
-                if (types.forName(t.toString()).hasMagic()) {
+                if (types().forName(t.toString()).hasMagic()) {
                     return t;
                 }
             } catch (MimeTypeException e) {
@@ -156,5 +162,29 @@ public final class TypeDetector {
 
     private boolean isAllowed(MediaType type) {
         return allowed.accepts(type);
+    }
+
+    private MimeTypes types() {
+        loading.run(); // no-op when the background thread has started it: get() then waits for that run
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return loading.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    throw new IllegalStateException("Tika's type registry could not be loaded", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private MediaTypeRegistry registry() {
+        return types().getMediaTypeRegistry();
     }
 }

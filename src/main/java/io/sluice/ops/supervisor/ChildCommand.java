@@ -23,7 +23,7 @@ public final class ChildCommand {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         for (String option : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (inheritable(option)) {
+            if (inheritable(option, extraJvmOptions)) {
                 cmd.add(option);
             }
         }
@@ -42,8 +42,19 @@ public final class ChildCommand {
         return cmd;
     }
 
-    /** A debugger agent would fight for the supervisor's port; everything else (heap, GC, flags) is the child's too. */
-    static boolean inheritable(String option) {
+    /**
+     * A debugger agent would fight for the supervisor's port, and a collector the extra options replace would make
+     * the child refuse to start (the launcher picks G1 by default; {@code --jvm-option=-XX:+UseSerialGC} must win);
+     * everything else (heap, GC settings, flags, the AOT cache) is the child's too.
+     */
+    static boolean inheritable(String option, List<String> extraJvmOptions) {
+        if (selectsCollector(option) && extraJvmOptions.stream().anyMatch(ChildCommand::selectsCollector)) {
+            return false;
+        }
         return !option.startsWith("-D" + SUPERVISOR_PID_PROPERTY + "=") && !option.startsWith("-agentlib:jdwp") && !option.startsWith("-Xrunjdwp") && !option.equals("-Xdebug");
+    }
+
+    private static boolean selectsCollector(String option) {
+        return option.matches("-XX:\\+Use[A-Za-z0-9]*GC");
     }
 }
