@@ -37,7 +37,7 @@ try {
   page.setDefaultTimeout(timeout)
   const requests = []
   page.on('request', (r) => {
-    if (r.url().includes('/files')) requests.push(r.method())
+    if (new URL(r.url()).pathname.startsWith('/files/')) requests.push(r.method())
   })
   await page.goto(base + '/')
   await page.setInputFiles('#file-input', options.file)
