@@ -280,7 +280,7 @@ public final class Application implements AutoCloseable {
         }
 
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
-                new TypeDetector(config.limits().allowedTypes()), config.limits(), admission,
+                new TypeDetector(config.limits().allowedTypes()), config.limits(),
                 new UploadJobs(pipelines, jobs, storage.files(), events), Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {

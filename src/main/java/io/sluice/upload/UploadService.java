@@ -2,7 +2,6 @@ package io.sluice.upload;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.sluice.admission.AdmissionController;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
@@ -39,7 +38,6 @@ public final class UploadService {
     private final FilenamePolicy names;
     private final TypeDetector types;
     private final LimitsConfig limits;
-    private final AdmissionController admission;
     private final UploadProcessing processing;
     private final Clock clock;
     private final Counter stored;
@@ -49,15 +47,14 @@ public final class UploadService {
     /** Without background jobs: nothing is enqueued, and a request naming a pipeline is refused. */
     public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
                          FilenamePolicy names, TypeDetector types, LimitsConfig limits,
-                         AdmissionController admission, Clock clock, MeterRegistry metrics) {
-        this(store, db, repository, ids, names, types, limits, admission, UploadProcessing.NONE, clock, metrics);
+                         Clock clock, MeterRegistry metrics) {
+        this(store, db, repository, ids, names, types, limits, UploadProcessing.NONE, clock, metrics);
     }
 
     /** @param processing chooses, prechecks and enqueues the job of each stored upload */
     public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
                          FilenamePolicy names, TypeDetector types, LimitsConfig limits,
-                         AdmissionController admission, UploadProcessing processing, Clock clock,
-                         MeterRegistry metrics) {
+                         UploadProcessing processing, Clock clock, MeterRegistry metrics) {
         this.store = store;
         this.db = db;
         this.repository = repository;
@@ -65,7 +62,6 @@ public final class UploadService {
         this.names = names;
         this.types = types;
         this.limits = limits;
-        this.admission = admission;
         this.processing = processing;
         this.clock = clock;
         this.usage = new Usage(db);

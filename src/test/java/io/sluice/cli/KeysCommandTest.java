@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import io.sluice.testing.Await;
+import io.sluice.testing.Json;
 import io.sluice.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,6 +48,13 @@ class KeysCommandTest {
             assertThat(list.exit()).as(list.toString()).isZero();
             assertThat(list.out()).contains(id).contains("ci").contains("admin").contains("5MiB")
                     .doesNotContain(key);
+            // For scripts: a JSON array of the keys, never a secret.
+            Cli.Run json = Cli.run("keys", "list", "--json", "--data", data.toString());
+            assertThat(json.exit()).as(json.toString()).isZero();
+            var keys = Json.parse(json.out());
+            assertThat(keys.isArray()).as(json.out()).isTrue();
+            assertThat(keys.findValuesAsText("id")).contains(id);
+            assertThat(json.out()).doesNotContain(key);
 
             // The upload client with the key.
             Path file = Cli.randomFile(dir, "up.bin", 200_000, 3);

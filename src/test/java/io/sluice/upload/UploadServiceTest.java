@@ -1,16 +1,12 @@
 package io.sluice.upload;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.sluice.admission.AdmissionController;
-import io.sluice.admission.BufferPool;
-import io.sluice.admission.MemoryPressure;
-import io.sluice.admission.SheddingTracker;
 import io.sluice.api.ApiException;
-import io.sluice.config.AdmissionConfig;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.DiskLedger;
 import io.sluice.storage.local.LocalBlobStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,13 +55,9 @@ class UploadServiceTest {
         local = new LocalBlobStore(dataDir);
         store = new FaultyStore(local);
         repository = new FaultyRepository(new SqlUploadRepository(db));
-        AdmissionConfig ac = new AdmissionConfig(0.85, 0, 4, 4, 16 * 1024, Duration.ofSeconds(1), Duration.ZERO, 0);
-        BufferPool pool = new BufferPool(ac.bufferSize(), 4L * ac.bufferSize());
-        AdmissionController admission = new AdmissionController(ac, pool,
-                new MemoryPressure(0.85, pool, () -> null), () -> -1, 0, new SheddingTracker(() -> null));
         LimitsConfig limits = new LimitsConfig(1024 * 1024, 5, 5 * 1024 * 1024, List.of(), 0);
         service = new UploadService(store, db, repository, new IdGenerator(Clock.systemUTC()), new FilenamePolicy(),
-                new TypeDetector(List.of()), limits, admission, Clock.systemUTC(), new SimpleMeterRegistry());
+                new TypeDetector(List.of()), limits, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 
     @AfterEach
@@ -158,7 +150,7 @@ class UploadServiceTest {
         // Each sink gets its own buffers here; in a request they share the ticket's two, one sink after the other.
         FileSink s = service.open(service.sanitize(name), ByteBuffer.allocateDirect(16 * 1024),
                 ByteBuffer.allocateDirect(16 * 1024), Long.MAX_VALUE,
-                new io.sluice.storage.DiskLedger(() -> -1, 0, Duration.ZERO, 0).reserveStream(-1));
+                new DiskLedger(() -> -1, 0, Duration.ZERO, 0).reserveStream(-1));
         open.add(s);
         s.write(ByteBuffer.wrap(content));
         return s;
