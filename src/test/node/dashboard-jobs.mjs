@@ -130,6 +130,13 @@ try {
   await page.click('#jobs-bulk-retry')
   await page.waitForFunction(() => /retried/.test(document.getElementById('jobs-bulk-status').textContent))
   const bulkStatus = await page.textContent('#jobs-bulk-status')
+  // They run again and succeed: the server's word first, then the flaky pipeline's list shows it.
+  await page.waitForFunction(async (ids) => {
+    const states = await Promise.all(ids.map((id) => fetch('/api/v1/jobs/' + id).then((r) => r.json())))
+    return states.every((j) => j.state === 'succeeded')
+  }, retried, { polling: 500 })
+  await page.selectOption('#jobs-filter-state', '')
+  await loaded(page, { pipeline: options.flakyPipeline })
   await rowsWhere(page, 'succeeded', retried)
   emit('bulk', { ids: retried, status: bulkStatus })
   await page.selectOption('#jobs-filter-state', '')
