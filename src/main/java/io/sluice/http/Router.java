@@ -137,7 +137,7 @@ public final class Router extends Handler.Abstract implements Routes {
                     client = "key:" + p.keyId(); // admission counts per key, not per address, once keys are used
                 }
             } catch (ApiException e) {
-                writeError(request, response, callback, e);
+                answer(request, response, callback, e);
                 return;
             }
         }
@@ -146,7 +146,7 @@ public final class Router extends Handler.Abstract implements Routes {
             route.handle(ex);
             callback.succeeded();
         } catch (ApiException e) {
-            writeError(request, response, callback, e);
+            answer(request, response, callback, e);
         } catch (ClientGoneException e) {
             log.debug("request {}: {}", ex.requestId(), e.getMessage());
             // Jetty's own failure (an EofException), not our wrapper: Jetty recognises it as the connection's
@@ -165,11 +165,11 @@ public final class Router extends Handler.Abstract implements Routes {
                         + "once space is freed", null, DATABASE_DISK_FULL_RETRY_AFTER));
                 log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
                         answer.getMessage());
-                writeError(request, response, callback, answer);
+                answer(request, response, callback, answer);
                 return;
             }
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
-            writeError(request, response, callback,
+            answer(request, response, callback,
                     new ApiException(500, "internal_error", "unexpected server error; quote request id " + ex.requestId()));
         }
     }
@@ -177,6 +177,32 @@ public final class Router extends Handler.Abstract implements Routes {
     /** The answer to a full data disk. */
     static ApiException insufficientStorage(DiskFullException e) {
         return new ApiException(507, "insufficient_storage", e.getMessage(), Map.of(), e.retryAfter());
+    }
+
+    /**
+     * Writes {@code e} as the JSON error response and, when the request's body was not read to its end, discards
+     * what follows for a moment ({@link LingeringClose}) so that the answer reaches the client before the
+     * connection closes. Only on the request's own virtual thread: it blocks.
+     */
+    private static void answer(Request request, Response response, Callback callback, ApiException e) {
+        if (response.isCommitted() || request.consumeAvailable()) {
+            writeError(request, response, callback, e);
+            return;
+        }
+        Callback.Completable written = new Callback.Completable();
+        writeError(request, response, written, e);
+        try {
+            written.get();
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            callback.failed(ie);
+            return;
+        } catch (Exception failed) {
+            callback.failed(failed.getCause() != null ? failed.getCause() : failed);
+            return;
+        }
+        LingeringClose.drain(request, LingeringClose.MAX_TIME, LingeringClose.MAX_BYTES);
+        callback.succeeded();
     }
 
     /** Writes {@code e} as the JSON error response, or aborts when a response is already under way. */
