@@ -1,7 +1,6 @@
 package io.sluice.tus;
 
 import io.sluice.api.ApiException;
-import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.upload.Resumable;
@@ -33,22 +32,13 @@ import io.sluice.upload.ResumableService.NewUpload;
 import io.sluice.upload.ResumableService.Outcome;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.http.HttpVersion;
-import org.eclipse.jetty.io.EndPoint;
-import org.eclipse.jetty.util.Blocker;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Supplier;
 
 import static io.sluice.tus.ResumableHttp.blankToNull;
@@ -82,8 +72,6 @@ import static io.sluice.tus.ResumableHttp.shorten;
  */
 final class IetfDraft implements ResumableProtocol {
 
-    private static final Logger log = LoggerFactory.getLogger(IetfDraft.class);
-
     static final String INTEROP_HEADER = "Upload-Draft-Interop-Version";
     static final String PARTIAL_UPLOAD = "application/partial-upload";
     static final String PROBLEM_JSON = "application/problem+json";
@@ -93,37 +81,6 @@ final class IetfDraft implements ResumableProtocol {
             "https://iana.org/assignments/http-problem-types#inconsistent-upload-length";
     /** 104 Upload Resumption Supported. */
     static final int UPLOAD_RESUMPTION_SUPPORTED = 104;
-
-    /** A supported interop version and what it asks of the server. */
-    enum Interop {
-        V5(5, false, false, null, false, false),
-        V6(6, true, true, "expires", false, false),
-        V8(8, true, true, "max-age", true, true);
-
-        final int number;
-        /** Appends must be {@code application/partial-upload}. */
-        final boolean partialUploadType;
-        /** Responses carry {@code Upload-Limit}. */
-        final boolean limits;
-        /** The {@code Upload-Limit} key of the remaining lifetime. */
-        final String lifetimeKey;
-        /** Only {@code Upload-Complete: ?1} completes an upload, never reaching the declared length. */
-        final boolean explicitCompletion;
-        /** Offset and length errors are RFC 9457 problems. */
-        final boolean problemTypes;
-
-        Interop(int number, boolean partialUploadType, boolean limits, String lifetimeKey,
-                boolean explicitCompletion, boolean problemTypes) {
-            this.number = number;
-            this.partialUploadType = partialUploadType;
-            this.limits = limits;
-            this.lifetimeKey = lifetimeKey;
-            this.explicitCompletion = explicitCompletion;
-            this.problemTypes = problemTypes;
-        }
-
-        static final List<Integer> SUPPORTED = Arrays.stream(values()).map(v -> v.number).toList();
-    }
 
     private final ResumableHttp http;
     private final ResumableService service;
@@ -153,7 +110,7 @@ final class IetfDraft implements ResumableProtocol {
     /** Discovery: {@code Accept-Patch} and the limits that creation will apply. */
     @Override
     public void options(Exchange ex) throws IOException {
-        Interop v = negotiate(ex);
+        IetfInterop v = IetfInterop.negotiate(ex);
         HttpFields.Mutable h = ex.response().getHeaders();
         if (v.partialUploadType) {
             h.put("Accept-Patch", PARTIAL_UPLOAD);
@@ -171,7 +128,7 @@ final class IetfDraft implements ResumableProtocol {
      */
     @Override
     public void create(Exchange ex) throws Exception {
-        Interop v = negotiate(ex);
+        IetfInterop v = IetfInterop.negotiate(ex);
         try {
             ResumableRequest.Create request = parseCreate(ex, v);
             Outcome out = http.create(ex, request, r -> announce(ex, v, http.location(ex, r.id()), r),
@@ -188,7 +145,7 @@ final class IetfDraft implements ResumableProtocol {
         }
     }
 
-    private ResumableRequest.Create parseCreate(Exchange ex, Interop v) throws Exception {
+    private ResumableRequest.Create parseCreate(Exchange ex, IetfInterop v) throws Exception {
         boolean complete = uploadComplete(ex);
         if (ex.request().getHeaders().contains("Upload-Concat")) {
             throw ApiException.badRequest("invalid_concat",
@@ -246,7 +203,7 @@ final class IetfDraft implements ResumableProtocol {
     /** Offset retrieval; a writer still holding the upload is asked to let go first (its client is resuming). */
     @Override
     public void offset(Exchange ex) throws Exception {
-        Interop v = negotiate(ex);
+        IetfInterop v = IetfInterop.negotiate(ex);
         Resumable r = http.offset(ex, new ResumableRequest.Offset(ex.param("id")));
         ex.response().getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
         state(ex, v, r);
@@ -256,7 +213,7 @@ final class IetfDraft implements ResumableProtocol {
     /** Append at {@code Upload-Offset}; {@code Upload-Complete} says whether this request ends the upload. */
     @Override
     public void append(Exchange ex) throws Exception {
-        Interop v = negotiate(ex);
+        IetfInterop v = IetfInterop.negotiate(ex);
         long[] provided = {-1};
         try {
             Outcome out = http.append(ex, parseAppend(ex, v, provided));
@@ -271,7 +228,7 @@ final class IetfDraft implements ResumableProtocol {
     }
 
     /** @param provided receives the client's {@code Upload-Offset} as soon as it is read, for a 409's problem */
-    private ResumableRequest.Append parseAppend(Exchange ex, Interop v, long[] provided) throws Exception {
+    private ResumableRequest.Append parseAppend(Exchange ex, IetfInterop v, long[] provided) throws Exception {
         if (v.partialUploadType && !ResumableHttp.hasMediaType(ex, PARTIAL_UPLOAD)) {
             throw new ApiException(415, "unsupported_content_type", "an append needs Content-Type: " + PARTIAL_UPLOAD);
         }
@@ -330,14 +287,14 @@ final class IetfDraft implements ResumableProtocol {
     /** Cancellation: the upload and its bytes go, finished or not; 204, then 404. */
     @Override
     public void terminate(Exchange ex) throws Exception {
-        negotiate(ex);
+        IetfInterop.negotiate(ex);
         http.terminate(ex, new ResumableRequest.Terminate(ex.param("id")));
         ex.empty(204);
     }
 
     @Override
     public void fail(Exchange ex, ResumableFailure failure) throws IOException {
-        fail(ex, negotiate(ex), failure, -1);
+        fail(ex, IetfInterop.negotiate(ex), failure, -1);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -349,7 +306,7 @@ final class IetfDraft implements ResumableProtocol {
      *
      * @param provided the client's offset, or -1 when the request had none
      */
-    private void fail(Exchange ex, Interop v, ResumableFailure failure, long provided) throws IOException {
+    private void fail(Exchange ex, IetfInterop v, ResumableFailure failure, long provided) throws IOException {
         switch (failure) {
             case OffsetMismatch m -> {
                 ex.response().getHeaders().put("Upload-Offset", m.offset());
@@ -375,12 +332,12 @@ final class IetfDraft implements ResumableProtocol {
         }
     }
 
-    private static void inconsistentLength(Exchange ex, Interop v, String message) throws IOException {
+    private static void inconsistentLength(Exchange ex, IetfInterop v, String message) throws IOException {
         inconsistentLength(ex, v, ApiException.badRequest("inconsistent_length", message));
     }
 
     /** {@code error}, or from version 8 on the draft's inconsistent-length problem with its message. */
-    private static void inconsistentLength(Exchange ex, Interop v, RuntimeException error) throws IOException {
+    private static void inconsistentLength(Exchange ex, IetfInterop v, RuntimeException error) throws IOException {
         if (!v.problemTypes) {
             throw error;
         }
@@ -395,22 +352,6 @@ final class IetfDraft implements ResumableProtocol {
 
     // ---------------------------------------------------------------------------------------------------------
     // Negotiation and headers.
-
-    /** The request's interop version (echoed on every response), or 400 for one this server does not speak. */
-    static Interop negotiate(Exchange ex) {
-        String raw = ex.request().getHeaders().get(INTEROP_HEADER);
-        String value = raw == null ? "" : raw.strip();
-        for (Interop v : Interop.values()) {
-            if (value.equals(String.valueOf(v.number))) {
-                ex.response().getHeaders().put(INTEROP_HEADER, v.number);
-                return v;
-            }
-        }
-        throw new ApiException(400, "unsupported_interop_version", INTEROP_HEADER + " '" + shorten(value)
-                + "' is not supported; this server speaks interop versions " + Interop.SUPPORTED
-                + " of the IETF resumable-upload draft, or tus " + TusProtocol.VERSION + " without that header",
-                Map.of("supported", Interop.SUPPORTED), null);
-    }
 
     /**
      * {@code Upload-Complete}, a structured-field Boolean ({@code ?1} / {@code ?0}, parameters ignored). Required:
@@ -435,8 +376,8 @@ final class IetfDraft implements ResumableProtocol {
         };
     }
 
-    /** When the service ends the upload: see {@link Interop#explicitCompletion}. */
-    private static Completion completion(Interop v, boolean complete) {
+    /** When the service ends the upload: see {@link IetfInterop#explicitCompletion}. */
+    private static Completion completion(IetfInterop v, boolean complete) {
         if (complete) {
             return Completion.NOW;
         }
@@ -444,7 +385,7 @@ final class IetfDraft implements ResumableProtocol {
     }
 
     /** The upload's state on a response: offset, completeness, length, limits, and its record once finished. */
-    private void state(Exchange ex, Interop v, Resumable r) {
+    private void state(Exchange ex, IetfInterop v, Resumable r) {
         HttpFields.Mutable h = ex.response().getHeaders();
         h.put("Upload-Offset", r.offset());
         h.put("Upload-Complete", r.isComplete() ? "?1" : "?0");
@@ -458,7 +399,7 @@ final class IetfDraft implements ResumableProtocol {
     }
 
     /** {@code Upload-Limit}: the size limit, and the remaining lifetime of an unfinished upload. */
-    private String limits(Exchange ex, Interop v, Resumable r) {
+    private String limits(Exchange ex, IetfInterop v, Resumable r) {
         String limits = "max-size=" + http.maxSize(ex);
         if (r != null && !r.isComplete() && r.expiresAt() != null) {
             long seconds = Math.max(0, Duration.between(Instant.now(), r.expiresAt()).toSeconds());
@@ -470,16 +411,9 @@ final class IetfDraft implements ResumableProtocol {
     /**
      * Sends the 104 with the upload's URL before the body is read, so a client cut off mid-body can resume. The 104
      * is optional in the draft: over HTTP/1.0, which has no interim responses, creation goes on without it.
-     *
-     * <p>Over HTTP/1.1 the interim response is written to the connection's end point directly: Jetty 12.1's
-     * {@code HttpGenerator} writes header fields only for 103 among the 1xx codes, so {@code Response.writeInterim}
-     * would send a bare {@code 104} without {@code Location}. Nothing of the final response has been generated yet
-     * and no other write is pending (the body has not been demanded, so not even a {@code 100 Continue}), so the
-     * bytes go out whole and in order before the final response.
      */
-    private void announce(Exchange ex, Interop v, String location, Resumable r) throws IOException {
-        HttpVersion version = ex.request().getConnectionMetaData().getHttpVersion();
-        if (version == HttpVersion.HTTP_1_0 || location.indexOf('\r') >= 0 || location.indexOf('\n') >= 0) {
+    private void announce(Exchange ex, IetfInterop v, String location, Resumable r) throws IOException {
+        if (location.indexOf('\r') >= 0 || location.indexOf('\n') >= 0) {
             return;
         }
         HttpFields.Mutable fields = HttpFields.build();
@@ -488,31 +422,7 @@ final class IetfDraft implements ResumableProtocol {
         if (v.limits) {
             fields.put("Upload-Limit", limits(ex, v, r));
         }
-        if (version == HttpVersion.HTTP_1_1) {
-            StringBuilder head = new StringBuilder("HTTP/1.1 " + UPLOAD_RESUMPTION_SUPPORTED
-                    + " Upload Resumption Supported\r\n");
-            fields.forEach(f -> head.append(f.getName()).append(": ").append(f.getValue()).append("\r\n"));
-            head.append("\r\n");
-            EndPoint endPoint = ex.request().getConnectionMetaData().getConnection().getEndPoint();
-            try (Blocker.Callback cb = Blocker.callback()) {
-                endPoint.write(cb, ByteBuffer.wrap(head.toString().getBytes(StandardCharsets.ISO_8859_1)));
-                cb.block();
-            } catch (IOException e) {
-                throw new ClientGoneException(e);
-            }
-            return;
-        }
-        try {
-            ex.response().writeInterim(UPLOAD_RESUMPTION_SUPPORTED, fields).get();
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw new ClientGoneException(io);
-            }
-            log.debug("request {}: no 104 sent: {}", ex.requestId(), e.getCause().toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ClientGoneException(e);
-        }
+        ResumableHttp.interim(ex, UPLOAD_RESUMPTION_SUPPORTED, "Upload Resumption Supported", fields);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -532,7 +442,7 @@ final class IetfDraft implements ResumableProtocol {
         return ResumableHttp.body(ex, quotaLeft, beyondRoom);
     }
 
-    private void checkMaxSize(Exchange ex, Interop v, long length) throws Exception {
+    private void checkMaxSize(Exchange ex, IetfInterop v, long length) throws Exception {
         long max = http.maxSize(ex);
         if (length != Resumable.DEFERRED && length > max) {
             if (v.limits) {

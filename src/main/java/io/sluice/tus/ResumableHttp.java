@@ -36,13 +36,19 @@ import io.sluice.upload.ResumableService.Checksum;
 import io.sluice.upload.ResumableService.NewUpload;
 import io.sluice.upload.ResumableService.Outcome;
 import io.sluice.upload.Usage;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.http.MimeTypes;
+import org.eclipse.jetty.io.EndPoint;
+import org.eclipse.jetty.util.Blocker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -51,6 +57,7 @@ import java.util.Base64;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -362,6 +369,48 @@ final class ResumableHttp {
     static void expires(Exchange ex, Resumable r) {
         if (!r.isComplete() && r.expiresAt() != null) {
             ex.response().getHeaders().put("Upload-Expires", HTTP_DATE.format(r.expiresAt()));
+        }
+    }
+
+    /**
+     * Sends an interim (1xx) response with {@code fields}; nothing over HTTP/1.0, which has none.
+     *
+     * <p>Over HTTP/1.1 it is written to the connection's end point directly: Jetty 12.1's {@code HttpGenerator}
+     * writes header fields only for 103 among the 1xx codes, so {@code Response.writeInterim} would send a bare
+     * status line. Nothing of the final response has been generated yet and no other write is pending (the body
+     * has not been demanded, so not even a {@code 100 Continue}), so the bytes go out whole and in order before
+     * the final response.
+     *
+     * @throws ClientGoneException when the client is gone
+     */
+    static void interim(Exchange ex, int status, String reason, HttpFields fields) throws IOException {
+        HttpVersion version = ex.request().getConnectionMetaData().getHttpVersion();
+        if (version == HttpVersion.HTTP_1_0) {
+            return;
+        }
+        if (version == HttpVersion.HTTP_1_1) {
+            StringBuilder head = new StringBuilder("HTTP/1.1 " + status + " " + reason + "\r\n");
+            fields.forEach(f -> head.append(f.getName()).append(": ").append(f.getValue()).append("\r\n"));
+            head.append("\r\n");
+            EndPoint endPoint = ex.request().getConnectionMetaData().getConnection().getEndPoint();
+            try (Blocker.Callback cb = Blocker.callback()) {
+                endPoint.write(cb, ByteBuffer.wrap(head.toString().getBytes(StandardCharsets.ISO_8859_1)));
+                cb.block();
+            } catch (IOException e) {
+                throw new ClientGoneException(e);
+            }
+            return;
+        }
+        try {
+            ex.response().writeInterim(status, fields).get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw new ClientGoneException(io);
+            }
+            log.debug("request {}: no {} sent: {}", ex.requestId(), status, e.getCause().toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientGoneException(e);
         }
     }
 
