@@ -323,9 +323,9 @@ final class ResumableAppend {
         if (newLength < r.offset()) {
             throw new ResumableException(new LengthBelowOffset(newLength, r.offset()));
         }
-        // Recorded with the append's new offset (or its completion), not before: a PATCH refused for its body
-        // (413, 460) must not leave its declaration behind, or the client's corrected retry would meet
-        // length_already_set.
+        // Recorded with the append's new offset (or its completion), not before: an append refused for its body
+        // (too long, checksum mismatch) must not leave its declaration behind, or the client's corrected retry
+        // would meet LengthAlreadySet.
         return r.withLength(newLength);
     }
 }

@@ -44,7 +44,7 @@ import java.util.Optional;
 public final class ResumableService {
 
     private static final Logger log = LoggerFactory.getLogger(ResumableService.class);
-    /** Expired uploads are remembered (410 instead of 404) this long. */
+    /** Expired uploads are remembered (Expired instead of NotFound) this long. */
     public static final Duration TOMBSTONE_RETENTION = Duration.ofDays(7);
     private static final int SWEEP_BATCH = 500;
 
