@@ -177,8 +177,7 @@ public final class ResumableService {
 
     /** Creates an empty upload: its row and its (empty, durable) blob. */
     public Resumable create(NewUpload spec) throws IOException, SQLException {
-        ResumableCore.checkLength(spec.length(), spec.maxSize());
-        checkPipeline(spec.metadata());
+        accept(spec);
         if (spec.length() == 0) {
             throw new ResumableException(new EmptyFile(spec.filename()));
         }
@@ -206,8 +205,7 @@ public final class ResumableService {
      */
     public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second,
                                   DiskLedger.Reservation disk) throws IOException, SQLException {
-        ResumableCore.checkLength(spec.length(), spec.maxSize());
-        checkPipeline(spec.metadata());
+        accept(spec);
         Instant now = core.now();
         List<Stored> done;
         try (FileSink sink = core.uploads.open(spec.filename(), buffer, second, spec.maxSize(), disk)) {
@@ -223,6 +221,12 @@ public final class ResumableService {
         core.appends.increment();
         core.appendedBytes.increment(u.size());
         return new Outcome(completed(u, spec, now), Optional.of(done.getFirst()));
+    }
+
+    /** What every new upload must pass before anything of it is stored (size limit, named pipeline). */
+    private void accept(NewUpload spec) {
+        ResumableCore.checkLength(spec.length(), spec.maxSize());
+        checkPipeline(spec.metadata());
     }
 
     private static Resumable completed(Upload u, NewUpload spec, Instant now) {
