@@ -2,12 +2,15 @@ package io.sluice.tus;
 
 import io.sluice.api.ApiException;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+
+import static io.sluice.tus.ResumableHttp.shorten;
 
 /**
  * The tus {@code Upload-Metadata} header: comma-separated pairs of a key and an optional base64 value.
@@ -68,14 +71,10 @@ final class Metadata {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+                    .decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             throw invalid("the value of Upload-Metadata key '" + shorten(key) + "' is not UTF-8 text");
         }
-    }
-
-    private static String shorten(String s) {
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
     }
 
     private static ApiException invalid(String message) {

@@ -3,8 +3,7 @@ package io.sluice.tus;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.ServerProcess;
-import io.sluice.upload.ResumableService;
-import io.sluice.upload.ResumableService.FinishStep;
+import io.sluice.upload.FinishStep;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -37,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 13, section 8: a crash while the last append of a resumable upload is landing leaves a true offset, and the
  * finish (offset reaches length, upload record, job) happens exactly once. The server is its own process: halted by
- * the test seam ({@link ResumableService#HALT_PROPERTY}) right after each durable step of the finish, and killed by
+ * the test seam ({@link FinishStep#HALT_PROPERTY}) right after each durable step of the finish, and killed by
  * SIGKILL at random instants of the last PATCH; each time it is started again on the same data directory and must
  * answer HEAD with the true durable offset, accept a PATCH there (the rest, or an empty one when complete), list the
  * upload exactly once with exactly one job, and serve bytes with the right sha256. Both protocols share the finish;
@@ -80,7 +79,7 @@ class FinishCrashTest {
         }
 
         String halt() {
-            return "-D" + ResumableService.HALT_PROPERTY + "=" + step.name().toLowerCase(java.util.Locale.ROOT)
+            return "-D" + FinishStep.HALT_PROPERTY + "=" + step.name().toLowerCase(java.util.Locale.ROOT)
                     + "@" + filename;
         }
 
