@@ -226,6 +226,7 @@ public final class ResumableService {
     /** Creates an empty upload: its row and its (empty, durable) blob. */
     public Resumable create(NewUpload spec) throws IOException, SQLException {
         checkLength(spec.length(), spec.maxSize());
+        spec = HookCalls.preCreate(uploads.hooks(), spec);
         uploads.processing().checkName(pipeline(spec.metadata()));
         if (spec.length() == 0) {
             throw ApiException.badRequest("empty_file", "'" + spec.filename() + "' is empty");
@@ -252,9 +253,10 @@ public final class ResumableService {
      * it takes the direct-upload path, staged and committed in one transaction, because a client that never saw
      * the upload's URL could not resume it anyway.
      */
-    public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second,
+    public Outcome createComplete(NewUpload asked, Body body, ByteBuffer buffer, ByteBuffer second,
                                   DiskLedger.Reservation disk) throws IOException, SQLException {
-        checkLength(spec.length(), spec.maxSize());
+        checkLength(asked.length(), asked.maxSize());
+        NewUpload spec = HookCalls.preCreate(uploads.hooks(), asked);
         uploads.processing().checkName(pipeline(spec.metadata()));
         Instant now = now();
         List<Stored> done;
@@ -698,6 +700,7 @@ public final class ResumableService {
             deleteQuietly(r.id());
             throw e;
         }
+        HookCalls.preFinish(uploads.hooks(), u, pipeline, () -> deleteQuietly(r.id()));
         reached(FinishStep.PLANNED, r);
         Resumable done = r.with(Resumable.State.COMPLETED, null);
         // The state change goes first and guards the rest: only the one finish that moves the row to 'completed'
@@ -989,6 +992,7 @@ public final class ResumableService {
             u = new Upload(id, filename, total, rehash(id, total), contentType,
                     clock.instant().truncatedTo(ChronoUnit.MILLIS), id, client, metadata, owner);
             String pipeline = uploads.processing().plan(u, pipeline(metadata));
+            HookCalls.preFinish(uploads.hooks(), u, pipeline, () -> { });
             job = db.write(tx -> {
                 uploads.repository().insert(tx, u);
                 repository.insert(tx, new Resumable(id, total, total, filename, metadata, rawMetadata,

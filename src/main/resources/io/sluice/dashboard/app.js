@@ -650,6 +650,7 @@
         `${up.slots} slots free`
       $('sys-queue').textContent = h.jobs ? `${h.jobs.queued} queued · ${h.jobs.running} running` : 'n/a'
       $('sys-disk').textContent = h.disk ? bytes(h.disk.free) : 'n/a'
+      $('sys-hooks').textContent = hooks(h.hooks)
       $('sys-version').textContent = `${h.version} · up ${duration(h.uptimeSeconds)}`
       this.alerts(h.alerts)
       $('sys-updated').textContent = 'updated ' + new Date().toLocaleTimeString()
@@ -682,6 +683,16 @@
         return li
       }))
     }
+  }
+
+  /** The upload hooks line: each configured hook's host and its calls by outcome (README "Upload hooks"). */
+  function hooks (hk) {
+    if (!hk) return 'none'
+    const lines = ['preCreate', 'preFinish'].filter((k) => hk[k] && hk[k].host).map((k) => {
+      const c = hk[k].calls
+      return `${k} → ${hk[k].host}: ${c.allow} allowed · ${c.refuse} refused · ${c.error} failed · ${c.timeout} timed out`
+    })
+    return lines.join('; ') + ` (timeout ${hk.timeoutMs} ms${hk.failOpen ? ', fail open' : ''})`
   }
 
   /** A rule's value or threshold in its unit. */
