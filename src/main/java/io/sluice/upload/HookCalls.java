@@ -77,6 +77,18 @@ final class HookCalls {
     }
 
     /**
+     * For a {@code HEAD} (what a resuming client asks first) that finished an interrupted finish: the application's
+     * refusal, or its failure to decide, is the answer, as it would have been to the final {@code PATCH}. Otherwise
+     * a client whose final PATCH got 503 {@code hook_unavailable} would see offset = length and count the upload as
+     * done before the application decided.
+     */
+    static void answerOnHead(ApiException e) {
+        if (UploadHooks.REFUSED.equals(e.code()) || UploadHooks.UNAVAILABLE.equals(e.code())) {
+            throw e;
+        }
+    }
+
+    /**
      * preFinish of each finished, not yet committed sink of {@link UploadService#commit}; a refusal of any refuses
      * the request (its files commit together or not at all). The caller's sinks remove the staged files.
      */

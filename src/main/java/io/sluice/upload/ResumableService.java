@@ -339,6 +339,7 @@ public final class ResumableService {
                     return require(id);
                 }
             } catch (ApiException refused) {
+                HookCalls.answerOnHead(refused);
                 // The finished file was refused (type, pipeline): deleted, exactly as the final PATCH would have.
                 return require(id);
             } catch (IOException e) {

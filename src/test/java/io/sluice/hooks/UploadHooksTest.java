@@ -322,6 +322,10 @@ class UploadHooksTest {
         assertThat(last.headers().firstValue("Retry-After")).isPresent();
         // What a crash while the hook was asked leaves too: finishing, not listed, no job.
         assertThat(server.get("/api/v1/uploads/" + idOf(path)).statusCode()).isEqualTo(404);
+        // Not "offset = length" yet: a client must not count it done before the application decided.
+        HttpResponse<String> waiting = tus("HEAD", path, null);
+        assertThat(waiting.statusCode()).isEqualTo(503);
+        assertThat(waiting.headers().firstValue("Retry-After")).isPresent();
 
         app.preFinish = j -> HookApp.Reply.allow();
         // The client's HEAD (what it sends to resume) asks the application again, and the upload is finished.
@@ -329,7 +333,7 @@ class UploadHooksTest {
         assertThat(head.statusCode()).isEqualTo(200);
         assertThat(head.headers().firstValue("Upload-Offset")).hasValue(String.valueOf(data.length));
         assertThat(server.get("/api/v1/uploads/" + idOf(path)).statusCode()).isEqualTo(200);
-        assertThat(app.calls("preFinish")).hasSize(2);
+        assertThat(app.calls("preFinish")).hasSize(3);
     }
 
     @Test
