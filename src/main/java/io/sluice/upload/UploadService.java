@@ -163,7 +163,8 @@ public final class UploadService {
 
     /**
      * Makes every sink durable and records them in one transaction, together with {@code also} and the job of
-     * each upload. Order: the pipeline name is checked; the blobs are committed; each upload's pipeline is chosen
+     * each upload. Order: the pipeline name is checked; the application's preFinish hook is asked about each
+     * staged file (a refusal leaves them staged, for the caller's sinks to remove); the blobs are committed; each upload's pipeline is chosen
      * and its precheck run on the committed bytes ({@link UploadProcessing#plan}); then one transaction records the
      * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link io.sluice.api.ApiException}
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records

@@ -1,6 +1,7 @@
 package io.sluice.hooks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.sluice.testing.Json;
 
@@ -57,7 +58,7 @@ final class HookApp implements AutoCloseable {
         http.start();
     }
 
-    private void answer(com.sun.net.httpserver.HttpExchange ex, String hook) throws IOException {
+    private void answer(HttpExchange ex, String hook) throws IOException {
         try (ex) {
             byte[] body = ex.getRequestBody().readAllBytes();
             JsonNode json = Json.parse(new String(body, StandardCharsets.UTF_8));

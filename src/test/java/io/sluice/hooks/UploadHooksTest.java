@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -26,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Map;
@@ -217,7 +219,7 @@ class UploadHooksTest {
     void failOpenLetsUploadsThroughWhenTheApplicationIsDown(@TempDir Path other) throws Exception {
         // A port nobody listens on: every call fails at once.
         String down;
-        try (var s = new java.net.ServerSocket(0)) {
+        try (var s = new ServerSocket(0)) {
             down = "http://127.0.0.1:" + s.getLocalPort() + "/hook";
         }
         try (TestServer open = TestServer.start(other, "hooks.preCreate", down, "hooks.preFinish", down,
@@ -242,11 +244,11 @@ class UploadHooksTest {
                 .getBytes(StandardCharsets.US_ASCII);
         long before = uploadCount();
         String path = tusCreate(data.length, "filename " + b64("eicar.txt"));
-        HttpResponse<String> first = tusPatch(path, 0, java.util.Arrays.copyOf(data, 20));
+        HttpResponse<String> first = tusPatch(path, 0, Arrays.copyOf(data, 20));
         assertThat(first.statusCode()).as("not finished yet: no preFinish").isEqualTo(204);
         assertThat(app.calls("preFinish")).isEmpty();
 
-        HttpResponse<String> last = tusPatch(path, 20, java.util.Arrays.copyOfRange(data, 20, data.length));
+        HttpResponse<String> last = tusPatch(path, 20, Arrays.copyOfRange(data, 20, data.length));
         assertError(last, 422, "hook_refused");
         assertThat(Json.parse(last.body()).path("error").path("message").asText()).isEqualTo("virus found: EICAR");
         JsonNode told = app.calls("preFinish").getFirst().json().path("upload");
