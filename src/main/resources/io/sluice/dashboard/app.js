@@ -325,8 +325,9 @@
 
     fail (e) {
       const reason = e.code && !e.code.startsWith('http_') ? `${e.code}: ${e.message}` : e.message
-      // Refused for good (type, size, quota) or forgotten by the server: resuming would only answer 404.
-      if (e.status === 413 || e.status === 415 || e.status === 404 || e.status === 410) {
+      // Refused for good (type, size, quota, the application's hook) or forgotten by the server: resuming would
+      // only answer 404.
+      if (e.status === 413 || e.status === 415 || e.status === 404 || e.status === 410 || e.code === 'hook_refused') {
         localStorage.removeItem(this.fingerprint())
         unfinished.delete(this.fingerprint())
         this.set('refused', 'refused: ' + reason)
