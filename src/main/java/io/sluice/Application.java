@@ -37,6 +37,8 @@ import io.sluice.notify.Deliveries;
 import io.sluice.notify.EventLog;
 import io.sluice.notify.EventStreams;
 import io.sluice.notify.NotifyApi;
+import io.sluice.hooks.HttpUploadHooks;
+import io.sluice.hooks.UploadHooks;
 import io.sluice.notify.WebhookSecret;
 import io.sluice.notify.WebhookSender;
 import io.sluice.isolation.ChildProcesses;
@@ -279,9 +281,13 @@ public final class Application implements AutoCloseable {
             children.killLeftovers();
         }
 
+        // hooks: the application's preCreate / preFinish, signed with the webhook secret.
+        UploadHooks hooks = HttpUploadHooks.of(config.hooks(), WebhookSecret.resolve(config.webhooks().secret(),
+                config.dataDir()), Clock.systemUTC(), metrics, name -> pipelines.find(name).isPresent(),
+                new FilenamePolicy()::sanitize);
         UploadService uploads = new UploadService(store, db, new SqlUploadRepository(db), ids, new FilenamePolicy(),
                 new TypeDetector(config.limits().allowedTypes()), config.limits(),
-                new UploadJobs(pipelines, jobs, storage.files(), events), Clock.systemUTC(), metrics);
+                new UploadJobs(pipelines, jobs, storage.files(), events), hooks, Clock.systemUTC(), metrics);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
         for (Pipelines.Pipeline p : pipelines.all()) {
             handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.files(), outputs, children, disk));
@@ -331,7 +337,7 @@ public final class Application implements AutoCloseable {
             }
         });
         HealthApi health = new HealthApi(config, db, store, admission, shedding, latest::get, cap::open, metrics,
-                version(), queueStats, alerts::statuses);
+                version(), queueStats, alerts::statuses, hooks::status);
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission, storage.redirects());

@@ -296,6 +296,24 @@ public final class ConfigLoader {
             "`job.progress` events go to webhooks at most this often per job; 0 (the default): never (SSE still "
                     + "gets them all).");
 
+    // hooks: the application's upload hooks (branch hooks, issue 17); one block, to move with the config split.
+    private static final Key<String> HOOKS_PRE_CREATE = scalar("hooks.preCreate", "",
+            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
+            "URL POSTed (JSON, signed like webhooks) before an upload is created; its answer allows it (optionally "
+                    + "with metadata, a pipeline or a filename) or refuses it with a 4xx status. Empty: none.");
+    private static final Key<String> HOOKS_PRE_FINISH = scalar("hooks.preFinish", "",
+            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
+            "URL POSTed once an upload's bytes are all stored, before it is listed and its job queued; a refusal "
+                    + "deletes the bytes and answers the upload's last request. Empty: none.");
+    private static final Key<Duration> HOOKS_TIMEOUT = scalar("hooks.timeout", HooksConfig.DEFAULT_TIMEOUT,
+            duration(HooksConfig.MIN_TIMEOUT, HooksConfig.MAX_TIMEOUT), Units::formatDuration,
+            "Longest a hook call may take, connection included, 100ms..60s; past it the call has failed (see "
+                    + "`hooks.failOpen`).");
+    private static final Key<Boolean> HOOKS_FAIL_OPEN = scalar("hooks.failOpen", false, ConfigLoader::bool,
+            String::valueOf,
+            "What a failed hook call (timeout, non-200, malformed answer) does: `false` refuses the upload `503 "
+                    + "hook_unavailable`, `true` lets it through as if allowed.");
+
     private static final Key<Boolean> ALERTS_ENABLED = scalar("alerts.enabled", AlertsConfig.DEFAULT_ENABLED,
             ConfigLoader::bool, String::valueOf,
             "Evaluate the alert rules (logged, listed in `/health/detailed`, posted to `alerts.webhook`): "
@@ -429,7 +447,9 @@ public final class ConfigLoader {
             STORAGE_TYPE, STORAGE_S3_ENDPOINT, STORAGE_S3_REGION, STORAGE_S3_BUCKET, STORAGE_S3_ACCESS_KEY,
             STORAGE_S3_SECRET_KEY, STORAGE_S3_PATH_STYLE, STORAGE_S3_PREFIX, STORAGE_S3_PART_SIZE, STORAGE_DOWNLOADS,
             STORAGE_PRESIGN_EXPIRY,
-            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM);
+            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM,
+            // hooks: last, like their SluiceConfig component
+            HOOKS_PRE_CREATE, HOOKS_PRE_FINISH, HOOKS_TIMEOUT, HOOKS_FAIL_OPEN);
 
 
     /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
@@ -667,7 +687,9 @@ public final class ConfigLoader {
                 new PresignConfig(v.get(PRESIGN_EXPIRY), v.get(PRESIGN_SECRET), v.get(PRESIGN_EVENT_TOKEN)),
                 storage(v),
                 new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
-                        v.get(DATABASE_POOL_SIZE), v.get(DATABASE_HEADROOM)));
+                        v.get(DATABASE_POOL_SIZE), v.get(DATABASE_HEADROOM)),
+                new HooksConfig(v.get(HOOKS_PRE_CREATE), v.get(HOOKS_PRE_FINISH), v.get(HOOKS_TIMEOUT),
+                        v.get(HOOKS_FAIL_OPEN)));
     }
 
     private static StorageConfig storage(Values v) {

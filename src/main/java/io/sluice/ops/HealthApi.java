@@ -48,21 +48,25 @@ public final class HealthApi {
     private final CachedQueueStats jobs;
     private final Instant started = Instant.now();
     private final Supplier<List<Map<String, Object>>> alerts;
+    private final Supplier<Map<String, Object>> hooks;
 
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
                      PrometheusMeterRegistry prometheus, String version) {
-        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, null, List::of);
+        this(config, db, store, admission, shedding, memory, openConnections, prometheus, version, null, List::of,
+                Map::of);
     }
 
     /**
      * @param jobs   the queue depth shown in {@code /health/detailed} as {@code jobs}; null leaves the block out
      * @param alerts every alert rule's status as JSON ({@code io.sluice.ops.alerts.AlertStatus#toJson})
+     * @param hooks  the upload hooks' status ({@code io.sluice.hooks.UploadHooks#status}); empty leaves the block out
      */
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,
                      SheddingTracker shedding, Supplier<MemorySnapshot> memory, IntSupplier openConnections,
                      PrometheusMeterRegistry prometheus, String version, CachedQueueStats jobs,
-                     Supplier<List<Map<String, Object>>> alerts) {
+                     Supplier<List<Map<String, Object>>> alerts, Supplier<Map<String, Object>> hooks) {
+        this.hooks = hooks;
         this.jobs = jobs;
         this.alerts = alerts;
         this.config = config;
@@ -203,6 +207,10 @@ public final class HealthApi {
             body.put("jobs", jobsBlock(jobs.get()));
         }
         body.put("alerts", alerts.get());
+        Map<String, Object> hookStatus = hooks.get();
+        if (!hookStatus.isEmpty()) {
+            body.put("hooks", hookStatus);
+        }
         body.put("config", ConfigSummary.of(config));
         ex.json(200, body);
     }

@@ -8,12 +8,14 @@ import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
+import io.sluice.hooks.Allowed;
 import org.eclipse.jetty.http.ByteRange;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.MimeTypes;
 import org.eclipse.jetty.http.MultiPart;
 import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
 import java.math.BigInteger;
@@ -108,7 +110,8 @@ public final class DirectUploadApi {
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              MultipartReceiver receiver = new MultipartReceiver(service, ticket.buffer(), ticket.secondBuffer(),
-                     service.limits().maxFilesPerRequest(), fileMax, ticket.disk())) {
+                     service.limits().maxFilesPerRequest(), fileMax, ticket.disk(), caller.owner(), ex.client(),
+                     Request.getRemoteAddr(ex.request()))) {
             MultiPart.Parser parser = receiver.parser(boundary);
             ex.readBody(readLimit, () -> readLimit < maxRequest ? quotaExceeded(caller, quotaLeft)
                     : requestTooLarge(maxRequest), chunk -> {
@@ -140,9 +143,14 @@ public final class DirectUploadApi {
         }
         long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
         long readLimit = Math.min(max, quotaLeft);
+        // Before admission and the body: a slow application holds no slot, and a refusal reads no byte.
+        Allowed hook = HookCalls.preCreate(service.hooks(), filename, declared < 0 ? null : declared,
+                ex.header(HttpHeader.CONTENT_TYPE), Map.of(), pipeline, caller.owner(), ex.client(),
+                Request.getRemoteAddr(ex.request()));
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
-             FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max, ticket.disk())) {
+             FileSink sink = service.open(hook.filename(filename), ticket.buffer(), ticket.secondBuffer(), max,
+                     ticket.disk()).hooked(hook)) {
             ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
                     : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
             uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.hooks.Allowed;
 import io.sluice.storage.BlobWriter;
 import io.sluice.storage.DiskFullException;
 import io.sluice.storage.DiskLedger;
@@ -38,6 +39,9 @@ public final class FileSink implements AutoCloseable {
     private final MessageDigest sha256;
     private String contentType;
     private boolean finished;
+    private String sha256Hex;
+    /** What the preCreate hook changed about this file (its pipeline, metadata), applied at commit. */
+    private Allowed hooked = Allowed.AS_ASKED;
 
     FileSink(String id, String filename, BlobWriter writer, ByteBuffer buffer, ByteBuffer other, long maxFileSize,
              TypeDetector types, DiskLedger.Reservation disk, long before) {
@@ -101,8 +105,21 @@ public final class FileSink implements AutoCloseable {
         return contentType;
     }
 
+    /** Once finished; kept, because {@code digest()} resets the digest (the preFinish hook asks before commit). */
     String sha256Hex() {
-        return HexFormat.of().formatHex(sha256.digest());
+        if (sha256Hex == null) {
+            sha256Hex = HexFormat.of().formatHex(sha256.digest());
+        }
+        return sha256Hex;
+    }
+
+    Allowed hooked() {
+        return hooked;
+    }
+
+    FileSink hooked(Allowed allowed) {
+        this.hooked = allowed;
+        return this;
     }
 
     BlobWriter writer() {

@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import io.sluice.api.ApiException;
 import io.sluice.api.StrictPartsListener;
+import io.sluice.hooks.Allowed;
 import io.sluice.storage.DiskLedger;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.io.Content;
@@ -33,19 +34,29 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
     private final ByteBuffer second;
     private final long maxFileSize;
     private final DiskLedger.Reservation disk;
+    /** For the preCreate hook: who sends the request. */
+    private final String owner;
+    private final String client;
+    private final String address;
     private final List<FileSink> sinks = new ArrayList<>();
     private final Map<String, String> fields = new LinkedHashMap<>();
     private FileSink current;
     private ByteArrayOutputStream field;
     private boolean skippingEmptyFileInput;
+    private String partType;
 
     /**
      * @param maxFileSize the caller's file size limit (an API key's own, or {@code limits.maxFileSize})
      * @param disk        the request's disk reservation, shared by all its files
+     * @param owner       the API key the files will belong to (null in open mode), for the preCreate hook
+     * @param client      the client as recorded on the uploads, and {@code address} the remote address, likewise
      */
     MultipartReceiver(UploadService service, ByteBuffer buffer, ByteBuffer second, int maxFiles, long maxFileSize,
-                      DiskLedger.Reservation disk) {
+                      DiskLedger.Reservation disk, String owner, String client, String address) {
         super(maxFiles);
+        this.owner = owner;
+        this.client = client;
+        this.address = address;
         this.disk = disk;
         this.maxFileSize = maxFileSize;
         this.service = service;
@@ -76,7 +87,12 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                             null);
                 }
                 long before = sinks.stream().mapToLong(FileSink::size).sum();
-                current = service.open(service.sanitize(fileName), buffer, second, maxFileSize, disk, before);
+                String name = service.sanitize(fileName);
+                // preCreate: here, at the part's headers, because only here is its name known; no byte of it is
+                // stored before the application answers (the fields before it are its metadata).
+                Allowed hook = HookCalls.preCreate(service.hooks(), name, null, partType, fields, pipelineField(),
+                        owner, client, address);
+                current = service.open(hook.filename(name), buffer, second, maxFileSize, disk, before).hooked(hook);
                 sinks.add(current);
             } else {
                 if (fields.size() >= MAX_FIELDS) {
@@ -87,6 +103,19 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
         } catch (Exception e) {
             fail(e);
         }
+    }
+
+    @Override
+    public void onPartHeader(String name, String value) {
+        super.onPartHeader(name, value);
+        if ("Content-Type".equalsIgnoreCase(name)) {
+            partType = value == null || value.isBlank() ? null : value.strip();
+        }
+    }
+
+    private String pipelineField() {
+        String p = fields.get(UploadProcessing.PIPELINE_FIELD);
+        return p == null || p.isBlank() ? null : p.strip();
     }
 
     @Override
@@ -138,6 +167,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
         } finally {
             current = null;
             field = null;
+            partType = null;
             skippingEmptyFileInput = false;
         }
     }

@@ -3,6 +3,7 @@ package io.sluice.upload;
 import io.sluice.api.ApiException;
 import io.sluice.api.Principal;
 import io.sluice.db.Database;
+import io.sluice.hooks.Allowed;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.Presigner;
 import org.slf4j.Logger;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -115,6 +117,8 @@ public final class PresignService {
         String contentType = uploads.types().declared(r.contentType());
         String pipeline = r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip();
         uploads.processing().checkName(pipeline);
+        Allowed hook = HookCalls.preCreate(uploads.hooks(), filename, r.size(), contentType, Map.of(),
+                pipeline, caller.owner(), client, null);
         Instant now = now();
         Instant expiresAt = now.plus(expiry).truncatedTo(ChronoUnit.SECONDS);
         String id = uploads.newId();
@@ -133,7 +137,8 @@ public final class PresignService {
                     + expires + "&signature=" + sign("PUT", id, r.size(), contentType, expires));
             answer = new Presigned(id, url, "PUT", Map.of("Content-Type", contentType), expiresAt);
         }
-        repository.insert(new PresignedUpload(id, filename, r.size(), contentType, pipeline, storage,
+        repository.insert(new PresignedUpload(id, hook.filename(filename), r.size(), contentType,
+                hook.pipeline(pipeline), storage,
                 PresignedUpload.State.PENDING, client, null, null, null, expiresAt, now, null, caller.owner()));
         return answer;
     }
@@ -219,6 +224,7 @@ public final class PresignService {
             }
             sink.finish();
             requireConforms(sink.contentType(), row);
+            HookCalls.preFinish(uploads.hooks(), List.of(sink), Map.of(), row.pipeline(), row.owner(), client);
             sink.writer().commit();
             Upload u = new Upload(row.id(), row.filename(), row.size(), sink.sha256Hex(), sink.contentType(),
                     now().truncatedTo(ChronoUnit.MILLIS), row.id(), client, Map.of(), row.owner());
@@ -301,6 +307,7 @@ public final class PresignService {
                 deleteBlobQuietly(id);
                 throw e;
             }
+            HookCalls.preFinish(uploads.hooks(), u, row.pipeline(), () -> deleteBlobQuietly(id));
             return new Completion(record(row, u, owner), true);
         } finally {
             repository.unlock(id, owner);

@@ -136,6 +136,7 @@ final class ResumableConcat {
             u = new Upload(id, c.filename(), total, core.rehash(id, total), contentType,
                     core.clock.instant().truncatedTo(ChronoUnit.MILLIS), id, c.client(), c.metadata(), c.owner());
             String pipeline = rules.plan(u, ResumableCore.pipeline(c.metadata()));
+            HookCalls.preFinish(core.uploads.hooks(), u, pipeline, () -> { });
             job = core.db.write(tx -> {
                 core.uploads.repository().insert(tx, u);
                 core.repository.insert(tx, finalUpload(id, total, c.filename(), c, now));

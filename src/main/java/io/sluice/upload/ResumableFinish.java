@@ -65,6 +65,7 @@ final class ResumableFinish {
             core.deleteQuietly(r.id());
             throw e;
         }
+        HookCalls.preFinish(core.uploads.hooks(), u, pipeline, () -> core.deleteQuietly(r.id()));
         core.reached(FinishStep.PLANNED, r);
         return commit(r, u, pipeline);
     }

@@ -176,8 +176,8 @@ public final class ResumableService {
     // Creation.
 
     /** Creates an empty upload: its row and its (empty, durable) blob. */
-    public Resumable create(NewUpload spec) throws IOException, SQLException {
-        accept(spec);
+    public Resumable create(NewUpload asked) throws IOException, SQLException {
+        NewUpload spec = accept(asked);
         if (spec.length() == 0) {
             throw new ResumableException(new EmptyFile(spec.filename()));
         }
@@ -203,9 +203,9 @@ public final class ResumableService {
      * it takes the direct-upload path, staged and committed in one transaction, because a client that never saw
      * the upload's URL could not resume it anyway.
      */
-    public Outcome createComplete(NewUpload spec, Body body, ByteBuffer buffer, ByteBuffer second,
+    public Outcome createComplete(NewUpload asked, Body body, ByteBuffer buffer, ByteBuffer second,
                                   DiskLedger.Reservation disk) throws IOException, SQLException {
-        accept(spec);
+        NewUpload spec = accept(asked);
         Instant now = core.now();
         List<Stored> done;
         try (FileSink sink = core.uploads.open(spec.filename(), buffer, second, spec.maxSize(), disk)) {
@@ -223,10 +223,15 @@ public final class ResumableService {
         return new Outcome(completed(u, spec, now), Optional.of(done.getFirst()));
     }
 
-    /** What every new upload must pass before anything of it is stored (size limit, named pipeline). */
-    private void accept(NewUpload spec) {
-        ResumableCore.checkLength(spec.length(), spec.maxSize());
+    /**
+     * What every new upload must pass before anything of it is stored (size limit, named pipeline, the application's
+     * preCreate hook); returns the upload as the hook allowed it (metadata merged, pipeline, filename).
+     */
+    private NewUpload accept(NewUpload asked) {
+        ResumableCore.checkLength(asked.length(), asked.maxSize());
+        NewUpload spec = HookCalls.preCreate(core.uploads.hooks(), asked);
         checkPipeline(spec.metadata());
+        return spec;
     }
 
     private static Resumable completed(Upload u, NewUpload spec, Instant now) {

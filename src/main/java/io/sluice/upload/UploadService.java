@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
+import io.sluice.hooks.UploadHooks;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.DiskLedger;
 import org.slf4j.Logger;
@@ -43,6 +44,7 @@ public final class UploadService {
     private final Counter stored;
     private final Usage usage;
     private final Counter storedBytes;
+    private final UploadHooks hooks;
 
     /** Without background jobs: nothing is enqueued, and a request naming a pipeline is refused. */
     public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
@@ -55,6 +57,14 @@ public final class UploadService {
     public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
                          FilenamePolicy names, TypeDetector types, LimitsConfig limits,
                          UploadProcessing processing, Clock clock, MeterRegistry metrics) {
+        this(store, db, repository, ids, names, types, limits, processing, UploadHooks.NONE, clock, metrics);
+    }
+
+    /** @param hooks the application's preCreate / preFinish hooks, asked by every upload path */
+    public UploadService(BlobStore store, Database db, UploadRepository repository, IdGenerator ids,
+                         FilenamePolicy names, TypeDetector types, LimitsConfig limits,
+                         UploadProcessing processing, UploadHooks hooks, Clock clock, MeterRegistry metrics) {
+        this.hooks = hooks;
         this.store = store;
         this.db = db;
         this.repository = repository;
@@ -113,6 +123,11 @@ public final class UploadService {
         return new FileSink(id, filename, store.create(id), buffer, second, limits.maxFileSize(), types, disk, 0);
     }
 
+    /** The application's hooks, for every upload path (see {@link HookCalls}). */
+    public UploadHooks hooks() {
+        return hooks;
+    }
+
     /** The background jobs of stored uploads: pipeline choice, precheck, enqueue. */
     public UploadProcessing processing() {
         return processing;
@@ -148,7 +163,8 @@ public final class UploadService {
 
     /**
      * Makes every sink durable and records them in one transaction, together with {@code also} and the job of
-     * each upload. Order: the pipeline name is checked; the blobs are committed; each upload's pipeline is chosen
+     * each upload. Order: the pipeline name is checked; the application's preFinish hook is asked about each
+     * staged file (a refusal leaves them staged, for the caller's sinks to remove); the blobs are committed; each upload's pipeline is chosen
      * and its precheck run on the committed bytes ({@link UploadProcessing#plan}); then one transaction records the
      * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link io.sluice.api.ApiException}
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
@@ -164,6 +180,7 @@ public final class UploadService {
         for (FileSink sink : sinks) {
             sink.finish();
         }
+        HookCalls.preFinish(hooks, sinks, metadata, pipeline, owner, client);
         List<String> committed = new ArrayList<>(sinks.size());
         List<Stored> results = new ArrayList<>(sinks.size());
         try {
@@ -173,12 +190,12 @@ public final class UploadService {
                 committed.add(sink.id());
                 sink.writer().commit();
                 uploads.add(new Upload(sink.id(), sink.filename(), sink.size(), sink.sha256Hex(),
-                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client, metadata,
-                        owner));
+                        sink.contentType(), clock.instant().truncatedTo(ChronoUnit.MILLIS), sink.id(), client,
+                        sink.hooked().metadata(metadata), owner));
             }
             List<String> pipelines = new ArrayList<>(uploads.size());
-            for (Upload u : uploads) {
-                pipelines.add(processing.plan(u, pipeline));
+            for (int i = 0; i < uploads.size(); i++) {
+                pipelines.add(processing.plan(uploads.get(i), sinks.get(i).hooked().pipeline(pipeline)));
             }
             db.write(tx -> {
                 for (Upload u : uploads) {

@@ -325,8 +325,9 @@
 
     fail (e) {
       const reason = e.code && !e.code.startsWith('http_') ? `${e.code}: ${e.message}` : e.message
-      // Refused for good (type, size, quota) or forgotten by the server: resuming would only answer 404.
-      if (e.status === 413 || e.status === 415 || e.status === 404 || e.status === 410) {
+      // Refused for good (type, size, quota, the application's hook) or forgotten by the server: resuming would
+      // only answer 404.
+      if (e.status === 413 || e.status === 415 || e.status === 404 || e.status === 410 || e.code === 'hook_refused') {
         localStorage.removeItem(this.fingerprint())
         unfinished.delete(this.fingerprint())
         this.set('refused', 'refused: ' + reason)
@@ -650,6 +651,7 @@
         `${up.slots} slots free`
       $('sys-queue').textContent = h.jobs ? `${h.jobs.queued} queued · ${h.jobs.running} running` : 'n/a'
       $('sys-disk').textContent = h.disk ? bytes(h.disk.free) : 'n/a'
+      $('sys-hooks').textContent = hooks(h.hooks)
       $('sys-version').textContent = `${h.version} · up ${duration(h.uptimeSeconds)}`
       this.alerts(h.alerts)
       $('sys-updated').textContent = 'updated ' + new Date().toLocaleTimeString()
@@ -682,6 +684,16 @@
         return li
       }))
     }
+  }
+
+  /** The upload hooks line: each configured hook's host and its calls by outcome (README "Upload hooks"). */
+  function hooks (hk) {
+    if (!hk) return 'none'
+    const lines = ['preCreate', 'preFinish'].filter((k) => hk[k] && hk[k].host).map((k) => {
+      const c = hk[k].calls
+      return `${k} → ${hk[k].host}: ${c.allow} allowed · ${c.refuse} refused · ${c.error} failed · ${c.timeout} timed out`
+    })
+    return lines.join('; ') + ` (timeout ${hk.timeoutMs} ms${hk.failOpen ? ', fail open' : ''})`
   }
 
   /** A rule's value or threshold in its unit. */
