@@ -17,6 +17,7 @@ import java.util.List;
  * @param presign   presigned direct uploads: URL expiry, signing secret, storage event token
  * @param storage   where upload bytes live (local disk or S3)
  * @param database  SQLite (default) or a shared PostgreSQL
+ * @param jwt       application-signed upload tokens ({@code auth.jwt.*})
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -32,7 +33,8 @@ public record SluiceConfig(
         AlertsConfig alerts,
         PresignConfig presign,
         StorageConfig storage,
-        DatabaseConfig database) {
+        DatabaseConfig database,
+        JwtConfig jwt) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

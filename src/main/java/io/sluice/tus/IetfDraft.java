@@ -8,6 +8,7 @@ import io.sluice.api.Json;
 import io.sluice.upload.QueuedJob;
 import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableService;
+import io.sluice.upload.TokenLimits;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpVersion;
@@ -169,11 +170,13 @@ final class IetfDraft {
             if (type != null) {
                 metadata.putIfAbsent("filetype", type);
             }
+            metadata = new LinkedHashMap<>(TokenLimits.resumableMetadata(ex.principal(), metadata));
             String filename = tus.filename(metadata);
             service.checkPipeline(metadata);
             ResumableService.Checksum checksum = TusApi.checksum(ex);
             boolean hasBody = TusApi.hasBody(ex);
 
+            service.tokenLimits().count(ex.principal(), 1);
             // Reserved: what this request writes (its body), not the upload's length.
             try (Ticket ticket = tus.admit(ex, hasBody ? contentLength : 0)) {
                 Resumable r = service.create(new ResumableService.NewUpload(length, metadata, rawMetadata, filename,

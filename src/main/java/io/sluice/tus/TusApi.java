@@ -10,6 +10,7 @@ import io.sluice.api.Routes;
 import io.sluice.upload.QueuedJob;
 import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableService;
+import io.sluice.upload.TokenLimits;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpScheme;
@@ -127,7 +128,8 @@ public final class TusApi {
         String concatHeader = ex.request().getHeaders().get("Upload-Concat");
         String lengthHeader = ex.request().getHeaders().get("Upload-Length");
         String deferHeader = ex.request().getHeaders().get("Upload-Defer-Length");
-        Map<String, String> metadata = Metadata.parse(ex.request().getHeaders().get("Upload-Metadata"), maxMetadataSize);
+        Map<String, String> metadata = TokenLimits.resumableMetadata(ex.principal(),
+                Metadata.parse(ex.request().getHeaders().get("Upload-Metadata"), maxMetadataSize));
         String rawMetadata = blankToNull(ex.request().getHeaders().get("Upload-Metadata"));
         String filename = filename(metadata);
         service.checkPipeline(metadata);
@@ -165,6 +167,7 @@ public final class TusApi {
         long length = parseLength(ex, lengthHeader, deferHeader);
         // A known length is counted against the key's quota now; a deferred one as its bytes arrive.
         long quotaLeft = service.usage().remaining(ex.principal().owner(), ex.principal().quotaBytes(), length);
+        service.tokenLimits().count(ex.principal(), 1);
         ResumableService.NewUpload spec = new ResumableService.NewUpload(length, metadata, rawMetadata, filename,
                 concat instanceof Concat.Partial, ex.client(), ex.principal().owner(), maxSize(ex));
         long bodyLength = ex.request().getLength();

@@ -21,6 +21,8 @@ import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -104,6 +106,7 @@ public final class DirectUploadApi {
         }
         // The quota counts the whole request body (multipart framing included): checked before and while reading.
         long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        service.tokenLimits().checkRoom(caller);
         long readLimit = Math.min(maxRequest, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
@@ -117,9 +120,9 @@ public final class DirectUploadApi {
             });
             List<FileSink> files = receiver.files();
             // The field may follow the files, so it is only known now; it also stays in the metadata.
-            uploads = service.commit(files, receiver.fields(), ex.client(), ex.principal().owner(),
-                    pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD)), (tx, list) -> {
-                    });
+            uploads = service.commit(files, caller.metadata(receiver.fields()), ex.client(), caller.owner(),
+                    caller.pipeline(pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD))),
+                    (tx, list) -> tokenLimits(tx, caller, list));
         }
         // Answered after the slot, share and buffer are back: a client that uploads its next file the moment it
         // sees 201 must find them free.
@@ -128,28 +131,39 @@ public final class DirectUploadApi {
 
     void putRaw(Exchange ex) throws Exception {
         String filename = service.sanitize(ex.param("filename"));
-        String pipeline = pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(ex.request())
-                .getValue(UploadProcessing.PIPELINE_FIELD));
+        Principal caller = ex.principal();
+        String pipeline = caller.pipeline(pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(
+                ex.request()).getValue(UploadProcessing.PIPELINE_FIELD)));
         // Before admission and the body: a misspelt pipeline costs the client no upload.
         service.processing().checkName(pipeline);
-        Principal caller = ex.principal();
         long max = caller.maxFileSize(service.limits().maxFileSize());
         long declared = ex.request().getLength();
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
         long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        service.tokenLimits().checkRoom(caller);
         long readLimit = Math.min(max, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
              FileSink sink = service.open(filename, ticket.buffer(), ticket.secondBuffer(), max, ticket.disk())) {
             ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
                     : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,
-                    (tx, list) -> {
-            });
+            uploads = service.commit(List.of(sink), caller.metadata(Map.of()), ex.client(), caller.owner(),
+                    pipeline, (tx, list) -> tokenLimits(tx, caller, list));
         }
         created(ex, uploads);
+    }
+
+    /**
+     * An upload token's type and count claims, checked in the transaction that records the uploads: a refusal
+     * rolls it back and {@link UploadService#commit} removes the stored bytes.
+     */
+    private void tokenLimits(Connection tx, Principal caller, List<Upload> list) throws SQLException {
+        for (Upload u : list) {
+            TokenLimits.checkType(caller, u.contentType());
+        }
+        service.tokenLimits().count(tx, caller, list.size());
     }
 
     /** A pipeline name from a form field or query parameter; blank names none (an optional select left empty). */

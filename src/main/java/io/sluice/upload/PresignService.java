@@ -113,8 +113,11 @@ public final class PresignService {
         // The declared size is exact, so the quota is checked here, once, like a tus creation with its length.
         uploads.usage().remaining(caller.owner(), caller.quotaBytes(), r.size());
         String contentType = uploads.types().declared(r.contentType());
-        String pipeline = r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip();
+        // The declared type is what completion checks the bytes against, so a token's types are checked on it.
+        TokenLimits.checkType(caller, contentType);
+        String pipeline = caller.pipeline(r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip());
         uploads.processing().checkName(pipeline);
+        uploads.tokenLimits().count(caller, 1);
         Instant now = now();
         Instant expiresAt = now.plus(expiry).truncatedTo(ChronoUnit.SECONDS);
         String id = uploads.newId();

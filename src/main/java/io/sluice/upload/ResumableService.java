@@ -203,6 +203,11 @@ public final class ResumableService {
         return uploads.usage();
     }
 
+    /** Upload tokens' type and count claims, checked by the protocol adapters at creation. */
+    public TokenLimits tokenLimits() {
+        return uploads.tokenLimits();
+    }
+
     public long maxSize() {
         return uploads.limits().maxFileSize();
     }
