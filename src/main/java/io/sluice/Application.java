@@ -320,7 +320,7 @@ public final class Application implements AutoCloseable {
         // API keys: the public router authenticates every request it routes; the admin port stays unguarded.
         ApiKeys apiKeys = new ApiKeys(db, Clock.systemUTC());
         TokenRevocations revocations = new TokenRevocations(db, Clock.systemUTC(), System::nanoTime);
-        Authenticator authenticator = new Authenticator(apiKeys, new TokenVerifier(config.jwt(), Clock.systemUTC()),
+        Authenticator authenticator = new Authenticator(apiKeys, new TokenVerifier(config.auth().jwt(), Clock.systemUTC()),
                 revocations, config.server().host(), System::nanoTime);
         publicRouter.guard(new AccessPolicy(authenticator, new RateLimiter(System::nanoTime)));
         new KeysApi(apiKeys, authenticator).register(publicRouter);

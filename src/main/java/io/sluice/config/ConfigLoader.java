@@ -343,28 +343,6 @@ public final class ConfigLoader {
             s -> s.isEmpty() ? "" : "(set)",
             "Bearer token `POST /api/v1/storage/events` requires (S3/MinIO notifications), >= 16 characters. Empty: "
                     + "the endpoint refuses every call.");
-    // jwt: application-signed upload tokens (issue 17), verified by io.sluice.auth.TokenVerifier.
-    private static final Key<String> AUTH_JWT_HMAC_SECRET = scalar("auth.jwt.hmacSecret", "",
-            ConfigLoader::jwtSecret, s -> s.isEmpty() ? "" : "(set)",
-            "HS256 key the application signs upload tokens with, >= " + JwtConfig.MIN_SECRET_BYTES + " bytes "
-                    + "(shorter is refused at start-up). Empty: HS256 tokens are not accepted.");
-    private static final Key<String> AUTH_JWT_JWKS_URL = scalar("auth.jwt.jwksUrl", "",
-            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
-            "URL of the application's JWKS (RS256/ES256 public keys): fetched, cached, fetched again for an unknown "
-                    + "`kid`; a failed fetch keeps the cached keys. Empty: none. With neither this nor "
-                    + "`auth.jwt.hmacSecret`, JWTs are not accepted.");
-    private static final Key<String> AUTH_JWT_ISSUER = scalar("auth.jwt.issuer", "", s -> s, s -> s,
-            "The `iss` every upload token must carry; empty: not checked.");
-    private static final Key<String> AUTH_JWT_AUDIENCE = scalar("auth.jwt.audience", "", s -> s, s -> s,
-            "A value the upload token's `aud` must hold; empty: not checked.");
-    private static final Key<Duration> AUTH_JWT_MAX_LIFETIME = scalar("auth.jwt.maxLifetime",
-            JwtConfig.DEFAULT_MAX_LIFETIME, duration(Duration.ofSeconds(1), JwtConfig.MAX_MAX_LIFETIME),
-            Units::formatDuration,
-            "Longest `exp - iat` of an accepted upload token (one without `iat` is refused), 1s..365d.");
-    private static final Key<Duration> AUTH_JWT_JWKS_REFETCH_INTERVAL = scalar("auth.jwt.jwksRefetchInterval",
-            JwtConfig.DEFAULT_JWKS_REFETCH_INTERVAL, duration(Duration.ofMillis(1), Duration.ofHours(1)),
-            Units::formatDuration,
-            "Shortest time between two JWKS fetches (a token with an unknown `kid` asks for one), 1ms..1h.");
     private static final Key<StorageConfig.Type> STORAGE_TYPE = scalar("storage.type", StorageConfig.Type.LOCAL,
             text -> oneOf(text, StorageConfig.Type.class), t -> t.name().toLowerCase(Locale.ROOT),
             "Where upload bytes live: `local` (files under `dataDir`) or `s3` (an S3-compatible bucket, "
@@ -427,6 +405,29 @@ public final class ConfigLoader {
                     + "has room; until then uploads and readiness count it as owed. `0` keeps none. Unused with "
                     + "PostgreSQL. 0..1TiB.");
 
+    // jwt: application-signed upload tokens (issue 17), verified by io.sluice.auth.TokenVerifier.
+    private static final Key<String> AUTH_JWT_HMAC_SECRET = scalar("auth.jwt.hmacSecret", "",
+            ConfigLoader::jwtSecret, s -> s.isEmpty() ? "" : "(set)",
+            "HS256 key the application signs upload tokens with, >= " + JwtConfig.MIN_SECRET_BYTES + " bytes "
+                    + "(shorter is refused at start-up). Empty: HS256 tokens are not accepted.");
+    private static final Key<String> AUTH_JWT_JWKS_URL = scalar("auth.jwt.jwksUrl", "",
+            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
+            "URL of the application's JWKS (RS256/ES256 public keys): fetched, cached, fetched again for an unknown "
+                    + "`kid`; a failed fetch keeps the cached keys. Empty: none. With neither this nor "
+                    + "`auth.jwt.hmacSecret`, JWTs are not accepted.");
+    private static final Key<String> AUTH_JWT_ISSUER = scalar("auth.jwt.issuer", "", s -> s, s -> s,
+            "The `iss` every upload token must carry; empty: not checked.");
+    private static final Key<String> AUTH_JWT_AUDIENCE = scalar("auth.jwt.audience", "", s -> s, s -> s,
+            "A value the upload token's `aud` must hold; empty: not checked.");
+    private static final Key<Duration> AUTH_JWT_MAX_LIFETIME = scalar("auth.jwt.maxLifetime",
+            JwtConfig.DEFAULT_MAX_LIFETIME, duration(Duration.ofSeconds(1), JwtConfig.MAX_MAX_LIFETIME),
+            Units::formatDuration,
+            "Longest `exp - iat` of an accepted upload token (one without `iat` is refused), 1s..365d.");
+    private static final Key<Duration> AUTH_JWT_JWKS_REFETCH_INTERVAL = scalar("auth.jwt.jwksRefetchInterval",
+            JwtConfig.DEFAULT_JWKS_REFETCH_INTERVAL, duration(Duration.ofMillis(1), Duration.ofHours(1)),
+            Units::formatDuration,
+            "Shortest time between two JWKS fetches (a token with an unknown `kid` asks for one), 1ms..1h.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -448,12 +449,12 @@ public final class ConfigLoader {
             ALERTS_UPLOAD_FAILURE_RATE, ALERTS_UPLOAD_FAILURE_MIN_COUNT, ALERTS_UPLOAD_FAILURE_WINDOW,
             ALERTS_QUEUE_AGE, ALERTS_WEBHOOK,
             PRESIGN_EXPIRY, PRESIGN_SECRET, PRESIGN_EVENT_TOKEN,
-            AUTH_JWT_HMAC_SECRET, AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_JWT_MAX_LIFETIME,
-            AUTH_JWT_JWKS_REFETCH_INTERVAL,
             STORAGE_TYPE, STORAGE_S3_ENDPOINT, STORAGE_S3_REGION, STORAGE_S3_BUCKET, STORAGE_S3_ACCESS_KEY,
             STORAGE_S3_SECRET_KEY, STORAGE_S3_PATH_STYLE, STORAGE_S3_PREFIX, STORAGE_S3_PART_SIZE, STORAGE_DOWNLOADS,
             STORAGE_PRESIGN_EXPIRY,
-            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM);
+            DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM,
+            AUTH_JWT_HMAC_SECRET, AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_JWT_MAX_LIFETIME,
+            AUTH_JWT_JWKS_REFETCH_INTERVAL);
 
 
     /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
@@ -692,9 +693,9 @@ public final class ConfigLoader {
                 storage(v),
                 new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
                         v.get(DATABASE_POOL_SIZE), v.get(DATABASE_HEADROOM)),
-                new JwtConfig(v.get(AUTH_JWT_HMAC_SECRET), v.get(AUTH_JWT_JWKS_URL), v.get(AUTH_JWT_ISSUER),
-                        v.get(AUTH_JWT_AUDIENCE), v.get(AUTH_JWT_MAX_LIFETIME),
-                        v.get(AUTH_JWT_JWKS_REFETCH_INTERVAL)));
+                new AuthConfig(new JwtConfig(v.get(AUTH_JWT_HMAC_SECRET), v.get(AUTH_JWT_JWKS_URL),
+                        v.get(AUTH_JWT_ISSUER), v.get(AUTH_JWT_AUDIENCE), v.get(AUTH_JWT_MAX_LIFETIME),
+                        v.get(AUTH_JWT_JWKS_REFETCH_INTERVAL))));
     }
 
     private static StorageConfig storage(Values v) {

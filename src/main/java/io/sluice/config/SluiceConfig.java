@@ -17,7 +17,7 @@ import java.util.List;
  * @param presign   presigned direct uploads: URL expiry, signing secret, storage event token
  * @param storage   where upload bytes live (local disk or S3)
  * @param database  SQLite (default) or a shared PostgreSQL
- * @param jwt       application-signed upload tokens ({@code auth.jwt.*})
+ * @param auth      application-signed upload tokens ({@code auth.jwt.*})
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -34,7 +34,7 @@ public record SluiceConfig(
         PresignConfig presign,
         StorageConfig storage,
         DatabaseConfig database,
-        JwtConfig jwt) {
+        AuthConfig auth) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

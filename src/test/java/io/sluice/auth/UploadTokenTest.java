@@ -1,6 +1,7 @@
 package io.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.config.ConfigException;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.TestServer;
@@ -25,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import static io.sluice.auth.TokenSigner.claims;
 import static io.sluice.auth.TokenSigner.hs256;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Application-signed upload tokens (HS256) against a real server: every refusal of a bad token, what a token may
@@ -261,6 +263,14 @@ class UploadTokenTest {
 
     private static String b64(String s) {
         return java.util.Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aShortSecretIsRefusedAtStartUp(@TempDir Path other) {
+        assertThatThrownBy(() -> TestServer.start(other, "auth.jwt.hmacSecret", "only-31-bytes-long-0123456789ab"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("auth.jwt.hmacSecret").hasMessageContaining("32 bytes")
+                .hasMessageNotContaining("only-31-bytes");
     }
 
     /** Without {@code auth.jwt.*}, a JWT is just a bearer that is no key. */
