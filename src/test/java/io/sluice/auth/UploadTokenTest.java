@@ -266,6 +266,24 @@ class UploadTokenTest {
     }
 
     @Test
+    void aRevocationSurvivesARestart(@TempDir Path other) throws Exception {
+        String token = hs256(claims("kate"));
+        String[] settings = {"auth.jwt.hmacSecret", TokenSigner.SECRET, "auth.jwt.issuer", TokenSigner.ISSUER,
+                "auth.jwt.audience", TokenSigner.AUDIENCE};
+        try (TestServer first = TestServer.start(other, settings)) {
+            AuthTestSupport h = new AuthTestSupport(first);
+            AuthTestSupport.Key ops = h.create(null, "{\"name\":\"ops\",\"admin\":true}");
+            assertThat(h.get("/api/v1/uploads", token).statusCode()).isEqualTo(200);
+            assertThat(h.send("POST", "/api/v1/tokens/revoke", ops.secret(), "{\"sub\":\"kate\"}".getBytes(),
+                    "Content-Type", "application/json").statusCode()).isEqualTo(200);
+        }
+        try (TestServer second = TestServer.start(other, settings)) {
+            AuthTestSupport h = new AuthTestSupport(second);
+            h.refused(h.get("/api/v1/uploads", token), 401, "invalid_token");
+        }
+    }
+
+    @Test
     void aShortSecretIsRefusedAtStartUp(@TempDir Path other) {
         assertThatThrownBy(() -> TestServer.start(other, "auth.jwt.hmacSecret", "only-31-bytes-long-0123456789ab"))
                 .isInstanceOf(ConfigException.class)
