@@ -3,12 +3,14 @@ package io.sluice.upload;
 import io.sluice.api.ApiException;
 import io.sluice.api.Grant;
 import io.sluice.api.Principal;
+import io.sluice.config.JwtConfig;
 import io.sluice.db.Database;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,9 +26,11 @@ import java.util.Map;
 public final class TokenLimits {
 
     private final Database db;
+    private final Clock clock;
 
-    public TokenLimits(Database db) {
+    public TokenLimits(Database db, Clock clock) {
         this.db = db;
+        this.clock = clock;
     }
 
     /** 415 {@code type_not_allowed} when the caller's token does not allow files of {@code contentType}. */
@@ -98,6 +102,12 @@ public final class TokenLimits {
         Grant g = caller.grant();
         if (g == null || g.maxUploads() == null) {
             return;
+        }
+        // Rows of expired tokens can no longer be asked about: dropped here (indexed), so the table holds only the
+        // tokens that may still upload.
+        try (PreparedStatement ps = tx.prepareStatement("DELETE FROM token_uploads WHERE expires_at < ?")) {
+            ps.setLong(1, clock.instant().minus(JwtConfig.CLOCK_SKEW).toEpochMilli());
+            ps.executeUpdate();
         }
         try (PreparedStatement ps = tx.prepareStatement("INSERT INTO token_uploads (token_id, subject, created, "
                 + "expires_at) VALUES (?, ?, 0, ?) ON CONFLICT (token_id) DO NOTHING")) {

@@ -66,7 +66,7 @@ public final class UploadService {
         this.processing = processing;
         this.clock = clock;
         this.usage = new Usage(db);
-        this.tokenLimits = new TokenLimits(db);
+        this.tokenLimits = new TokenLimits(db, clock);
         this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
         this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
                 .description("bytes of committed uploads").register(metrics);
