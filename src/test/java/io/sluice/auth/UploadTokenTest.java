@@ -165,6 +165,14 @@ class UploadTokenTest {
                 403, "forbidden");
         // Counted per token: another token of the subject has its own count.
         http.put(hs256(claims("carol", Map.of("maxUploads", 1)).jwtID("other")), "4.txt", "four".getBytes());
+        // Presign counts when the URL is handed out.
+        String presignOnce = hs256(claims("carol", Map.of("maxUploads", 1)).jwtID("presign-once"));
+        byte[] presign = "{\"filename\":\"a.txt\",\"size\":5,\"contentType\":\"text/plain\"}".getBytes();
+        HttpResponse<String> first = http.send("POST", "/api/v1/uploads/presign", presignOnce, presign,
+                "Content-Type", "application/json");
+        assertThat(first.statusCode()).as(first.body()).isBetween(200, 201);
+        http.refused(http.send("POST", "/api/v1/uploads/presign", presignOnce, presign,
+                "Content-Type", "application/json"), 403, "forbidden");
     }
 
     @Test
