@@ -21,6 +21,9 @@ import io.sluice.auth.ApiKeys;
 import io.sluice.auth.Authenticator;
 import io.sluice.auth.KeysApi;
 import io.sluice.auth.RateLimiter;
+import io.sluice.auth.TokenRevocations;
+import io.sluice.auth.TokenVerifier;
+import io.sluice.auth.TokensApi;
 import io.sluice.config.AdmissionConfig;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.Database;
@@ -322,9 +325,12 @@ public final class Application implements AutoCloseable {
         Router adminRouter = new Router(Request::getRemoteAddr, config.admission().retryAfter());
         // API keys: the public router authenticates every request it routes; the admin port stays unguarded.
         ApiKeys apiKeys = new ApiKeys(db, Clock.systemUTC());
-        Authenticator authenticator = new Authenticator(apiKeys, config.server().host(), System::nanoTime);
+        TokenRevocations revocations = new TokenRevocations(db, Clock.systemUTC(), System::nanoTime);
+        Authenticator authenticator = new Authenticator(apiKeys, new TokenVerifier(config.auth().jwt(), Clock.systemUTC()),
+                revocations, config.server().host(), System::nanoTime);
         publicRouter.guard(new AccessPolicy(authenticator, new RateLimiter(System::nanoTime)));
         new KeysApi(apiKeys, authenticator).register(publicRouter);
+        new TokensApi(revocations).register(publicRouter);
         authenticator.openMode(); // logs which mode is on
         ConnectionCap cap = new ConnectionCap(config.server().maxConnections(),
                 config.server().maxConnectionsPerClient(), metrics);

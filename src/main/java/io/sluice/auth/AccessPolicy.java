@@ -22,15 +22,19 @@ import java.util.Set;
  *       CORS preflights, which never carry credentials), relays (the application's own public endpoints) and the
  *       static site / dashboard files.</li>
  *   <li>Admin key: {@code /health/detailed}, {@code /metrics} (both stay open on the admin port, which is never
- *       public), {@code /api/v1/keys...} and the webhook deliveries.</li>
+ *       public), {@code /api/v1/keys...}, {@code /api/v1/tokens...} and the webhook deliveries.</li>
  *   <li>Any valid key: everything else. The event streams ({@code GET /api/v1/events},
  *       {@code GET /api/v1/jobs/{id}/events}) also take the key as {@code ?access_token=}, because a browser's
  *       EventSource cannot send headers; no other route does, so keys do not end up in logs and histories.</li>
  * </ul>
  *
+ * <p>An application-signed upload token (a JWT, when {@code auth.jwt.*} is configured) is presented exactly as a
+ * key is, and may use only {@link #tokenMayUse the routes of its own uploads and jobs}.
+ *
  * <p>In open mode ({@link Authenticator#openMode()}) every request is {@link Principal#OPEN}. Refusals: 401
- * {@code unauthorized} with {@code WWW-Authenticate: Bearer} (no, malformed, unknown or revoked key), 403
- * {@code forbidden} (a non-admin key on an admin route), 429 {@code rate_limited} with {@code Retry-After}.
+ * {@code unauthorized} with {@code WWW-Authenticate: Bearer} (no, malformed, unknown or revoked key), 401
+ * {@code invalid_token} (an upload token that does not verify, with the reason), 403 {@code forbidden} (a non-admin
+ * key on an admin route, a token on a route tokens may not use), 429 {@code rate_limited} with {@code Retry-After}.
  */
 public final class AccessPolicy implements Guard {
 
@@ -47,6 +51,17 @@ public final class AccessPolicy implements Guard {
     private static final Set<String> ADMIN_PATTERNS = Set.of("/health/detailed", "/metrics");
     private static final Set<String> EVENT_STREAMS = Set.of("/api/v1/events", "/api/v1/jobs/{id}/events");
     static final String ACCESS_TOKEN = "access_token";
+    /**
+     * The {@code /api/} routes an upload token may use: its uploads (create, read, download, delete, presign), its
+     * jobs (read, output, events, cancel), its limits and unfinished uploads, and the event stream. Every route
+     * outside {@code /api/} that is not public or admin is the tus/IETF protocol (its own base path), also allowed.
+     */
+    private static final Set<String> TOKEN_ROUTES = Set.of("POST /api/v1/uploads", "PUT /api/v1/uploads/{filename}",
+            "GET /api/v1/uploads", "GET /api/v1/uploads/{id}", "GET /api/v1/uploads/{id}/content",
+            "HEAD /api/v1/uploads/{id}/content", "DELETE /api/v1/uploads/{id}", "POST /api/v1/uploads/presign",
+            "POST /api/v1/uploads/{id}/complete", "GET /api/v1/jobs", "GET /api/v1/jobs/{id}",
+            "GET /api/v1/jobs/{id}/output", "GET /api/v1/jobs/{id}/events", "POST /api/v1/jobs/{id}/cancel",
+            "GET /api/v1/events", "GET /api/v1/limits", "GET /api/v1/resumable");
 
     private final Authenticator auth;
     private final RateLimiter rates;
@@ -60,7 +75,7 @@ public final class AccessPolicy implements Guard {
         if (pattern == null || "OPTIONS".equals(method) || PUBLIC_PATTERNS.contains(pattern)) {
             return Access.PUBLIC;
         }
-        if (ADMIN_PATTERNS.contains(pattern) || pattern.startsWith("/api/v1/keys")
+        if (ADMIN_PATTERNS.contains(pattern) || pattern.startsWith("/api/v1/keys") || pattern.startsWith("/api/v1/tokens")
                 || pattern.startsWith("/api/v1/webhooks/")) {
             return Access.ADMIN;
         }
@@ -87,13 +102,13 @@ public final class AccessPolicy implements Guard {
             if (token == null) {
                 throw unauthorized(response, "this endpoint needs an API key: send 'Authorization: Bearer <key>'");
             }
-            Optional<Principal> found = auth.authenticate(token);
-            if (found.isEmpty()) {
-                throw unauthorized(response, "the API key is not valid (unknown, revoked or mistyped)");
-            }
-            Principal p = found.get();
+            Principal p = caller(response, token);
             if (access == Access.ADMIN && !p.admin()) {
                 throw new ApiException(403, "forbidden", "this endpoint needs an admin key");
+            }
+            if (p.grant() != null && !tokenMayUse(request.getMethod(), pattern)) {
+                throw new ApiException(403, "forbidden", "an upload token may only create, read and delete its own "
+                        + "uploads and jobs; this endpoint needs an API key");
             }
             if (p.ratePerSecond() != null) {
                 Duration wait = rates.acquire(p.keyId(), p.ratePerSecond());
@@ -109,6 +124,26 @@ public final class AccessPolicy implements Guard {
         }
     }
 
+    private Principal caller(Response response, String token) throws SQLException {
+        if (auth.isToken(token)) {
+            try {
+                return auth.authenticateToken(token);
+            } catch (TokenVerifier.Refused e) {
+                response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"sluice\", error=\"invalid_token\"");
+                throw new ApiException(401, "invalid_token", e.getMessage());
+            }
+        }
+        Optional<Principal> found = auth.authenticate(token);
+        if (found.isEmpty()) {
+            throw unauthorized(response, "the API key is not valid (unknown, revoked or mistyped)");
+        }
+        return found.get();
+    }
+
+    static boolean tokenMayUse(String method, String pattern) {
+        return !pattern.startsWith("/api/") || TOKEN_ROUTES.contains(method + " " + pattern);
+    }
+
     /**
      * Who calls an open route. {@code OPTIONS} that carries a valid key is that key, so tus discovery reports the
      * key's own {@code Tus-Max-Size}; a preflight carries none, and a bad key is ignored rather than refused (the
@@ -118,6 +153,13 @@ public final class AccessPolicy implements Guard {
         if ("OPTIONS".equals(request.getMethod())) {
             String token = bearer(request);
             if (token != null) {
+                if (auth.isToken(token)) {
+                    try {
+                        return auth.authenticateToken(token);
+                    } catch (TokenVerifier.Refused e) {
+                        return Principal.ANONYMOUS;
+                    }
+                }
                 return auth.authenticate(token).orElse(Principal.ANONYMOUS);
             }
         }

@@ -7,7 +7,9 @@ import org.slf4j.LoggerFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.sql.SQLException;
+import io.sluice.config.JwtConfig;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,6 +38,8 @@ public final class Authenticator {
     }
 
     private final ApiKeys keys;
+    private final TokenVerifier tokens;
+    private final TokenRevocations revocations;
     private final boolean loopback;
     private final LongSupplier nanos;
     private final Map<String, Cached> byId = new ConcurrentHashMap<>();
@@ -46,9 +50,36 @@ public final class Authenticator {
 
     /** @param host {@code server.host}: open mode needs it to be a loopback address */
     public Authenticator(ApiKeys keys, String host, LongSupplier nanos) {
+        this(keys, null, null, host, nanos);
+    }
+
+    /**
+     * @param tokens      verifies application-signed upload tokens; null or not {@link TokenVerifier#enabled()}:
+     *                    JWTs are not accepted (a JWT bearer is then an unknown key)
+     * @param revocations the subjects' revocations (needed with {@code tokens})
+     */
+    public Authenticator(ApiKeys keys, TokenVerifier tokens, TokenRevocations revocations, String host,
+                         LongSupplier nanos) {
         this.keys = keys;
+        this.tokens = tokens != null && tokens.enabled() ? tokens : null;
+        this.revocations = revocations;
         this.loopback = isLoopback(host);
         this.nanos = nanos;
+    }
+
+    /** Whether a bearer is to be verified as an upload token rather than looked up as an API key. */
+    public boolean isToken(String presented) {
+        return tokens != null && TokenVerifier.looksLikeJwt(presented);
+    }
+
+    /** The caller an upload token stands for, or why it is refused (bad signature, expired, revoked, ...). */
+    public Principal authenticateToken(String presented) throws TokenVerifier.Refused, SQLException {
+        Principal p = tokens.verify(presented);
+        if (revocations.revoked(p.grant())) {
+            throw new TokenVerifier.Refused("the tokens of this subject issued before "
+                    + "its last revocation are refused; the application must sign a new one");
+        }
+        return p;
     }
 
     static boolean isLoopback(String host) {
@@ -117,6 +148,9 @@ public final class Authenticator {
      * must not cut every stream at once, and the next check decides.
      */
     public boolean stillValid(Principal caller) {
+        if (caller.grant() != null) {
+            return stillValidToken(caller);
+        }
         if (caller.keyId() == null) {
             return true;
         }
@@ -125,6 +159,19 @@ public final class Authenticator {
             return key.isPresent() && !key.get().revoked();
         } catch (SQLException e) {
             log.debug("could not re-check key {}: {}", caller.keyId(), e.toString());
+            return true;
+        }
+    }
+
+    /** A token's stream goes on until the token expires (with the skew) or its subject is revoked. */
+    private boolean stillValidToken(Principal caller) {
+        if (!caller.grant().expiresAt().plus(JwtConfig.CLOCK_SKEW).isAfter(Instant.now())) {
+            return false;
+        }
+        try {
+            return !revocations.revoked(caller.grant());
+        } catch (SQLException e) {
+            log.debug("could not re-check the revocation of a token: {}", e.toString());
             return true;
         }
     }

@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
  *       string or a {@code name=value} pair;</li>
  *   <li>anything shaped like a Sluice API key ({@code sk_<26-character id>_<secret>}, see {@link KeySecret}),
  *       wherever it appears;</li>
+ *   <li>anything shaped like a JWT (an upload token: {@code eyJ...}.{@code eyJ...}.signature), wherever it
+ *       appears;</li>
  *   <li>the credentials of {@code Bearer}/{@code Basic} and the value of an {@code Authorization}, {@code Cookie}
  *       or {@code Set-Cookie} header written out as text.</li>
  * </ul>
@@ -26,6 +28,8 @@ public final class Redaction {
                     + "=[^&\\s#\"'<>,;]*");
     private static final Pattern API_KEY = Pattern.compile(
             Pattern.quote(KeySecret.PREFIX) + "[0-9A-Za-z]{26}_[A-Za-z0-9_-]+");
+    /** Header and payload of a JWS are base64url of JSON objects, so both start with {@code eyJ}. */
+    private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]*\\.eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]*");
     private static final Pattern SCHEME = Pattern.compile("(?i)\\b(Bearer|Basic)\\s+[A-Za-z0-9._~+/=-]+");
     private static final Pattern HEADER = Pattern.compile(
             "(?i)\\b(proxy-authorization|authorization|set-cookie|cookie)(\\s*[:=]\\s*)[^\\r\\n]*");
@@ -39,6 +43,7 @@ public final class Redaction {
             return text;
         }
         String out = API_KEY.matcher(text).replaceAll(MASK);
+        out = JWT.matcher(out).replaceAll(MASK);
         out = HEADER.matcher(out).replaceAll("$1$2" + MASK);
         out = SCHEME.matcher(out).replaceAll("$1 " + MASK);
         return PARAMETER.matcher(out).replaceAll("$1=" + MASK);
@@ -46,7 +51,7 @@ public final class Redaction {
 
     /** A cheap pre-check: most log lines (and request paths) have none of these, and skip the regular expressions. */
     private static boolean mayHoldCredential(String text) {
-        return text.indexOf('=') >= 0 || text.indexOf(':') >= 0 || text.contains(KeySecret.PREFIX)
+        return text.indexOf('=') >= 0 || text.indexOf(':') >= 0 || text.contains(KeySecret.PREFIX) || text.contains("eyJ")
                 || text.contains("earer ") || text.contains("asic ");
     }
 }

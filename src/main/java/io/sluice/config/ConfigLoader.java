@@ -423,6 +423,29 @@ public final class ConfigLoader {
                     + "has room; until then uploads and readiness count it as owed. `0` keeps none. Unused with "
                     + "PostgreSQL. 0..1TiB.");
 
+    // jwt: application-signed upload tokens (issue 17), verified by io.sluice.auth.TokenVerifier.
+    private static final Key<String> AUTH_JWT_HMAC_SECRET = scalar("auth.jwt.hmacSecret", "",
+            ConfigLoader::jwtSecret, s -> s.isEmpty() ? "" : "(set)",
+            "HS256 key the application signs upload tokens with, >= " + JwtConfig.MIN_SECRET_BYTES + " bytes "
+                    + "(shorter is refused at start-up). Empty: HS256 tokens are not accepted.");
+    private static final Key<String> AUTH_JWT_JWKS_URL = scalar("auth.jwt.jwksUrl", "",
+            t -> t.isEmpty() ? t : notifyUrl(t), s -> s,
+            "URL of the application's JWKS (RS256/ES256 public keys): fetched, cached, fetched again for an unknown "
+                    + "`kid`; a failed fetch keeps the cached keys. Empty: none. With neither this nor "
+                    + "`auth.jwt.hmacSecret`, JWTs are not accepted.");
+    private static final Key<String> AUTH_JWT_ISSUER = scalar("auth.jwt.issuer", "", s -> s, s -> s,
+            "The `iss` every upload token must carry; empty: not checked.");
+    private static final Key<String> AUTH_JWT_AUDIENCE = scalar("auth.jwt.audience", "", s -> s, s -> s,
+            "A value the upload token's `aud` must hold; empty: not checked.");
+    private static final Key<Duration> AUTH_JWT_MAX_LIFETIME = scalar("auth.jwt.maxLifetime",
+            JwtConfig.DEFAULT_MAX_LIFETIME, duration(Duration.ofSeconds(1), JwtConfig.MAX_MAX_LIFETIME),
+            Units::formatDuration,
+            "Longest `exp - iat` of an accepted upload token (one without `iat` is refused), 1s..365d.");
+    private static final Key<Duration> AUTH_JWT_JWKS_REFETCH_INTERVAL = scalar("auth.jwt.jwksRefetchInterval",
+            JwtConfig.DEFAULT_JWKS_REFETCH_INTERVAL, duration(Duration.ofMillis(1), Duration.ofHours(1)),
+            Units::formatDuration,
+            "Shortest time between two JWKS fetches (a token with an unknown `kid` asks for one), 1ms..1h.");
+
     private static final List<Key<?>> KEYS = List.of(
             SERVER_HOST, SERVER_PORT, SERVER_ADMIN_PORT, SERVER_MAX_CONNECTIONS, SERVER_IDLE_TIMEOUT,
             SERVER_MIN_REQUEST_DATA_RATE, SERVER_SHUTDOWN_GRACE, SERVER_CORS_ORIGINS, SERVER_TRUSTED_HOSTS,
@@ -449,12 +472,15 @@ public final class ConfigLoader {
             STORAGE_PRESIGN_EXPIRY,
             DATABASE_URL, DATABASE_USER, DATABASE_PASSWORD, DATABASE_POOL_SIZE, DATABASE_HEADROOM,
             // hooks: last, like their SluiceConfig component
-            HOOKS_PRE_CREATE, HOOKS_PRE_FINISH, HOOKS_TIMEOUT, HOOKS_FAIL_OPEN);
+            HOOKS_PRE_CREATE, HOOKS_PRE_FINISH, HOOKS_TIMEOUT, HOOKS_FAIL_OPEN,
+            // jwt: application-signed upload tokens, like their SluiceConfig component
+            AUTH_JWT_HMAC_SECRET, AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE, AUTH_JWT_MAX_LIFETIME,
+            AUTH_JWT_JWKS_REFETCH_INTERVAL);
 
 
     /** Credentials: messages show them as {@code (set)} even when another key's rule names them. */
     private static final Set<Key<?>> SECRETS = Set.of(WEBHOOKS_SECRET, STORAGE_S3_SECRET_KEY, PRESIGN_SECRET,
-            PRESIGN_EVENT_TOKEN, DATABASE_PASSWORD);
+            PRESIGN_EVENT_TOKEN, DATABASE_PASSWORD, AUTH_JWT_HMAC_SECRET);
 
     private static final Map<String, Key<?>> BY_NAME =
             KEYS.stream().collect(Collectors.toUnmodifiableMap(Key::name, k -> k));
@@ -689,7 +715,10 @@ public final class ConfigLoader {
                 new DatabaseConfig(v.get(DATABASE_URL), v.get(DATABASE_USER), v.get(DATABASE_PASSWORD),
                         v.get(DATABASE_POOL_SIZE), v.get(DATABASE_HEADROOM)),
                 new HooksConfig(v.get(HOOKS_PRE_CREATE), v.get(HOOKS_PRE_FINISH), v.get(HOOKS_TIMEOUT),
-                        v.get(HOOKS_FAIL_OPEN)));
+                        v.get(HOOKS_FAIL_OPEN)),
+                new AuthConfig(new JwtConfig(v.get(AUTH_JWT_HMAC_SECRET), v.get(AUTH_JWT_JWKS_URL),
+                        v.get(AUTH_JWT_ISSUER), v.get(AUTH_JWT_AUDIENCE), v.get(AUTH_JWT_MAX_LIFETIME),
+                        v.get(AUTH_JWT_JWKS_REFETCH_INTERVAL))));
     }
 
     private static StorageConfig storage(Values v) {
@@ -1013,6 +1042,15 @@ public final class ConfigLoader {
             // The value itself is never echoed: it is a credential.
             throw new Rejected("(hidden)", "must be empty or at least " + WebhooksConfig.MIN_SECRET_LENGTH
                     + " characters long");
+        }
+        return text;
+    }
+
+    private static String jwtSecret(String text) throws Rejected {
+        if (!JwtConfig.secretLongEnough(text)) {
+            // The value itself is never echoed: it is a credential.
+            throw new Rejected("(hidden)", "must be empty or at least " + JwtConfig.MIN_SECRET_BYTES
+                    + " bytes long (HS256 needs a key as long as its hash)");
         }
         return text;
     }

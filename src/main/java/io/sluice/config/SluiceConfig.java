@@ -18,6 +18,7 @@ import java.util.List;
  * @param storage   where upload bytes live (local disk or S3)
  * @param database  SQLite (default) or a shared PostgreSQL
  * @param hooks     the application's upload hooks (preCreate, preFinish)
+ * @param auth      application-signed upload tokens ({@code auth.jwt.*})
  */
 public record SluiceConfig(
         ServerConfig server,
@@ -34,7 +35,8 @@ public record SluiceConfig(
         PresignConfig presign,
         StorageConfig storage,
         DatabaseConfig database,
-        HooksConfig hooks) {
+        HooksConfig hooks,
+        AuthConfig auth) {
 
     public SluiceConfig {
         pipelines = List.copyOf(pipelines);

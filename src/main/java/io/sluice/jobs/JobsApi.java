@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Routes;
+import io.sluice.upload.DirectUploadApi;
 import io.sluice.upload.IdGenerator;
 import io.sluice.upload.QueuedJob;
 import org.eclipse.jetty.http.HttpHeader;
@@ -151,8 +152,9 @@ public final class JobsApi {
         if (since != null && until != null && !since.isBefore(until)) {
             throw ApiException.badRequest("invalid_time_range", "since must be before until");
         }
-        // An admin sees every job; any other key only its own.
-        String owner = ex.principal().admin() ? null : ex.principal().owner();
+        // An admin sees every job, or one owner's (?owner=); any other caller only its own.
+        String owner = ex.principal().admin() ? DirectUploadApi.ownerFilter(query.getValue("owner"))
+                : ex.principal().owner();
         return new JobFilter(state, pipeline, owner, q, since, until);
     }
 

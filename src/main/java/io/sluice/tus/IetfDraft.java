@@ -26,6 +26,7 @@ import io.sluice.upload.ResumableFailure.TooLarge;
 import io.sluice.upload.ResumableFailure.UnfinishedPartial;
 import io.sluice.upload.ResumableFailure.UnknownPartial;
 import io.sluice.upload.ResumableService;
+import io.sluice.upload.TokenLimits;
 import io.sluice.upload.ResumableService.Body;
 import io.sluice.upload.ResumableService.Completion;
 import io.sluice.upload.ResumableService.NewUpload;
@@ -176,6 +177,7 @@ final class IetfDraft implements ResumableProtocol {
         if (type != null) {
             metadata.putIfAbsent("filetype", type);
         }
+        metadata = new LinkedHashMap<>(TokenLimits.resumableMetadata(ex.principal(), metadata));
         String filename = http.filename(metadata);
         service.checkPipeline(metadata);
         ResumableService.Checksum checksum = ResumableHttp.checksum(ex);
@@ -184,6 +186,7 @@ final class IetfDraft implements ResumableProtocol {
         ResumableRequest.FirstAppend first = !hasBody && !complete ? null : new ResumableRequest.FirstAppend(
                 completion(v, complete), checksum,
                 () -> body(ex, known, known == Resumable.DEFERRED ? http.quotaLeft(ex, -1) : Long.MAX_VALUE));
+        service.tokenLimits().count(ex.principal(), 1);
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, false, ex.client(),
                 ex.principal().owner(), http.maxSize(ex));
         // Reserved: what this request writes (its body), not the upload's length.

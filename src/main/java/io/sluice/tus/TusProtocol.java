@@ -3,6 +3,7 @@ package io.sluice.tus;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Route;
+import io.sluice.upload.TokenLimits;
 import io.sluice.upload.Resumable;
 import io.sluice.upload.ResumableFailure;
 import io.sluice.upload.ResumableFailure.UnknownPartial;
@@ -69,7 +70,8 @@ final class TusProtocol implements ResumableProtocol {
         HttpFields headers = ex.request().getHeaders();
         String lengthHeader = headers.get("Upload-Length");
         String deferHeader = headers.get("Upload-Defer-Length");
-        Map<String, String> metadata = Metadata.parse(headers.get("Upload-Metadata"), http.maxMetadataSize());
+        Map<String, String> metadata = TokenLimits.resumableMetadata(ex.principal(),
+                Metadata.parse(headers.get("Upload-Metadata"), http.maxMetadataSize()));
         String rawMetadata = blankToNull(headers.get("Upload-Metadata"));
         String filename = http.filename(metadata);
         service.checkPipeline(metadata);
@@ -104,6 +106,7 @@ final class TusProtocol implements ResumableProtocol {
         long length = parseLength(ex, lengthHeader, deferHeader);
         // A known length is counted against the key's quota now; a deferred one as its bytes arrive.
         long quotaLeft = http.quotaLeft(ex, length);
+        service.tokenLimits().count(ex.principal(), 1);
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, concat instanceof Concat.Partial,
                 ex.client(), ex.principal().owner(), http.maxSize(ex));
         Checksum checksum = ResumableHttp.checksum(ex);

@@ -23,6 +23,8 @@ import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -106,6 +108,7 @@ public final class DirectUploadApi {
         }
         // The quota counts the whole request body (multipart framing included): checked before and while reading.
         long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        service.tokenLimits().checkRoom(caller);
         long readLimit = Math.min(maxRequest, quotaLeft);
         List<Stored> uploads;
         try (Ticket ticket = admit(ex, declared);
@@ -120,9 +123,9 @@ public final class DirectUploadApi {
             });
             List<FileSink> files = receiver.files();
             // The field may follow the files, so it is only known now; it also stays in the metadata.
-            uploads = service.commit(files, receiver.fields(), ex.client(), ex.principal().owner(),
-                    pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD)), (tx, list) -> {
-                    });
+            uploads = service.commit(files, caller.metadata(receiver.fields()), ex.client(), caller.owner(),
+                    caller.pipeline(pipeline(receiver.fields().get(UploadProcessing.PIPELINE_FIELD))),
+                    (tx, list) -> tokenLimits(tx, caller, list));
         }
         // Answered after the slot, share and buffer are back: a client that uploads its next file the moment it
         // sees 201 must find them free.
@@ -131,17 +134,18 @@ public final class DirectUploadApi {
 
     void putRaw(Exchange ex) throws Exception {
         String filename = service.sanitize(ex.param("filename"));
-        String pipeline = pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(ex.request())
-                .getValue(UploadProcessing.PIPELINE_FIELD));
+        Principal caller = ex.principal();
+        String pipeline = caller.pipeline(pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(
+                ex.request()).getValue(UploadProcessing.PIPELINE_FIELD)));
         // Before admission and the body: a misspelt pipeline costs the client no upload.
         service.processing().checkName(pipeline);
-        Principal caller = ex.principal();
         long max = caller.maxFileSize(service.limits().maxFileSize());
         long declared = ex.request().getLength();
         if (declared > max) {
             throw FileSink.fileTooLarge(max);
         }
         long quotaLeft = service.usage().remaining(caller.owner(), caller.quotaBytes(), declared);
+        service.tokenLimits().checkRoom(caller);
         long readLimit = Math.min(max, quotaLeft);
         // Before admission and the body: a slow application holds no slot, and a refusal reads no byte.
         Allowed hook = HookCalls.preCreate(service.hooks(), filename, declared < 0 ? null : declared,
@@ -153,11 +157,21 @@ public final class DirectUploadApi {
                      ticket.disk()).hooked(hook)) {
             ex.readBody(readLimit, () -> readLimit < max ? quotaExceeded(caller, quotaLeft)
                     : FileSink.fileTooLarge(max), chunk -> sink.write(chunk.getByteBuffer()));
-            uploads = service.commit(List.of(sink), Map.of(), ex.client(), ex.principal().owner(), pipeline,
-                    (tx, list) -> {
-            });
+            uploads = service.commit(List.of(sink), caller.metadata(Map.of()), ex.client(), caller.owner(),
+                    pipeline, (tx, list) -> tokenLimits(tx, caller, list));
         }
         created(ex, uploads);
+    }
+
+    /**
+     * An upload token's type and count claims, checked in the transaction that records the uploads: a refusal
+     * rolls it back and {@link UploadService#commit} removes the stored bytes.
+     */
+    private void tokenLimits(Connection tx, Principal caller, List<Upload> list) throws SQLException {
+        for (Upload u : list) {
+            TokenLimits.checkType(caller, u.contentType());
+        }
+        service.tokenLimits().count(tx, caller, list.size());
     }
 
     /** A pipeline name from a form field or query parameter; blank names none (an optional select left empty). */
@@ -213,9 +227,11 @@ public final class DirectUploadApi {
     void list(Exchange ex) throws Exception {
         var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
         int limit = pageSize(query.getValue("limit"));
-        // An admin lists every upload; any other key only its own.
+        // An admin lists every upload, or one owner's (?owner=<key id> or sub:<token subject>); any other caller
+        // only its own.
         Principal caller = ex.principal();
-        UploadQuery q = UploadQuery.parse(caller.admin() ? null : caller.owner(), query.getValue("q"),
+        UploadQuery q = UploadQuery.parse(caller.admin() ? ownerFilter(query.getValue("owner")) : caller.owner(),
+                query.getValue("q"),
                 query.getValue("type"), query.getValue("sort"), query.getValue("cursor"));
         List<Upload> page = service.search(q, limit + 1);
         boolean more = page.size() > limit;
@@ -223,6 +239,11 @@ public final class DirectUploadApi {
         Map<String, QueuedJob> jobs = service.latestJobs(items.stream().map(Upload::id).toList());
         ex.json(200, new Page(items.stream().map(u -> UploadView.listed(u, jobs.get(u.id()), caller.admin())).toList(),
                 more ? q.cursorAfter(items.getLast()) : null));
+    }
+
+    /** An admin's {@code owner} filter: null (every owner) when absent or empty. */
+    public static String ownerFilter(String raw) {
+        return raw == null || raw.isBlank() ? null : raw.strip();
     }
 
     /** The {@code limit} parameter of a listing: {@value #DEFAULT_PAGE_SIZE} when absent, 400 outside 1..max. */

@@ -115,10 +115,13 @@ public final class PresignService {
         // The declared size is exact, so the quota is checked here, once, like a tus creation with its length.
         uploads.usage().remaining(caller.owner(), caller.quotaBytes(), r.size());
         String contentType = uploads.types().declared(r.contentType());
-        String pipeline = r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip();
+        // The declared type is what completion checks the bytes against, so a token's types are checked on it.
+        TokenLimits.checkType(caller, contentType);
+        String pipeline = caller.pipeline(r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip());
         uploads.processing().checkName(pipeline);
         Allowed hook = HookCalls.preCreate(uploads.hooks(), filename, r.size(), contentType, Map.of(),
                 pipeline, caller.owner(), client, null);
+        uploads.tokenLimits().count(caller, 1);
         Instant now = now();
         Instant expiresAt = now.plus(expiry).truncatedTo(ChronoUnit.SECONDS);
         String id = uploads.newId();

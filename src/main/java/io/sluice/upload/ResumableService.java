@@ -155,6 +155,11 @@ public final class ResumableService {
         return core.uploads.usage();
     }
 
+    /** Upload tokens' type and count claims, checked by the protocol adapters at creation. */
+    public TokenLimits tokenLimits() {
+        return core.uploads.tokenLimits();
+    }
+
     public long maxSize() {
         return core.uploads.limits().maxFileSize();
     }

@@ -43,6 +43,7 @@ public final class UploadService {
     private final Clock clock;
     private final Counter stored;
     private final Usage usage;
+    private final TokenLimits tokenLimits;
     private final Counter storedBytes;
     private final UploadHooks hooks;
 
@@ -75,6 +76,7 @@ public final class UploadService {
         this.processing = processing;
         this.clock = clock;
         this.usage = new Usage(db);
+        this.tokenLimits = new TokenLimits(db, clock);
         this.stored = Counter.builder("sluice.uploads.stored").description("uploads committed").register(metrics);
         this.storedBytes = Counter.builder("sluice.uploads.stored.bytes").baseUnit("bytes")
                 .description("bytes of committed uploads").register(metrics);
@@ -83,6 +85,11 @@ public final class UploadService {
     /** What API keys' quotas count. */
     public Usage usage() {
         return usage;
+    }
+
+    /** What upload tokens' {@code maxUploads} and {@code allowedTypes} claims check. */
+    public TokenLimits tokenLimits() {
+        return tokenLimits;
     }
 
     public LimitsConfig limits() {

@@ -473,7 +473,7 @@ class ConfigLoaderTest {
             assertThat(rejectionOfYaml("cache:\n  bucket: x\n").getMessage())
                     .startsWith("cache: unknown key")
                     .endsWith("known top-level keys: server, dataDir, limits, tus, admission, logging, jobs, webhooks, alerts, "
-                            + "presign, storage, database, hooks, pipelines, relay");
+                            + "presign, storage, database, hooks, auth, pipelines, relay");
         }
 
         @Test
