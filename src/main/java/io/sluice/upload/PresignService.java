@@ -3,7 +3,7 @@ package io.sluice.upload;
 import io.sluice.api.ApiException;
 import io.sluice.api.Principal;
 import io.sluice.db.Database;
-import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.Presigner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +34,7 @@ import java.util.function.Function;
  * transaction for record and job).
  *
  * <ul>
- *   <li>When the store is a {@link Presigner} (S3), the URL is the store's own; the bytes never pass through Sluice,
+ *   <li>When the store has a {@link Presigner} (S3), the URL is the store's own; the bytes never pass through Sluice,
  *       and the upload is recorded by {@link #complete} (called by the client, or by a storage event).</li>
  *   <li>Otherwise the URL is {@code PUT /api/v1/presigned/{id}?expires=&signature=} on Sluice itself, signed with
  *       HMAC-SHA256 over method, id, size, content type and expiry; that PUT streams through the direct-upload
@@ -56,7 +56,7 @@ public final class PresignService {
     public static final String PUT_PATH = "/api/v1/presigned/";
     private static final int SWEEP_BATCH = 200;
 
-    private final BlobStore store;
+    private final ComposedStore store;
     private final Database db;
     private final UploadService uploads;
     private final PresignedUploads repository;
@@ -79,7 +79,7 @@ public final class PresignService {
      * @param expiry   how long a URL is valid
      * @param jobState a job's current state by id, for the answer to a repeated completion
      */
-    public PresignService(BlobStore store, Database db, UploadService uploads, String secret, Duration expiry,
+    public PresignService(ComposedStore store, Database db, UploadService uploads, String secret, Duration expiry,
                           Clock clock, Function<String, Optional<String>> jobState) {
         this.store = Objects.requireNonNull(store, "store");
         this.db = Objects.requireNonNull(db, "db");
@@ -120,7 +120,8 @@ public final class PresignService {
         String id = uploads.newId();
         Presigned answer;
         PresignedUpload.Storage storage;
-        if (store instanceof Presigner presigner) {
+        if (store.hasPresigner()) {
+            Presigner presigner = store.presigner().orElseThrow();
             storage = PresignedUpload.Storage.PRESIGNER;
             Presigner.PresignedRequest p = presigner.presignPut(id, r.size(), contentType,
                     Duration.between(now, expiresAt));
@@ -269,7 +270,7 @@ public final class PresignService {
             throw new ApiException(410, "upload_expired", "presigned upload " + id + " expired at "
                     + row.expiresAt());
         }
-        if (store.size(id) < 0) {
+        if (store.blobs().size(id) < 0) {
             throw notUploaded(id);
         }
         String owner;
@@ -284,7 +285,7 @@ public final class PresignService {
             throw locked;
         }
         try {
-            long size = store.size(id);
+            long size = store.blobs().size(id);
             if (size < 0) {
                 throw notUploaded(id);
             }
@@ -416,16 +417,16 @@ public final class PresignService {
     // ---------------------------------------------------------------------------------------------------------
 
     private ByteBuffer head(String key, long length) throws IOException {
-        return BlobReads.head(store, key, length);
+        return BlobReads.head(store.blobs(), key, length);
     }
 
     private String sha256(String key, long length) throws IOException {
-        return BlobReads.sha256(store, key, length);
+        return BlobReads.sha256(store.blobs(), key, length);
     }
 
     private void deleteBlobQuietly(String id) {
         try {
-            store.delete(id);
+            store.blobs().delete(id);
         } catch (IOException | RuntimeException e) {
             log.warn("could not remove the bytes of presigned upload {} (orphaned): {}", id, e.toString());
         }

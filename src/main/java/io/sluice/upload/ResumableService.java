@@ -8,6 +8,7 @@ import io.sluice.api.Exchange;
 import io.sluice.db.Database;
 import io.sluice.storage.Assembler;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.DiskLedger;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
@@ -142,6 +143,7 @@ public final class ResumableService {
         }
     }
 
+    private final ComposedStore stores;
     private final BlobStore blobs;
     private final ResumableStore store;
     private final Database db;
@@ -162,12 +164,11 @@ public final class ResumableService {
     private record Running(long offset, MessageDigest digest) {
     }
 
-    public <S extends BlobStore & ResumableStore> ResumableService(S store, Database db, ResumableRepository repository,
-                                                                    UploadService uploads, UploadLocks locks,
-                                                                    Settings settings, Clock clock,
-                                                                    MeterRegistry metrics) {
-        this.blobs = store;
-        this.store = store;
+    public ResumableService(ComposedStore stores, Database db, ResumableRepository repository, UploadService uploads,
+                            UploadLocks locks, Settings settings, Clock clock, MeterRegistry metrics) {
+        this.stores = stores;
+        this.blobs = stores.blobs();
+        this.store = stores.resumable();
         this.db = db;
         this.repository = repository;
         this.uploads = uploads;
@@ -931,8 +932,8 @@ public final class ResumableService {
             }
             checkLength(total, maxSize);
             Instant now = now();
-            if (store instanceof Assembler assembler) {
-                return assembled(assembler, parts, total, metadata, rawMetadata, filename, client, owner, now);
+            if (stores.hasAssembler()) {
+                return assembled(stores.assembler().orElseThrow(), parts, total, metadata, rawMetadata, filename, client, owner, now);
             }
             List<Stored> done;
             ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
