@@ -1,4 +1,4 @@
-package io.sluice.jobs;
+package io.sluice.util;
 
 import org.junit.jupiter.api.Test;
 
