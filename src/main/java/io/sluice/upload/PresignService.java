@@ -5,6 +5,7 @@ import io.sluice.api.Principal;
 import io.sluice.db.Database;
 import io.sluice.storage.ComposedStore;
 import io.sluice.storage.Presigner;
+import io.sluice.util.DerivedKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,12 +56,18 @@ public final class PresignService {
     public static final Duration COMPLETED_RETENTION = Duration.ofDays(7);
     public static final String PUT_PATH = "/api/v1/presigned/";
     private static final int SWEEP_BATCH = 200;
+    /**
+     * The HKDF label of the URL-signing key. A new version invalidates every URL signed with the old key (they last
+     * at most {@code presign.expiry}).
+     */
+    static final String KEY_INFO = "sluice presign v1";
 
     private final ComposedStore store;
     private final Database db;
     private final UploadService uploads;
     private final PresignedUploads repository;
-    private final byte[] secret;
+    /** The HMAC key of Sluice-signed URLs, derived from {@code presign.secret} for this purpose only. */
+    private final byte[] key;
     private final Duration expiry;
     private final Clock clock;
     private final Function<String, Optional<String>> jobState;
@@ -75,7 +82,7 @@ public final class PresignService {
     }
 
     /**
-     * @param secret   the key of Sluice-signed URLs
+     * @param secret   {@code presign.secret}; Sluice-signed URLs are signed with a key derived from it
      * @param expiry   how long a URL is valid
      * @param jobState a job's current state by id, for the answer to a repeated completion
      */
@@ -85,7 +92,7 @@ public final class PresignService {
         this.db = Objects.requireNonNull(db, "db");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
         this.repository = new PresignedUploads(db);
-        this.secret = secret.getBytes(StandardCharsets.UTF_8);
+        this.key = DerivedKeys.derive(secret, KEY_INFO);
         this.expiry = Objects.requireNonNull(expiry, "expiry");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.jobState = Objects.requireNonNull(jobState, "jobState");
@@ -143,7 +150,7 @@ public final class PresignService {
     String sign(String method, String id, long size, String contentType, long expires) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
             String canonical = method + "\n" + id + "\n" + size + "\n" + contentType + "\n" + expires;
             return HexFormat.of().formatHex(mac.doFinal(canonical.getBytes(StandardCharsets.UTF_8)));
         } catch (GeneralSecurityException e) {
