@@ -34,8 +34,8 @@ public interface BlobFiles {
 
     /** The blobs of {@code store} as local files: in place when it has {@link LocalPaths}, else copied into {@code copyDir}. */
     static BlobFiles of(ComposedStore store, Path copyDir, DiskLedger disk) throws IOException {
-        if (store.localPaths().isPresent()) {
-            return inPlace(store.localPaths().get());
+        if (store.hasLocalPaths()) {
+            return inPlace(store.localPaths().orElseThrow());
         }
         return new BlobCopies(store.blobs(), copyDir, disk);
     }
