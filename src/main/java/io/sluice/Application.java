@@ -208,14 +208,14 @@ public final class Application implements AutoCloseable {
         }, config.limits().diskReserve(), config.admission().retryAfter(),
                 config.storage().type() == io.sluice.config.StorageConfig.Type.LOCAL ? 0
                         : S3BlobStore.spoolBytesPerWriter(config.storage().s3()));
-        Storage<?> storage;
+        Storage storage;
         try {
             storage = Storage.open(config, role.servesApi(), disk);
         } catch (Exception e) {
             db.close();
             throw e;
         }
-        var store = storage.store();
+        BlobStore store = storage.store().blobs();
 
         AdmissionConfig ac = config.admission();
         long budget = ac.memoryBudget() > 0 ? ac.memoryBudget()
@@ -262,7 +262,7 @@ public final class Application implements AutoCloseable {
         // serves what a worker on another machine wrote (temporaries stay on the worker's disk either way).
         OutputStore localOutputs = new OutputStore(config.dataDir());
         JobOutputs outputs = config.storage().type() == io.sluice.config.StorageConfig.Type.LOCAL ? localOutputs
-                : new StoredJobOutputs(localOutputs, store);
+                : new StoredJobOutputs(localOutputs, storage.store());
         java.util.function.BiPredicate<String, Integer> attemptRunning = (id, attempt) -> {
             try {
                 // Running means holding a live lease: the files of a crashed attempt go as soon as its lease ran out.
@@ -347,11 +347,11 @@ public final class Application implements AutoCloseable {
         health.register(publicRouter);
         health.register(adminRouter);
         DirectUploadApi direct = new DirectUploadApi(uploads, admission, storage.redirects());
-        ResumableService resumable = new ResumableService(store, db, new SqlResumableRepository(db), uploads,
+        ResumableService resumable = new ResumableService(storage.store(), db, new SqlResumableRepository(db), uploads,
                 uploadLocks(db), new ResumableService.Settings(config.tus().expiry(), TusConfig.LOCK_WAIT,
                 TusConfig.CHECKPOINT_BYTES), Clock.systemUTC(), metrics);
         // Presigned direct uploads: the store's own URLs when it can presign (S3), Sluice-signed ones otherwise.
-        PresignService presign = new PresignService(store, db, uploads, WebhookSecret.resolve(
+        PresignService presign = new PresignService(storage.store(), db, uploads, WebhookSecret.resolve(
                 config.presign().secret(), config.dataDir(), PresignConfig.SECRET_FILE, "presign.secret"),
                 config.presign().expiry(), Clock.systemUTC(), id -> {
                     try {

@@ -4,12 +4,11 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.config.StorageConfig;
 import io.sluice.storage.BlobCopies;
 import io.sluice.storage.BlobFiles;
-import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.DiskLedger;
-import io.sluice.storage.ResumableStore;
 import io.sluice.storage.local.LocalBlobStore;
 import io.sluice.storage.s3.S3BlobStore;
-import io.sluice.storage.s3.S3ResumableBlobStore;
+import io.sluice.storage.s3.S3ResumableStore;
 import io.sluice.storage.s3.S3Settings;
 import io.sluice.upload.DirectUploadApi;
 
@@ -20,12 +19,11 @@ import java.nio.file.Path;
  * The storage a configuration asks for ({@code storage.type}), built and swept at start-up: the store every
  * upload path uses, local files of its blobs for processors, and download redirects when configured.
  *
- * @param store     committed and resumable blobs
+ * @param store     committed and resumable blobs, with the backend's optional capabilities
  * @param files     blobs as local files (in place on local disk, copies under {@code <dataDir>/blob-copies} on S3)
  * @param redirects presigned download URLs ({@code storage.downloads: redirect}), or null to stream
  */
-record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
-                                                    DirectUploadApi.DownloadRedirects redirects) {
+record Storage(ComposedStore store, BlobFiles files, DirectUploadApi.DownloadRedirects redirects) {
 
     /** Where processors' copies of S3 blobs go; removed when their job or precheck ends, swept at start-up. */
     static final String COPY_DIR = "blob-copies";
@@ -35,30 +33,35 @@ record Storage<S extends BlobStore & ResumableStore>(S store, BlobFiles files,
      *              local copies); false for a process that shares the data directory with one that is uploading
      * @param disk  the data disk's ledger, which local copies of S3 blobs reserve on
      */
-    static Storage<?> open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
+    static Storage open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
         Path dataDir = config.dataDir();
         LocalBlobStore local = new LocalBlobStore(dataDir);
         if (sweep) {
             local.sweepStaged();
         }
         if (config.storage().type() == StorageConfig.Type.LOCAL) {
-            return new Storage<>(local, BlobFiles.inPlace(local), null);
+            ComposedStore store = local.composed();
+            return new Storage(store, BlobFiles.of(store, dataDir.resolve(COPY_DIR), disk), null);
         }
         S3Settings settings = config.storage().s3();
         S3BlobStore s3 = S3BlobStore.open(settings, dataDir);
         try {
             // Resumable uploads live in the bucket too (multipart upload + chunk objects), resumable from any node.
-            S3ResumableBlobStore store = S3ResumableBlobStore.over(s3);
+            S3ResumableStore resumable = S3ResumableStore.over(s3);
+            ComposedStore store = resumable.composedWith(s3);
             BlobCopies copies = new BlobCopies(s3, dataDir.resolve(COPY_DIR), disk);
             if (sweep) {
-                store.sweepStaged();
+                // Spool files of both halves; multipart uploads of resumable blobs are never swept (their expiry
+                // is the caller's).
+                resumable.sweepSpools();
+                s3.sweepStaged();
                 copies.sweep();
             }
             DirectUploadApi.DownloadRedirects redirects = settings.downloads() == S3Settings.Downloads.REDIRECT
                     ? (upload, disposition) -> s3.presignDownload(upload.storageKey(), settings.presignExpiry(),
                     upload.contentType(), disposition)
                     : null;
-            return new Storage<>(store, copies, redirects);
+            return new Storage(store, copies, redirects);
         } catch (IOException | RuntimeException e) {
             s3.close();
             throw e;

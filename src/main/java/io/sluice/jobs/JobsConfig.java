@@ -1,5 +1,7 @@
 package io.sluice.jobs;
 
+import io.sluice.util.Backoff;
+
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;

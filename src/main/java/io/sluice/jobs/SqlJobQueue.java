@@ -3,6 +3,7 @@ package io.sluice.jobs;
 import io.sluice.auth.Redaction;
 
 import io.sluice.db.Database;
+import io.sluice.util.Backoff;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -2,6 +2,7 @@ package io.sluice.jobs;
 
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.KeyListing;
 import io.sluice.upload.IdGenerator;
 import org.slf4j.Logger;
@@ -43,16 +44,22 @@ public final class StoredJobOutputs implements JobOutputs {
 
     /**
      * @param local temporaries and scratch directories of this worker
-     * @param store where published outputs go; must also be a {@link KeyListing}
+     * @param store where published outputs go
      * @throws IllegalArgumentException when the store cannot list keys (pruned jobs' outputs could not be found)
      */
-    public StoredJobOutputs(OutputStore local, BlobStore store) {
+    public StoredJobOutputs(OutputStore local, ComposedStore store) {
+        this(local, store.blobs(), store.keyListing().orElseThrow(() -> new IllegalArgumentException(
+                store.blobs().getClass().getSimpleName() + " cannot list keys")));
+    }
+
+    /**
+     * @param store   where published outputs go
+     * @param listing the keys of {@code store}, to find pruned jobs' outputs
+     */
+    public StoredJobOutputs(OutputStore local, BlobStore store, KeyListing listing) {
         this.local = Objects.requireNonNull(local, "local");
         this.store = Objects.requireNonNull(store, "store");
-        if (!(store instanceof KeyListing l)) {
-            throw new IllegalArgumentException(store.getClass().getSimpleName() + " cannot list keys");
-        }
-        this.listing = l;
+        this.listing = Objects.requireNonNull(listing, "listing");
     }
 
     /** The blob key of a job's output. */

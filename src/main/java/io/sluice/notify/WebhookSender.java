@@ -2,6 +2,7 @@ package io.sluice.notify;
 
 import io.sluice.config.WebhooksConfig;
 import io.sluice.jobs.JobSignal;
+import io.sluice.util.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +47,7 @@ public final class WebhookSender {
     private final EventLog events;
     private final String secret;
     private final WebhooksConfig config;
+    private final Backoff backoff;
     private final Clock clock;
     /** Built on the first delivery: an {@code HttpClient} sets up TLS (about 180 classes) that most servers never use. */
     private HttpClient http;
@@ -76,6 +78,7 @@ public final class WebhookSender {
         this.events = Objects.requireNonNull(events, "events");
         this.secret = Objects.requireNonNull(secret, "secret");
         this.config = Objects.requireNonNull(config, "config");
+        this.backoff = new Backoff(config.backoffBase(), WebhooksConfig.BACKOFF_CAP, Backoff.Jitter.EQUAL);
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
@@ -239,14 +242,7 @@ public final class WebhookSender {
 
     /** After attempt {@code n} (1-based): base * 2^(n-1), capped at {@link WebhooksConfig#BACKOFF_CAP}, half to all of it. */
     Duration backoff(int n) {
-        long base = config.backoffBase().toMillis();
-        long cap = WebhooksConfig.BACKOFF_CAP.toMillis();
-        long ceiling = n - 1 >= 40 ? cap : Math.min(cap, base << Math.min(n - 1, 40));
-        if (ceiling <= 0) {
-            ceiling = cap;
-        }
-        long half = ceiling / 2;
-        return Duration.ofMillis(half + ThreadLocalRandom.current().nextLong(ceiling - half + 1));
+        return backoff.delay(n);
     }
 
 }

@@ -33,11 +33,11 @@ public interface BlobFiles {
     }
 
     /** The blobs of {@code store} as local files: in place when it has {@link LocalPaths}, else copied into {@code copyDir}. */
-    static BlobFiles of(BlobStore store, Path copyDir, DiskLedger disk) throws IOException {
-        if (store instanceof LocalPaths paths) {
-            return inPlace(paths);
+    static BlobFiles of(ComposedStore store, Path copyDir, DiskLedger disk) throws IOException {
+        if (store.hasLocalPaths()) {
+            return inPlace(store.localPaths().orElseThrow());
         }
-        return new BlobCopies(store, copyDir, disk);
+        return new BlobCopies(store.blobs(), copyDir, disk);
     }
 
     /** Committed files read where they are; closing does nothing. */

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.channels.ReadableByteChannel;
 
 /**
- * Where upload bytes live. One implementation per package ({@code storage.local}, later {@code storage.s3}).
+ * Where upload bytes live. One implementation per package ({@code storage.local}, {@code storage.s3}).
  *
  * <p>Contract:
  * <ul>
@@ -12,13 +12,18 @@ import java.nio.channels.ReadableByteChannel;
  *       become visible under their key only when {@link BlobWriter#commit} returns, and then they are durable
  *       (fsync'd, including the directory entry). A writer that is aborted, or never committed, leaves nothing
  *       behind.</li>
- *   <li>A key is chosen by the caller, is never derived from a client-supplied name, and is written once.</li>
+ *   <li>A key is chosen by the caller and is never derived from a client-supplied name. Committing a key that
+ *       already holds a committed blob replaces it atomically: a reader sees the old bytes or the new, never a
+ *       mix, and the old blob is gone once {@link BlobWriter#commit} returns. Uploads never rely on this (each
+ *       upload's key is a fresh id, committed once); job outputs do ({@code out-<jobId>} is committed again when
+ *       a retried attempt publishes, see {@code jobs.StoredJobOutputs}).</li>
  *   <li>{@link #sweepStaged} is called once at start-up, before any writer exists, to remove what a crash left
  *       staged.</li>
  *   <li>All methods are safe to call from many threads at once.</li>
  * </ul>
- * Optional capabilities (resumable writes at an offset, assembly of parts, presigned URLs) are separate interfaces
- * that a store may also implement, as in tusd's datastore.
+ * Optional capabilities (resumable writes at an offset, assembly of parts, presigned URLs, key listing, local
+ * paths) are separate interfaces, as in tusd's datastore; each backend states which it offers once, in its
+ * {@link ComposedStore}, and callers ask that instead of testing a store's class.
  */
 public interface BlobStore {
 

@@ -4,8 +4,9 @@ import io.sluice.api.ApiException;
 import io.sluice.api.Principal;
 import io.sluice.db.Database;
 import io.sluice.hooks.Allowed;
-import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.Presigner;
+import io.sluice.util.DerivedKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +37,7 @@ import java.util.function.Function;
  * transaction for record and job).
  *
  * <ul>
- *   <li>When the store is a {@link Presigner} (S3), the URL is the store's own; the bytes never pass through Sluice,
+ *   <li>When the store has a {@link Presigner} (S3), the URL is the store's own; the bytes never pass through Sluice,
  *       and the upload is recorded by {@link #complete} (called by the client, or by a storage event).</li>
  *   <li>Otherwise the URL is {@code PUT /api/v1/presigned/{id}?expires=&signature=} on Sluice itself, signed with
  *       HMAC-SHA256 over method, id, size, content type and expiry; that PUT streams through the direct-upload
@@ -57,12 +58,18 @@ public final class PresignService {
     public static final Duration COMPLETED_RETENTION = Duration.ofDays(7);
     public static final String PUT_PATH = "/api/v1/presigned/";
     private static final int SWEEP_BATCH = 200;
+    /**
+     * The HKDF label of the URL-signing key. A new version invalidates every URL signed with the old key (they last
+     * at most {@code presign.expiry}).
+     */
+    static final String KEY_INFO = "sluice presign v1";
 
-    private final BlobStore store;
+    private final ComposedStore store;
     private final Database db;
     private final UploadService uploads;
     private final PresignedUploads repository;
-    private final byte[] secret;
+    /** The HMAC key of Sluice-signed URLs, derived from {@code presign.secret} for this purpose only. */
+    private final byte[] key;
     private final Duration expiry;
     private final Clock clock;
     private final Function<String, Optional<String>> jobState;
@@ -77,17 +84,17 @@ public final class PresignService {
     }
 
     /**
-     * @param secret   the key of Sluice-signed URLs
+     * @param secret   {@code presign.secret}; Sluice-signed URLs are signed with a key derived from it
      * @param expiry   how long a URL is valid
      * @param jobState a job's current state by id, for the answer to a repeated completion
      */
-    public PresignService(BlobStore store, Database db, UploadService uploads, String secret, Duration expiry,
+    public PresignService(ComposedStore store, Database db, UploadService uploads, String secret, Duration expiry,
                           Clock clock, Function<String, Optional<String>> jobState) {
         this.store = Objects.requireNonNull(store, "store");
         this.db = Objects.requireNonNull(db, "db");
         this.uploads = Objects.requireNonNull(uploads, "uploads");
         this.repository = new PresignedUploads(db);
-        this.secret = secret.getBytes(StandardCharsets.UTF_8);
+        this.key = DerivedKeys.derive(secret, KEY_INFO);
         this.expiry = Objects.requireNonNull(expiry, "expiry");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.jobState = Objects.requireNonNull(jobState, "jobState");
@@ -127,7 +134,8 @@ public final class PresignService {
         String id = uploads.newId();
         Presigned answer;
         PresignedUpload.Storage storage;
-        if (store instanceof Presigner presigner) {
+        if (store.hasPresigner()) {
+            Presigner presigner = store.presigner().orElseThrow();
             storage = PresignedUpload.Storage.PRESIGNER;
             Presigner.PresignedRequest p = presigner.presignPut(id, r.size(), contentType,
                     Duration.between(now, expiresAt));
@@ -150,7 +158,7 @@ public final class PresignService {
     String sign(String method, String id, long size, String contentType, long expires) {
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
             String canonical = method + "\n" + id + "\n" + size + "\n" + contentType + "\n" + expires;
             return HexFormat.of().formatHex(mac.doFinal(canonical.getBytes(StandardCharsets.UTF_8)));
         } catch (GeneralSecurityException e) {
@@ -278,7 +286,7 @@ public final class PresignService {
             throw new ApiException(410, "upload_expired", "presigned upload " + id + " expired at "
                     + row.expiresAt());
         }
-        if (store.size(id) < 0) {
+        if (store.blobs().size(id) < 0) {
             throw notUploaded(id);
         }
         String owner;
@@ -293,7 +301,7 @@ public final class PresignService {
             throw locked;
         }
         try {
-            long size = store.size(id);
+            long size = store.blobs().size(id);
             if (size < 0) {
                 throw notUploaded(id);
             }
@@ -426,16 +434,16 @@ public final class PresignService {
     // ---------------------------------------------------------------------------------------------------------
 
     private ByteBuffer head(String key, long length) throws IOException {
-        return BlobReads.head(store, key, length);
+        return BlobReads.head(store.blobs(), key, length);
     }
 
     private String sha256(String key, long length) throws IOException {
-        return BlobReads.sha256(store, key, length);
+        return BlobReads.sha256(store.blobs(), key, length);
     }
 
     private void deleteBlobQuietly(String id) {
         try {
-            store.delete(id);
+            store.blobs().delete(id);
         } catch (IOException | RuntimeException e) {
             log.warn("could not remove the bytes of presigned upload {} (orphaned): {}", id, e.toString());
         }

@@ -76,8 +76,8 @@ final class ResumableConcat {
             }
             ResumableCore.checkLength(total, c.maxSize());
             Instant now = core.now();
-            if (core.store instanceof Assembler assembler) {
-                return assembled(assembler, parts, total, c, now);
+            if (core.stores.hasAssembler()) {
+                return assembled(core.stores.assembler().orElseThrow(), parts, total, c, now);
             }
             return copied(parts, c, now, buffer, second, disk);
         } finally {

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.ResumableStore;
 import io.sluice.upload.ResumableFailure.Expired;
 import io.sluice.upload.ResumableFailure.Locked;
@@ -33,6 +34,7 @@ final class ResumableCore {
     /** Digests of unfinished uploads kept in memory; beyond this the sha256 is recomputed at completion. */
     static final int MAX_CACHED_DIGESTS = 10_000;
 
+    final ComposedStore stores;
     final BlobStore blobs;
     final ResumableStore store;
     final Database db;
@@ -50,12 +52,11 @@ final class ResumableCore {
     private record Running(long offset, MessageDigest digest) {
     }
 
-    <S extends BlobStore & ResumableStore> ResumableCore(S store, Database db, ResumableRepository repository,
-                                                         UploadService uploads, UploadLocks locks,
-                                                         ResumableService.Settings settings, Clock clock,
-                                                         MeterRegistry metrics) {
-        this.blobs = store;
-        this.store = store;
+    ResumableCore(ComposedStore stores, Database db, ResumableRepository repository, UploadService uploads,
+                  UploadLocks locks, ResumableService.Settings settings, Clock clock, MeterRegistry metrics) {
+        this.stores = stores;
+        this.blobs = stores.blobs();
+        this.store = stores.resumable();
         this.db = db;
         this.repository = repository;
         this.uploads = uploads;

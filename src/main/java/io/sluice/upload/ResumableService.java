@@ -2,9 +2,8 @@ package io.sluice.upload;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Database;
-import io.sluice.storage.BlobStore;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.DiskLedger;
-import io.sluice.storage.ResumableStore;
 import io.sluice.upload.ResumableFailure.EmptyFile;
 import io.sluice.upload.ResumableFailure.LengthMismatch;
 import org.slf4j.Logger;
@@ -139,11 +138,9 @@ public final class ResumableService {
     private final ResumableFinish finisher;
     private final ResumableConcat concat;
 
-    public <S extends BlobStore & ResumableStore> ResumableService(S store, Database db, ResumableRepository repository,
-                                                                    UploadService uploads, UploadLocks locks,
-                                                                    Settings settings, Clock clock,
-                                                                    MeterRegistry metrics) {
-        this.core = new ResumableCore(store, db, repository, uploads, locks, settings, clock, metrics);
+    public ResumableService(ComposedStore stores, Database db, ResumableRepository repository, UploadService uploads,
+                            UploadLocks locks, Settings settings, Clock clock, MeterRegistry metrics) {
+        this.core = new ResumableCore(stores, db, repository, uploads, locks, settings, clock, metrics);
         FileRules rules = new FileRules(uploads);
         this.finisher = new ResumableFinish(core, rules);
         this.appender = new ResumableAppend(core, rules, finisher);

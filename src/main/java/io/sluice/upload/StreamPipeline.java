@@ -1,5 +1,7 @@
 package io.sluice.upload;
 
+import io.sluice.util.Uninterruptibles;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -100,7 +102,7 @@ final class StreamPipeline implements AutoCloseable {
                     drainFailure = t;
                 } finally {
                     if (hasher != null) {
-                        joinQuietly(hasher);
+                        Uninterruptibles.join(hasher);
                     }
                 }
             });
@@ -110,29 +112,13 @@ final class StreamPipeline implements AutoCloseable {
         buffer.clear();
     }
 
-    /** Joins {@code t} even if interrupted meanwhile (a buffer must never be reused under a running thread). */
-    private static void joinQuietly(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     /** Waits for the drain thread, uninterruptibly, and rethrows what it failed with. */
     private void awaitDrain() throws IOException {
         Thread t = drain;
         if (t == null) {
             return;
         }
-        joinQuietly(t);
+        Uninterruptibles.join(t);
         drain = null;
         Throwable f = drainFailure;
         if (f != null) {

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.util.Uninterruptibles;
 import org.apache.tika.metadata.Metadata;
 import org.apache.tika.mime.MediaType;
 import org.apache.tika.mime.MediaTypeRegistry;
@@ -166,21 +167,10 @@ public final class TypeDetector {
 
     private MimeTypes types() {
         loading.run(); // no-op when the background thread has started it: get() then waits for that run
-        boolean interrupted = false;
         try {
-            while (true) {
-                try {
-                    return loading.get();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    throw new IllegalStateException("Tika's type registry could not be loaded", e.getCause());
-                }
-            }
-        } finally {
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            return Uninterruptibles.get(loading);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Tika's type registry could not be loaded", e.getCause());
         }
     }
 

@@ -1,5 +1,6 @@
 package io.sluice.jobs;
 
+import io.sluice.util.Backoff;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -145,7 +145,7 @@ class S3JobOutputsTest {
         String bucket = s3.newBucket();
         Path data = dir.resolve("direct-" + bucket);
         try (S3BlobStore store = S3BlobStore.open(s3.settings(bucket, 5L << 20), data)) {
-            StoredJobOutputs outputs = new StoredJobOutputs(new OutputStore(data), store);
+            StoredJobOutputs outputs = new StoredJobOutputs(new OutputStore(data), store, store);
             String jobId = new IdGenerator(Clock.systemUTC()).next();
             Path first = outputs.temporaryFile(jobId, 1);
             Files.writeString(first, "{\"a\":1}\n");

@@ -1,5 +1,8 @@
 package io.sluice.tus;
 
+import io.sluice.storage.s3.S3Clients;
+import io.sluice.storage.s3.S3ResumableStore;
+import io.sluice.storage.s3.S3Settings;
 import io.sluice.testing.GeneratedBody;
 import io.sluice.testing.Json;
 import io.sluice.testing.S3Server;
@@ -11,6 +14,7 @@ import io.tus.java.client.TusUploader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.s3.S3Client;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -230,7 +234,7 @@ class S3ResumableUploadTest {
      * and a finished partial's, even when an interrupted concatenation had already promoted it to an object.
      */
     @Test
-    void expiredUploadsLeaveNothingInTheBucket() throws Exception {
+    void expiredUploadsLeaveNothingInTheBucket(@TempDir Path promoteSpool) throws Exception {
         S3Server s3 = S3Server.get();
         String bucket = s3.newBucket();
         try (TestServer server = TestServer.start(dataDir, s3.serverSettings(bucket, "storage.s3.partSize", "5MiB",
@@ -241,7 +245,13 @@ class S3ResumableUploadTest {
             String partial = tus.created(MIB, "Upload-Concat", "partial");
             tus.patchOk(partial, 0, new GeneratedBody(MIB, 31).readAllBytes());
             // What a concatenation cut short by a crash leaves: the partial promoted to an object, its row intact.
-            ((io.sluice.storage.ResumableStore) server.app().store()).promote(partial.substring(Tus.BASE.length()));
+            // Every piece of S3 state is in the bucket, so a store of its own over the same bucket does what the
+            // server's would.
+            S3Settings settings = s3.settings(bucket, 5 * MIB);
+            try (S3Client client = S3Clients.client(settings)) {
+                new S3ResumableStore(client, settings, promoteSpool)
+                        .promote(partial.substring(Tus.BASE.length()));
+            }
             assertThat(s3.objects(bucket)).contains("blobs/" + partial.substring(Tus.BASE.length()));
 
             for (String path : List.of(unfinished, partial)) {

@@ -7,12 +7,16 @@ import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
 import io.sluice.testing.TestServer;
+import io.sluice.util.DerivedKeys;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 import java.io.ByteArrayInputStream;
 import java.net.URI;
@@ -119,6 +123,45 @@ class PresignTest {
         assertError(second, 409, "already_completed");
         assertThat(server.app().store().size(id)).isEqualTo(bytes.length);
         assertThat(jobsOf(id)).isEqualTo(1);
+    }
+
+    /**
+     * URLs are signed with a key derived for presigning (HKDF, "sluice presign v1"), never with the configured secret
+     * itself: even with the webhook secret set to the same value, a presign signature is not a webhook signature.
+     * A URL signed the pre-HKDF way (the raw secret) is refused, as URLs issued before the upgrade are.
+     */
+    @Test
+    void urlsAreSignedWithAKeyDerivedForPresigningAndStillRoundTrip() throws Exception {
+        String shared = "one-secret-for-everything-0123";
+        try (TestServer s = TestServer.start(dir.resolve("derived"), "presign.secret", shared,
+                "webhooks.secret", shared)) {
+            byte[] bytes = CSV.getBytes(StandardCharsets.UTF_8);
+            JsonNode p = presign(s, "stock.csv", bytes.length, "text/csv", null);
+            String id = p.path("uploadId").asText();
+            String url = p.path("url").asText();
+            long expires = Long.parseLong(url.replaceAll(".*[?&]expires=(\\d+).*", "$1"));
+            String signature = url.substring(url.indexOf("signature=") + 10);
+            String canonical = "PUT\n" + id + "\n" + bytes.length + "\ntext/csv\n" + expires;
+            assertThat(signature).isEqualTo(hmac(DerivedKeys.derive(shared, PresignService.KEY_INFO), canonical));
+            String oldWay = hmac(shared.getBytes(StandardCharsets.UTF_8), canonical);
+            assertThat(signature).as("not the raw secret's MAC").isNotEqualTo(oldWay);
+
+            HttpResponse<String> stale = send(s, HttpRequest.newBuilder(URI.create(url.replace(signature, oldWay)))
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)).header("Content-Type", "text/csv"));
+            assertError(stale, 403, "presign_invalid");
+            assertThat(s.app().store().size(id)).as("nothing stored for the refused URL").isEqualTo(-1);
+
+            HttpResponse<String> put = send(s, exactly(p, bytes));
+            assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+            assertThat(s.app().store().size(id)).isEqualTo(bytes.length);
+            s.assertNothingLeftBehind();
+        }
+    }
+
+    private static String hmac(byte[] key, String text) throws Exception {
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(key, "HmacSHA256"));
+        return HexFormat.of().formatHex(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test

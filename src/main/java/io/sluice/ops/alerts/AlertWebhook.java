@@ -2,6 +2,7 @@ package io.sluice.ops.alerts;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.notify.Signature;
+import io.sluice.util.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,8 @@ public final class AlertWebhook implements Consumer<AlertStatus>, AutoCloseable 
     public static final int MAX_IN_FLIGHT = 8;
     public static final int ATTEMPTS = 3;
     public static final Duration BACKOFF = Duration.ofSeconds(1);
+    private static final Backoff RETRY = new Backoff(BACKOFF, BACKOFF.multipliedBy(1L << (ATTEMPTS - 1)),
+            Backoff.Jitter.NONE);
     static final Duration TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger log = LoggerFactory.getLogger(AlertWebhook.class);
@@ -104,7 +107,7 @@ public final class AlertWebhook implements Consumer<AlertStatus>, AutoCloseable 
             }
             if (attempt < ATTEMPTS) {
                 try {
-                    Thread.sleep(BACKOFF.multipliedBy(1L << (attempt - 1)));
+                    Thread.sleep(RETRY.delay(attempt));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;

@@ -1,6 +1,7 @@
 package io.sluice.ops.supervisor;
 
 import io.sluice.config.Units;
+import io.sluice.util.Backoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the server as a child JVM and restarts it when it exits abnormally, fails its health check
  * {@code healthFailures} times in a row, takes more RSS than allowed, or never starts listening. A child that exits
- * 0 stopped on purpose and is not restarted. Restarts wait an exponential {@link Backoff}; more than
+ * 0 stopped on purpose and is not restarted. Restarts wait an exponential {@link #RESTART_BACKOFF}; more than
  * {@code maxRestarts} in the window and the supervisor gives up ({@link #EXIT_GAVE_UP}).
  *
  * <p>{@link #requestStop()} (SIGTERM/SIGINT to the supervisor) sends SIGTERM to the child, waits up to
@@ -36,7 +37,14 @@ public final class Supervisor {
     private final SupervisorSettings settings;
     private final List<String> command;
     private final CountDownLatch stop = new CountDownLatch(1);
-    private final Backoff backoff = new Backoff();
+    /** Delay before a restart: 1 s, 2 s, 4 s ... up to a minute, so a crash loop slows down. */
+    static final Backoff RESTART_BACKOFF = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60),
+            Backoff.Jitter.NONE);
+    /**
+     * Restarts since the child last ran healthily for the minimum uptime (then it drops to 0, so a crash once a
+     * day waits one second). Only the supervisor's loop touches it.
+     */
+    private int restartsSinceHealthy;
 
     public Supervisor(SupervisorSettings settings) {
         this.settings = settings;
@@ -76,7 +84,7 @@ public final class Supervisor {
                             Units.formatDuration(settings.restartWindow()));
                     return EXIT_GAVE_UP;
                 }
-                Duration delay = backoff.next();
+                Duration delay = RESTART_BACKOFF.delay(++restartsSinceHealthy);
                 log.warn("supervisor: restarting child pid {}: {}{}; restart {} of {} within {}, backoff {} ms",
                         child.pid(), reason, killed ? ", killed after " + settings.stopTimeout().toSeconds()
                                 + " s without stopping" : "", budget.used(), settings.maxRestarts(),
@@ -142,11 +150,11 @@ public final class Supervisor {
                             failures, settings.healthFailures(), r.detail());
                 }
             }
-            if (everHealthy && failures == 0 && !backoff.isReset()
+            if (everHealthy && failures == 0 && restartsSinceHealthy > 0
                     && child.uptime().compareTo(settings.minUptime()) >= 0) {
                 log.info("supervisor: child pid {} healthy for {} s; backoff reset", child.pid(),
                         child.uptime().toSeconds());
-                backoff.reset();
+                restartsSinceHealthy = 0;
             }
         }
         return null;

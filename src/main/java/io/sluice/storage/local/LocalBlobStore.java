@@ -2,6 +2,7 @@ package io.sluice.storage.local;
 
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.LocalPaths;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
@@ -55,6 +56,11 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         createDirectoriesDurably(blobs);
         createDirectoriesDurably(staging);
         createDirectoriesDurably(resumable);
+    }
+
+    /** This store with what it offers: resumable blobs and blobs read in place; no assembly, presigning or listing. */
+    public ComposedStore composed() {
+        return ComposedStore.of(this, this).withLocalPaths(this);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.sluice.storage.s3;
 
 import io.sluice.storage.BlobWriter;
+import io.sluice.util.Uninterruptibles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -241,21 +242,10 @@ final class S3BlobWriter implements BlobWriter {
             log.debug("closing spool file of {}", object, e);
         }
         // A part still uploading would survive an abort made under it (S3 documents this): let them end first.
-        boolean interrupted = false;
         for (PartUpload p : pending) {
-            while (true) {
-                try {
-                    p.thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
+            Uninterruptibles.join(p.thread);
         }
         pending.clear();
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
         if (uploadId != null) {
             try {
                 store.s3().abortMultipartUpload(b -> b.bucket(store.bucket()).key(object).uploadId(uploadId));

@@ -2,6 +2,7 @@ package io.sluice.storage.s3;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.sluice.storage.Assembler;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
 import org.slf4j.Logger;
@@ -114,6 +115,22 @@ public final class S3ResumableStore implements ResumableStore, Assembler {
      * @param s3       a client for the bucket (not closed by this store)
      * @param spoolDir local directory for writers' spool files (the data directory's {@code tmp})
      */
+    /** Resumable blobs over {@code blobs}' client and settings, spooling beside its part files. */
+    public static S3ResumableStore over(S3BlobStore blobs) throws IOException {
+        return new S3ResumableStore(blobs.client(), blobs.settings(), blobs.spoolDirectory());
+    }
+
+    /**
+     * The whole S3 store for {@code storage.type: s3}: committed blobs, presigning and listing from {@code blobs},
+     * resumable blobs and assembly from this store over the same client and bucket. Every piece of state is in the
+     * bucket, so any node can resume what another started. Closing it closes {@code blobs}, which owns the SDK
+     * clients.
+     */
+    public ComposedStore composedWith(S3BlobStore blobs) {
+        return ComposedStore.of(blobs, this).withAssembler(this).withPresigner(blobs).withKeyListing(blobs)
+                .closedBy(blobs);
+    }
+
     public S3ResumableStore(S3Client s3, S3Settings settings, Path spoolDir) throws IOException {
         if (settings.partSize() < S3Settings.MIN_PART_SIZE || settings.partSize() > S3Settings.MAX_PART_SIZE) {
             throw new IllegalArgumentException("part size " + settings.partSize() + " is outside S3's limits");

@@ -10,18 +10,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 class BackoffAndBudgetTest {
 
     @Test
-    void backoffDoublesFromOneSecondToTheCapAndResets() {
-        Backoff b = new Backoff();
-        assertThat(b.isReset()).isTrue();
+    void backoffDoublesFromOneSecondToTheCap() {
         long[] expected = {1, 2, 4, 8, 16, 32, 60, 60};
-        for (long seconds : expected) {
-            assertThat(b.next()).isEqualTo(Duration.ofSeconds(seconds));
+        for (int restart = 1; restart <= expected.length; restart++) {
+            assertThat(Supervisor.RESTART_BACKOFF.delay(restart, 0.7)).as("restart %d", restart)
+                    .isEqualTo(Duration.ofSeconds(expected[restart - 1]));
         }
-        for (int i = 0; i < 100; i++) {
-            assertThat(b.next()).isEqualTo(Backoff.CAP); // no overflow however long it loops
+        for (int restart = 9; restart < 200; restart++) {
+            // no overflow however long it loops
+            assertThat(Supervisor.RESTART_BACKOFF.delay(restart)).isEqualTo(Duration.ofSeconds(60));
         }
-        b.reset();
-        assertThat(b.next()).isEqualTo(Duration.ofSeconds(1));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.sluice.storage.s3;
 
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.ComposedStore;
 import io.sluice.storage.Presigner;
 import io.sluice.testing.S3Server;
 import org.junit.jupiter.api.AfterEach;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -219,5 +221,39 @@ class S3BlobStoreTest {
                 HttpResponse.BodyHandlers.ofString());
         assertThat(forged.statusCode()).isEqualTo(403);
         assertThat(store.size("presigned02")).isEqualTo(-1);
+    }
+
+    /** What S3 offers, stated once in its composed store: assembly, presigning and listing, no local paths. */
+    @Test
+    void composedStoreOffersWhatS3Has() throws Exception {
+        S3ResumableStore resumable = S3ResumableStore.over(store);
+        ComposedStore composed = resumable.composedWith(store);
+        assertThat(composed.blobs()).isSameAs(store);
+        assertThat(composed.resumable()).isSameAs(resumable);
+        assertThat(composed.assembler()).containsSame(resumable);
+        assertThat(composed.presigner()).containsSame(store);
+        assertThat(composed.keyListing()).containsSame(store);
+        assertThat(composed.hasLocalPaths()).as("processors get copies of S3 blobs").isFalse();
+    }
+
+    /** BlobStore: committing a key again replaces the blob (a retried job attempt publishes its output again). */
+    @Test
+    void committingAKeyAgainReplacesTheBlob() throws IOException {
+        byte[] first = bytes(PART + 1000);
+        byte[] second = bytes(100);
+        for (byte[] data : List.of(first, second)) {
+            try (BlobWriter w = store.create("out-again01")) {
+                writeAll(w, data);
+                w.commit();
+            }
+        }
+        assertThat(store.size("out-again01")).isEqualTo(second.length);
+        ByteArrayOutputStream read = new ByteArrayOutputStream();
+        try (ReadableByteChannel ch = store.openRange("out-again01", 0, second.length)) {
+            Channels.newInputStream(ch).transferTo(read);
+        }
+        assertThat(read.toByteArray()).isEqualTo(second);
+        assertThat(s3.objects(bucket)).containsExactly("blobs/out-again01");
+        assertThat(store.stagedCount()).isZero();
     }
 }

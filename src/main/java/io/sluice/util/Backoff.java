@@ -1,4 +1,4 @@
-package io.sluice.jobs;
+package io.sluice.util;
 
 import java.time.Duration;
 import java.util.Objects;

@@ -1,5 +1,6 @@
-package io.sluice.jobs;
+package io.sluice.util;
 
+import io.sluice.config.WebhooksConfig;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -62,6 +63,20 @@ class BackoffTest {
                 assertThat(d).isGreaterThanOrEqualTo(ceiling.dividedBy(2)).isLessThanOrEqualTo(ceiling);
             }
         }
+    }
+
+    /** The webhook schedule with its defaults: 30 s doubling, capped at an hour, never below half the ceiling. */
+    @Test
+    void webhookRetriesDoubleFromTheirBaseUpToAnHour() {
+        Backoff b = new Backoff(WebhooksConfig.DEFAULT_BACKOFF_BASE, WebhooksConfig.BACKOFF_CAP, Backoff.Jitter.EQUAL);
+        long[] expectedSeconds = {30, 60, 120, 240, 480, 960, 1920, 3600, 3600};
+        for (int attempt = 1; attempt <= expectedSeconds.length; attempt++) {
+            Duration ceiling = Duration.ofSeconds(expectedSeconds[attempt - 1]);
+            assertThat(b.ceiling(attempt)).as("attempt %d", attempt).isEqualTo(ceiling);
+            assertThat(b.delay(attempt, 0.0)).isEqualTo(ceiling.dividedBy(2));
+            assertThat(b.delay(attempt, ALMOST_ONE)).isLessThan(ceiling);
+        }
+        assertThat(b.delay(1_000, 0.0)).as("no overflow").isEqualTo(Duration.ofMinutes(30));
     }
 
     @Test
