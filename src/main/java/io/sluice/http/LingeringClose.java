@@ -37,6 +37,28 @@ final class LingeringClose {
     }
 
     /**
+     * Discards what of the request's content has already arrived, without waiting and without failing the rest
+     * (which {@code Request.consumeAvailable()} does, leaving nothing to drain).
+     *
+     * @return true when the content was read to its end (or the connection failed): there is nothing to linger for
+     */
+    static boolean readAvailable(Request request) {
+        while (true) {
+            Content.Chunk chunk = request.read();
+            if (chunk == null) {
+                return false;
+            }
+            try {
+                if (Content.Chunk.isFailure(chunk) || chunk.isLast()) {
+                    return true;
+                }
+            } finally {
+                chunk.release();
+            }
+        }
+    }
+
+    /**
      * Discards the request's remaining content until its end, {@code maxTime} or {@code maxBytes}.
      *
      * @return true when the body was read to its end (the connection can then even be kept alive)

@@ -185,12 +185,13 @@ public final class Router extends Handler.Abstract implements Routes {
      * connection closes. Only on the request's own virtual thread: it blocks.
      */
     private static void answer(Request request, Response response, Callback callback, ApiException e) {
-        if (response.isCommitted() || request.consumeAvailable()) {
+        // Not Request.consumeAvailable(): what it cannot read at once it fails, and the drain would read nothing.
+        if (response.isCommitted() || LingeringClose.readAvailable(request)) {
             writeError(request, response, callback, e);
             return;
         }
         Callback.Completable written = new Callback.Completable();
-        writeError(request, response, written, e);
+        write(request, response, written, e, true);
         try {
             written.get();
         } catch (InterruptedException ie) {
@@ -207,6 +208,12 @@ public final class Router extends Handler.Abstract implements Routes {
 
     /** Writes {@code e} as the JSON error response, or aborts when a response is already under way. */
     static void writeError(Request request, Response response, Callback callback, ApiException e) {
+        write(request, response, callback, e, !response.isCommitted() && !request.consumeAvailable());
+    }
+
+    /** @param bodyLeft the request's body was not read to its end: the connection closes after this answer */
+    private static void write(Request request, Response response, Callback callback, ApiException e,
+                              boolean bodyLeft) {
         if (response.isCommitted()) {
             callback.failed(e);
             return;
@@ -222,7 +229,7 @@ public final class Router extends Handler.Abstract implements Routes {
         // A refusal is often sent before the request body was read. Jetty closes a connection whose body was not
         // consumed, after this response; say so in it, or a keep-alive client sends its next request into a
         // connection that is about to close (what Jetty's own Response.writeError does too).
-        if (!request.consumeAvailable() && request.getConnectionMetaData().getHttpVersion().getVersion() <= 11) {
+        if (bodyLeft && request.getConnectionMetaData().getHttpVersion().getVersion() <= 11) {
             response.getHeaders().ensureField(HttpFields.CONNECTION_CLOSE);
         }
         byte[] body = Json.error(e.code(), e.getMessage(), e.details(), RequestIds.get(request));
