@@ -1,5 +1,6 @@
 package io.sluice.storage.local;
 
+import io.sluice.db.GroupCommit;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
 import io.sluice.storage.LocalPaths;
@@ -20,6 +21,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
@@ -33,6 +36,12 @@ import java.util.regex.Pattern;
  *
  * <p>Resumable blobs grow in place at {@code <root>/resumable/<xy>/<key>} and are promoted by the same kind of
  * rename.
+ *
+ * <p>Per-upload costs are shared where the contract allows: the directory fsyncs of commits that finish while
+ * another directory fsync runs are done together, once per distinct directory, by one of their callers
+ * ({@link GroupCommit}; each caller still returns only after its own directory was fsync'd); and a file being
+ * written is handed to the disk's write-back every {@link Writeback#INTERVAL} bytes, so its final fsync waits only
+ * for the tail.
  */
 public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPaths {
 
@@ -46,9 +55,22 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
     private final Path staging;
     private final Path resumable;
     private final AtomicInteger staged = new AtomicInteger();
+    private final Writeback writeback;
+    /** Directory fsyncs after renames: each distinct directory of a batch once. */
+    private final GroupCommit<Path> directorySyncs = new GroupCommit<>(64, Duration.ZERO, dirs -> {
+        for (Path dir : new LinkedHashSet<>(dirs)) {
+            fsyncDirectory(dir);
+        }
+    });
 
     public LocalBlobStore(Path root) throws IOException {
+        this(root, Writeback.linux());
+    }
+
+    /** With the given write-back (tests choose {@link Writeback#disabled()} to run the fallback path). */
+    LocalBlobStore(Path root, Writeback writeback) throws IOException {
         this.root = root;
+        this.writeback = writeback;
         this.blobs = root.resolve("blobs");
         this.staging = root.resolve("tmp");
         this.resumable = root.resolve("resumable");
@@ -64,7 +86,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         Path temp = staging.resolve(key + "." + Long.toHexString(System.nanoTime()) + STAGED_SUFFIX);
         FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         staged.incrementAndGet();
-        return new LocalWriter(channel, temp, target);
+        return new LocalWriter(channel, temp, target, writeback.track(temp, 0));
     }
 
     @Override
@@ -161,12 +183,13 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
-        fsyncDirectory(p.getParent());
+        syncDirectory(p.getParent());
     }
 
     @Override
     public ResumableWriter openAppend(String key, long offset) throws IOException {
-        FileChannel ch = FileChannel.open(resumablePathOf(key), StandardOpenOption.WRITE);
+        Path file = resumablePathOf(key);
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
         try {
             long size = ch.size();
             if (size < offset) {
@@ -177,7 +200,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
                 ch.truncate(offset);
             }
             ch.position(offset);
-            return new Appender(ch);
+            return new Appender(ch, offset, writeback.track(file, offset));
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -213,8 +236,8 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("resumable and blob directories must be on one filesystem", e);
         }
-        fsyncDirectory(to.getParent());
-        fsyncDirectory(from.getParent());
+        syncDirectory(to.getParent());
+        syncDirectory(from.getParent());
     }
 
     @Override
@@ -240,10 +263,14 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
     private static final class Appender implements ResumableWriter {
         private final FileChannel channel;
+        private final long start;
+        private final Writeback.Tracker writeback;
         private volatile long written;
 
-        Appender(FileChannel channel) {
+        Appender(FileChannel channel, long start, Writeback.Tracker writeback) {
             this.channel = channel;
+            this.start = start;
+            this.writeback = writeback;
         }
 
         @Override
@@ -253,6 +280,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
                 n += channel.write(buffer);
             }
             written += n;
+            writeback.written(start + written);
         }
 
         @Override
@@ -275,6 +303,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
 
         @Override
         public void close() {
+            writeback.close();
             try {
                 channel.close();
             } catch (IOException e) {
@@ -305,6 +334,11 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         fsyncDirectory(parent);
     }
 
+    /** {@link #fsyncDirectory}, shared with the concurrent commits that need the same or another directory. */
+    private void syncDirectory(Path dir) throws IOException {
+        directorySyncs.commit(dir, IOException.class);
+    }
+
     private static void fsyncDirectory(Path dir) throws IOException {
         // Makes the rename or unlink itself durable, not just the file's bytes.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -316,13 +350,15 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         private final FileChannel channel;
         private final Path temp;
         private final Path target;
+        private final Writeback.Tracker writeback;
         private long written;
         private boolean done;
 
-        LocalWriter(FileChannel channel, Path temp, Path target) {
+        LocalWriter(FileChannel channel, Path temp, Path target, Writeback.Tracker writeback) {
             this.channel = channel;
             this.temp = temp;
             this.target = target;
+            this.writeback = writeback;
         }
 
         @Override
@@ -333,6 +369,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
             while (buffer.hasRemaining()) {
                 written += channel.write(buffer);
             }
+            writeback.written(written);
         }
 
         @Override
@@ -346,6 +383,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
                 throw new IllegalStateException("writer already finished");
             }
             channel.force(true);
+            writeback.close();
             channel.close();
             try {
                 Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -354,7 +392,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
             }
             done = true;
             staged.decrementAndGet();
-            fsyncDirectory(target.getParent());
+            syncDirectory(target.getParent());
         }
 
         @Override
@@ -364,6 +402,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
             }
             done = true;
             staged.decrementAndGet();
+            writeback.close();
             try {
                 channel.close();
             } catch (IOException e) {
