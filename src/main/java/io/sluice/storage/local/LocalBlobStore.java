@@ -1,6 +1,5 @@
 package io.sluice.storage.local;
 
-import io.sluice.db.GroupCommit;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.BlobWriter;
 import io.sluice.storage.LocalPaths;
@@ -21,8 +20,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
-import java.util.LinkedHashSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
@@ -37,11 +34,10 @@ import java.util.regex.Pattern;
  * <p>Resumable blobs grow in place at {@code <root>/resumable/<xy>/<key>} and are promoted by the same kind of
  * rename.
  *
- * <p>Per-upload costs are shared where the contract allows: the directory fsyncs of commits that finish while
- * another directory fsync runs are done together, once per distinct directory, by one of their callers
- * ({@link GroupCommit}; each caller still returns only after its own directory was fsync'd); and a file being
- * written is handed to the disk's write-back every {@link Writeback#INTERVAL} bytes, so its final fsync waits only
- * for the tail.
+ * <p>A file being written is handed to the disk's write-back every {@link Writeback#INTERVAL} bytes, so its final
+ * fsync waits only for the tail. Directory fsyncs stay one per commit, on the caller's thread: concurrent ones
+ * already share the filesystem's journal commit, and funnelling them through one thread was measured slower
+ * (docs/decisions.md, "uploads: group commit and early write-back").
  */
 public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPaths {
 
@@ -56,12 +52,6 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
     private final Path resumable;
     private final AtomicInteger staged = new AtomicInteger();
     private final Writeback writeback;
-    /** Directory fsyncs after renames: each distinct directory of a batch once. */
-    private final GroupCommit<Path> directorySyncs = new GroupCommit<>(64, Duration.ZERO, dirs -> {
-        for (Path dir : new LinkedHashSet<>(dirs)) {
-            fsyncDirectory(dir);
-        }
-    });
 
     public LocalBlobStore(Path root) throws IOException {
         this(root, Writeback.linux());
@@ -183,7 +173,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.force(true);
         }
-        syncDirectory(p.getParent());
+        fsyncDirectory(p.getParent());
     }
 
     @Override
@@ -236,8 +226,8 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         } catch (AtomicMoveNotSupportedException e) {
             throw new IOException("resumable and blob directories must be on one filesystem", e);
         }
-        syncDirectory(to.getParent());
-        syncDirectory(from.getParent());
+        fsyncDirectory(to.getParent());
+        fsyncDirectory(from.getParent());
     }
 
     @Override
@@ -334,11 +324,6 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         fsyncDirectory(parent);
     }
 
-    /** {@link #fsyncDirectory}, shared with the concurrent commits that need the same or another directory. */
-    private void syncDirectory(Path dir) throws IOException {
-        directorySyncs.commit(dir, IOException.class);
-    }
-
     private static void fsyncDirectory(Path dir) throws IOException {
         // Makes the rename or unlink itself durable, not just the file's bytes.
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
@@ -392,7 +377,7 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
             }
             done = true;
             staged.decrementAndGet();
-            syncDirectory(target.getParent());
+            fsyncDirectory(target.getParent());
         }
 
         @Override
