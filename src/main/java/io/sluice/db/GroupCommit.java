@@ -68,6 +68,9 @@ public final class GroupCommit<T> {
     public <E extends Exception> void commit(T item, Class<E> thrown) throws E {
         Item<T> mine = new Item<>(item, Thread.currentThread());
         queue.add(mine);
+        // Waiting is uninterruptible, as the commit it waits for is: an interrupt is kept for the caller, not
+        // allowed to turn the park below into a spin.
+        boolean interrupted = false;
         while (mine.outcome == null) {
             if (leader.tryLock()) {
                 try {
@@ -86,7 +89,11 @@ public final class GroupCommit<T> {
                 // Woken by the batch that holds this item or by a leader handing over (a wake-up that comes before
                 // the park is kept as the thread's permit); the timeout is a second line only.
                 LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+                interrupted |= Thread.interrupted();
             }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         Throwable failure = mine.outcome.failure();
         if (failure == null) {

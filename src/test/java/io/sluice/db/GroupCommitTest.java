@@ -172,6 +172,35 @@ class GroupCommitTest {
     }
 
     @Test
+    void anInterruptedCallerStillWaitsForItsCommitAndKeepsTheInterrupt() throws Exception {
+        CountDownLatch firstEntered = new CountDownLatch(1);
+        CountDownLatch releaseFirst = new CountDownLatch(1);
+        Set<String> durable = ConcurrentHashMap.newKeySet();
+        GroupCommit<String> gc = new GroupCommit<>(8, Duration.ZERO, batch -> {
+            if (batch.contains("first")) {
+                firstEntered.countDown();
+                assertThat(releaseFirst.await(30, TimeUnit.SECONDS)).isTrue();
+            }
+            durable.addAll(batch);
+        });
+        Future<?> first = pool.submit(() -> {
+            gc.commit("first", IOException.class);
+            return null;
+        });
+        assertThat(firstEntered.await(30, TimeUnit.SECONDS)).isTrue();
+        Future<Boolean> second = pool.submit(() -> {
+            Thread.currentThread().interrupt();
+            gc.commit("second", IOException.class);
+            return durable.contains("second") && Thread.currentThread().isInterrupted();
+        });
+        Await.until(WAIT, "the interrupted caller queued", () -> gc.queued() == 1);
+        assertThat(second.isDone()).isFalse();
+        releaseFirst.countDown();
+        first.get(30, TimeUnit.SECONDS);
+        assertThat(second.get(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
     void badBoundsAreRefused() {
         assertThatThrownBy(() -> new GroupCommit<String>(0, Duration.ZERO, b -> { }))
                 .isInstanceOf(IllegalArgumentException.class);
