@@ -9,11 +9,10 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Savepoint;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The connection pool, the migrations and the dialect differences, in one place.
@@ -24,11 +23,11 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>SQLite allows one writer at a time, and with {@code synchronous=FULL} every commit waits for an fsync of the
  * WAL. Instead of letting concurrent writers spin on {@code SQLITE_BUSY}, or queue for one commit (one fsync) each,
- * writes are <em>group-committed</em>: one writer at a time commits, and it takes every write queued meanwhile into
- * the same transaction, each in a savepoint of its own. A work that fails is rolled back to its savepoint and fails
- * alone; a commit that fails fails every work of its batch. Each caller returns only after the commit that holds its
- * work. The work may therefore run on another caller's thread: it must depend only on the connection it is given
- * (no thread-locals, no calls back into {@link #write}).
+ * writes are <em>group-committed</em> through a {@link GroupCommit}: one writer at a time commits, and it takes every
+ * write queued meanwhile into the same transaction, each in a savepoint of its own. A work that fails is rolled back
+ * to its savepoint and fails alone; a commit that fails fails every work of its batch. Each caller returns only after
+ * the commit that holds its work. The work may therefore run on another caller's thread: it must depend only on the
+ * connection it is given (no thread-locals, no calls back into {@link #write}).
  *
  * <p>A transaction that fails leaves no broken connection behind: it is rolled back, and a connection whose commit
  * failed or whose rollback did not leave it clean is evicted from the pool, never handed out again. (SQLite rolls a
@@ -69,9 +68,9 @@ public final class Database implements AutoCloseable {
     private PgListener listener;
     /** Sessions handed out by {@link #openSession}, closed with the database at the latest. */
     private final ConcurrentLinkedQueue<Connection> sessions = new ConcurrentLinkedQueue<>();
-    /** Held by the one caller that is running and committing a batch of queued writes. */
-    private final ReentrantLock committer = new ReentrantLock();
-    private final ConcurrentLinkedQueue<Pending<?>> queue = new ConcurrentLinkedQueue<>();
+    /** SQLite's writes, one transaction per batch of concurrent ones (no wait beyond the running commit). */
+    private final GroupCommit<Pending<?>> writes = new GroupCommit<>(MAX_GROUP_COMMIT, Duration.ZERO,
+            this::commitBatch);
     /** Space kept for the database on its disk (SQLite); none on PostgreSQL, whose disk is not ours. */
     private final Headroom headroom;
 
@@ -299,26 +298,7 @@ public final class Database implements AutoCloseable {
             return writeAlone(work);
         }
         Pending<T> mine = new Pending<>(work);
-        queue.add(mine);
-        while (!mine.isDone()) {
-            if (committer.tryLock()) {
-                try {
-                    while (!mine.isDone()) {
-                        commitBatch();
-                    }
-                } finally {
-                    committer.unlock();
-                }
-                // Writes queued after our last batch: wake one of them to commit them (a waiter that finds the lock
-                // taken waits for its own completion or for this wake-up, so none is left waiting on nobody).
-                Pending<?> next = queue.peek();
-                if (next != null) {
-                    next.wake();
-                }
-            } else {
-                mine.await();
-            }
-        }
+        writes.commit(mine, SQLException.class);
         return mine.outcome();
     }
 
@@ -412,19 +392,15 @@ public final class Database implements AutoCloseable {
                 e.getErrorCode(), e);
     }
 
-    /** Runs the queued writes (up to {@link #MAX_GROUP_COMMIT}) in one transaction and completes each of them. */
-    private void commitBatch() {
-        List<Pending<?>> batch = new ArrayList<>();
-        for (Pending<?> p = queue.poll(); p != null; p = batch.size() < MAX_GROUP_COMMIT ? queue.poll() : null) {
-            batch.add(p);
-        }
-        if (batch.isEmpty()) {
-            return;
-        }
-        List<Runnable> outcomes = new ArrayList<>(batch.size());
+    /**
+     * Runs one batch of queued writes in one transaction and records each one's own outcome (a work that failed in
+     * its savepoint fails alone); throws, failing the whole batch, when the transaction does not commit.
+     */
+    private void commitBatch(List<Pending<?>> batch) throws SQLException {
+        List<Runnable> outcomes;
         try {
             try {
-                outcomes.addAll(inTransaction(c -> runAll(batch, c)));
+                outcomes = inTransaction(c -> runAll(batch, c));
             } catch (SQLException | RuntimeException | Error e) {
                 // Out of disk space: the headroom kept for this moment goes to the database, and the batch runs
                 // again from the start (its first run was rolled back).
@@ -432,27 +408,19 @@ public final class Database implements AutoCloseable {
                     throw e;
                 }
                 try {
-                    outcomes.addAll(inTransaction(c -> runAll(batch, c)));
+                    outcomes = inTransaction(c -> runAll(batch, c));
                 } catch (SQLException | RuntimeException | Error again) {
                     again.addSuppressed(e);
                     throw again;
                 }
             }
-        } catch (SQLException | RuntimeException | Error e) {
-            Throwable shown = e instanceof SQLException s && isDiskFull(s) ? diskFull(s) : e;
-            outcomes.clear();
-            for (Pending<?> p : batch) {
-                outcomes.add(p.failed(batch.size() == 1 ? shown : asShared(shown)));
-            }
-        } finally {
-            // Every caller of the batch learns its outcome, whatever happened.
-            if (outcomes.size() != batch.size()) {
-                outcomes.clear();
-                IllegalStateException lost = new IllegalStateException("the write's outcome was lost");
-                batch.forEach(p -> outcomes.add(p.failed(lost)));
-            }
-            outcomes.forEach(Runnable::run);
+        } catch (SQLException e) {
+            throw isDiskFull(e) ? diskFull(e) : e;
         }
+        if (outcomes.size() != batch.size()) {
+            throw new IllegalStateException("the write's outcome was lost");
+        }
+        outcomes.forEach(Runnable::run);
     }
 
     /** Runs every work of {@code batch} on {@code c}; the outcomes to deliver once the transaction has committed. */
@@ -469,36 +437,17 @@ public final class Database implements AutoCloseable {
         return outcomes;
     }
 
-    /** A failure of the whole batch, as each of its callers sees it: its own exception, the batch's as cause. */
-    private static Throwable asShared(Throwable batchFailure) {
-        if (batchFailure instanceof SQLException e) {
-            return new SQLException("group commit failed: " + e.getMessage(), e.getSQLState(), e.getErrorCode(), e);
-        }
-        return batchFailure;
-    }
-
-    /** One queued write: its work, then its outcome; the caller waits on {@link #signal}. */
+    /**
+     * One queued write: its work, then its own outcome, set after the commit by the committing thread (the
+     * caller reads it after {@link GroupCommit#commit} returned, which orders the two).
+     */
     private static final class Pending<T> {
         private final Work<T> work;
-        private final Semaphore signal = new Semaphore(0);
-        private volatile boolean done;
-        private T result;
-        private Throwable failure;
+        private volatile T result;
+        private volatile Throwable failure;
 
         Pending(Work<T> work) {
             this.work = work;
-        }
-
-        boolean isDone() {
-            return done;
-        }
-
-        void wake() {
-            signal.release();
-        }
-
-        void await() {
-            signal.acquireUninterruptibly();
         }
 
         /** Runs the work; returns what completes it once the transaction has committed. */
@@ -537,8 +486,6 @@ public final class Database implements AutoCloseable {
         private void complete(T r, Throwable f) {
             result = r;
             failure = f;
-            done = true;
-            signal.release();
         }
 
         T outcome() throws SQLException {
@@ -554,7 +501,7 @@ public final class Database implements AutoCloseable {
 
     /** Writes waiting for a group commit (for tests). */
     int queuedWrites() {
-        return queue.size();
+        return writes.queued();
     }
 
     /** Runs read-only {@code work} on a pooled connection. */

@@ -82,6 +82,17 @@ final class RawHttpClient implements Closeable {
      */
     Response send(String method, String path, Map<String, String> headers, FileChannel body, long offset, long length,
                   Duration timeout) throws IOException {
+        return send(method, path, headers, null, body, offset, length, null, timeout);
+    }
+
+    /**
+     * As {@link #send(String, String, Map, FileChannel, long, long, Duration)}, the body framed by {@code prefix} and
+     * {@code suffix} (either may be null), e.g. a multipart part's headers and closing boundary around a file.
+     */
+    Response send(String method, String path, Map<String, String> headers, byte[] prefix, FileChannel body,
+                  long offset, long length, byte[] suffix, Duration timeout) throws IOException {
+        byte[] pre = prefix == null ? new byte[0] : prefix;
+        byte[] post = suffix == null ? new byte[0] : suffix;
         if (channel == null || !channel.isOpen()) {
             connect();
         }
@@ -98,10 +109,11 @@ final class RawHttpClient implements Closeable {
                 head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
             }
             if (body != null || !method.equals("GET") && !method.equals("HEAD")) {
-                head.append("Content-Length: ").append(length).append("\r\n");
+                head.append("Content-Length: ").append(pre.length + length + post.length).append("\r\n");
             }
             head.append("\r\n");
-            ByteBuffer h = ByteBuffer.wrap(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+            byte[] headBytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
+            ByteBuffer h = ByteBuffer.allocate(headBytes.length + pre.length).put(headBytes).put(pre).flip();
             while (h.hasRemaining()) {
                 ch.write(h);
             }
@@ -112,6 +124,10 @@ final class RawHttpClient implements Closeable {
                     throw new IOException("connection closed while sending the body");
                 }
                 sent += n;
+            }
+            ByteBuffer t = ByteBuffer.wrap(post);
+            while (t.hasRemaining()) {
+                ch.write(t);
             }
             Response r = readResponse(ch, method.equals("HEAD"));
             if ("close".equalsIgnoreCase(r.header("connection"))) {

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.IntStream;
 
 import static io.sluice.bench.BenchSupport.cpuNanos;
 import static io.sluice.bench.BenchSupport.fmt;
@@ -77,8 +78,15 @@ public final class TusBench {
     private static final int SMALL_VERIFY = 5;
     private static final long RSS_SAMPLE_MILLIS = 10;
 
-    /** One server under test; {@code fileStore} is where @tus/server keeps its files (null for Sluice). */
-    private record Server(String name, URI base, long pid, Path fileStore) {
+    /**
+     * One server under test; {@code fileStore} is where @tus/server keeps its files (null for Sluice);
+     * {@code multipart}: Sluice's {@code POST /api/v1/uploads}, one file per request, instead of tus.
+     */
+    private record Server(String name, URI base, long pid, Path fileStore, boolean multipart) {
+        Server(String name, URI base, long pid, Path fileStore) {
+            this(name, base, pid, fileStore, false);
+        }
+
         boolean isSluice() {
             return fileStore == null;
         }
@@ -131,7 +139,8 @@ public final class TusBench {
                 if (size < 64 * MIB || size % MIB != 0) {
                     throw new IllegalArgumentException("--size must be a whole number of MiB, at least 64MiB");
                 }
-                bench.large(rounds, size, report);
+                // --only-chunked: the 5 MiB PATCHes alone (the chunked row of issue 14), the others skipped.
+                bench.large(rounds, size, Boolean.parseBoolean(args.get("only-chunked", "false")), report);
             }
             case "small" -> {
                 int count = args.integer("small", 3000);
@@ -162,9 +171,10 @@ public final class TusBench {
         }
     }
 
-    private void large(int rounds, long size, Report report) throws Exception {
-        List<Mode> modes = List.of(new Mode("one PATCH", 0), new Mode("50 MiB PATCHes", 50 * MIB),
-                new Mode("5 MiB PATCHes", 5 * MIB));
+    private void large(int rounds, long size, boolean onlyChunked, Report report) throws Exception {
+        Mode chunked = new Mode("5 MiB PATCHes", 5 * MIB);
+        List<Mode> modes = onlyChunked ? List.of(chunked)
+                : List.of(new Mode("one PATCH", 0), new Mode("50 MiB PATCHes", 50 * MIB), chunked);
         Path source = dir.resolve("tus-source.bin");
         log("large: generating " + formatBytes(size) + " in " + source);
         String sha = generate(source, size);
@@ -372,8 +382,10 @@ public final class TusBench {
         Path source = dir.resolve("tus-small-source.bin");
         generate(source, SMALL_SOURCE_SIZE);
         log("small: " + rounds + " round(s) of " + count + " uploads of " + formatBytes(size) + ", " + parallel
-                + " at a time, creation-with-upload; sluice then tus-server; load " + BenchSupport.loadAverage());
-        for (Server s : List.of(sluice, tus)) {
+                + " at a time, creation-with-upload; sluice, tus-server, then sluice multipart POST; load "
+                + BenchSupport.loadAverage());
+        Server multipart = new Server("sluice-multipart", sluice.base(), sluice.pid(), null, true);
+        for (Server s : List.of(sluice, tus, multipart)) {
             Small warm = smallRound(s, source, Math.min(SMALL_WARMUP, count), size, parallel);
             deleteAll(s, warm.paths(), parallel);
             log("warm-up " + s.name() + ": " + warm.ok() + " uploads, "
@@ -381,12 +393,13 @@ public final class TusBench {
         }
         List<Small> sl = new ArrayList<>();
         List<Small> ts = new ArrayList<>();
+        List<Small> mp = new ArrayList<>();
         String[] loads = new String[rounds];
         for (int r = 0; r < rounds; r++) {
             loads[r] = BenchSupport.loadAverage();
-            for (Server s : List.of(sluice, tus)) {
+            for (Server s : List.of(sluice, tus, multipart)) {
                 Small res = smallRound(s, source, count, size, parallel);
-                (s.isSluice() ? sl : ts).add(res);
+                (s.multipart() ? mp : s.isSluice() ? sl : ts).add(res);
                 if (res.ok() < count) {
                     failures++;
                 }
@@ -442,10 +455,30 @@ public final class TusBench {
         report.line("");
         report.line("target sluice files/s >= 1.5x tus-server's: " + (msl / mts >= 1.5 ? "MET" : "MISSED")
                 + " (ratio of medians " + fmt2(msl / mts) + ", median of round ratios "
-                + fmt2(median(java.util.stream.IntStream.range(0, rounds)
+                + fmt2(median(IntStream.range(0, rounds)
                         .mapToDouble(r -> filesPerSecond(sl.get(r), false) / filesPerSecond(ts.get(r), false))
                         .toArray()))
                 + "; against tus-server with sync -f: " + fmt2(msl / mtsSync) + ")");
+        report.line("");
+        report.line("Multipart: the same " + count + " files through Sluice's `POST /api/v1/uploads` "
+                + "(`multipart/form-data`, one file per request), same server, right after each tus round.");
+        report.line("");
+        report.line("| round | sluice multipart files/s | sluice tus files/s | multipart/tus | multipart p50 / p99 ms "
+                + "| multipart CPU ms/file | peak RSS | load avg |");
+        report.line("|------:|------:|------:|------:|------|------:|------:|------|");
+        for (int r = 0; r < rounds; r++) {
+            Small m = mp.get(r);
+            Small a = sl.get(r);
+            report.line("| " + (r + 1) + " | " + fmt(filesPerSecond(m, false)) + okNote(m, count) + " | "
+                    + fmt(filesPerSecond(a, false)) + " | "
+                    + fmt2(filesPerSecond(m, false) / filesPerSecond(a, false)) + " | " + fmt(m.p50Nanos() / 1e6)
+                    + " / " + fmt(m.p99Nanos() / 1e6) + " | " + fmt2(m.cpuNanos() / 1e6 / count) + " | "
+                    + formatBytes(m.peakRss()) + " | " + loads[r] + " |");
+        }
+        double mmp = medianOf(mp, x -> filesPerSecond(x, false));
+        report.line("");
+        report.line("target multipart files/s no slower than tus: " + (mmp >= msl ? "MET" : "MISSED")
+                + " (ratio of medians " + fmt2(mmp / msl) + ")");
         report.line("target sluice peak RSS below tus-server's: "
                 + (slHwm > 0 && tsHwm > 0 && slHwm < tsHwm && slRss < tsRss ? "MET" : "MISSED")
                 + " (VmHWM " + formatBytes(slHwm) + " vs " + formatBytes(tsHwm) + "; sampled median peaks "
@@ -495,9 +528,15 @@ public final class TusBench {
                         long start = System.nanoTime();
                         try {
                             RawHttpClient.Response[] answer = new RawHttpClient.Response[1];
-                            paths[i] = create(http, s, size, "bench-" + i + ".bin", body, smallOffset(i, size),
-                                    answer);
-                            recordIds[i] = answer[0].header("Sluice-Upload-Id");
+                            if (s.multipart()) {
+                                recordIds[i] = postMultipart(http, s, size, "bench-" + i + ".bin", body,
+                                        smallOffset(i, size));
+                                paths[i] = "/api/v1/uploads/" + recordIds[i];
+                            } else {
+                                paths[i] = create(http, s, size, "bench-" + i + ".bin", body, smallOffset(i, size),
+                                        answer);
+                                recordIds[i] = answer[0].header("Sluice-Upload-Id");
+                            }
                             latencies[i] = System.nanoTime() - start;
                         } catch (IOException | RuntimeException e) {
                             failed.incrementAndGet();
@@ -635,7 +674,36 @@ public final class TusBench {
         return s.base().resolve(location).getRawPath();
     }
 
+    /**
+     * One file through {@code POST /api/v1/uploads} ({@code multipart/form-data}, the part's headers and the closing
+     * boundary around the file's bytes, which are sent with {@code sendfile} as for tus); returns the upload's id.
+     */
+    private static String postMultipart(RawHttpClient http, Server s, long size, String filename, FileChannel body,
+                                        long offset) throws IOException {
+        String boundary = "sluice-bench-" + Long.toHexString(offset) + "-" + size;
+        byte[] prefix = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+                + filename + "\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .getBytes(StandardCharsets.UTF_8);
+        byte[] suffix = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8);
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("Content-Type", "multipart/form-data; boundary=" + boundary);
+        RawHttpClient.Response r = http.send("POST", "/api/v1/uploads", h, prefix, body, offset, size, suffix,
+                bodyTimeout(size));
+        String id = BenchSupport.jsonString(r.body(), "id");
+        if (r.status() != 201 || id == null) {
+            throw new IOException(s.name() + ": POST answered " + r.status() + ": " + r.body());
+        }
+        return id;
+    }
+
     private static void delete(RawHttpClient http, Server s, String path) throws IOException {
+        if (s.multipart()) {
+            RawHttpClient.Response r = http.send("DELETE", path, Map.of(), null, 0, 0, SHORT_TIMEOUT);
+            if (r.status() != 204) {
+                throw new IOException(s.name() + ": DELETE " + path + " answered " + r.status() + ": " + r.body());
+            }
+            return;
+        }
         RawHttpClient.Response r = http.send("DELETE", path, tusHeaders(), null, 0, 0, SHORT_TIMEOUT);
         if (r.status() != 204) {
             throw new IOException(s.name() + ": DELETE " + path + " answered " + r.status() + ": " + r.body());
