@@ -37,10 +37,14 @@ import java.util.function.BooleanSupplier;
  *       handler throws escapes the pool.</li>
  * </ul>
  * Every write is fenced by the lease, so a worker that lost its job can never overwrite the outcome of the
- * attempt that replaced it.
+ * attempt that replaced it. A job takes a worker slot while its handler runs; once the handler has ended, its
+ * outcome is written while the poller already claims the next job for the slot (on SQLite both share a group
+ * commit). At most {@code workers} such outcomes are in flight, and the lease covers the job until its outcome
+ * has committed.
  *
  * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
- * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed.
+ * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed. A job whose
+ * handler has ended is not handed back: its outcome is being written, and stop waits for it.
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -132,6 +136,9 @@ public final class WorkerPool implements AutoCloseable {
         awaitIdle(grace);
         int released = 0;
         for (JobRun run : running.values()) {
+            if (run.handlerEnded) {
+                continue; // finished: its outcome is being written (awaited below), not handed back
+            }
             run.released = true;
             try {
                 if (queue.release(run.lease())) {

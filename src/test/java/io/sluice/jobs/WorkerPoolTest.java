@@ -448,7 +448,8 @@ class WorkerPoolTest {
 
     private void slotAndFence(Job a, Job b, Job c, WorkerPool pool, List<String> ran, AtomicInteger succeedCalls,
                               List<Boolean> applied, Semaphore recordGate) throws Exception {
-        // One worker (a long lease, so nothing expires meanwhile): A ran, and B ran while A's outcome was still waiting to be recorded.
+        // One worker (a long lease, so nothing expires meanwhile): A ran, and B ran while A's outcome was still
+        // waiting to be recorded.
         Await.until(WAIT, "A and B to run", () -> ran.size() == 2 && succeedCalls.get() == 2);
         assertThat(ran).containsExactly("A", "B");
         assertThat(find(queue, a.id()).state()).as("A's lease is held until its outcome commits")
@@ -470,5 +471,46 @@ class WorkerPoolTest {
         assertThat(find(queue, a.id())).as("the stale outcome of A was refused by the fence").isEqualTo(stolen);
         assertThat(applied).containsExactlyInAnyOrder(false, true, true);
         assertThat(ran).containsExactly("A", "B", "C");
+    }
+
+    @Test
+    void aStopDoesNotHandBackAJobWhoseHandlerHasEndedItWaitsForItsOutcome() throws Exception {
+        Semaphore recordGate = new Semaphore(0);
+        CountDownLatch recording = new CountDownLatch(1);
+        JobQueue slowRecords = new ForwardingJobQueue(queue) {
+            @Override
+            public boolean succeed(Lease lease, String resultJson) throws SQLException {
+                recording.countDown();
+                recordGate.acquireUninterruptibly();
+                return delegate.succeed(lease, resultJson);
+            }
+        };
+        WorkerPool pool = new WorkerPool(slowRecords, Map.of("pdf", ctx -> JobHandler.Result.json("{}")),
+                JobTestSupport.config(1, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
+                () -> true, signal);
+        pools.add(pool);
+        Job j = enqueueJob("U1", "pdf", 3, LONG);
+        pool.start();
+        try {
+            assertThat(recording.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the outcome is being written").isTrue();
+            Thread opener = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                recordGate.release(10);
+            });
+            // No grace: a job whose handler still ran would be handed back; this one has finished.
+            assertThat(pool.stop(Duration.ZERO)).as("jobs handed back").isZero();
+            opener.join();
+            assertThat(pool.running()).isZero();
+            Job done = find(queue, j.id());
+            assertThat(done.state()).as("its success was recorded, not undone by a release")
+                    .isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempt()).isEqualTo(1);
+        } finally {
+            recordGate.release(100);
+        }
     }
 }
