@@ -24,6 +24,8 @@ final class JobRun implements JobContext {
     volatile boolean cancelRequested;
     volatile boolean leaseLost;
     volatile boolean timedOut;
+    /** The handler's thread has ended (its outcome is being recorded): the run no longer takes a worker slot. */
+    volatile boolean handlerEnded;
     /** Handed back to the queue by a stopping pool: nothing more may be written for this attempt. */
     volatile boolean released;
     /** A {@link JobHandler.Result} or the {@link Throwable} the handler ended with; set once, by the handler thread. */

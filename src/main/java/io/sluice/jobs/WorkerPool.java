@@ -37,10 +37,14 @@ import java.util.function.BooleanSupplier;
  *       handler throws escapes the pool.</li>
  * </ul>
  * Every write is fenced by the lease, so a worker that lost its job can never overwrite the outcome of the
- * attempt that replaced it.
+ * attempt that replaced it. A job takes a worker slot while its handler runs; once the handler has ended, its
+ * outcome is written while the poller already claims the next job for the slot (on SQLite both share a group
+ * commit). At most {@code workers} such outcomes are in flight, and the lease covers the job until its outcome
+ * has committed.
  *
  * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
- * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed.
+ * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed. A job whose
+ * handler has ended is not handed back: its outcome is being written, and stop waits for it.
  */
 public final class WorkerPool implements AutoCloseable {
 
@@ -101,7 +105,7 @@ public final class WorkerPool implements AutoCloseable {
         return workerId;
     }
 
-    /** Jobs running now. */
+    /** Jobs running now, counting those whose handler has ended and whose outcome is still being recorded. */
     public int running() {
         return running.size();
     }
@@ -132,6 +136,9 @@ public final class WorkerPool implements AutoCloseable {
         awaitIdle(grace);
         int released = 0;
         for (JobRun run : running.values()) {
+            if (run.handlerEnded) {
+                continue; // finished: its outcome is being written (awaited below), not handed back
+            }
             run.released = true;
             try {
                 if (queue.release(run.lease())) {
@@ -197,11 +204,13 @@ public final class WorkerPool implements AutoCloseable {
         int first = rotation++ % Math.max(1, n);
         for (int k = 0; k < n && !stopping.get(); k++) {
             String pipeline = pipelines.get((first + k) % n);
-            int globalFree = config.workers() - running.size();
+            // Outcomes still being recorded are bounded too (as many as there are workers), so a slow database
+            // holds claims back instead of letting finished-but-unrecorded jobs pile up.
+            int globalFree = Math.min(config.workers() - busy(null), 2 * config.workers() - running.size());
             if (globalFree <= 0) {
                 return;
             }
-            int free = Math.min(globalFree, config.concurrency(pipeline) - runningIn(pipeline));
+            int free = Math.min(globalFree, config.concurrency(pipeline) - busy(pipeline));
             if (free <= 0) {
                 continue;
             }
@@ -223,10 +232,15 @@ public final class WorkerPool implements AutoCloseable {
         }
     }
 
-    private int runningIn(String pipeline) {
+    /**
+     * Worker slots taken (in {@code pipeline}, or in all when null): runs whose handler has not ended. A run whose
+     * handler has ended and whose outcome is being recorded holds its lease until that commits, but no slot, so the
+     * next job's claim can share the outcome's commit instead of waiting for it.
+     */
+    private int busy(String pipeline) {
         int count = 0;
         for (JobRun run : running.values()) {
-            if (run.job().pipeline().equals(pipeline)) {
+            if (!run.handlerEnded && (pipeline == null || run.job().pipeline().equals(pipeline))) {
                 count++;
             }
         }
@@ -273,6 +287,10 @@ public final class WorkerPool implements AutoCloseable {
                     nextBeat = System.nanoTime() + beatEvery;
                 }
             }
+            // The slot is free once the handler has ended: the poller claims the next job now, and on SQLite that
+            // claim and this outcome share a group commit (the lease is held, and fences, until the outcome commits).
+            run.handlerEnded = true;
+            signal.signal();
             finish(run);
         } catch (Throwable e) {
             // The lease will expire and the job be rescued; the pool itself carries on.

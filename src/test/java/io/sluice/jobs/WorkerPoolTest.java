@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -409,5 +410,107 @@ class WorkerPoolTest {
         Job done = find(queue, j.id());
         assertThat(done.attempt()).isEqualTo(2);
         assertThat(done.leaseOwner()).isEqualTo(pool.workerId());
+    }
+
+    @Test
+    void aFinishedJobFreesItsSlotWhileItsOutcomeIsRecordedAndAStaleOutcomeIsStillRefused() throws Exception {
+        // The real queue, with its succeed() held at a gate: a commit that takes as long as the test wants.
+        Semaphore recordGate = new Semaphore(0);
+        AtomicInteger succeedCalls = new AtomicInteger();
+        List<Boolean> applied = Collections.synchronizedList(new ArrayList<>());
+        JobQueue slowRecords = new ForwardingJobQueue(queue) {
+            @Override
+            public boolean succeed(Lease lease, String resultJson) throws SQLException {
+                succeedCalls.incrementAndGet();
+                recordGate.acquireUninterruptibly();
+                boolean written = delegate.succeed(lease, resultJson);
+                applied.add(written);
+                return written;
+            }
+        };
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        WorkerPool pool = new WorkerPool(slowRecords, Map.of("pdf", ctx -> {
+            ran.add(ctx.job().uploadId());
+            return JobHandler.Result.json("{}");
+        }), JobTestSupport.config(1, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
+                () -> true, signal);
+        pools.add(pool);
+        Job a = enqueueJob("A", "pdf", 3, LONG);
+        Job b = enqueueJob("B", "pdf", 3, LONG);
+        Job c = enqueueJob("C", "pdf", 3, LONG);
+        pool.start();
+        try {
+            slotAndFence(a, b, c, pool, ran, succeedCalls, applied, recordGate);
+        } finally {
+            recordGate.release(100); // never leave a supervisor waiting at the gate after the test
+        }
+    }
+
+    private void slotAndFence(Job a, Job b, Job c, WorkerPool pool, List<String> ran, AtomicInteger succeedCalls,
+                              List<Boolean> applied, Semaphore recordGate) throws Exception {
+        // One worker (a long lease, so nothing expires meanwhile): A ran, and B ran while A's outcome was still
+        // waiting to be recorded.
+        Await.until(WAIT, "A and B to run", () -> ran.size() == 2 && succeedCalls.get() == 2);
+        assertThat(ran).containsExactly("A", "B");
+        assertThat(find(queue, a.id()).state()).as("A's lease is held until its outcome commits")
+                .isEqualTo(JobState.RUNNING);
+        assertThat(pool.running()).as("outcomes being recorded count as running").isEqualTo(2);
+        // Outcomes in flight are bounded by the worker count: C waits for one of them.
+        Thread.sleep(300);
+        assertThat(ran).as("no third job while two outcomes are in flight with one worker").hasSize(2);
+        assertThat(find(queue, c.id()).state()).isEqualTo(JobState.QUEUED);
+
+        // A's lease goes to another worker (as after an expiry and a rescue) before A's outcome is written.
+        assertThat(update(db, "UPDATE jobs SET lease_owner = 'thief', attempt = attempt + 1, "
+                + "lease_expires_at = lease_expires_at + 3600000 WHERE id = ?", a.id())).isEqualTo(1);
+        Job stolen = find(queue, a.id());
+        recordGate.release(3);
+        awaitState(b, JobState.SUCCEEDED);
+        awaitState(c, JobState.SUCCEEDED);
+        awaitIdle(pool);
+        assertThat(find(queue, a.id())).as("the stale outcome of A was refused by the fence").isEqualTo(stolen);
+        assertThat(applied).containsExactlyInAnyOrder(false, true, true);
+        assertThat(ran).containsExactly("A", "B", "C");
+    }
+
+    @Test
+    void aStopDoesNotHandBackAJobWhoseHandlerHasEndedItWaitsForItsOutcome() throws Exception {
+        Semaphore recordGate = new Semaphore(0);
+        CountDownLatch recording = new CountDownLatch(1);
+        JobQueue slowRecords = new ForwardingJobQueue(queue) {
+            @Override
+            public boolean succeed(Lease lease, String resultJson) throws SQLException {
+                recording.countDown();
+                recordGate.acquireUninterruptibly();
+                return delegate.succeed(lease, resultJson);
+            }
+        };
+        WorkerPool pool = new WorkerPool(slowRecords, Map.of("pdf", ctx -> JobHandler.Result.json("{}")),
+                JobTestSupport.config(1, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
+                () -> true, signal);
+        pools.add(pool);
+        Job j = enqueueJob("U1", "pdf", 3, LONG);
+        pool.start();
+        try {
+            assertThat(recording.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the outcome is being written").isTrue();
+            Thread opener = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                recordGate.release(10);
+            });
+            // No grace: a job whose handler still ran would be handed back; this one has finished.
+            assertThat(pool.stop(Duration.ZERO)).as("jobs handed back").isZero();
+            opener.join();
+            assertThat(pool.running()).isZero();
+            Job done = find(queue, j.id());
+            assertThat(done.state()).as("its success was recorded, not undone by a release")
+                    .isEqualTo(JobState.SUCCEEDED);
+            assertThat(done.attempt()).isEqualTo(1);
+        } finally {
+            recordGate.release(100);
+        }
     }
 }
