@@ -14,7 +14,7 @@ import java.util.Map;
 
 /**
  * The upload paths' one-line calls into {@link UploadHooks}: each builds the hook's request from what its path
- * has and applies the answer. Where each runs (README "Upload hooks", docs/decisions.md "hooks"):
+ * has and applies the answer. Where each runs (README "Upload hooks", docs/decisions.md "Upload hooks"):
  * <ul>
  *   <li>PUT and presign: preCreate before admission and the body; multipart: at each file part's headers, before
  *       its first byte is stored (its name is only known there), under the request's ticket.</li>
