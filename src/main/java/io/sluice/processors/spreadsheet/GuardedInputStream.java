@@ -235,6 +235,36 @@ final class GuardedInputStream extends FilterInputStream {
 
     private void tokenize(byte[] b, int off, int n) throws IOException {
         for (int i = off, end = off + n; i < end; i++) {
+            // Fast paths for the states most bytes are in: skip to the next byte that can change the state.
+            if (state == TEXT && b[i] != '<') {
+                int j = i + 1;
+                while (j < end && b[j] != '<') {
+                    j++;
+                }
+                last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
+                last1 = b[j - 1] & 0xFF;
+                i = j - 1;
+                continue;
+            }
+            if (state == TAG || state == QUOTED) {
+                int j = i;
+                int stop = state == TAG ? -1 : quote;
+                while (j < end) {
+                    byte x = b[j];
+                    if (stop < 0 ? x == '"' || x == '\'' || x == '>' : x == stop) {
+                        break;
+                    }
+                    j++;
+                }
+                if (j > i) {
+                    tagLength += j - i - 1; // countTag below adds the last of them
+                    last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
+                    last1 = b[j - 1] & 0xFF;
+                    i = j - 1;
+                    countTag();
+                    continue;
+                }
+            }
             int c = b[i] & 0xFF;
             switch (state) {
                 case TEXT -> {

@@ -176,8 +176,24 @@ final class SheetReader implements Closeable {
     }
 
     private Cell cell(int rowNumber, int index, int rowOrdinal) throws XMLStreamException, SheetException {
-        String ref = r.getAttributeValue(null, "r");
-        int column = ref == null ? index : new CellAddress(ref).getColumn();
+        String ref = null;
+        String type = null;
+        String style = null;
+        // One pass over the attributes: asking for each by name searches them every time.
+        for (int i = 0, n = r.getAttributeCount(); i < n; i++) {
+            String ns = r.getAttributeNamespace(i);
+            if (ns != null && !ns.isEmpty()) {
+                continue;
+            }
+            switch (r.getAttributeLocalName(i)) {
+                case "r" -> ref = r.getAttributeValue(i);
+                case "t" -> type = r.getAttributeValue(i);
+                case "s" -> style = r.getAttributeValue(i);
+                default -> {
+                }
+            }
+        }
+        int column = ref == null ? index : column(ref);
         cells++;
         if (index >= SpreadsheetOptions.EXCEL_MAX_COLUMNS || column < 0
                 || column >= SpreadsheetOptions.EXCEL_MAX_COLUMNS) {
@@ -186,8 +202,6 @@ final class SheetReader implements Closeable {
                     + " limit", Map.of("entry", entry, "limit", SpreadsheetOptions.EXCEL_MAX_COLUMNS));
         }
         checkArrayWork();
-        String type = r.getAttributeValue(null, "t");
-        String style = r.getAttributeValue(null, "s");
         String formatId = null;
         String formatString = null;
         if (style != null) {
@@ -205,6 +219,25 @@ final class SheetReader implements Closeable {
             case "s" -> sharedString(rowNumber, column);
             default -> other(rowNumber, column, type, formatId, formatString);
         };
+    }
+
+    /** A reference's column: letters then digits read here, anything else as fastexcel's CellAddress reads it. */
+    private static int column(String ref) {
+        int column = 0;
+        int i = 0;
+        int n = ref.length();
+        while (i < n && i < 4 && ref.charAt(i) >= 'A' && ref.charAt(i) <= 'Z') {
+            column = column * 26 + (ref.charAt(i) - 'A' + 1);
+            i++;
+        }
+        int digits = i;
+        while (digits < n && ref.charAt(digits) >= '0' && ref.charAt(digits) <= '9') {
+            digits++;
+        }
+        if (i == 0 || i == 4 || digits == i || digits != n) {
+            return new CellAddress(ref).getColumn();
+        }
+        return column - 1;
     }
 
     private Cell inlineString(int rowNumber, int column) throws XMLStreamException, SheetException {
