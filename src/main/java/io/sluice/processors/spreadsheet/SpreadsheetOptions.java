@@ -50,7 +50,7 @@ public record SpreadsheetOptions(
     public static final long DEFAULT_MAX_UNCOMPRESSED_SIZE = 1L << 30;        // 1 GiB
     public static final double DEFAULT_MAX_INFLATE_RATIO = 100;
     public static final long DEFAULT_MAX_SHARED_STRINGS_SIZE = 1L << 30;      // 1 GiB, on disk past the cache
-    public static final long DEFAULT_SHARED_STRINGS_CACHE_SIZE = 16L << 20;  // 16 MiB of heap
+    public static final long DEFAULT_SHARED_STRINGS_CACHE_SIZE = 4L << 20;   // 4 MiB of heap
     /** Excel's own column limit (XFD): rows wider than this are refused whatever maxColumns says. */
     public static final int EXCEL_MAX_COLUMNS = 16_384;
 

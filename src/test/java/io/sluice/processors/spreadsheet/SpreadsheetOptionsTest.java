@@ -33,7 +33,7 @@ class SpreadsheetOptionsTest {
         assertThat(d.maxUncompressedSize()).isEqualTo(1L << 30);
         assertThat(d.maxInflateRatio()).isEqualTo(100);
         assertThat(d.maxSharedStringsSize()).isEqualTo(1L << 30);
-        assertThat(d.sharedStringsCacheSize()).isEqualTo(16L << 20);
+        assertThat(d.sharedStringsCacheSize()).isEqualTo(4L << 20);
         assertThat(d.csvSeparator()).isNull();
         assertThat(d.encoding()).isEqualTo(StandardCharsets.UTF_8);
 
