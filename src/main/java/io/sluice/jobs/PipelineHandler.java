@@ -128,7 +128,7 @@ public final class PipelineHandler implements JobHandler {
                 lines = outcome.outputLines();
             } else {
                 try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
-                        context::checkpoint, launcher)) {
+                        context::checkpoint, launcher, disk)) {
                     Processor.Result result = pipeline.task().run(fc);
                     if (result != null) {
                         summary.putAll(result.summary());

@@ -3,6 +3,7 @@ package io.sluice.processors;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import io.sluice.api.Json;
 import io.sluice.isolation.ChildProcess;
+import io.sluice.storage.DiskLedger;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -32,6 +33,7 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     private final Progress progress;
     private final Runnable checkpoint;
     private final Launcher launcher;
+    private final DiskLedger disk;
     private final OutputStream out;
     private final ObjectWriter writer = Json.mapper().writer();
     private long lines;
@@ -48,7 +50,14 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     /** @param launcher how {@link #start} starts programs (the worker's ties them to the server's life) */
     public FileContext(UploadInfo upload, Path file, Path workDir, Path outputFile, Progress progress,
                        Runnable checkpoint, Launcher launcher) throws IOException {
+        this(upload, file, workDir, outputFile, progress, checkpoint, launcher, null);
+    }
+
+    /** @param disk the data disk's ledger, on which {@link #scratch()} files are counted; null: not counted */
+    public FileContext(UploadInfo upload, Path file, Path workDir, Path outputFile, Progress progress,
+                       Runnable checkpoint, Launcher launcher, DiskLedger disk) throws IOException {
         this.launcher = launcher;
+        this.disk = disk;
         this.upload = upload;
         this.file = file;
         this.workDir = workDir;
@@ -100,6 +109,31 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     @Override
     public Path workDir() {
         return workDir;
+    }
+
+    @Override
+    public Scratch scratch() {
+        if (disk == null) {
+            return Scratch.UNCOUNTED;
+        }
+        return new Scratch() {
+            private DiskLedger.Reservation reservation;
+
+            @Override
+            public void wrote(long bytes) throws IOException {
+                if (reservation == null) {
+                    reservation = disk.reserve(0);
+                }
+                reservation.advance(bytes, bytes + 1);
+            }
+
+            @Override
+            public void close() {
+                if (reservation != null) {
+                    reservation.close();
+                }
+            }
+        };
     }
 
     @Override

@@ -37,6 +37,38 @@ public interface ProcessorContext {
     Path workDir();
 
     /**
+     * Counts a scratch file in {@link #workDir()} on the data disk's ledger, as the attempt's own reservation is, so
+     * that a large one cannot take the disk out from under uploads. Close it when the file is removed.
+     */
+    default Scratch scratch() {
+        return Scratch.UNCOUNTED;
+    }
+
+    /** Disk space held for a scratch file while it grows. */
+    interface Scratch extends AutoCloseable {
+        /** For contexts without a ledger (tests, the child JVM of an isolated job, whose parent reserved). */
+        Scratch UNCOUNTED = new Scratch() {
+            @Override
+            public void wrote(long bytes) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+
+        /**
+         * Reports that the file now holds {@code bytes}, reserving ahead of it.
+         *
+         * @throws IOException a {@code DiskFullException} when the disk cannot take more
+         */
+        void wrote(long bytes) throws IOException;
+
+        @Override
+        void close();
+    }
+
+    /**
      * Starts an external program for this attempt. Use this rather than {@link ProcessBuilder#start()}: in a worker
      * the program is tied to the server's life (it dies with it, even on {@code kill -9}) and recorded, so that
      * what a crashed attempt left is killed before the job runs again. Close the result when done with it.

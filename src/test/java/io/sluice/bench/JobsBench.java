@@ -45,8 +45,8 @@ import static io.sluice.bench.BenchSupport.log;
  *       {@code ?pipeline=inventory}, after one unreported warm-up; per round the client's time to the 201, the
  *       client's time until a GET of the job (every 10 ms) shows {@code succeeded}, and the server's
  *       {@code finishedAt - createdAt}; medians and p90.</li>
- *   <li>{@code xlsx-big} / {@code pdf}: one large file ({@code --rows} 1,000,000 rows, or {@code --pages} 1,000
- *       pages) through {@code inventory} / {@code pdf}; rows or pages per second of the job
+ *   <li>{@code xlsx-big}: {@link XlsxRowsBench}, a {@code --rows} (1,000,000) row workbook beside a bare read.</li>
+ *   <li>{@code pdf}: one large file ({@code --pages} 1,000 pages) through {@code pdf}; pages per second of the job
  *       ({@code finishedAt - startedAt}) and the server's peak heap from its GC log ({@code --gc-log}).</li>
  *   <li>{@code noop-upload}, {@code noop-seed}, {@code noop-wait}: no-op job throughput on the worker side. One
  *       small upload is made through the server; with the server stopped, {@code noop-seed} inserts {@code --count}
@@ -74,7 +74,7 @@ public final class JobsBench {
         String phase = args.require("phase");
         switch (phase) {
             case "xlsx-small" -> xlsxSmall(args, report);
-            case "xlsx-big" -> bigFile(args, report, true);
+            case "xlsx-big" -> XlsxRowsBench.run(args, report);
             case "pdf" -> bigFile(args, report, false);
             case "noop-upload" -> noopUpload(args);
             case "noop-seed" -> noopSeed(args);
@@ -338,7 +338,7 @@ public final class JobsBench {
     }
 
     /** PUTs {@code file} with {@code ?pipeline=}; returns the job id from the 201. */
-    private static String upload(String url, Path file, String name, String pipeline) throws Exception {
+    static String upload(String url, Path file, String name, String pipeline) throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(url + "/api/v1/uploads/" + name + "?pipeline=" + pipeline))
                 .timeout(Duration.ofMinutes(10))
                 .PUT(HttpRequest.BodyPublishers.ofFile(file)).build();
@@ -353,7 +353,7 @@ public final class JobsBench {
         return job.path("id").asText();
     }
 
-    private static JsonNode getJob(String url, String id) throws Exception {
+    static JsonNode getJob(String url, String id) throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(url + "/api/v1/jobs/" + id))
                 .timeout(Duration.ofSeconds(30)).GET().build();
         HttpResponse<String> res = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
@@ -363,7 +363,7 @@ public final class JobsBench {
         return JSON.readTree(res.body());
     }
 
-    private static long millisBetween(JsonNode job, String from, String to) {
+    static long millisBetween(JsonNode job, String from, String to) {
         return Duration.between(Instant.parse(job.path(from).asText()), Instant.parse(job.path(to).asText()))
                 .toMillis();
     }

@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * <p>Why tags: an XML parser buffers a whole start tag with its attributes before it reports anything, so a tag of
  * a gigabyte would exhaust the heap before any element-level check could run. Text, comments and CDATA are not
  * limited here: the parser skips them lazily unless asked for their text, and the places that ask are bounded by
- * element (rows, shared strings) in {@link XlsxScan}. DTDs and entity declarations never occur in a workbook and
+ * element (rows, shared strings) by {@link #element}, which {@link SheetReader} and {@link SharedStrings} set. DTDs and entity declarations never occur in a workbook and
  * are refused outright.
  *
  * <p>A limit that trips throws {@link Tripped} (an {@link IOException}); parsers wrap it, so callers ask
@@ -49,6 +49,8 @@ final class GuardedInputStream extends FilterInputStream {
     private final Runnable tick;
     private long partLimit = Long.MAX_VALUE;
     private Supplier<IOException> partLimitFailure;
+    private long elementEnd = Long.MAX_VALUE;
+    private Supplier<SheetException> elementFailure;
     private boolean xml;
     private long position;
     private long nextTick = TICK_BYTES;
@@ -88,6 +90,21 @@ final class GuardedInputStream extends FilterInputStream {
         this.partLimit = bytes;
         this.partLimitFailure = failure;
         return this;
+    }
+
+    /**
+     * Refuses with {@code failure} once more than {@code bytes} are read from here on (one element: a row, a shared
+     * string), so that what a parser builds whole stays bounded while it is being built; {@link #endElement} lifts it.
+     */
+    GuardedInputStream element(long bytes, Supplier<SheetException> failure) {
+        this.elementEnd = position + bytes;
+        this.elementFailure = failure;
+        return this;
+    }
+
+    /** Lifts the limit {@link #element} set. */
+    void endElement() {
+        this.elementEnd = Long.MAX_VALUE;
     }
 
     /** Turns the XML tag check on or off (off for parts that turned out not to be XML). */
@@ -182,6 +199,9 @@ final class GuardedInputStream extends FilterInputStream {
             failure = partLimitFailure.get();
             throw failure;
         }
+        if (position > elementEnd) {
+            throw trip(elementFailure.get());
+        }
         if (xml) {
             tokenize(b, off, n);
         }
@@ -215,6 +235,36 @@ final class GuardedInputStream extends FilterInputStream {
 
     private void tokenize(byte[] b, int off, int n) throws IOException {
         for (int i = off, end = off + n; i < end; i++) {
+            // Fast paths for the states most bytes are in: skip to the next byte that can change the state.
+            if (state == TEXT && b[i] != '<') {
+                int j = i + 1;
+                while (j < end && b[j] != '<') {
+                    j++;
+                }
+                last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
+                last1 = b[j - 1] & 0xFF;
+                i = j - 1;
+                continue;
+            }
+            if (state == TAG || state == QUOTED) {
+                int j = i;
+                int stop = state == TAG ? -1 : quote;
+                while (j < end) {
+                    byte x = b[j];
+                    if (stop < 0 ? x == '"' || x == '\'' || x == '>' : x == stop) {
+                        break;
+                    }
+                    j++;
+                }
+                if (j > i) {
+                    tagLength += j - i - 1; // countTag below adds the last of them
+                    last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
+                    last1 = b[j - 1] & 0xFF;
+                    i = j - 1;
+                    countTag();
+                    continue;
+                }
+            }
             int c = b[i] & 0xFF;
             switch (state) {
                 case TEXT -> {

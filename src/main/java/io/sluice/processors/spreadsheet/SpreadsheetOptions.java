@@ -24,7 +24,11 @@ import java.util.TreeSet;
  * @param maxColumns           most cells a row may have
  * @param maxUncompressedSize  most bytes an xlsx may inflate to, all entries together
  * @param maxInflateRatio      most an xlsx entry may inflate relative to its compressed size
- * @param maxSharedStringsSize most (estimated) bytes of the xlsx shared-strings table
+ * @param maxSharedStringsSize most bytes of the xlsx shared-strings table (its inflated XML plus 32 bytes a string);
+ *                             a table larger than {@code sharedStringsCacheSize} is kept in a temporary file, so
+ *                             this bounds disk, not heap
+ * @param sharedStringsCacheSize most heap (estimated) the shared strings take: a table that fits is kept on the
+ *                             heap, a larger one in a memory-mapped file with a cache of this size
  * @param csvSeparator         the csv field separator, or null to sniff it from the header line
  * @param encoding             the csv encoding when the file has no byte-order mark
  */
@@ -37,6 +41,7 @@ public record SpreadsheetOptions(
         long maxUncompressedSize,
         double maxInflateRatio,
         long maxSharedStringsSize,
+        long sharedStringsCacheSize,
         Character csvSeparator,
         Charset encoding) {
 
@@ -44,12 +49,14 @@ public record SpreadsheetOptions(
     public static final int DEFAULT_MAX_COLUMNS = 1_000;
     public static final long DEFAULT_MAX_UNCOMPRESSED_SIZE = 1L << 30;        // 1 GiB
     public static final double DEFAULT_MAX_INFLATE_RATIO = 100;
-    public static final long DEFAULT_MAX_SHARED_STRINGS_SIZE = 100L << 20;    // 100 MiB
+    public static final long DEFAULT_MAX_SHARED_STRINGS_SIZE = 1L << 30;      // 1 GiB, on disk past the cache
+    public static final long DEFAULT_SHARED_STRINGS_CACHE_SIZE = 4L << 20;   // 4 MiB of heap
     /** Excel's own column limit (XFD): rows wider than this are refused whatever maxColumns says. */
     public static final int EXCEL_MAX_COLUMNS = 16_384;
 
     private static final Set<String> KEYS = Set.of("requiredColumns", "sheet", "headerRow", "maxRows", "maxColumns",
-            "maxUncompressedSize", "maxInflateRatio", "maxSharedStringsSize", "csvSeparator", "encoding");
+            "maxUncompressedSize", "maxInflateRatio", "maxSharedStringsSize", "sharedStringsCacheSize", "csvSeparator",
+            "encoding");
 
     public SpreadsheetOptions {
         requiredColumns = List.copyOf(requiredColumns);
@@ -81,6 +88,7 @@ public record SpreadsheetOptions(
                 size(o, "maxUncompressedSize", DEFAULT_MAX_UNCOMPRESSED_SIZE),
                 ratio(o.get("maxInflateRatio")),
                 size(o, "maxSharedStringsSize", DEFAULT_MAX_SHARED_STRINGS_SIZE),
+                size(o, "sharedStringsCacheSize", DEFAULT_SHARED_STRINGS_CACHE_SIZE),
                 separator(o.get("csvSeparator")),
                 encoding(o.get("encoding")));
     }

@@ -13,7 +13,7 @@ import java.util.Map;
  *
  * <p>xlsx files are hostile input: before anything parses them, the archive's central directory, its declared and
  * its actual inflated sizes, the inflate ratio of every entry, the shared-strings table and the shape of every
- * row are checked against limits ({@link XlsxPackage}, {@link XlsxScan}), so that memory stays bounded by the
+ * row are checked against limits ({@link XlsxPackage}, {@link SheetReader}, {@link SharedStrings}), so that memory stays bounded by the
  * options, not by the file. Options: see {@link SpreadsheetOptions}.
  */
 public final class SpreadsheetProcessor implements Processor {

@@ -99,9 +99,9 @@ final class XlsxHeaderCheck {
             if (ev != XMLStreamConstants.START_ELEMENT) {
                 continue;
             }
-            if (++depth > XlsxScan.MAX_DEPTH) {
+            if (++depth > SheetReader.MAX_DEPTH) {
                 throw new SheetException(SheetException.TOO_COMPLEX, "sheet " + name + " nests elements more than "
-                        + XlsxScan.MAX_DEPTH + " deep");
+                        + SheetReader.MAX_DEPTH + " deep");
             }
             String local = r.getLocalName();
             if ("sheetData".equals(local)) {
@@ -141,7 +141,7 @@ final class XlsxHeaderCheck {
                     return cells;
                 }
             } else if (ev == XMLStreamConstants.START_ELEMENT) {
-                if (++depth > XlsxScan.MAX_DEPTH) {
+                if (++depth > SheetReader.MAX_DEPTH) {
                     throw new SheetException(SheetException.TOO_COMPLEX, "sheet " + name + " nests too deep");
                 }
                 if (!"c".equals(r.getLocalName())) {

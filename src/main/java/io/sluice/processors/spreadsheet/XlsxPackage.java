@@ -49,6 +49,14 @@ final class XlsxPackage implements Closeable {
     record SheetRef(int index, String name, String relationshipId, String entry) {
     }
 
+    /**
+     * Cell formats as fastexcel-reader read them from the styles part: the {@code numFmtId} of every
+     * {@code <cellXfs>} entry (a cell's {@code s} indexes it) and the custom format codes by id.
+     */
+    record Formats(List<String> ids, Map<String, String> codes) {
+        static final Formats NONE = new Formats(List.of(), Map.of());
+    }
+
     private final ZipFile zip;
     private final SpreadsheetOptions options;
     private final InflateBudget budget;
@@ -200,7 +208,48 @@ final class XlsxPackage implements Closeable {
     }
 
     private String sharedStringsEntry;
+    private String stylesPart;
     private boolean hasStyles;
+    private boolean date1904;
+
+    /** Whether the workbook counts dates from 1904 (old Mac Excel) rather than 1900. */
+    boolean date1904() {
+        return date1904;
+    }
+
+    /** The styles part's cell formats, or none when the workbook has no styles part ({@link #hasStyles()}). */
+    Formats readFormats() throws IOException, SheetException {
+        if (!hasStyles) {
+            return Formats.NONE;
+        }
+        return readPart(stylesPart, r -> {
+            List<String> ids = new ArrayList<>();
+            Map<String, String> codes = new HashMap<>();
+            boolean inCellXfs = false;
+            while (r.hasNext()) {
+                int ev = r.next();
+                if (ev == XMLStreamConstants.START_ELEMENT) {
+                    String local = r.getLocalName();
+                    if ("numFmt".equals(local)) {
+                        String id = r.getAttributeValue(null, "numFmtId");
+                        String code = r.getAttributeValue(null, "formatCode");
+                        if (id == null || code == null) {
+                            throw SheetException.malformed("the workbook cannot be read: a numFmt in " + stylesPart
+                                    + " lacks numFmtId or formatCode", null);
+                        }
+                        codes.put(id, code);
+                    } else if ("cellXfs".equals(local)) {
+                        inCellXfs = true;
+                    } else if (inCellXfs && "xf".equals(local)) {
+                        ids.add(r.getAttributeValue(null, "numFmtId"));
+                    }
+                } else if (ev == XMLStreamConstants.END_ELEMENT && "cellXfs".equals(r.getLocalName())) {
+                    inCellXfs = false;
+                }
+            }
+            return new Formats(Collections.unmodifiableList(ids), Map.copyOf(codes));
+        });
+    }
 
     /**
      * Whether fastexcel-reader can read cell formats (which tell dates from numbers): it fails on a workbook without
@@ -319,6 +368,7 @@ final class XlsxPackage implements Closeable {
         t.workbooks.add(t.workbook);
         sharedStringsEntry = t.sharedStrings == null ? null : strip(t.sharedStrings);
         hasStyles = t.style != null && entry(t.style) != null;
+        stylesPart = t.style;
         return t;
     }
 
@@ -351,6 +401,9 @@ final class XlsxPackage implements Closeable {
                     inSheets = true;
                 } else if (ev == XMLStreamConstants.END_ELEMENT && "sheets".equals(r.getLocalName())) {
                     inSheets = false;
+                } else if (ev == XMLStreamConstants.START_ELEMENT && "workbookPr".equals(r.getLocalName())) {
+                    String d = r.getAttributeValue(null, "date1904");
+                    date1904 = d != null && ("1".equals(d) || "true".equalsIgnoreCase(d));
                 } else if (inSheets && ev == XMLStreamConstants.START_ELEMENT && "sheet".equals(r.getLocalName())) {
                     String id = r.getAttributeValue(RELATIONSHIPS_NS, "id");
                     String target = targets.get(id);

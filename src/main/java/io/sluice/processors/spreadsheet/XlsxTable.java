@@ -1,27 +1,24 @@
 package io.sluice.processors.spreadsheet;
 
 import io.sluice.processors.ProcessorContext;
-import org.dhatim.fastexcel.reader.Cell;
-import org.dhatim.fastexcel.reader.ReadableWorkbook;
-import org.dhatim.fastexcel.reader.ReadingOptions;
-import org.dhatim.fastexcel.reader.Row;
-import org.dhatim.fastexcel.reader.Sheet;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Path;
+import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.LocalTime;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
- * Reads an xlsx sheet into a {@link TableWriter}: first the guards ({@link XlsxPackage}, {@link XlsxScan}), then
- * fastexcel-reader, streaming rows. Progress is rows read over the sheet's row count, which the scan counted.
+ * Reads an xlsx sheet into a {@link TableWriter} in one pass: the package and its small parts
+ * ({@link XlsxPackage}), the shared strings ({@link SharedStrings}: on the heap, or in a file past the cache), then
+ * the sheet's rows ({@link SheetReader}), every byte through a {@link GuardedInputStream}. Progress is the sheet's
+ * inflated bytes read over its declared size.
  */
 final class XlsxTable {
 
@@ -32,136 +29,116 @@ final class XlsxTable {
         Path file = ctx.file();
         ctx.progress(0, "checking", null);
         ctx.checkpoint();
-        XlsxPackage.SheetRef sheet;
-        long sheetRows;
-        boolean formats;
         InflateBudget budget = new InflateBudget(options.maxUncompressedSize());
         try (XlsxPackage pkg = XlsxPackage.open(file, options, budget, ctx::checkpoint)) {
             pkg.resolve();
-            sheet = pkg.select(options.sheet());
-            Map<String, XlsxScan.EntryStats> stats = new XlsxScan(pkg, options).scanAll();
-            XlsxScan.EntryStats s = sheet.entry() == null ? null : stats.get(sheet.entry().toLowerCase(Locale.ROOT));
-            if (s == null) {
+            XlsxPackage.SheetRef sheet = pkg.select(options.sheet());
+            ZipArchiveEntry entry = sheet.entry() == null ? null : pkg.entry(sheet.entry());
+            if (entry == null) {
                 throw SheetException.malformed("sheet '" + sheet.name() + "' has no part in the workbook", null);
             }
-            sheetRows = s.rows();
-            formats = pkg.hasStyles();
+            XlsxPackage.Formats formats = pkg.readFormats();
+            try (SharedStrings strings = sharedStrings(ctx, pkg, options)) {
+                return read(ctx, options, pkg, sheet, entry, formats, strings);
+            }
         } catch (GuardedInputStream.Tripped t) {
             throw t.refusal();
         }
+    }
 
-        long[] read = {0};
-        TableWriter out = new TableWriter(ctx, options, false,
-                () -> sheetRows == 0 ? 1.0 : (double) read[0] / sheetRows);
-        try (ReadableWorkbook wb = open(file, formats)) {
-            Sheet fx = wb.getSheet(sheet.index()).orElseThrow(() -> SheetException.malformed(
-                    "sheet '" + sheet.name() + "' cannot be read", null));
-            try (Stream<Row> stream = fx.openStream()) {
-                Iterator<Row> rows = stream.iterator();
-                Row row;
-                int number = 0;
-                while ((row = next(rows)) != null) {
-                    read[0]++;
-                    // fastexcel numbers rows without an r attribute from 0; keep numbers rising from 1.
-                    number = row.getRowNum() > number ? row.getRowNum() : number + 1;
-                    if (!out.hasHeader()) {
-                        if (number >= options.headerRow() && !isEmpty(row)) {
-                            out.header(number, headerTexts(row));
-                            if (sheetRows - read[0] > options.maxRows()) {
-                                throw TableWriter.tooManyRows(options.maxRows()); // before writing anything
-                            }
-                        }
-                        continue;
+    private static SharedStrings sharedStrings(ProcessorContext ctx, XlsxPackage pkg, SpreadsheetOptions options)
+            throws IOException, SheetException {
+        String name = pkg.sharedStringsEntry();
+        ZipArchiveEntry e = name == null ? null : pkg.entry(name);
+        if (e == null) {
+            return SharedStrings.NONE;
+        }
+        ctx.progress(0, "reading shared strings", null);
+        try (GuardedInputStream in = pkg.open(e).limit(options.maxSharedStringsSize(), () ->
+                new GuardedInputStream.Tripped(XlsxPackage.sharedStringsTooLarge(options.maxSharedStringsSize())))) {
+            return SharedStrings.read(in, e.getName(), options, ctx.workDir(), ctx.scratch());
+        }
+    }
+
+    private static Map<String, Object> read(ProcessorContext ctx, SpreadsheetOptions options, XlsxPackage pkg,
+                                            XlsxPackage.SheetRef sheet, ZipArchiveEntry entry,
+                                            XlsxPackage.Formats formats, SharedStrings strings) throws Exception {
+        long declared = entry.getSize();
+        boolean date1904 = pkg.date1904();
+        try (GuardedInputStream in = pkg.open(entry);
+             SheetReader reader = new SheetReader(in, entry.getName(), strings, formats)) {
+            TableWriter out = new TableWriter(ctx, options, false,
+                    () -> declared <= 0 ? 0.0 : Math.min(1.0, (double) reader.position() / declared));
+            SheetReader.Row row;
+            int number = 0;
+            while ((row = reader.next()) != null) {
+                // rows without an r attribute are numbered by position; keep numbers rising from 1.
+                number = row.number() > number ? row.number() : number + 1;
+                if (!out.hasHeader()) {
+                    if (number >= options.headerRow() && !isEmpty(row)) {
+                        out.header(number, headerTexts(row));
                     }
-                    out.row(number, values(row, number, out));
+                    continue;
                 }
+                out.row(number, values(row, number, out, date1904));
             }
-        }
-        if (!out.hasHeader()) {
-            throw new SheetException(SheetException.NO_HEADER, "sheet '" + sheet.name() + "' has no non-empty row at or"
-                    + " after row " + options.headerRow() + " (options.headerRow)");
-        }
-        Map<String, Object> extra = new LinkedHashMap<>();
-        extra.put("format", "xlsx");
-        extra.put("sheet", sheet.name() == null ? "" : sheet.name()); // summaries hold no nulls
-        return out.finish(extra);
-    }
-
-    private static ReadableWorkbook open(Path file, boolean formats) throws SheetException {
-        try {
-            // Unreadable cell values become ERROR cells (reported per row) instead of failing the sheet.
-            return new ReadableWorkbook(file.toFile(), new ReadingOptions(formats, true));
-        } catch (IOException | RuntimeException e) {
-            throw SheetException.malformed("the workbook cannot be read: " + e.getMessage(), e);
+            if (!out.hasHeader()) {
+                throw new SheetException(SheetException.NO_HEADER, "sheet '" + sheet.name() + "' has no non-empty row"
+                        + " at or after row " + options.headerRow() + " (options.headerRow)");
+            }
+            Map<String, Object> extra = new LinkedHashMap<>();
+            extra.put("format", "xlsx");
+            extra.put("sheet", sheet.name() == null ? "" : sheet.name()); // summaries hold no nulls
+            if (strings.spilled()) {
+                extra.put("sharedStrings", Map.of("strings", strings.size(), "onDisk", true));
+            }
+            return out.finish(extra);
         }
     }
 
-    /** The next row, or null at the end; anything fastexcel throws means the sheet is malformed. */
-    private static Row next(Iterator<Row> rows) throws SheetException {
-        try {
-            return rows.hasNext() ? rows.next() : null;
-        } catch (RuntimeException e) {
-            throw SheetException.malformed("the sheet cannot be read: " + rootMessage(e), e);
-        }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    }
-
-    private static boolean isEmpty(Row row) {
-        for (int i = 0; i < row.getCellCount(); i++) {
-            Cell c = row.getCell(i);
-            if (c != null && !Header.isBlank(c.getText())) {
+    private static boolean isEmpty(SheetReader.Row row) {
+        for (SheetReader.Cell c : row.cells()) {
+            if (c != null && !Header.isBlank(c.text())) {
                 return false;
             }
         }
         return true;
     }
 
-    private static List<String> headerTexts(Row row) {
-        List<String> texts = new ArrayList<>(row.getCellCount());
-        for (int i = 0; i < row.getCellCount(); i++) {
-            Cell c = row.getCell(i);
-            texts.add(c == null ? null : text(c));
+    private static List<String> headerTexts(SheetReader.Row row) {
+        List<String> texts = new ArrayList<>(row.cells().size());
+        for (SheetReader.Cell c : row.cells()) {
+            texts.add(c == null ? null : c.value() instanceof BigDecimal d ? d.toPlainString() : c.text());
         }
         return texts;
     }
 
-    private static String text(Cell c) {
-        Object v = c.getValue();
-        return v instanceof BigDecimal d ? d.toPlainString() : c.getText();
-    }
-
-    private static List<Object> values(Row row, int number, TableWriter out) {
-        List<Object> values = new ArrayList<>(row.getCellCount());
-        for (int i = 0; i < row.getCellCount(); i++) {
-            Cell c = row.getCell(i);
-            values.add(c == null ? null : value(c, number, i, out));
+    private static List<Object> values(SheetReader.Row row, int number, TableWriter out, boolean date1904) {
+        List<SheetReader.Cell> cells = row.cells();
+        List<Object> values = new ArrayList<>(cells.size());
+        for (int i = 0; i < cells.size(); i++) {
+            SheetReader.Cell c = cells.get(i);
+            values.add(c == null ? null : value(c, number, i, out, date1904));
         }
         return values;
     }
 
     /** A cell as a row value: numbers as numbers (dates, by their format, as ISO text), errors as their text. */
-    private static Object value(Cell c, int rowNumber, int column, TableWriter out) {
-        Object v = c.getValue();
-        switch (c.getType()) {
+    private static Object value(SheetReader.Cell c, int rowNumber, int column, TableWriter out, boolean date1904) {
+        Object v = c.value();
+        switch (c.kind()) {
             case EMPTY -> {
                 return null;
             }
             case ERROR -> {
-                String raw = c.getRawValue();
-                out.error(rowNumber, out.columnName(column), "cell " + c.getAddress() + " holds an error or an"
+                String raw = c.raw();
+                out.error(rowNumber, out.columnName(column), "cell " + c.address() + " holds an error or an"
                         + " unreadable value: " + raw);
                 return raw == null || raw.isEmpty() ? null : raw;
             }
             default -> {
                 if (v instanceof BigDecimal d) {
-                    Object date = date(c);
+                    Object date = date(c, date1904);
                     return date != null ? date : number(d);
                 }
                 if (v instanceof Boolean || v == null) {
@@ -172,20 +149,23 @@ final class XlsxTable {
         }
     }
 
-    private static Object date(Cell c) {
+    private static Object date(SheetReader.Cell c, boolean date1904) {
+        if (c.formatId() == null && c.formatString() == null) {
+            return null;
+        }
         Integer id;
         try {
-            id = c.getDataFormatId();
+            id = c.formatIdNumber();
         } catch (NumberFormatException e) {
             id = null;
         }
-        DateFormats.Kind kind = DateFormats.kind(id, c.getDataFormatString());
+        DateFormats.Kind kind = DateFormats.kind(id, c.formatString());
         if (kind == DateFormats.Kind.NOT_DATE) {
             return null;
         }
         LocalDateTime t;
         try {
-            t = c.asDate();
+            t = excelDate(Double.parseDouble(c.raw()), date1904);
         } catch (RuntimeException e) {
             return null; // not a representable date: keep the number
         }
@@ -195,6 +175,23 @@ final class XlsxTable {
             case TIME -> t.toLocalTime().toString();
             default -> t.toString();
         });
+    }
+
+    /**
+     * An Excel serial date as fastexcel-reader converted it: whole days from 1900-01-01 (with Excel's phantom
+     * 1900-02-29 below day 61) or from 1904-01-02, the fraction rounded to the millisecond.
+     */
+    static LocalDateTime excelDate(double serial, boolean date1904) {
+        int days = (int) Math.floor(serial);
+        long millis = (long) ((serial - days) * 86_400_000 + 0.5);
+        if (millis == 86_400_000) {
+            days++;
+            millis = 0;
+        }
+        int year = date1904 ? 1904 : 1900;
+        int adjust = date1904 ? 1 : days < 61 ? 0 : -1;
+        LocalDate date = LocalDate.of(year, 1, 1).plusDays(days + adjust - 1L);
+        return LocalDateTime.of(date, LocalTime.ofNanoOfDay(millis * 1_000_000));
     }
 
     /** Whole numbers that fit in a long become longs (4, not 4.0); others stay exact decimals. */

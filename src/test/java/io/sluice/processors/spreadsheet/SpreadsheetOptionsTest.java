@@ -32,7 +32,8 @@ class SpreadsheetOptionsTest {
         assertThat(d.maxColumns()).isEqualTo(1_000);
         assertThat(d.maxUncompressedSize()).isEqualTo(1L << 30);
         assertThat(d.maxInflateRatio()).isEqualTo(100);
-        assertThat(d.maxSharedStringsSize()).isEqualTo(100L << 20);
+        assertThat(d.maxSharedStringsSize()).isEqualTo(1L << 30);
+        assertThat(d.sharedStringsCacheSize()).isEqualTo(4L << 20);
         assertThat(d.csvSeparator()).isNull();
         assertThat(d.encoding()).isEqualTo(StandardCharsets.UTF_8);
 
