@@ -42,9 +42,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The composition root: creates the modules a {@link Role} runs (package {@code io.sluice.app}, one per subsystem)
- * in dependency order, starts them in that order, and shuts them down in reverse: drain (stop taking work, begin
- * the grace period of requests and jobs together), then stop (wait, release, close the database last). Commands
- * and tests both start Sluice through here.
+ * in dependency order and starts them in that order; a shutdown drains them all (admission refuses new work, the
+ * grace periods of requests and jobs begin together), then stops them in reverse (the database closes last). See
+ * {@link Modules} for the lifecycle. Commands and tests both start Sluice through here.
  */
 public final class Application implements AutoCloseable {
 
@@ -129,7 +129,7 @@ public final class Application implements AutoCloseable {
 
     /**
      * Creates the modules of {@code role} into {@code modules}, each from those before it: the order they start in,
-     * register their routes in (the router takes the first match), and stop in reversed. A new subsystem is one more
+     * register their routes in (the router takes the first match), and stop in reverse. A new subsystem is one more
      * module here, after the modules it uses.
      */
     private static Application create(SluiceConfig config, Role role, Listeners listeners, Modules modules)

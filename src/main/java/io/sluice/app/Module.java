@@ -2,8 +2,8 @@ package io.sluice.app;
 
 /**
  * One subsystem of a running process (the database, the job queue, the resumable uploads, the HTTP server, ...).
- * {@link io.sluice.Application} creates the modules its {@link io.sluice.Role} needs, in dependency order, and hands
- * them to {@link Modules}, which starts them in that order and shuts them down in reverse.
+ * The composition root ({@code Application}) creates the modules its role needs, in dependency order, and hands
+ * them to {@link Modules}, which starts them in that order and stops them in reverse.
  *
  * <p>The contract, in lifecycle order:
  * <ol>
@@ -15,9 +15,11 @@ package io.sluice.app;
  *   <li>{@link #start()}: begins serving or running: threads, schedules, recovery that must happen before the first
  *       request. Called once, after every module of the process was created, in creation order; when one throws, the
  *       process shuts down (below) and the start fails.</li>
- *   <li>{@link #drain()}: the first step of shutdown, called on every module in reverse order before any is stopped:
- *       refuse new work and begin winding down what takes time (requests, running jobs), without waiting for it,
- *       so that every module's grace period runs at the same time.</li>
+ *   <li>{@link #drain()}: the first step of shutdown, called on every module before any is stopped: refuse new work
+ *       and begin winding down what takes time (requests, running jobs) without waiting for it, so that the grace
+ *       periods of all modules run at the same time. Called in creation order: as no drain waits, the order only
+ *       decides who refuses first, and the gates low in the order (admission) refuse before the HTTP server and the
+ *       workers begin to wind down.</li>
  *   <li>{@link #stop()}: wait for what {@code drain} began, then release what {@code create} acquired; called in
  *       reverse order, so a module stops before the modules it uses. Also called, after {@code drain}, when
  *       {@code start} never ran or failed: both must cope with that. Never throws: a failure is logged and the

@@ -26,17 +26,19 @@ public final class Modules {
         }
     }
 
-    /** Drains, then stops, every module in reverse order; a module that fails either step does not stop the rest. */
+    /**
+     * Drains every module in creation order, then stops every module in reverse order; a module that fails either
+     * step does not keep the others from theirs.
+     */
     public void shutdown() {
-        List<Module> reverse = modules.reversed();
-        for (Module m : reverse) {
+        for (Module m : modules) {
             try {
                 m.drain();
             } catch (RuntimeException e) {
                 log.warn("draining {} failed: {}", m.name(), e.toString());
             }
         }
-        for (Module m : reverse) {
+        for (Module m : modules.reversed()) {
             try {
                 m.stop();
             } catch (RuntimeException e) {
