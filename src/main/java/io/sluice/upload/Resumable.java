@@ -1,6 +1,8 @@
 package io.sluice.upload;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -50,7 +52,7 @@ public record Resumable(
     public enum Concat { NONE, PARTIAL, FINAL }
 
     public Resumable {
-        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));
+        metadata = metadata == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
         partials = List.copyOf(partials);
     }
 

@@ -3,6 +3,7 @@ package io.sluice.upload;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -39,7 +40,7 @@ public interface UploadRepository {
     }
 
     /** The latest job of each of these uploads that has one. */
-    default java.util.Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
-        return java.util.Map.of();
+    default Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
+        return Map.of();
     }
 }

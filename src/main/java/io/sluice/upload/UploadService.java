@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.api.ApiException;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
@@ -12,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
@@ -133,7 +135,7 @@ public final class UploadService {
     /** Work that must commit, or roll back, together with the upload records. */
     @FunctionalInterface
     public interface AlsoInTransaction {
-        void run(java.sql.Connection tx, List<Upload> uploads) throws SQLException;
+        void run(Connection tx, List<Upload> uploads) throws SQLException;
     }
 
     /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
@@ -150,7 +152,7 @@ public final class UploadService {
      * Makes every sink durable and records them in one transaction, together with {@code also} and the job of
      * each upload. Order: the pipeline name is checked; the blobs are committed; each upload's pipeline is chosen
      * and its precheck run on the committed bytes ({@link UploadProcessing#plan}); then one transaction records the
-     * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link io.sluice.api.ApiException}
+     * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link ApiException}
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
      * nothing.
      *
