@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * Upload records. Inserts take the caller's connection so the upload row and whatever else must commit with it
- * (the job that processes it, in a later issue) share one transaction.
+ * (the job that processes it, its event) share one transaction.
  */
 public interface UploadRepository {
 

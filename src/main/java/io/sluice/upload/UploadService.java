@@ -23,7 +23,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The upload use cases, independent of the protocol that carries the bytes (direct uploads here, tus later).
+ * The upload use cases, independent of the protocol that carries the bytes: direct, presigned and resumable uploads
+ * all stage and commit through here.
  *
  * <p>Contract: {@link #open} stages a file; {@link #commit} makes a set of staged files durable and recorded
  * together, or none of them. A {@link FileSink} that is closed without being committed leaves nothing behind.
