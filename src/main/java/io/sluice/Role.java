@@ -1,5 +1,7 @@
 package io.sluice;
 
+import java.util.Locale;
+
 /**
  * What one Sluice process does when several share a database (and, on local storage, a data directory).
  *
@@ -44,6 +46,6 @@ public enum Role {
 
     /** The name used in logs and health: {@code all}, {@code api} or {@code worker}. */
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

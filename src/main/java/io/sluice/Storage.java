@@ -23,7 +23,7 @@ import java.nio.file.Path;
  * @param files     blobs as local files (in place on local disk, copies under {@code <dataDir>/blob-copies} on S3)
  * @param redirects presigned download URLs ({@code storage.downloads: redirect}), or null to stream
  */
-record Storage(ComposedStore store, BlobFiles files, DirectUploadApi.DownloadRedirects redirects) {
+public record Storage(ComposedStore store, BlobFiles files, DirectUploadApi.DownloadRedirects redirects) {
 
     /** Where processors' copies of S3 blobs go; removed when their job or precheck ends, swept at start-up. */
     static final String COPY_DIR = "blob-copies";
@@ -33,7 +33,7 @@ record Storage(ComposedStore store, BlobFiles files, DirectUploadApi.DownloadRed
      *              local copies); false for a process that shares the data directory with one that is uploading
      * @param disk  the data disk's ledger, which local copies of S3 blobs reserve on
      */
-    static Storage open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
+    public static Storage open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
         Path dataDir = config.dataDir();
         LocalBlobStore local = new LocalBlobStore(dataDir);
         if (sweep) {

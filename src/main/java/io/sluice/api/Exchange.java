@@ -11,11 +11,14 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Blocker;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * One request as a blocking handler sees it: Jetty's request and response, the matched path parameters, and who
@@ -113,7 +116,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
             case Decision.Rejected(Rejection r) ->
                     throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
             case Decision.Abandoned ignored -> throw new ClientGoneException(
-                    new java.io.EOFException("the client closed the connection while its upload waited for a slot"));
+                    new EOFException("the client closed the connection while its upload waited for a slot"));
         };
     }
 
@@ -167,7 +170,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
      * @throws ApiException 408 when the body arrives slower than the minimum data rate or times out
      * @throws ClientGoneException when the client disconnects
      */
-    public long readBody(long maxBytes, java.util.function.Supplier<ApiException> tooLarge, BodyConsumer consumer)
+    public long readBody(long maxBytes, Supplier<ApiException> tooLarge, BodyConsumer consumer)
             throws IOException {
         long total = 0;
         long sinceYield = 0;
@@ -182,7 +185,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
             try {
                 if (Content.Chunk.isFailure(chunk)) {
                     Throwable f = chunk.getFailure();
-                    if (f instanceof java.util.concurrent.TimeoutException) {
+                    if (f instanceof TimeoutException) {
                         throw new ApiException(408, "request_timeout",
                                 "the request body arrived too slowly (" + f.getMessage() + ")");
                     }

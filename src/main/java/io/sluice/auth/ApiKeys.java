@@ -10,6 +10,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -39,7 +40,7 @@ public final class ApiKeys {
         String id = ids.next();
         String secret = KeySecret.generate(id, random);
         ApiKey key = new ApiKey(id, spec.name(), KeySecret.displayPrefix(secret), spec.admin(), spec.maxFileSize(),
-                spec.quotaBytes(), spec.ratePerSecond(), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS),
+                spec.quotaBytes(), spec.ratePerSecond(), clock.instant().truncatedTo(ChronoUnit.MILLIS),
                 null, null, KeySecret.hash(secret));
         db.write(tx -> {
             try (PreparedStatement ps = tx.prepareStatement("INSERT INTO api_keys (" + COLUMNS

@@ -3,6 +3,7 @@ package io.sluice.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.sluice.Application;
 import io.sluice.auth.ApiKey;
 import io.sluice.auth.ApiKeys;
 import io.sluice.config.ConfigException;
@@ -11,10 +12,10 @@ import io.sluice.config.SluiceConfig;
 import io.sluice.config.Units;
 import io.sluice.db.Database;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -77,7 +78,7 @@ public final class KeysCommand implements Runnable {
                 err.flush();
                 return Main.EXIT_CONFIG;
             }
-            try (Database db = io.sluice.Application.openDatabase(config)) {
+            try (Database db = Application.openDatabase(config)) {
                 int code = run(new ApiKeys(db, Clock.systemUTC()), out, err);
                 out.flush();
                 err.flush();

@@ -14,6 +14,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -104,7 +105,7 @@ final class Listing {
     }
 
     /** Fetches pages until the limit or the end; returns the cursor after the last item given, null at the end. */
-    private String pages(SluiceClient client, String path, String field, java.util.function.Consumer<JsonNode> each)
+    private String pages(SluiceClient client, String path, String field, Consumer<JsonNode> each)
             throws ClientException, InterruptedException {
         long remaining = all ? Long.MAX_VALUE : limit;
         String at = cursor;

@@ -1,8 +1,8 @@
 package io.sluice.cli;
 
+import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.AsyncAppender;
 import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -11,10 +11,14 @@ import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
 import ch.qos.logback.core.util.FileSize;
+import io.sluice.auth.Redaction;
 import io.sluice.config.LoggingConfig;
 import io.sluice.config.SluiceConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Replaces the bootstrap console logging (logback.xml) once the configuration is known: console plus a file in
@@ -74,14 +78,14 @@ final class LoggingSetup {
 
     /**
      * The conversion words of {@link #PATTERN} that pass messages and exceptions through
-     * {@link io.sluice.auth.Redaction}; reset() dropped what logback.xml registered.
+     * {@link Redaction}; reset() dropped what logback.xml registered.
      */
     @SuppressWarnings("unchecked")
     private static void registerRedaction(LoggerContext ctx) {
-        java.util.Map<String, String> rules = (java.util.Map<String, String>) ctx.getObject(
+        Map<String, String> rules = (Map<String, String>) ctx.getObject(
                 ch.qos.logback.core.CoreConstants.PATTERN_RULE_REGISTRY);
         if (rules == null) {
-            rules = new java.util.HashMap<>();
+            rules = new HashMap<>();
             ctx.putObject(ch.qos.logback.core.CoreConstants.PATTERN_RULE_REGISTRY, rules);
         }
         rules.put("redactedMsg", RedactingMessageConverter.class.getName());

@@ -2,6 +2,7 @@ package io.sluice.cli;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -105,7 +106,7 @@ final class Progress implements AutoCloseable {
     private List<String> lines() {
         int width = bars.stream().mapToInt(b -> b.name.length()).max().orElse(5);
         width = Math.min(Math.max(width, 5), 40);
-        java.util.ArrayList<String> lines = new java.util.ArrayList<>();
+        ArrayList<String> lines = new ArrayList<>();
         long total = 0;
         long done = 0;
         for (Bar b : bars) {

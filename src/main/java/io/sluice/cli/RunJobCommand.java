@@ -7,6 +7,7 @@ import picocli.CommandLine.Option;
 
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +45,7 @@ public final class RunJobCommand implements Callable<Integer> {
         }
         try (InputStream in = Files.newInputStream(spec)) {
             return runner.run(in);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             System.err.println("sluice run-job: cannot read " + spec + ": " + e);
             return ChildProtocol.EXIT_BAD_SPEC;
         }

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -13,7 +14,7 @@ final class Table {
     }
 
     static void print(PrintWriter out, List<String[]> given) {
-        List<String[]> rows = given.stream().map(r -> java.util.Arrays.stream(r).map(Table::escape)
+        List<String[]> rows = given.stream().map(r -> Arrays.stream(r).map(Table::escape)
                 .toArray(String[]::new)).toList();
         int cols = rows.getFirst().length;
         int[] width = new int[cols];

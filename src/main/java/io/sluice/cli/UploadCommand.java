@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.Writer;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,7 +134,7 @@ public final class UploadCommand implements Callable<Integer> {
         UploadState state = new UploadState(stateFile != null ? stateFile : UploadState.defaultFile());
         List<Outcome> outcomes = new ArrayList<>();
         Progress progress = new Progress(out, tty, !noProgress, bars);
-        SluiceClient client = clientOptions.client(new PrintWriter(new java.io.Writer() {
+        SluiceClient client = clientOptions.client(new PrintWriter(new Writer() {
             // Retry notices go above the bars, not through them.
             private final StringBuilder line = new StringBuilder();
 

@@ -24,7 +24,7 @@ import java.util.Objects;
  * @param timeout     longest run of one attempt
  * @param concurrency jobs of this pipeline running at once in one process, 1..{@code jobs.workers}
  * @param notifyUrls  the {@code notify:} list: http(s) URLs that receive this pipeline's events as signed
- *                    webhooks, before {@code webhooks.urls} (see {@code io.sluice.notify.EventLog})
+ *                    webhooks, before {@code webhooks.urls} (see {@code EventLog})
  * @param isolate     {@code isolate:}: run the processor in a child JVM ({@code ./sluice run-job}) or not; null
  *                    when the pipeline does not say, so the processor's {@code isolatedByDefault()} decides
  * @param memory      {@code memory:}: the heap ({@code -Xmx}) of that child JVM, in bytes

@@ -3,7 +3,12 @@ package io.sluice.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
+import org.postgresql.Driver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteException;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,7 +17,12 @@ import java.sql.Savepoint;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * The connection pool, the migrations and the dialect differences, in one place.
@@ -58,7 +68,7 @@ public final class Database implements AutoCloseable {
     public static final String DISK_FULL_STATE = "53100";
     /** SQLite's primary result code for "database or disk is full" (extended codes keep it in the low byte). */
     private static final int SQLITE_FULL = 13;
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Database.class);
+    private static final Logger log = LoggerFactory.getLogger(Database.class);
 
     private final HikariDataSource dataSource;
     private final Dialect dialect;
@@ -85,7 +95,7 @@ public final class Database implements AutoCloseable {
     record PgConnector(String url, String user, String password) {
         /** @param applicationName shown in {@code pg_stat_activity}, so an operator can tell the connections apart */
         Connection open(String applicationName) throws SQLException {
-            java.util.Properties props = new java.util.Properties();
+            Properties props = new Properties();
             props.setProperty("ApplicationName", applicationName);
             if (!user.isEmpty()) {
                 props.setProperty("user", user);
@@ -93,7 +103,7 @@ public final class Database implements AutoCloseable {
             if (!password.isEmpty()) {
                 props.setProperty("password", password);
             }
-            return new org.postgresql.Driver().connect(url, props);
+            return new Driver().connect(url, props);
         }
 
         @Override
@@ -118,7 +128,7 @@ public final class Database implements AutoCloseable {
     public static Database openSqlite(Path dataDir, long headroomBytes) throws SQLException {
         try {
             Files.createDirectories(dataDir);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new SQLException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
         }
         return openSqlite(dataDir, Headroom.in(dataDir, headroomBytes));
@@ -127,7 +137,7 @@ public final class Database implements AutoCloseable {
     private static Database openSqlite(Path dataDir, Headroom headroom) throws SQLException {
         try {
             Files.createDirectories(dataDir);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new SQLException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
         }
         try {
@@ -147,7 +157,7 @@ public final class Database implements AutoCloseable {
     private static long usableSpace(Path dir) {
         try {
             return Files.getFileStore(dir).getUsableSpace();
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return Long.MAX_VALUE;
         }
     }
@@ -170,7 +180,7 @@ public final class Database implements AutoCloseable {
         try {
             // Flyway only when the schema is behind the newest migration in the jar (SchemaVersion says why).
             List<String> locations = List.of("db/migration/common", "db/migration/sqlite");
-            java.util.Optional<String> newest = SchemaVersion.newestShipped(locations);
+            Optional<String> newest = SchemaVersion.newestShipped(locations);
             if (newest.isEmpty() || !SchemaVersion.isCurrent(ds, newest.get())) {
                 Flyway.configure()
                         .dataSource(ds)
@@ -201,7 +211,7 @@ public final class Database implements AutoCloseable {
         }
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("sluice-db");
-        hc.setDriverClassName(org.postgresql.Driver.class.getName());
+        hc.setDriverClassName(Driver.class.getName());
         hc.setJdbcUrl(url);
         if (user != null && !user.isEmpty()) {
             hc.setUsername(user);
@@ -272,7 +282,7 @@ public final class Database implements AutoCloseable {
     public static boolean isDiskFull(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof SQLException s && (DISK_FULL_STATE.equals(s.getSQLState())
-                    || (t instanceof org.sqlite.SQLiteException lite
+                    || (t instanceof SQLiteException lite
                     && (lite.getResultCode().code & 0xff) == SQLITE_FULL))) {
                 return true;
             }
@@ -531,7 +541,7 @@ public final class Database implements AutoCloseable {
      * to, so a NOTIFY committed after this returns is delivered. On SQLite there is no other process to hear from:
      * nothing happens.
      */
-    public void listen(String channel, java.util.function.Consumer<String> handler) throws SQLException {
+    public void listen(String channel, Consumer<String> handler) throws SQLException {
         if (dialect != Dialect.POSTGRESQL) {
             return;
         }

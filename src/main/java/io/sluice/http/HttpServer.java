@@ -22,14 +22,17 @@ import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.VirtualThreadPool;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
 
 /**
  * Jetty 12 core handlers on virtual threads: the public connector with its protections, and an optional admin
@@ -64,14 +67,14 @@ public final class HttpServer {
     /** @param exposedHeaders response headers of the protocols that browsers may read under CORS */
     /** Binds its own sockets ({@link Listeners#bind}): for a server that has nothing to start before it listens. */
     public HttpServer(ServerConfig config, Router publicRouter, Router adminRouter, ConnectionCap cap,
-                      Duration retryAfter, java.util.Collection<String> exposedHeaders) throws java.io.IOException {
+                      Duration retryAfter, Collection<String> exposedHeaders) throws IOException {
         this(config, Listeners.bind(config), publicRouter, adminRouter, cap, retryAfter, exposedHeaders);
     }
 
     /** @param listeners the sockets {@link Listeners#bind} bound for this configuration; Jetty owns them from here */
     public HttpServer(ServerConfig config, Listeners listeners, Router publicRouter, Router adminRouter,
-                      ConnectionCap cap, Duration retryAfter, java.util.Collection<String> exposedHeaders)
-            throws java.io.IOException {
+                      ConnectionCap cap, Duration retryAfter, Collection<String> exposedHeaders)
+            throws IOException {
         QueuedThreadPool threads = new QueuedThreadPool();
         threads.setName("sluice-http");
         threads.setVirtualThreadsExecutor(new VirtualThreadPool());
@@ -158,12 +161,12 @@ public final class HttpServer {
         }
     }
 
-    private static Handler cors(Handler next, ServerConfig config, java.util.Collection<String> exposedHeaders) {
+    private static Handler cors(Handler next, ServerConfig config, Collection<String> exposedHeaders) {
         CrossOriginHandler cors = new CrossOriginHandler();
         Set<String> origins = new HashSet<>();
         for (String o : config.corsOrigins()) {
             // Jetty takes regular expressions; our configuration takes literal origins or "*".
-            origins.add(o.equals("*") ? "*" : java.util.regex.Pattern.quote(o));
+            origins.add(o.equals("*") ? "*" : Pattern.quote(o));
         }
         cors.setAllowedOriginPatterns(origins);
         cors.setAllowedMethods(Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));

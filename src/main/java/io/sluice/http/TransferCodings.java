@@ -8,6 +8,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -33,7 +34,7 @@ final class TransferCodings extends Handler.Wrapper {
                     response.getHeaders().put(HttpHeader.CONNECTION, "close");
                     Router.writeError(request, response, callback, new ApiException(501,
                             "unsupported_transfer_encoding", "only the chunked transfer coding is supported, not '"
-                            + coding + "'", Map.of("supported", java.util.List.of("chunked")), null));
+                            + coding + "'", Map.of("supported", List.of("chunked")), null));
                     return true;
                 }
             }

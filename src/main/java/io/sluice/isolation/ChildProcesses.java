@@ -22,6 +22,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -113,7 +115,7 @@ public final class ChildProcesses implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while starting " + command, e);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             throw new IOException("the server is stopping; not starting " + command, e);
         }
         Path record = null;
@@ -148,7 +150,7 @@ public final class ChildProcesses implements AutoCloseable {
                           String machine, boolean group) {
     }
 
-    private int sweep(java.util.function.Predicate<Record> which) throws IOException {
+    private int sweep(Predicate<Record> which) throws IOException {
         if (ledger == null) {
             return 0;
         }

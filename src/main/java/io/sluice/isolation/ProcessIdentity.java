@@ -3,6 +3,7 @@ package io.sluice.isolation;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -43,13 +44,13 @@ public record ProcessIdentity(long pid, String start) {
      * Live processes in the process group {@code pid} (a group leader's pid is its group id) that started no earlier
      * than this process: the members of a group this process led, even after it died. Linux only; empty elsewhere.
      */
-    public java.util.List<ProcessIdentity> groupMembers() {
+    public List<ProcessIdentity> groupMembers() {
         if (!LINUX || !start.startsWith("ticks:")) {
-            return java.util.List.of();
+            return List.of();
         }
         if (of(pid).filter(p -> !p.equals(this)).isPresent()) {
             // The pid is another process's now, so the group is gone: Linux reuses no id a group still has.
-            return java.util.List.of();
+            return List.of();
         }
         long since = Long.parseLong(start.substring("ticks:".length()));
         return ProcessHandle.allProcesses().map(ProcessHandle::pid)

@@ -3,6 +3,7 @@ package io.sluice.isolation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The last {@code capacity} bytes written to it: a child process's stderr kept for the log without letting a
@@ -60,6 +61,6 @@ public final class TailBuffer {
     public String lastLines(int n) {
         String[] lines = text().strip().split("\\R");
         int from = Math.max(0, lines.length - n);
-        return String.join("\n", java.util.Arrays.asList(lines).subList(from, lines.length));
+        return String.join("\n", Arrays.asList(lines).subList(from, lines.length));
     }
 }

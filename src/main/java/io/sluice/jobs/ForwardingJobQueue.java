@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -91,7 +92,7 @@ public abstract class ForwardingJobQueue implements JobQueue {
     }
 
     @Override
-    public java.util.Map<JobState, Long> counts(JobFilter filter) throws SQLException {
+    public Map<JobState, Long> counts(JobFilter filter) throws SQLException {
         return delegate.counts(filter);
     }
 

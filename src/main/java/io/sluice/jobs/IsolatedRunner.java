@@ -2,6 +2,7 @@ package io.sluice.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Json;
+import io.sluice.config.Units;
 import io.sluice.isolation.ChildProcess;
 import io.sluice.isolation.ChildProtocol;
 import io.sluice.isolation.RunSpec;
@@ -181,7 +182,7 @@ public final class IsolatedRunner {
         }
         if (exit == ChildProtocol.EXIT_OUT_OF_MEMORY || stderr.text().contains("OutOfMemoryError")) {
             throw new JobFailedException("out_of_memory", "the processor ran out of memory in its child JVM (-Xmx "
-                    + io.sluice.config.Units.formatSize(memory) + "); raise the pipeline's memory to process this "
+                    + Units.formatSize(memory) + "); raise the pipeline's memory to process this "
                     + "file", false);
         }
         String tail = stderr.lastLines(3);

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -123,7 +124,7 @@ public interface JobQueue {
     List<Job> list(JobFilter filter, String cursor, int limit) throws SQLException;
 
     /** How many jobs {@code filter} covers, per state (every state present, zero when none). */
-    java.util.Map<JobState, Long> counts(JobFilter filter) throws SQLException;
+    Map<JobState, Long> counts(JobFilter filter) throws SQLException;
 
     /**
      * Queued and running jobs per pipeline, and when the oldest queued job became due: for health, metrics, alerts

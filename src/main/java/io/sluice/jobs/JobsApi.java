@@ -1,8 +1,11 @@
 package io.sluice.jobs;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
+import io.sluice.api.Json;
 import io.sluice.api.Routes;
 import io.sluice.upload.DirectUploadApi;
 import io.sluice.upload.IdGenerator;
@@ -12,11 +15,18 @@ import org.eclipse.jetty.io.RetainableByteBuffer;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.Fields;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.file.NoSuchFileException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -75,7 +85,7 @@ public final class JobsApi {
      * URLs and tokens of the systems a pipeline talks to.
      */
     record PipelineView(String name, String processor, List<String> types,
-                        @com.fasterxml.jackson.annotation.JsonProperty("default") boolean isDefault) {
+                        @JsonProperty("default") boolean isDefault) {
     }
 
     record PipelineList(List<PipelineView> pipelines) {
@@ -112,7 +122,7 @@ public final class JobsApi {
     /** Per-state counts of the jobs the same filters as the list cover, for the dashboard's tabs. */
     void counts(Exchange ex) throws Exception {
         Map<JobState, Long> counts = queue.counts(filter(ex, Request.extractQueryParameters(ex.request())));
-        Map<String, Long> byName = new java.util.LinkedHashMap<>();
+        Map<String, Long> byName = new LinkedHashMap<>();
         long total = 0;
         for (var e : counts.entrySet()) {
             byName.put(e.getKey().dbValue(), e.getValue());
@@ -147,8 +157,8 @@ public final class JobsApi {
                 q = null;
             }
         }
-        java.time.Instant since = instant(query.getValue("since"), "since");
-        java.time.Instant until = instant(query.getValue("until"), "until");
+        Instant since = instant(query.getValue("since"), "since");
+        Instant until = instant(query.getValue("until"), "until");
         if (since != null && until != null && !since.isBefore(until)) {
             throw ApiException.badRequest("invalid_time_range", "since must be before until");
         }
@@ -159,13 +169,13 @@ public final class JobsApi {
     }
 
     /** An RFC 3339 instant ({@code 2026-12-06T20:00:00Z}, an offset allowed), null when absent or empty. */
-    private static java.time.Instant instant(String raw, String name) {
+    private static Instant instant(String raw, String name) {
         if (raw == null || raw.isEmpty()) {
             return null;
         }
         try {
-            return java.time.OffsetDateTime.parse(raw).toInstant();
-        } catch (java.time.format.DateTimeParseException e) {
+            return OffsetDateTime.parse(raw).toInstant();
+        } catch (DateTimeParseException e) {
             throw ApiException.badRequest("invalid_time", name + " must be an RFC 3339 date-time such as "
                     + "2026-01-31T12:00:00Z");
         }
@@ -215,7 +225,7 @@ public final class JobsApi {
      * nothing changed) when its shape is wrong; a single job's refusal (404, 409) is only that job's result.
      */
     void bulk(Exchange ex) throws Exception {
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
         ex.readBody(MAX_BULK_BODY, () -> new ApiException(413, "request_too_large", "a bulk request is at most "
                 + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY), null), chunk -> {
             ByteBuffer b = chunk.getByteBuffer();
@@ -223,9 +233,9 @@ public final class JobsApi {
             b.get(a);
             body.write(a);
         });
-        com.fasterxml.jackson.databind.JsonNode json;
+        JsonNode json;
         try {
-            json = io.sluice.api.Json.mapper().readTree(body.toByteArray());
+            json = Json.mapper().readTree(body.toByteArray());
         } catch (IOException e) {
             throw ApiException.badRequest("invalid_json", "the body is not JSON");
         }
@@ -236,12 +246,12 @@ public final class JobsApi {
         if (!"retry".equals(action) && !"cancel".equals(action)) {
             throw ApiException.badRequest("invalid_action", "action must be \"retry\" or \"cancel\"");
         }
-        com.fasterxml.jackson.databind.JsonNode rawIds = json.path("ids");
+        JsonNode rawIds = json.path("ids");
         if (!rawIds.isArray() || rawIds.isEmpty() || rawIds.size() > MAX_BULK_IDS) {
             throw new ApiException(400, "invalid_ids", "ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
                     Map.of("limit", MAX_BULK_IDS), null);
         }
-        java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
+        LinkedHashSet<String> ids = new LinkedHashSet<>();
         for (var n : rawIds) {
             if (!n.isTextual()) {
                 throw new ApiException(400, "invalid_ids", "ids must be strings (job ids)",
@@ -249,7 +259,7 @@ public final class JobsApi {
             }
             ids.add(n.asText());
         }
-        List<BulkResult> results = new java.util.ArrayList<>(ids.size());
+        List<BulkResult> results = new ArrayList<>(ids.size());
         int ok = 0;
         for (String id : ids) {
             try {

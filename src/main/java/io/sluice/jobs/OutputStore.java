@@ -10,6 +10,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -17,6 +18,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
+import java.util.function.BiPredicate;
 import java.util.function.Predicate;
 
 /**
@@ -134,7 +136,7 @@ public final class OutputStore implements JobOutputs {
      *                       running attempt is always kept)
      */
     @Override
-    public int sweepTemporary(java.util.function.BiPredicate<String, Integer> attemptRunning) throws IOException {
+    public int sweepTemporary(BiPredicate<String, Integer> attemptRunning) throws IOException {
         int removed = 0;
         for (Path dir : new Path[]{temporary, work}) {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -155,7 +157,7 @@ public final class OutputStore implements JobOutputs {
 
     /** Whether a name made by {@link #temporaryFile} or {@link #workDir} belongs to an attempt that runs. */
     private static boolean ofRunningAttempt(String name, boolean workDir,
-                                            java.util.function.BiPredicate<String, Integer> attemptRunning) {
+                                            BiPredicate<String, Integer> attemptRunning) {
         String stem = workDir ? name : name.endsWith(SUFFIX) ? name.substring(0, name.length() - SUFFIX.length())
                 : name;
         int sep = stem.lastIndexOf(workDir ? '-' : '.');
@@ -202,7 +204,7 @@ public final class OutputStore implements JobOutputs {
 
     /** Deletes a file or a directory tree; missing is fine. */
     public static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         Files.walkFileTree(root, new SimpleFileVisitor<>() {

@@ -6,6 +6,7 @@ import io.sluice.processors.Processor;
 import io.sluice.upload.TypePatterns;
 
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +71,7 @@ public final class Pipelines {
                 throw new IllegalStateException("pipelines." + c.name() + ": " + e.getMessage(), e);
             }
         }
-        return new Pipelines(java.util.Collections.unmodifiableMap(byName));
+        return new Pipelines(Collections.unmodifiableMap(byName));
     }
 
     /** No pipelines: uploads get no jobs, and naming a pipeline is refused. */

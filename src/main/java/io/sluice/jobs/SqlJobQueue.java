@@ -1,25 +1,29 @@
 package io.sluice.jobs;
 
 import io.sluice.auth.Redaction;
-
 import io.sluice.db.Database;
 import io.sluice.util.Backoff;
+import io.sluice.db.Dialect;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
@@ -53,7 +57,7 @@ public final class SqlJobQueue implements JobQueue {
     private final Backoff backoff;
     private final JobSignal signal;
     /** Starts the payload of this queue's notifications, so its own (already signalled locally) are ignored. */
-    private final String origin = java.util.UUID.randomUUID() + " ";
+    private final String origin = UUID.randomUUID() + " ";
     /** PostgreSQL only: concurrent successes share one statement and one commit. */
     private final SucceedBatcher succeeds;
 
@@ -71,7 +75,7 @@ public final class SqlJobQueue implements JobQueue {
         this.leaseMillis = config.leaseDuration().toMillis();
         this.backoff = config.backoff();
         this.signal = Objects.requireNonNull(signal, "signal");
-        this.succeeds = db.dialect() == io.sluice.db.Dialect.POSTGRESQL ? new SucceedBatcher(db, now) : null;
+        this.succeeds = db.dialect() == Dialect.POSTGRESQL ? new SucceedBatcher(db, now) : null;
         try {
             // Other processes' enqueues wake this one's workers; after a lost LISTEN connection (null payload)
             // too, since what was notified meanwhile is lost. A no-op on SQLite.
@@ -165,7 +169,7 @@ public final class SqlJobQueue implements JobQueue {
                     + "eta_seconds = ?, updated_at = " + now + FENCE)) {
                 ps.setInt(1, percent);
                 ps.setString(2, truncate(stage, MAX_STAGE_LENGTH));
-                ps.setObject(3, etaSeconds == null ? null : Math.max(0, etaSeconds), java.sql.Types.BIGINT);
+                ps.setObject(3, etaSeconds == null ? null : Math.max(0, etaSeconds), Types.BIGINT);
                 fence(ps, 4, lease);
                 return ps.executeUpdate() == 1;
             }
@@ -427,7 +431,7 @@ public final class SqlJobQueue implements JobQueue {
         conditions(filter, where, args);
         String statement = "SELECT state, COUNT(*) FROM jobs" + whereClause(where) + " GROUP BY state";
         return db.read(c -> {
-            Map<JobState, Long> counts = new java.util.EnumMap<>(JobState.class);
+            Map<JobState, Long> counts = new EnumMap<>(JobState.class);
             for (JobState s : JobState.values()) {
                 counts.put(s, 0L);
             }
@@ -467,7 +471,7 @@ public final class SqlJobQueue implements JobQueue {
         }
         if (filter.query() != null) {
             // A piece of the file name, matched literally (LIKE's wildcards escaped), or exactly a job / upload id.
-            String like = "%" + filter.query().toLowerCase(java.util.Locale.ROOT).replace("\\", "\\\\")
+            String like = "%" + filter.query().toLowerCase(Locale.ROOT).replace("\\", "\\\\")
                     .replace("%", "\\%").replace("_", "\\_") + "%";
             where.add("(id = ? OR upload_id = ? OR upload_id IN (SELECT id FROM uploads "
                     + "WHERE LOWER(filename) LIKE ? ESCAPE '\\'))");

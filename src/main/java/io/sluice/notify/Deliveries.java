@@ -1,16 +1,16 @@
 package io.sluice.notify;
 
-import io.sluice.auth.Redaction;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.sluice.api.Json;
+import io.sluice.auth.Redaction;
 import io.sluice.db.Database;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -131,11 +131,11 @@ public final class Deliveries {
                 ps.setLong(2, retryAt != null ? retryAt : now);
                 // The targets themselves stay in `urls` (needed to deliver); what records an attempt is masked.
                 ps.setString(3, Redaction.redact(url));
-                ps.setObject(4, status, java.sql.Types.INTEGER);
+                ps.setObject(4, status, Types.INTEGER);
                 String masked = Redaction.redact(error);
                 ps.setString(5, masked == null ? null
                         : masked.length() > MAX_ERROR_LENGTH ? masked.substring(0, MAX_ERROR_LENGTH) : masked);
-                ps.setObject(6, delivered ? now : null, java.sql.Types.BIGINT);
+                ps.setObject(6, delivered ? now : null, Types.BIGINT);
                 ps.setLong(7, now);
                 ps.setLong(8, d.id());
                 ps.setInt(9, d.attempt());

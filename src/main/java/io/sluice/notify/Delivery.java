@@ -1,6 +1,7 @@
 package io.sluice.notify;
 
 import java.util.List;
+import java.util.Locale;
 
 /** One webhook delivery: an event's payload and the URLs to try, and how its attempts went. Times in epoch ms. */
 public record Delivery(long id, long eventId, String eventType, String payload, List<String> urls, State state,
@@ -11,11 +12,11 @@ public record Delivery(long id, long eventId, String eventType, String payload, 
         PENDING, DELIVERED, FAILED;
 
         public String dbValue() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         public static State fromDb(String s) {
-            return valueOf(s.toUpperCase(java.util.Locale.ROOT));
+            return valueOf(s.toUpperCase(Locale.ROOT));
         }
     }
 }

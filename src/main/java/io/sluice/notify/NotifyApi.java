@@ -1,16 +1,18 @@
 package io.sluice.notify;
 
-import io.sluice.auth.Redaction;
-
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonRawValue;
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
+import io.sluice.auth.Redaction;
 import io.sluice.jobs.JobQueue;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.util.Fields;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -153,7 +155,7 @@ public final class NotifyApi {
         return "id: " + e.id() + "\nevent: " + e.type() + "\ndata: " + e.envelope() + "\n\n";
     }
 
-    private static void send(Exchange ex, String text) throws java.io.IOException {
+    private static void send(Exchange ex, String text) throws IOException {
         ex.write(false, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -199,7 +201,7 @@ public final class NotifyApi {
     }
 
     record Page(List<DeliveryView> deliveries,
-                @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.ALWAYS)
+                @JsonInclude(JsonInclude.Include.ALWAYS)
                 String nextCursor) {
     }
 
@@ -243,7 +245,7 @@ public final class NotifyApi {
     public record DeliveryView(String id, long eventId, String eventType, String state, int attempt,
                                Instant nextAttemptAt, List<String> urls, String lastUrl, Integer lastStatus,
                                String lastError, Instant deliveredAt, Instant createdAt, Instant updatedAt,
-                               @com.fasterxml.jackson.annotation.JsonRawValue String payload) {
+                               @JsonRawValue String payload) {
         static DeliveryView of(Delivery d) {
             return new DeliveryView(String.valueOf(d.id()), d.eventId(), d.eventType(), d.state().dbValue(),
                     d.attempt(), d.state() == Delivery.State.PENDING ? Instant.ofEpochMilli(d.nextAttemptAt()) : null,

@@ -6,8 +6,10 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -25,7 +27,7 @@ public final class WebhookSecret {
     /** Java reports ENOSPC only by its message ({@code FileSystemException} or a plain {@code IOException}). */
     private static boolean diskFull(IOException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            String m = t instanceof java.nio.file.FileSystemException f ? f.getReason() : t.getMessage();
+            String m = t instanceof FileSystemException f ? f.getReason() : t.getMessage();
             if (m != null && m.contains("No space left on device")) {
                 return true;
             }
@@ -69,7 +71,7 @@ public final class WebhookSecret {
                         StandardOpenOption.SYNC);
                 try {
                     Files.createLink(file, temp);
-                } catch (UnsupportedOperationException | java.nio.file.FileSystemException noLinks) {
+                } catch (UnsupportedOperationException | FileSystemException noLinks) {
                     if (noLinks instanceof FileAlreadyExistsException exists) {
                         throw exists;
                     }
@@ -77,7 +79,7 @@ public final class WebhookSecret {
                     if (Files.exists(file)) {
                         throw new FileAlreadyExistsException(file.toString());
                     }
-                    Files.move(temp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
                 }
                 log.info("generated a signing secret in {} (set {} to use your own)", file.toAbsolutePath(),
                         settingKey);

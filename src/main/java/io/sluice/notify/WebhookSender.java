@@ -1,5 +1,8 @@
 package io.sluice.notify;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.sluice.config.WebhooksConfig;
 import io.sluice.jobs.JobSignal;
 import io.sluice.util.Backoff;
@@ -14,9 +17,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -52,7 +57,7 @@ public final class WebhookSender {
     /** Built on the first delivery: an {@code HttpClient} sets up TLS (about 180 classes) that most servers never use. */
     private HttpClient http;
     public static final String DELIVERIES_METRIC = "sluice.webhooks.deliveries";
-    private final java.util.Map<String, io.micrometer.core.instrument.Counter> outcomes;
+    private final Map<String, Counter> outcomes;
     private final Set<Long> inFlight = ConcurrentHashMap.newKeySet();
     private final Semaphore slots = new Semaphore(MAX_IN_FLIGHT);
     private final AtomicBoolean stopping = new AtomicBoolean();
@@ -61,7 +66,7 @@ public final class WebhookSender {
     private volatile Thread loop;
 
     public WebhookSender(Deliveries deliveries, EventLog events, String secret, WebhooksConfig config, Clock clock) {
-        this(deliveries, events, secret, config, clock, new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        this(deliveries, events, secret, config, clock, new SimpleMeterRegistry());
     }
 
     /**
@@ -69,8 +74,8 @@ public final class WebhookSender {
      *                {@code retry} (failed, due again later) or {@code failed} (out of attempts)
      */
     public WebhookSender(Deliveries deliveries, EventLog events, String secret, WebhooksConfig config, Clock clock,
-                         io.micrometer.core.instrument.MeterRegistry metrics) {
-        this.outcomes = java.util.Map.of(
+                         MeterRegistry metrics) {
+        this.outcomes = Map.of(
                 "delivered", deliveryCounter(metrics, "delivered"),
                 "retry", deliveryCounter(metrics, "retry"),
                 "failed", deliveryCounter(metrics, "failed"));
@@ -86,14 +91,14 @@ public final class WebhookSender {
         if (http == null) {
             http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
                     .followRedirects(HttpClient.Redirect.NEVER)
-                    .executor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()).build();
+                    .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
         }
         return http;
     }
 
-    private static io.micrometer.core.instrument.Counter deliveryCounter(
-            io.micrometer.core.instrument.MeterRegistry metrics, String outcome) {
-        return io.micrometer.core.instrument.Counter.builder(DELIVERIES_METRIC)
+    private static Counter deliveryCounter(
+            MeterRegistry metrics, String outcome) {
+        return Counter.builder(DELIVERIES_METRIC)
                 .description("webhook delivery attempts by outcome").tag("outcome", outcome).register(metrics);
     }
 

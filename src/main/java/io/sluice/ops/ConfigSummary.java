@@ -3,6 +3,7 @@ package io.sluice.ops;
 import io.sluice.config.SluiceConfig;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /** The effective configuration for {@code /health/detailed}. Keys that hold secrets are left out here
@@ -61,7 +62,7 @@ final class ConfigSummary {
             m.put("storage", Map.of("type", "s3", "endpoint", String.valueOf(s3.endpoint()), "region", s3.region(),
                     "bucket", s3.bucket(), "pathStyle", s3.pathStyle(), "prefix", s3.prefix(),
                     "partSize", s3.partSize(), "staticCredentials", s3.staticCredentials(),
-                    "downloads", s3.downloads().name().toLowerCase(java.util.Locale.ROOT),
+                    "downloads", s3.downloads().name().toLowerCase(Locale.ROOT),
                     "presignExpiry", s3.presignExpiry().toString()));
         }
         var d = c.database();

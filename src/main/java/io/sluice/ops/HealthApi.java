@@ -10,9 +10,10 @@ import io.sluice.api.Routes;
 import io.sluice.config.SluiceConfig;
 import io.sluice.db.Database;
 import io.sluice.jobs.QueueStats;
+import io.sluice.ops.alerts.AlertStatus;
+import io.sluice.ops.metrics.CachedQueueStats;
 import io.sluice.storage.BlobStore;
 
-import io.sluice.ops.metrics.CachedQueueStats;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -59,7 +60,7 @@ public final class HealthApi {
 
     /**
      * @param jobs   the queue depth shown in {@code /health/detailed} as {@code jobs}; null leaves the block out
-     * @param alerts every alert rule's status as JSON ({@code io.sluice.ops.alerts.AlertStatus#toJson})
+     * @param alerts every alert rule's status as JSON ({@link AlertStatus#toJson})
      * @param hooks  the upload hooks' status ({@code io.sluice.hooks.UploadHooks#status}); empty leaves the block out
      */
     public HealthApi(SluiceConfig config, Database db, BlobStore store, AdmissionController admission,

@@ -1,10 +1,14 @@
 package io.sluice.processors;
 
+import io.sluice.api.ApiException;
+
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.ServiceLoader;
 
 /**
  * A kind of background work over one stored upload (parse a spreadsheet, extract a PDF's text, forward the file).
- * Built-ins and third-party processors are found with {@link java.util.ServiceLoader} under
+ * Built-ins and third-party processors are found with {@link ServiceLoader} under
  * {@code META-INF/services/io.sluice.processors.Processor}; a pipeline in {@code sluice.yaml} names one by
  * {@link #name()} and gives its options.
  *
@@ -38,13 +42,13 @@ public interface Processor {
 
         /**
          * Cheap check while the upload request is still open, after the bytes are stored and before the upload is
-         * recorded: a refusal (an {@link io.sluice.api.ApiException}, typically 422) answers the request and the
+         * recorded: a refusal (an {@link ApiException}, typically 422) answers the request and the
          * upload is not kept. Must read only what it needs (a spreadsheet's header row, not its rows).
          *
          * @param file        the stored bytes, read-only
          * @param contentType the detected type
          */
-        default void precheck(java.nio.file.Path file, String contentType) throws Exception {
+        default void precheck(Path file, String contentType) throws Exception {
         }
 
         /**

@@ -12,6 +12,7 @@ import org.eclipse.jetty.http.MultiPart;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.nio.ByteBuffer;
@@ -163,7 +164,7 @@ public final class RelayApi {
                 try {
                     return RelayParts.body(received, outBoundary);
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
+                    throw new UncheckedIOException(e);
                 }
             }, headers);
         }

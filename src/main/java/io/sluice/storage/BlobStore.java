@@ -2,6 +2,7 @@ package io.sluice.storage;
 
 import java.io.IOException;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.file.NoSuchFileException;
 
 /**
  * Where upload bytes live. One implementation per package ({@code storage.local}, {@code storage.s3}).
@@ -33,7 +34,7 @@ public interface BlobStore {
     /**
      * Opens {@code length} bytes of a committed blob from {@code offset}.
      *
-     * @throws java.nio.file.NoSuchFileException when the key does not exist
+     * @throws NoSuchFileException when the key does not exist
      */
     ReadableByteChannel openRange(String key, long offset, long length) throws IOException;
 

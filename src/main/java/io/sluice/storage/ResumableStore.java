@@ -2,6 +2,7 @@ package io.sluice.storage;
 
 import java.io.IOException;
 import java.nio.channels.ReadableByteChannel;
+import java.nio.file.NoSuchFileException;
 
 /**
  * Optional capability of a {@link BlobStore}: blobs that grow over many requests (tus and the IETF resumable
@@ -27,7 +28,7 @@ public interface ResumableStore {
     /**
      * Opens the blob for appending at {@code offset}; bytes stored beyond it are cut off first.
      *
-     * @throws java.nio.file.NoSuchFileException when there is no resumable blob for the key
+     * @throws NoSuchFileException when there is no resumable blob for the key
      * @throws IOException                       when fewer than {@code offset} bytes are stored
      */
     ResumableWriter openAppend(String key, long offset) throws IOException;
@@ -43,7 +44,7 @@ public interface ResumableStore {
      * resumable blob is gone and the committed one exists, this returns quietly, so a completion interrupted by a
      * crash can simply be repeated.
      *
-     * @throws java.nio.file.NoSuchFileException when neither exists
+     * @throws NoSuchFileException when neither exists
      */
     void promote(String key) throws IOException;
 

@@ -6,6 +6,7 @@ import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
 import io.sluice.db.Database;
+import org.eclipse.jetty.server.Request;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -84,7 +85,7 @@ public final class AccountApi {
     }
 
     void resumable(Exchange ex) throws Exception {
-        var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
+        var query = Request.extractQueryParameters(ex.request());
         int limit = DirectUploadApi.pageSize(query.getValue("limit"));
         String cursor = query.getValue("cursor");
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {

@@ -19,12 +19,14 @@ import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -61,7 +63,7 @@ public final class DirectUploadApi {
          *
          * @param contentDisposition the {@code Content-Disposition} the direct answer should carry
          */
-        java.net.URI locate(Upload upload, String contentDisposition) throws IOException;
+        URI locate(Upload upload, String contentDisposition) throws IOException;
     }
 
     public DirectUploadApi(UploadService service, AdmissionController admission) {
@@ -135,8 +137,8 @@ public final class DirectUploadApi {
     void putRaw(Exchange ex) throws Exception {
         String filename = service.sanitize(ex.param("filename"));
         Principal caller = ex.principal();
-        String pipeline = caller.pipeline(pipeline(org.eclipse.jetty.server.Request.extractQueryParameters(
-                ex.request()).getValue(UploadProcessing.PIPELINE_FIELD)));
+        String pipeline = caller.pipeline(pipeline(Request.extractQueryParameters(ex.request())
+                .getValue(UploadProcessing.PIPELINE_FIELD)));
         // Before admission and the body: a misspelt pipeline costs the client no upload.
         service.processing().checkName(pipeline);
         long max = caller.maxFileSize(service.limits().maxFileSize());
@@ -184,7 +186,7 @@ public final class DirectUploadApi {
      * {@code MultiPart.extractBoundary} only finds a lower-case {@code boundary=}).
      */
     static String boundary(String contentType) {
-        Map<String, String> params = new java.util.HashMap<>();
+        Map<String, String> params = new HashMap<>();
         HttpField.getValueParameters(contentType, params);
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().trim().equalsIgnoreCase("boundary")) {
@@ -225,7 +227,7 @@ public final class DirectUploadApi {
     }
 
     void list(Exchange ex) throws Exception {
-        var query = org.eclipse.jetty.server.Request.extractQueryParameters(ex.request());
+        var query = Request.extractQueryParameters(ex.request());
         int limit = pageSize(query.getValue("limit"));
         // An admin lists every upload, or one owner's (?owner=<key id> or sub:<token subject>); any other caller
         // only its own.

@@ -5,13 +5,13 @@ import io.sluice.api.Principal;
 import io.sluice.db.Database;
 import io.sluice.hooks.Allowed;
 import io.sluice.storage.ComposedStore;
+import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
 import io.sluice.storage.Presigner;
 import io.sluice.util.DerivedKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -25,11 +25,14 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Presigned direct uploads: a client asks for a URL ({@link #presign}), sends the bytes there, and the upload is
@@ -195,7 +198,7 @@ public final class PresignService {
         }
         byte[] expected = sign("PUT", row.id(), row.size(), row.contentType(), expiresAt)
                 .getBytes(StandardCharsets.US_ASCII);
-        if (!MessageDigest.isEqual(expected, signature.toLowerCase(java.util.Locale.ROOT)
+        if (!MessageDigest.isEqual(expected, signature.toLowerCase(Locale.ROOT)
                 .getBytes(StandardCharsets.US_ASCII))) {
             throw invalid();
         }
@@ -226,7 +229,7 @@ public final class PresignService {
      *                      423 {@code upload_locked} while another request works on it; the pipeline's refusals
      */
     public Stored receive(PresignedUpload row, String client, ByteBuffer buffer, ByteBuffer second,
-                          io.sluice.storage.DiskLedger.Reservation disk, Body body) throws IOException, SQLException {
+                          DiskLedger.Reservation disk, Body body) throws IOException, SQLException {
         String owner = lock(row.id());
         try (FileSink sink = uploads.openAs(row.id(), row.filename(), buffer, second, disk)) {
             long received = body.readInto(sink);

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import java.time.Instant;
+import java.util.Locale;
 
 /**
  * A presigned direct upload: what the client declared when it asked for a URL, and how far it got.
@@ -28,11 +29,11 @@ public record PresignedUpload(String id, String filename, long size, String cont
         PRESIGNER;
 
         String dbValue() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         static Storage fromDb(String v) {
-            return valueOf(v.toUpperCase(java.util.Locale.ROOT));
+            return valueOf(v.toUpperCase(Locale.ROOT));
         }
     }
 
@@ -43,11 +44,11 @@ public record PresignedUpload(String id, String filename, long size, String cont
         COMPLETED;
 
         String dbValue() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
 
         static State fromDb(String v) {
-            return valueOf(v.toUpperCase(java.util.Locale.ROOT));
+            return valueOf(v.toUpperCase(Locale.ROOT));
         }
     }
 

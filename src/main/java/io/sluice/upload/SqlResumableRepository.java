@@ -1,5 +1,6 @@
 package io.sluice.upload;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.sluice.api.Json;
 import io.sluice.db.Database;
@@ -188,7 +189,7 @@ public final class SqlResumableRepository implements ResumableRepository {
         Map<String, String> metadata;
         try {
             metadata = metadataJson == null ? Map.of() : Json.mapper().readValue(metadataJson, MAP);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new SQLException("unreadable metadata of resumable upload " + rs.getString("id"), e);
         }
         String concat = rs.getString("concat");

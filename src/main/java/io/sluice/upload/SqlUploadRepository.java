@@ -5,12 +5,15 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import io.sluice.api.Json;
 import io.sluice.db.Database;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -43,7 +46,7 @@ public final class SqlUploadRepository implements UploadRepository {
             ps.setString(7, u.storageKey());
             ps.setString(8, u.client());
             ps.setString(9, u.metadata().isEmpty() ? null : new String(Json.bytes(u.metadata()),
-                    java.nio.charset.StandardCharsets.UTF_8));
+                    StandardCharsets.UTF_8));
             ps.setString(10, u.owner());
             ps.executeUpdate();
         }
@@ -202,7 +205,7 @@ public final class SqlUploadRepository implements UploadRepository {
         if (uploadIds.isEmpty()) {
             return Map.of();
         }
-        String marks = String.join(", ", java.util.Collections.nCopies(uploadIds.size(), "?"));
+        String marks = String.join(", ", Collections.nCopies(uploadIds.size(), "?"));
         return db.read(c -> {
             // Ascending ids: a later job (a re-run) overwrites an earlier one of the same upload.
             try (PreparedStatement ps = c.prepareStatement("SELECT id, upload_id, state FROM jobs WHERE upload_id IN ("
@@ -211,7 +214,7 @@ public final class SqlUploadRepository implements UploadRepository {
                 for (String id : uploadIds) {
                     ps.setString(i++, id);
                 }
-                Map<String, QueuedJob> out = new java.util.HashMap<>();
+                Map<String, QueuedJob> out = new HashMap<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         out.put(rs.getString("upload_id"), QueuedJob.of(rs.getString("id"), rs.getString("state")));

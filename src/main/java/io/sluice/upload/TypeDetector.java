@@ -13,6 +13,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -76,7 +77,7 @@ public final class TypeDetector {
      *                      {@code type_not_allowed} when {@code limits.allowedTypes} refuses it
      */
     public String declared(String contentType) {
-        MediaType parsed = contentType == null ? null : MediaType.parse(contentType.strip().toLowerCase(java.util.Locale.ROOT));
+        MediaType parsed = contentType == null ? null : MediaType.parse(contentType.strip().toLowerCase(Locale.ROOT));
         if (parsed == null) {
             throw ApiException.badRequest("invalid_content_type", "contentType must be a MIME type such as "
                     + "text/csv");

@@ -1,5 +1,7 @@
 package io.sluice.upload;
 
+import io.sluice.api.Principal;
+
 import java.time.Instant;
 import java.util.Map;
 
@@ -9,7 +11,7 @@ import java.util.Map;
  * @param storageKey the blob key; chosen by Sluice, never derived from the filename
  * @param client     who uploaded it (remote address or key id), for audits and per-client limits
  * @param metadata   the optional form fields sent with a multipart upload
- * @param owner      the API key that created it; null in open mode (see {@link io.sluice.api.Principal})
+ * @param owner      the API key that created it; null in open mode (see {@link Principal})
  */
 public record Upload(
         String id,

@@ -3,11 +3,12 @@ package io.sluice.upload;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Upload records. Inserts take the caller's connection so the upload row and whatever else must commit with it
- * (the job that processes it, in a later issue) share one transaction.
+ * (the job that processes it, its event) share one transaction.
  */
 public interface UploadRepository {
 
@@ -39,7 +40,7 @@ public interface UploadRepository {
     }
 
     /** The latest job of each of these uploads that has one. */
-    default java.util.Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
-        return java.util.Map.of();
+    default Map<String, QueuedJob> latestJobs(List<String> uploadIds) throws SQLException {
+        return Map.of();
     }
 }

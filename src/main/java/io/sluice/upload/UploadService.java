@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.sluice.api.ApiException;
 import io.sluice.config.LimitsConfig;
 import io.sluice.db.Database;
 import io.sluice.hooks.UploadHooks;
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
@@ -22,7 +24,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The upload use cases, independent of the protocol that carries the bytes (direct uploads here, tus later).
+ * The upload use cases, independent of the protocol that carries the bytes: direct, presigned and resumable uploads
+ * all stage and commit through here.
  *
  * <p>Contract: {@link #open} stages a file; {@link #commit} makes a set of staged files durable and recorded
  * together, or none of them. A {@link FileSink} that is closed without being committed leaves nothing behind.
@@ -155,7 +158,7 @@ public final class UploadService {
     /** Work that must commit, or roll back, together with the upload records. */
     @FunctionalInterface
     public interface AlsoInTransaction {
-        void run(java.sql.Connection tx, List<Upload> uploads) throws SQLException;
+        void run(Connection tx, List<Upload> uploads) throws SQLException;
     }
 
     /** As {@link #commit(List, Map, String)}, running {@code also} inside the same transaction. */
@@ -173,7 +176,7 @@ public final class UploadService {
      * each upload. Order: the pipeline name is checked; the application's preFinish hook is asked about each
      * staged file (a refusal leaves them staged, for the caller's sinks to remove); the blobs are committed; each upload's pipeline is chosen
      * and its precheck run on the committed bytes ({@link UploadProcessing#plan}); then one transaction records the
-     * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link io.sluice.api.ApiException}
+     * uploads, runs {@code also} and enqueues the jobs. A refusal at any step (an {@link ApiException}
      * such as 415 {@code pipeline_type_mismatch} or a precheck's 422) deletes the committed blobs again and records
      * nothing.
      *

@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
@@ -126,9 +127,9 @@ public final class Alerts implements AutoCloseable {
 
     private static String show(double v, String unit) {
         return switch (unit) {
-            case "ratio" -> String.format(java.util.Locale.ROOT, "%.1f %%", v * 100);
-            case "bytes" -> String.format(java.util.Locale.ROOT, "%.1f MiB", v / (1024 * 1024));
-            case "seconds" -> String.format(java.util.Locale.ROOT, "%.3f s", v);
+            case "ratio" -> String.format(Locale.ROOT, "%.1f %%", v * 100);
+            case "bytes" -> String.format(Locale.ROOT, "%.1f MiB", v / (1024 * 1024));
+            case "seconds" -> String.format(Locale.ROOT, "%.3f s", v);
             default -> String.valueOf(v);
         };
     }

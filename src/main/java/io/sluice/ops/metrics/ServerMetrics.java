@@ -11,7 +11,9 @@ import io.sluice.admission.MemorySnapshot;
 import io.sluice.jobs.QueueStats;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
+import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
@@ -50,7 +52,7 @@ public final class ServerMetrics {
 
     /** One wait in the admission queue: how long, and how it ended (admitted, expired, abandoned, draining). */
     public static void admissionWait(MeterRegistry registry, AdmissionController.WaitOutcome outcome, Duration waited) {
-        Timer.builder("sluice.admission.wait").tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+        Timer.builder("sluice.admission.wait").tag("outcome", outcome.name().toLowerCase(Locale.ROOT))
                 .description("time uploads waited in the admission queue").register(registry).record(waited);
     }
 
@@ -73,7 +75,7 @@ public final class ServerMetrics {
                     .description("jobs running, by pipeline").register(registry);
         }
         Gauge.builder("sluice.jobs.oldest.queued.age", stats,
-                        s -> s.get().oldestQueuedAge(java.time.Instant.now()).toMillis() / 1000.0)
+                        s -> s.get().oldestQueuedAge(Instant.now()).toMillis() / 1000.0)
                 .baseUnit("seconds").description("how long the oldest due job has waited").register(registry);
     }
 

@@ -10,6 +10,7 @@ import io.sluice.api.Route;
 import io.sluice.api.Routes;
 
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiPredicate;
 
@@ -84,10 +85,10 @@ public final class UploadMetrics {
                 inFlight.decrementAndGet();
                 long took = System.nanoTime() - start;
                 if (reason == null) {
-                    ok.record(took, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    ok.record(took, TimeUnit.NANOSECONDS);
                     window.record(true);
                 } else {
-                    rejected.record(took, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    rejected.record(took, TimeUnit.NANOSECONDS);
                     window.record(false);
                     Counter.builder(REJECTED).description("upload requests refused or failed, by error code")
                             .tag("protocol", protocol).tag("reason", reason).register(registry).increment();

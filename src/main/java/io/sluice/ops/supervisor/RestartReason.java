@@ -1,5 +1,7 @@
 package io.sluice.ops.supervisor;
 
+import java.time.Duration;
+
 /**
  * Why a child is restarted; {@link #toString()} is the line the supervisor logs.
  *
@@ -22,7 +24,7 @@ public record RestartReason(String kind, String detail) {
         return new RestartReason("memory", "RSS " + (rss >> 20) + " MiB above the limit of " + (limit >> 20) + " MiB");
     }
 
-    static RestartReason startup(java.time.Duration timeout) {
+    static RestartReason startup(Duration timeout) {
         return new RestartReason("startup", "did not start listening within " + timeout.toSeconds() + " s");
     }
 

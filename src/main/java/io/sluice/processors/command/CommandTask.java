@@ -9,12 +9,14 @@ import io.sluice.processors.ProcessorContext;
 import io.sluice.processors.ProcessorException;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +50,7 @@ final class CommandTask implements Processor.Task {
             command.add(arg.replace("{file}", file.toString()).replace("{output}", output.toString()));
         }
         ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Map<String, String> env = pb.environment();
         env.clear();
         for (String keep : List.of("PATH", "HOME", "LANG")) {
@@ -103,7 +105,7 @@ final class CommandTask implements Processor.Task {
                 }
             }
             outPump.join();
-            errPump.join(java.time.Duration.ofSeconds(2));
+            errPump.join(Duration.ofSeconds(2));
         } finally {
             if (p.isAlive()) {
                 child.kill();
@@ -207,7 +209,7 @@ final class CommandTask implements Processor.Task {
         if (path == null) {
             return false;
         }
-        for (String dir : path.split(java.io.File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator)) {
             Path p = dir.isEmpty() ? workDir.resolve(program) : Path.of(dir, program);
             if (Files.isRegularFile(p) && Files.isExecutable(p)) {
                 return true;

@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -60,7 +61,7 @@ public record ForwardOptions(List<URI> urls, Duration timeout, int retries, Send
         if (!(processorOptions instanceof Map<?, ?> po)) {
             throw new IllegalArgumentException("options.processorOptions: must be a mapping");
         }
-        Map<String, Object> inner = new java.util.LinkedHashMap<>();
+        Map<String, Object> inner = new LinkedHashMap<>();
         po.forEach((k, v) -> inner.put(String.valueOf(k), v));
         return new ForwardOptions(urls(o.get("urls")), timeout(o.get("timeout")), retries(o.get("retries")), send,
                 send == Send.OUTPUT ? ((String) processor).strip() : null, inner);

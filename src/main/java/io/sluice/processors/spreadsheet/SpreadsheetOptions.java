@@ -2,6 +2,7 @@ package io.sluice.processors.spreadsheet;
 
 import io.sluice.config.Units;
 
+import java.math.BigInteger;
 import java.nio.charset.Charset;
 import java.nio.charset.IllegalCharsetNameException;
 import java.nio.charset.StandardCharsets;
@@ -230,7 +231,7 @@ public record SpreadsheetOptions(
 
     private static boolean isWhole(Number n) {
         return n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte
-                || (n instanceof java.math.BigInteger b && b.bitLength() < 64)
+                || (n instanceof BigInteger b && b.bitLength() < 64)
                 || ((n instanceof Double || n instanceof Float) && n.doubleValue() == Math.rint(n.doubleValue())
                     && Math.abs(n.doubleValue()) < 9e15);
     }

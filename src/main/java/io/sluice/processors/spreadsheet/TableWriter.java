@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +75,7 @@ final class TableWriter {
         header = h;
         headerRowNumber = rowNumber;
         types = new ValueType[h.width()];
-        java.util.Arrays.fill(types, ValueType.EMPTY);
+        Arrays.fill(types, ValueType.EMPTY);
         empty = new long[h.width()];
     }
 

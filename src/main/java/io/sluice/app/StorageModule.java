@@ -1,0 +1,57 @@
+package io.sluice.app;
+
+import io.sluice.Storage;
+import io.sluice.config.SluiceConfig;
+import io.sluice.config.StorageConfig;
+import io.sluice.db.Database;
+import io.sluice.storage.BlobStore;
+import io.sluice.storage.DiskLedger;
+import io.sluice.storage.s3.S3BlobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+
+/**
+ * The blob store of {@code storage.type} ({@link Storage}) and the data disk's ledger, the one account of the data
+ * disk for every writer: uploads, spool files, copies and job attempts.
+ */
+public record StorageModule(DiskLedger disk, Storage storage) implements Module {
+
+    private static final Logger log = LoggerFactory.getLogger(StorageModule.class);
+
+    /**
+     * @param sweep whether to remove what a crashed process left staged; only the API role owns staged uploads, and
+     *              a worker must not sweep those of an API process on the same data directory
+     */
+    public static StorageModule create(SluiceConfig config, Database db, boolean sweep) throws IOException {
+        // The database headroom released on a full disk and not yet restored is the database's: writers see it as
+        // taken, so that they do not use up what was freed for deletes and key changes.
+        DiskLedger disk = new DiskLedger(() -> {
+            long usable = DiskLedger.usableSpace(config.dataDir());
+            return usable < 0 ? usable : Math.max(0, usable - db.headroom().owed());
+        }, config.limits().diskReserve(), config.admission().retryAfter(),
+                config.storage().type() == StorageConfig.Type.LOCAL ? 0
+                        : S3BlobStore.spoolBytesPerWriter(config.storage().s3()));
+        return new StorageModule(disk, Storage.open(config, sweep, disk));
+    }
+
+    public BlobStore store() {
+        return storage.store().blobs();
+    }
+
+    @Override
+    public String name() {
+        return "storage";
+    }
+
+    /** An object store holds an HTTP client (S3); the local store holds nothing to close. */
+    @Override
+    public void stop() {
+        try {
+            storage.store().close();
+        } catch (Exception e) {
+            log.warn("closing the storage client failed: {}", e.toString());
+        }
+    }
+}
