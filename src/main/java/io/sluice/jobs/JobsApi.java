@@ -2,6 +2,7 @@ package io.sluice.jobs;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Routes;
 import io.sluice.upload.DirectUploadApi;
@@ -94,14 +95,14 @@ public final class JobsApi {
     void list(Exchange ex) throws Exception {
         Fields query = Request.extractQueryParameters(ex.request());
         JobFilter filter = filter(ex, query);
-        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit",
+        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, ErrorCode.INVALID_LIMIT,
                 "limit must be between 1 and " + MAX_PAGE_SIZE);
         if (limit < 1 || limit > MAX_PAGE_SIZE) {
-            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+            throw ErrorCode.INVALID_LIMIT.error("limit must be between 1 and " + MAX_PAGE_SIZE);
         }
         String cursor = query.getValue("cursor");
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
-            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+            throw ErrorCode.INVALID_CURSOR.error("cursor must be a value returned as nextCursor");
         }
         List<Job> page = queue.list(filter, cursor, (int) limit + 1);
         boolean more = page.size() > limit;
@@ -130,8 +131,8 @@ public final class JobsApi {
         String rawState = query.getValue("state");
         if (rawState != null && !rawState.isEmpty()) {
             state = Arrays.stream(JobState.values()).filter(s -> s.dbValue().equals(rawState)).findFirst()
-                    .orElseThrow(() -> new ApiException(400, "invalid_state", "state must be one of "
-                            + states(), Map.of("states", states()), null));
+                    .orElseThrow(() -> ErrorCode.INVALID_STATE.error("state must be one of "
+                            + states(), Map.of("states", states())));
         }
         String pipeline = query.getValue("pipeline");
         if (pipeline != null && pipeline.isEmpty()) {
@@ -141,7 +142,7 @@ public final class JobsApi {
         if (q != null) {
             q = q.strip();
             if (q.length() > MAX_QUERY_LENGTH) {
-                throw ApiException.badRequest("invalid_query", "q is at most " + MAX_QUERY_LENGTH + " characters");
+                throw ErrorCode.INVALID_QUERY.error("q is at most " + MAX_QUERY_LENGTH + " characters");
             }
             if (q.isEmpty()) {
                 q = null;
@@ -150,7 +151,7 @@ public final class JobsApi {
         java.time.Instant since = instant(query.getValue("since"), "since");
         java.time.Instant until = instant(query.getValue("until"), "until");
         if (since != null && until != null && !since.isBefore(until)) {
-            throw ApiException.badRequest("invalid_time_range", "since must be before until");
+            throw ErrorCode.INVALID_TIME_RANGE.error("since must be before until");
         }
         // An admin sees every job, or one owner's (?owner=); any other caller only its own.
         String owner = ex.principal().admin() ? DirectUploadApi.ownerFilter(query.getValue("owner"))
@@ -166,7 +167,7 @@ public final class JobsApi {
         try {
             return java.time.OffsetDateTime.parse(raw).toInstant();
         } catch (java.time.format.DateTimeParseException e) {
-            throw ApiException.badRequest("invalid_time", name + " must be an RFC 3339 date-time such as "
+            throw ErrorCode.INVALID_TIME.error(name + " must be an RFC 3339 date-time such as "
                     + "2026-01-31T12:00:00Z");
         }
     }
@@ -216,8 +217,8 @@ public final class JobsApi {
      */
     void bulk(Exchange ex) throws Exception {
         java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        ex.readBody(MAX_BULK_BODY, () -> new ApiException(413, "request_too_large", "a bulk request is at most "
-                + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY), null), chunk -> {
+        ex.readBody(MAX_BULK_BODY, () -> ErrorCode.REQUEST_TOO_LARGE.error("a bulk request is at most "
+                + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY)), chunk -> {
             ByteBuffer b = chunk.getByteBuffer();
             byte[] a = new byte[b.remaining()];
             b.get(a);
@@ -227,25 +228,25 @@ public final class JobsApi {
         try {
             json = io.sluice.api.Json.mapper().readTree(body.toByteArray());
         } catch (IOException e) {
-            throw ApiException.badRequest("invalid_json", "the body is not JSON");
+            throw ErrorCode.INVALID_JSON.error("the body is not JSON");
         }
         if (json == null || !json.isObject()) {
-            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+            throw ErrorCode.INVALID_JSON.error("the body must be a JSON object");
         }
         String action = json.path("action").isTextual() ? json.path("action").asText() : null;
         if (!"retry".equals(action) && !"cancel".equals(action)) {
-            throw ApiException.badRequest("invalid_action", "action must be \"retry\" or \"cancel\"");
+            throw ErrorCode.INVALID_ACTION.error("action must be \"retry\" or \"cancel\"");
         }
         com.fasterxml.jackson.databind.JsonNode rawIds = json.path("ids");
         if (!rawIds.isArray() || rawIds.isEmpty() || rawIds.size() > MAX_BULK_IDS) {
-            throw new ApiException(400, "invalid_ids", "ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
-                    Map.of("limit", MAX_BULK_IDS), null);
+            throw ErrorCode.INVALID_IDS.error("ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
+                    Map.of("limit", MAX_BULK_IDS));
         }
         java.util.LinkedHashSet<String> ids = new java.util.LinkedHashSet<>();
         for (var n : rawIds) {
             if (!n.isTextual()) {
-                throw new ApiException(400, "invalid_ids", "ids must be strings (job ids)",
-                        Map.of("limit", MAX_BULK_IDS), null);
+                throw ErrorCode.INVALID_IDS.error("ids must be strings (job ids)",
+                        Map.of("limit", MAX_BULK_IDS));
             }
             ids.add(n.asText());
         }
@@ -279,12 +280,12 @@ public final class JobsApi {
     void output(Exchange ex) throws Exception {
         Job job = require(ex, ex.param("id"));
         Fields query = Request.extractQueryParameters(ex.request());
-        long offset = number(query.getValue("offset"), 0, "invalid_offset",
+        long offset = number(query.getValue("offset"), 0, ErrorCode.INVALID_OFFSET,
                 "offset must be a non-negative number of lines");
-        long limit = number(query.getValue("limit"), Long.MAX_VALUE, "invalid_limit",
+        long limit = number(query.getValue("limit"), Long.MAX_VALUE, ErrorCode.INVALID_LIMIT,
                 "limit must be a positive number of lines");
         if (limit < 1) {
-            throw ApiException.badRequest("invalid_limit", "limit must be a positive number of lines");
+            throw ErrorCode.INVALID_LIMIT.error("limit must be a positive number of lines");
         }
         if (job.state() != JobState.SUCCEEDED) {
             throw noOutput("job " + job.id() + " is " + job.state().dbValue()
@@ -357,12 +358,12 @@ public final class JobsApi {
     }
 
     /** A non-negative whole number from the query, {@code absent} when not given. */
-    private static long number(String raw, long absent, String code, String message) {
+    private static long number(String raw, long absent, ErrorCode code, String message) {
         if (raw == null) {
             return absent;
         }
         if (raw.isEmpty() || raw.length() > 18 || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw ApiException.badRequest(code, message);
+            throw code.error(message);
         }
         return Long.parseLong(raw);
     }
@@ -372,15 +373,15 @@ public final class JobsApi {
     }
 
     private static ApiException finished(Job job) {
-        return new ApiException(409, "job_finished", "job " + job.id() + " already " + job.state().dbValue(),
-                Map.of("state", job.state().dbValue()), null);
+        return ErrorCode.JOB_FINISHED.error("job " + job.id() + " already " + job.state().dbValue(),
+                Map.of("state", job.state().dbValue()));
     }
 
     private static ApiException notRetryable(Job job, String message) {
-        return new ApiException(409, "job_not_retryable", message, Map.of("state", job.state().dbValue()), null);
+        return ErrorCode.JOB_NOT_RETRYABLE.error(message, Map.of("state", job.state().dbValue()));
     }
 
     private static ApiException noOutput(String message) {
-        return new ApiException(404, "no_output", message);
+        return ErrorCode.NO_OUTPUT.error(message);
     }
 }
