@@ -163,7 +163,7 @@ public final class Router extends Handler.Abstract implements Routes {
                 // database write committed nothing); one line, and an answer that tells the client to come back.
                 ApiException answer = full.map(Router::insufficientStorage).orElseGet(() ->
                         ErrorCode.INSUFFICIENT_STORAGE.error("the data disk is full: the change cannot be recorded now; "
-                                + "retry once space is freed", null, DATABASE_DISK_FULL_RETRY_AFTER));
+                                + "retry once space is freed", Map.of(), DATABASE_DISK_FULL_RETRY_AFTER));
                 log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
                         answer.getMessage());
                 answer(request, response, callback, answer);
