@@ -1,5 +1,6 @@
 package io.sluice.admission;
 
+import io.sluice.api.ErrorCode;
 import io.sluice.config.AdmissionConfig;
 import io.sluice.config.Units;
 import io.sluice.storage.DiskFullException;
@@ -124,7 +125,7 @@ public final class AdmissionController {
         try {
             reservation = disk.reserveStream(declaredLength);
         } catch (DiskFullException e) {
-            return reject(507, "insufficient_storage", e.getMessage(), true);
+            return reject(ErrorCode.INSUFFICIENT_STORAGE, e.getMessage(), true);
         }
         Decision decision = admitSlot(client, watch, expectsContinue);
         return switch (decision) {
@@ -182,8 +183,8 @@ public final class AdmissionController {
         if (buffer == null) {
             release(client);
             return pressure != null
-                    ? reject(503, "memory_pressure", pressure, true)
-                    : reject(503, "memory_budget_exhausted",
+                    ? reject(ErrorCode.MEMORY_PRESSURE, pressure, true)
+                    : reject(ErrorCode.MEMORY_BUDGET_EXHAUSTED,
                     "the upload buffer budget (" + pool.capacity() + " x " + pool.bufferSize() + " bytes) is in use",
                     true);
         }
@@ -297,12 +298,12 @@ public final class AdmissionController {
     }
 
     private Rejection shareRefusal(String why) {
-        return new Rejection(429, "client_upload_limit", "this client already has " + config.maxUploadsPerClient()
+        return new Rejection(ErrorCode.CLIENT_UPLOAD_LIMIT, "this client already has " + config.maxUploadsPerClient()
                 + " uploads in progress" + why, retryAfter());
     }
 
     private Rejection slotsRefusal(String why) {
-        return new Rejection(503, "upload_slots_exhausted", "all " + config.maxConcurrentUploads()
+        return new Rejection(ErrorCode.UPLOAD_SLOTS_EXHAUSTED, "all " + config.maxConcurrentUploads()
                 + " upload slots are busy" + why, retryAfter());
     }
 
@@ -387,11 +388,11 @@ public final class AdmissionController {
     }
 
     private Decision rejectDraining() {
-        return reject(503, "draining", "the server is shutting down", true);
+        return reject(ErrorCode.DRAINING, "the server is shutting down", true);
     }
 
-    private Decision reject(int status, String code, String message, boolean retry) {
-        return reject(new Rejection(status, code, message, retry || status == 429 ? retryAfter() : null));
+    private Decision reject(ErrorCode error, String message, boolean retry) {
+        return reject(new Rejection(error, message, retry || error.status() == 429 ? retryAfter() : null));
     }
 
     private Decision reject(Rejection r) {

@@ -1,10 +1,20 @@
 package io.sluice.admission;
 
+
+import io.sluice.api.ErrorCode;
 import java.time.Duration;
 
 /**
- * Why work was not admitted, ready to be answered: HTTP status, stable JSON error code, a human message, and the
- * {@code Retry-After} to send (null for rejections that retrying soon will not fix).
+ * Why work was not admitted, ready to be answered: the registry's error (status and stable JSON code), a human
+ * message, and the {@code Retry-After} to send (null for rejections that retrying soon will not fix).
  */
-public record Rejection(int status, String code, String message, Duration retryAfter) {
+public record Rejection(ErrorCode error, String message, Duration retryAfter) {
+
+    public int status() {
+        return error.status();
+    }
+
+    public String code() {
+        return error.code();
+    }
 }

@@ -114,7 +114,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
         return switch (admission.tryAdmit(client, declaredLength, this::clientGone, expectsContinue())) {
             case Decision.Admitted a -> a.ticket();
             case Decision.Rejected(Rejection r) ->
-                    throw new ApiException(r.status(), r.code(), r.message(), Map.of(), r.retryAfter());
+                    throw r.error().error(r.message(), Map.of(), r.retryAfter());
             case Decision.Abandoned ignored -> throw new ClientGoneException(
                     new EOFException("the client closed the connection while its upload waited for a slot"));
         };
@@ -186,7 +186,7 @@ public record Exchange(Request request, Response response, Map<String, String> p
                 if (Content.Chunk.isFailure(chunk)) {
                     Throwable f = chunk.getFailure();
                     if (f instanceof TimeoutException) {
-                        throw new ApiException(408, "request_timeout",
+                        throw ErrorCode.REQUEST_TIMEOUT.error(
                                 "the request body arrived too slowly (" + f.getMessage() + ")");
                     }
                     throw new ClientGoneException(f);

@@ -29,7 +29,7 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
 
     @Override
     public void onFailure(Throwable cause) {
-        fail(ApiException.badRequest("malformed_multipart", "the multipart body is malformed: " + cause.getMessage()));
+        fail(ErrorCode.MALFORMED_MULTIPART.error("the multipart body is malformed: " + cause.getMessage()));
     }
 
     protected StrictPartsListener(int maxFiles) {
@@ -43,8 +43,8 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
 
     /** The refusal of a form field beyond {@link #MAX_FIELDS}. */
     protected static ApiException tooManyFields() {
-        return new ApiException(413, "too_many_fields", "at most " + MAX_FIELDS + " form fields may be sent",
-                Map.of("limit", MAX_FIELDS), null);
+        return ErrorCode.TOO_MANY_FIELDS.error("at most " + MAX_FIELDS + " form fields may be sent",
+                Map.of("limit", MAX_FIELDS));
     }
 
     /** A parser for {@code boundary} that feeds this listener, with the part limits applied. */
@@ -83,7 +83,7 @@ public abstract class StrictPartsListener extends MultiPart.AbstractPartsListene
     protected final void requireComplete() throws IOException {
         throwIfFailed();
         if (!complete) {
-            throw ApiException.badRequest("malformed_multipart", "the multipart body ended before its closing boundary");
+            throw ErrorCode.MALFORMED_MULTIPART.error("the multipart body ended before its closing boundary");
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.auth;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Guard;
 import io.sluice.api.Principal;
 import org.eclipse.jetty.http.HttpHeader;
@@ -104,22 +105,22 @@ public final class AccessPolicy implements Guard {
             }
             Principal p = caller(response, token);
             if (access == Access.ADMIN && !p.admin()) {
-                throw new ApiException(403, "forbidden", "this endpoint needs an admin key");
+                throw ErrorCode.FORBIDDEN.error("this endpoint needs an admin key");
             }
             if (p.grant() != null && !tokenMayUse(request.getMethod(), pattern)) {
-                throw new ApiException(403, "forbidden", "an upload token may only create, read and delete its own "
+                throw ErrorCode.FORBIDDEN.error("an upload token may only create, read and delete its own "
                         + "uploads and jobs; this endpoint needs an API key");
             }
             if (p.ratePerSecond() != null) {
                 Duration wait = rates.acquire(p.keyId(), p.ratePerSecond());
                 if (wait != null) {
-                    throw new ApiException(429, "rate_limited", "this key may make " + p.ratePerSecond()
+                    throw ErrorCode.RATE_LIMITED.error("this key may make " + p.ratePerSecond()
                             + " requests per second", Map.of("limit", p.ratePerSecond()), wait);
                 }
             }
             return p;
         } catch (SQLException e) {
-            throw new ApiException(503, "unavailable", "cannot check the API key right now; retry",
+            throw ErrorCode.UNAVAILABLE.error("cannot check the API key right now; retry",
                     Map.of(), Duration.ofSeconds(1));
         }
     }
@@ -130,7 +131,7 @@ public final class AccessPolicy implements Guard {
                 return auth.authenticateToken(token);
             } catch (TokenVerifier.Refused e) {
                 response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"sluice\", error=\"invalid_token\"");
-                throw new ApiException(401, "invalid_token", e.getMessage());
+                throw ErrorCode.INVALID_TOKEN.error(e.getMessage());
             }
         }
         Optional<Principal> found = auth.authenticate(token);
@@ -182,6 +183,6 @@ public final class AccessPolicy implements Guard {
 
     private static ApiException unauthorized(Response response, String message) {
         response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer realm=\"sluice\"");
-        return new ApiException(401, "unauthorized", message);
+        return ErrorCode.UNAUTHORIZED.error(message);
     }
 }

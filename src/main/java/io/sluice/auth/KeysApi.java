@@ -2,6 +2,7 @@ package io.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.api.Routes;
@@ -52,10 +53,10 @@ public final class KeysApi {
     void create(Exchange ex) throws Exception {
         String type = ex.header(HttpHeader.CONTENT_TYPE);
         if (type == null || !"application/json".equalsIgnoreCase(MimeTypes.getContentTypeWithoutCharset(type).strip())) {
-            throw new ApiException(415, "unsupported_content_type", "POST /api/v1/keys needs Content-Type: application/json");
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error("POST /api/v1/keys needs Content-Type: application/json");
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        ex.readBody(MAX_BODY, () -> new ApiException(413, "request_too_large", "a key request is at most "
+        ex.readBody(MAX_BODY, () -> ErrorCode.REQUEST_TOO_LARGE.error("a key request is at most "
                 + MAX_BODY + " bytes"), chunk -> {
             byte[] b = new byte[chunk.remaining()];
             chunk.getByteBuffer().get(b);
@@ -65,17 +66,17 @@ public final class KeysApi {
         try {
             json = Json.mapper().readTree(body.toByteArray());
         } catch (IOException e) {
-            throw ApiException.badRequest("invalid_json", "the body is not JSON");
+            throw ErrorCode.INVALID_JSON.error("the body is not JSON");
         }
         if (json == null || !json.isObject()) {
-            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+            throw ErrorCode.INVALID_JSON.error("the body must be a JSON object");
         }
         ApiKey.Spec spec;
         try {
             spec = new ApiKey.Spec(name(json), admin(json), size(json, "maxFileSize"), size(json, "quota"),
                     json.hasNonNull("rate") ? rate(json.get("rate")) : null);
         } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("invalid_key_spec", e.getMessage());
+            throw ErrorCode.INVALID_KEY_SPEC.error(e.getMessage());
         }
         ApiKey.Created created = keys.create(spec);
         auth.invalidate();

@@ -2,6 +2,7 @@ package io.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.api.Routes;
@@ -36,11 +37,11 @@ public final class TokensApi {
     void revoke(Exchange ex) throws Exception {
         String type = ex.header(HttpHeader.CONTENT_TYPE);
         if (type == null || !"application/json".equalsIgnoreCase(MimeTypes.getContentTypeWithoutCharset(type).strip())) {
-            throw new ApiException(415, "unsupported_content_type",
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error(
                     "POST /api/v1/tokens/revoke needs Content-Type: application/json");
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        ex.readBody(KeysApi.MAX_BODY, () -> new ApiException(413, "request_too_large", "a revocation is at most "
+        ex.readBody(KeysApi.MAX_BODY, () -> ErrorCode.REQUEST_TOO_LARGE.error("a revocation is at most "
                 + KeysApi.MAX_BODY + " bytes"), chunk -> {
             byte[] b = new byte[chunk.remaining()];
             chunk.getByteBuffer().get(b);
@@ -50,11 +51,11 @@ public final class TokensApi {
         try {
             json = Json.mapper().readTree(body.toByteArray());
         } catch (IOException e) {
-            throw ApiException.badRequest("invalid_json", "the body is not JSON");
+            throw ErrorCode.INVALID_JSON.error("the body is not JSON");
         }
         JsonNode sub = json == null || !json.isObject() ? null : json.get("sub");
         if (sub == null || !sub.isTextual() || sub.asText().isBlank() || sub.asText().length() > MAX_SUBJECT) {
-            throw ApiException.badRequest("invalid_json", "the body must be {\"sub\": \"<subject>\"}, the subject "
+            throw ErrorCode.INVALID_JSON.error("the body must be {\"sub\": \"<subject>\"}, the subject "
                     + "of 1 to " + MAX_SUBJECT + " characters");
         }
         Instant at = revocations.revoke(sub.asText());

@@ -1,6 +1,7 @@
 package io.sluice.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.sluice.api.ErrorCode;
 import io.sluice.client.ClientException;
 import io.sluice.client.SluiceClient;
 import io.sluice.client.TusClient;
@@ -252,7 +253,7 @@ public final class UploadCommand implements Callable<Integer> {
                     return o;
                 } catch (ClientException e) {
                     // A lost connection or an offset that moved: ask the server again where it is.
-                    if (e.status() != 0 && !"offset_mismatch".equals(e.code())) {
+                    if (e.status() != 0 && !ErrorCode.OFFSET_MISMATCH.code().equals(e.code())) {
                         throw e;
                     }
                     last = e;
@@ -321,7 +322,8 @@ public final class UploadCommand implements Callable<Integer> {
                 }
                 TusClient.Patched p = tus.patch(url, at, buf, n);
                 if (p.offset() != at + n) {
-                    throw new ClientException(409, "offset_mismatch", "the server is at " + p.offset()
+                    throw new ClientException(ErrorCode.OFFSET_MISMATCH.status(), ErrorCode.OFFSET_MISMATCH.code(),
+                            "the server is at " + p.offset()
                             + " instead of " + (at + n));
                 }
                 sha.update(buf, 0, n);

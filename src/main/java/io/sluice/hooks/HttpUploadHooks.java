@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Json;
 import io.sluice.config.HooksConfig;
 import io.sluice.notify.Signature;
@@ -294,8 +295,8 @@ public final class HttpUploadHooks implements UploadHooks, AutoCloseable {
             status = s.intValue();
         }
         String message = text(answer, "message");
-        return new ApiException(status, REFUSED, message == null ? "the application refused this upload"
-                : printable(message), Map.of("hook", hook), null);
+        return ErrorCode.HOOK_REFUSED.error(status, message == null ? "the application refused this upload"
+                : printable(message), Map.of("hook", hook));
     }
 
     /** The application's message as one line of bounded length: it goes to the client and into logs. */
@@ -316,8 +317,9 @@ public final class HttpUploadHooks implements UploadHooks, AutoCloseable {
             log.warn("{} hook call failed ({}); allowed because hooks.failOpen is true", hook, f.getMessage());
             return allowed;
         }
-        log.warn("{} hook call failed ({}); the upload is refused 503 {}", hook, f.getMessage(), UNAVAILABLE);
-        throw new ApiException(503, UNAVAILABLE, "the application did not decide on this upload ("
+        log.warn("{} hook call failed ({}); the upload is refused 503 {}", hook, f.getMessage(),
+                ErrorCode.HOOK_UNAVAILABLE.code());
+        throw ErrorCode.HOOK_UNAVAILABLE.error("the application did not decide on this upload ("
                 + hook + " hook " + (f.outcome == Outcome.TIMEOUT ? "timed out" : "failed") + "); try again later",
                 Map.of("hook", hook), retryAfter());
     }

@@ -25,23 +25,18 @@ import java.util.Map;
  */
 public interface UploadHooks {
 
-    /** The error code of a refusal, whatever its status. */
-    String REFUSED = "hook_refused";
-    /** The error code of a failed call when not failing open. */
-    String UNAVAILABLE = "hook_unavailable";
-
     /**
      * Asks whether an upload may be created.
      *
      * @return what the application changes (or {@link Allowed#AS_ASKED})
-     * @throws ApiException {@value #REFUSED} (the application's 4xx) or 503 {@value #UNAVAILABLE}
+     * @throws ApiException {@code hook_refused} (the application's 4xx) or 503 {@code hook_unavailable}
      */
     Allowed preCreate(PreCreate upload);
 
     /**
      * Asks whether a stored upload may be kept (listed, queued). Only {@code allow} of the answer counts.
      *
-     * @throws ApiException {@value #REFUSED} (the application's 4xx) or 503 {@value #UNAVAILABLE}
+     * @throws ApiException {@code hook_refused} (the application's 4xx) or 503 {@code hook_unavailable}
      */
     void preFinish(PreFinish upload);
 

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -35,7 +36,7 @@ public final class GuardHandler extends Handler.Wrapper {
         boolean health = path != null && (path.equals("/health") || path.startsWith("/health/"));
         if (!health && cap.refuse(request.getConnectionMetaData().getConnection())) {
             response.getHeaders().put(HttpHeader.CONNECTION, "close");
-            Router.writeError(request, response, callback, new ApiException(503, "too_many_connections",
+            Router.writeError(request, response, callback, ErrorCode.TOO_MANY_CONNECTIONS.error(
                     "the server has " + cap.limit() + " connections open; retry later", Map.of(), retryAfter));
             return true;
         }
@@ -43,7 +44,7 @@ public final class GuardHandler extends Handler.Wrapper {
         if (!health && !trustedHosts.isEmpty()
                 && !trusted(Request.getServerName(request), Request.getServerPort(request))) {
             Router.writeError(request, response, callback,
-                    ApiException.badRequest("untrusted_host", "the Host header names a host this server does not serve"));
+                    ErrorCode.UNTRUSTED_HOST.error("the Host header names a host this server does not serve"));
             return true;
         }
         return super.handle(request, response, callback);

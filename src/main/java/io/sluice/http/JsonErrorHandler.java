@@ -1,5 +1,6 @@
 package io.sluice.http;
 
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Json;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -42,7 +43,7 @@ public final class JsonErrorHandler extends ErrorHandler {
             // Jetty's 503 comes from GracefulHandler refusing new requests on kept-alive connections while
             // draining: say so, with the same code admission uses, and when to come back.
             if (request.getConnectionMetaData().getConnector() instanceof Graceful g && g.isShutdown()) {
-                code = "draining";
+                code = ErrorCode.DRAINING.code();
                 message = "the server is shutting down";
             }
             response.getHeaders().put(HttpHeader.RETRY_AFTER, Math.max(1, retryAfter.toSeconds()));
@@ -61,18 +62,20 @@ public final class JsonErrorHandler extends ErrorHandler {
                 Map.of(), null));
     }
 
+    /** The registry's code for a status Jetty answers on its own; {@code http_<status>} for one it has none for. */
     static String codeFor(int status) {
-        return switch (status) {
-            case 400 -> "bad_request";
-            case 404 -> "not_found";
-            case 405 -> "method_not_allowed";
-            case 408 -> "request_timeout";
-            case 413 -> "request_too_large";
-            case 414 -> "uri_too_long";
-            case 431 -> "header_too_large";
-            case 500 -> "internal_error";
-            case 503 -> "unavailable";
-            default -> "http_" + status;
+        ErrorCode code = switch (status) {
+            case 400 -> ErrorCode.BAD_REQUEST;
+            case 404 -> ErrorCode.NOT_FOUND;
+            case 405 -> ErrorCode.METHOD_NOT_ALLOWED;
+            case 408 -> ErrorCode.REQUEST_TIMEOUT;
+            case 413 -> ErrorCode.REQUEST_TOO_LARGE;
+            case 414 -> ErrorCode.URI_TOO_LONG;
+            case 431 -> ErrorCode.HEADER_TOO_LARGE;
+            case 500 -> ErrorCode.INTERNAL_ERROR;
+            case 503 -> ErrorCode.UNAVAILABLE;
+            default -> null;
         };
+        return code == null ? "http_" + status : code.code();
     }
 }

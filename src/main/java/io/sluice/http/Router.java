@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.db.Database;
 import io.sluice.api.ClientGoneException;
 import io.sluice.api.Exchange;
@@ -112,7 +113,7 @@ public final class Router extends Handler.Abstract implements Routes {
             }
             if (!allowed.isEmpty()) {
                 response.getHeaders().put(HttpHeader.ALLOW, String.join(", ", allowed));
-                writeError(request, response, callback, new ApiException(405, "method_not_allowed",
+                writeError(request, response, callback, ErrorCode.METHOD_NOT_ALLOWED.error(
                         request.getMethod() + " is not supported here; allowed: " + String.join(", ", allowed)));
             } else if (fallback != null && ("GET".equals(request.getMethod()) || "HEAD".equals(request.getMethod()))) {
                 run(null, fallback, request, response, callback, Map.of());
@@ -160,9 +161,9 @@ public final class Router extends Handler.Abstract implements Routes {
             if (full.isPresent() || Database.isDiskFull(e)) {
                 // Not a server bug but a state of the disk: the writer already removed or cut back what it wrote (a
                 // database write committed nothing); one line, and an answer that tells the client to come back.
-                ApiException answer = full.map(Router::insufficientStorage).orElseGet(() -> new ApiException(507,
-                        "insufficient_storage", "the data disk is full: the change cannot be recorded now; retry "
-                        + "once space is freed", null, DATABASE_DISK_FULL_RETRY_AFTER));
+                ApiException answer = full.map(Router::insufficientStorage).orElseGet(() ->
+                        ErrorCode.INSUFFICIENT_STORAGE.error("the data disk is full: the change cannot be recorded now; "
+                                + "retry once space is freed", Map.of(), DATABASE_DISK_FULL_RETRY_AFTER));
                 log.warn("request {} {} {}: {}", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(),
                         answer.getMessage());
                 answer(request, response, callback, answer);
@@ -170,13 +171,13 @@ public final class Router extends Handler.Abstract implements Routes {
             }
             log.error("request {} {} {} failed", ex.requestId(), request.getMethod(), request.getHttpURI().getPath(), e);
             answer(request, response, callback,
-                    new ApiException(500, "internal_error", "unexpected server error; quote request id " + ex.requestId()));
+                    ErrorCode.INTERNAL_ERROR.error("unexpected server error; quote request id " + ex.requestId()));
         }
     }
 
     /** The answer to a full data disk. */
     static ApiException insufficientStorage(DiskFullException e) {
-        return new ApiException(507, "insufficient_storage", e.getMessage(), Map.of(), e.retryAfter());
+        return ErrorCode.INSUFFICIENT_STORAGE.error(e.getMessage(), Map.of(), e.retryAfter());
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.sluice.http;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.QuotedCSV;
 import org.eclipse.jetty.server.Handler;
@@ -32,9 +33,9 @@ final class TransferCodings extends Handler.Wrapper {
                 if (!"chunked".equals(coding.toLowerCase(Locale.ROOT))) {
                     // The body is not read: the connection cannot be reused.
                     response.getHeaders().put(HttpHeader.CONNECTION, "close");
-                    Router.writeError(request, response, callback, new ApiException(501,
-                            "unsupported_transfer_encoding", "only the chunked transfer coding is supported, not '"
-                            + coding + "'", Map.of("supported", List.of("chunked")), null));
+                    Router.writeError(request, response, callback, ErrorCode.UNSUPPORTED_TRANSFER_ENCODING.error(
+                            "only the chunked transfer coding is supported, not '"
+                            + coding + "'", Map.of("supported", List.of("chunked"))));
                     return true;
                 }
             }

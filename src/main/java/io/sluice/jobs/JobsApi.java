@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.api.Routes;
@@ -104,14 +105,14 @@ public final class JobsApi {
     void list(Exchange ex) throws Exception {
         Fields query = Request.extractQueryParameters(ex.request());
         JobFilter filter = filter(ex, query);
-        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit",
+        long limit = number(query.getValue("limit"), DEFAULT_PAGE_SIZE, ErrorCode.INVALID_LIMIT,
                 "limit must be between 1 and " + MAX_PAGE_SIZE);
         if (limit < 1 || limit > MAX_PAGE_SIZE) {
-            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+            throw ErrorCode.INVALID_LIMIT.error("limit must be between 1 and " + MAX_PAGE_SIZE);
         }
         String cursor = query.getValue("cursor");
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
-            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+            throw ErrorCode.INVALID_CURSOR.error("cursor must be a value returned as nextCursor");
         }
         List<Job> page = queue.list(filter, cursor, (int) limit + 1);
         boolean more = page.size() > limit;
@@ -140,8 +141,8 @@ public final class JobsApi {
         String rawState = query.getValue("state");
         if (rawState != null && !rawState.isEmpty()) {
             state = Arrays.stream(JobState.values()).filter(s -> s.dbValue().equals(rawState)).findFirst()
-                    .orElseThrow(() -> new ApiException(400, "invalid_state", "state must be one of "
-                            + states(), Map.of("states", states()), null));
+                    .orElseThrow(() -> ErrorCode.INVALID_STATE.error("state must be one of "
+                            + states(), Map.of("states", states())));
         }
         String pipeline = query.getValue("pipeline");
         if (pipeline != null && pipeline.isEmpty()) {
@@ -151,7 +152,7 @@ public final class JobsApi {
         if (q != null) {
             q = q.strip();
             if (q.length() > MAX_QUERY_LENGTH) {
-                throw ApiException.badRequest("invalid_query", "q is at most " + MAX_QUERY_LENGTH + " characters");
+                throw ErrorCode.INVALID_QUERY.error("q is at most " + MAX_QUERY_LENGTH + " characters");
             }
             if (q.isEmpty()) {
                 q = null;
@@ -160,7 +161,7 @@ public final class JobsApi {
         Instant since = instant(query.getValue("since"), "since");
         Instant until = instant(query.getValue("until"), "until");
         if (since != null && until != null && !since.isBefore(until)) {
-            throw ApiException.badRequest("invalid_time_range", "since must be before until");
+            throw ErrorCode.INVALID_TIME_RANGE.error("since must be before until");
         }
         // An admin sees every job, or one owner's (?owner=); any other caller only its own.
         String owner = ex.principal().admin() ? DirectUploadApi.ownerFilter(query.getValue("owner"))
@@ -176,7 +177,7 @@ public final class JobsApi {
         try {
             return OffsetDateTime.parse(raw).toInstant();
         } catch (DateTimeParseException e) {
-            throw ApiException.badRequest("invalid_time", name + " must be an RFC 3339 date-time such as "
+            throw ErrorCode.INVALID_TIME.error(name + " must be an RFC 3339 date-time such as "
                     + "2026-01-31T12:00:00Z");
         }
     }
@@ -226,8 +227,8 @@ public final class JobsApi {
      */
     void bulk(Exchange ex) throws Exception {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        ex.readBody(MAX_BULK_BODY, () -> new ApiException(413, "request_too_large", "a bulk request is at most "
-                + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY), null), chunk -> {
+        ex.readBody(MAX_BULK_BODY, () -> ErrorCode.REQUEST_TOO_LARGE.error("a bulk request is at most "
+                + MAX_BULK_BODY + " bytes", Map.of("limit", MAX_BULK_BODY)), chunk -> {
             ByteBuffer b = chunk.getByteBuffer();
             byte[] a = new byte[b.remaining()];
             b.get(a);
@@ -237,25 +238,25 @@ public final class JobsApi {
         try {
             json = Json.mapper().readTree(body.toByteArray());
         } catch (IOException e) {
-            throw ApiException.badRequest("invalid_json", "the body is not JSON");
+            throw ErrorCode.INVALID_JSON.error("the body is not JSON");
         }
         if (json == null || !json.isObject()) {
-            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+            throw ErrorCode.INVALID_JSON.error("the body must be a JSON object");
         }
         String action = json.path("action").isTextual() ? json.path("action").asText() : null;
         if (!"retry".equals(action) && !"cancel".equals(action)) {
-            throw ApiException.badRequest("invalid_action", "action must be \"retry\" or \"cancel\"");
+            throw ErrorCode.INVALID_ACTION.error("action must be \"retry\" or \"cancel\"");
         }
         JsonNode rawIds = json.path("ids");
         if (!rawIds.isArray() || rawIds.isEmpty() || rawIds.size() > MAX_BULK_IDS) {
-            throw new ApiException(400, "invalid_ids", "ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
-                    Map.of("limit", MAX_BULK_IDS), null);
+            throw ErrorCode.INVALID_IDS.error("ids must be an array of 1 to " + MAX_BULK_IDS + " job ids",
+                    Map.of("limit", MAX_BULK_IDS));
         }
         LinkedHashSet<String> ids = new LinkedHashSet<>();
         for (var n : rawIds) {
             if (!n.isTextual()) {
-                throw new ApiException(400, "invalid_ids", "ids must be strings (job ids)",
-                        Map.of("limit", MAX_BULK_IDS), null);
+                throw ErrorCode.INVALID_IDS.error("ids must be strings (job ids)",
+                        Map.of("limit", MAX_BULK_IDS));
             }
             ids.add(n.asText());
         }
@@ -289,12 +290,12 @@ public final class JobsApi {
     void output(Exchange ex) throws Exception {
         Job job = require(ex, ex.param("id"));
         Fields query = Request.extractQueryParameters(ex.request());
-        long offset = number(query.getValue("offset"), 0, "invalid_offset",
+        long offset = number(query.getValue("offset"), 0, ErrorCode.INVALID_OFFSET,
                 "offset must be a non-negative number of lines");
-        long limit = number(query.getValue("limit"), Long.MAX_VALUE, "invalid_limit",
+        long limit = number(query.getValue("limit"), Long.MAX_VALUE, ErrorCode.INVALID_LIMIT,
                 "limit must be a positive number of lines");
         if (limit < 1) {
-            throw ApiException.badRequest("invalid_limit", "limit must be a positive number of lines");
+            throw ErrorCode.INVALID_LIMIT.error("limit must be a positive number of lines");
         }
         if (job.state() != JobState.SUCCEEDED) {
             throw noOutput("job " + job.id() + " is " + job.state().dbValue()
@@ -367,12 +368,12 @@ public final class JobsApi {
     }
 
     /** A non-negative whole number from the query, {@code absent} when not given. */
-    private static long number(String raw, long absent, String code, String message) {
+    private static long number(String raw, long absent, ErrorCode code, String message) {
         if (raw == null) {
             return absent;
         }
         if (raw.isEmpty() || raw.length() > 18 || !raw.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw ApiException.badRequest(code, message);
+            throw code.error(message);
         }
         return Long.parseLong(raw);
     }
@@ -382,15 +383,15 @@ public final class JobsApi {
     }
 
     private static ApiException finished(Job job) {
-        return new ApiException(409, "job_finished", "job " + job.id() + " already " + job.state().dbValue(),
-                Map.of("state", job.state().dbValue()), null);
+        return ErrorCode.JOB_FINISHED.error("job " + job.id() + " already " + job.state().dbValue(),
+                Map.of("state", job.state().dbValue()));
     }
 
     private static ApiException notRetryable(Job job, String message) {
-        return new ApiException(409, "job_not_retryable", message, Map.of("state", job.state().dbValue()), null);
+        return ErrorCode.JOB_NOT_RETRYABLE.error(message, Map.of("state", job.state().dbValue()));
     }
 
     private static ApiException noOutput(String message) {
-        return new ApiException(404, "no_output", message);
+        return ErrorCode.NO_OUTPUT.error(message);
     }
 }

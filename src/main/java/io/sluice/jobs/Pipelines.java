@@ -1,6 +1,7 @@
 package io.sluice.jobs;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.config.PipelineConfig;
 import io.sluice.processors.Processor;
 import io.sluice.upload.TypePatterns;
@@ -93,10 +94,10 @@ public final class Pipelines {
         Pipeline p = name == null ? null : byName.get(name);
         if (p == null) {
             String shown = name == null ? "" : name.length() > 64 ? name.substring(0, 64) + "..." : name;
-            throw new ApiException(400, "unknown_pipeline", byName.isEmpty()
+            throw ErrorCode.UNKNOWN_PIPELINE.error(byName.isEmpty()
                     ? "no pipelines are configured, so '" + shown + "' cannot be used"
                     : "there is no pipeline named '" + shown + "'",
-                    Map.of("pipeline", shown, "known", List.copyOf(byName.keySet())), null);
+                    Map.of("pipeline", shown, "known", List.copyOf(byName.keySet())));
         }
         return p;
     }
@@ -112,10 +113,10 @@ public final class Pipelines {
         if (requested != null) {
             Pipeline p = require(requested);
             if (!accepts(p.config(), contentType)) {
-                throw new ApiException(415, "pipeline_type_mismatch", "pipeline '" + p.name()
+                throw ErrorCode.PIPELINE_TYPE_MISMATCH.error("pipeline '" + p.name()
                         + "' does not take files of type " + contentType,
                         Map.of("pipeline", p.name(), "detectedType", contentType,
-                                "acceptedTypes", p.config().types()), null);
+                                "acceptedTypes", p.config().types()));
             }
             return Optional.of(p);
         }

@@ -70,7 +70,7 @@ public final class UploadJobs implements UploadProcessing {
         } catch (ApiException | IOException e) {
             throw e;
         } catch (ProcessorException e) {
-            throw new ApiException(422, e.code(), e.getMessage(), Map.of("pipeline", p.name()), null);
+            throw ApiException.refusedByProcessor(e.code(), e.getMessage(), Map.of("pipeline", p.name()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("precheck of pipeline " + p.name() + " was interrupted", e);

@@ -2,6 +2,9 @@ package io.sluice.notify;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonRawValue;
+import io.sluice.api.ErrorCode;
+import io.sluice.auth.Redaction;
+
 import io.sluice.api.ApiException;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
@@ -174,7 +177,7 @@ public final class NotifyApi {
             }
             return id;
         } catch (NumberFormatException e) {
-            throw ApiException.badRequest("invalid_last_event_id",
+            throw ErrorCode.INVALID_LAST_EVENT_ID.error(
                     "Last-Event-ID must be the id of an event received earlier (a non-negative integer)");
         }
     }
@@ -186,13 +189,13 @@ public final class NotifyApi {
         List<String> states = Arrays.stream(Delivery.State.values()).map(Delivery.State::dbValue).toList();
         if (rawState != null && !rawState.isEmpty()) {
             if (!states.contains(rawState)) {
-                throw new ApiException(400, "invalid_state", "state must be one of " + states,
-                        Map.of("states", states), null);
+                throw ErrorCode.INVALID_STATE.error("state must be one of " + states,
+                        Map.of("states", states));
             }
             state = Delivery.State.fromDb(rawState);
         }
-        int limit = (int) number(query.getValue("limit"), DEFAULT_PAGE_SIZE, "invalid_limit", 1, MAX_PAGE_SIZE);
-        long cursor = number(query.getValue("cursor"), 0, "invalid_cursor", 1, Long.MAX_VALUE);
+        int limit = (int) number(query.getValue("limit"), DEFAULT_PAGE_SIZE, ErrorCode.INVALID_LIMIT, 1, MAX_PAGE_SIZE);
+        long cursor = number(query.getValue("cursor"), 0, ErrorCode.INVALID_CURSOR, 1, Long.MAX_VALUE);
         List<Delivery> page = deliveries.list(state, cursor, limit + 1);
         boolean more = page.size() > limit;
         List<Delivery> items = more ? page.subList(0, limit) : page;
@@ -225,7 +228,7 @@ public final class NotifyApi {
         }
     }
 
-    private static long number(String raw, long dflt, String code, long min, long max) {
+    private static long number(String raw, long dflt, ErrorCode code, long min, long max) {
         if (raw == null || raw.isEmpty()) {
             return dflt;
         }
@@ -237,7 +240,7 @@ public final class NotifyApi {
         } catch (NumberFormatException e) {
             // answered below
         }
-        throw ApiException.badRequest(code, code.substring("invalid_".length()) + " must be between " + min
+        throw code.error(code.code().substring("invalid_".length()) + " must be between " + min
                 + " and " + max);
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.config.RelayConfig;
 
 import java.io.ByteArrayOutputStream;
@@ -67,7 +68,7 @@ final class Relay {
     /** Takes one of the route's {@code maxConnections} slots, or answers 503; release with {@link #release()}. */
     void acquire() {
         if (!slots.tryAcquire()) {
-            throw new ApiException(503, "relay_busy", "relay '" + config.name() + "' has "
+            throw ErrorCode.RELAY_BUSY.error("relay '" + config.name() + "' has "
                     + config.maxConnections() + " requests in progress; try again shortly",
                     Map.of("limit", config.maxConnections()), Duration.ofSeconds(1));
         }
@@ -112,9 +113,8 @@ final class Relay {
                 // The target is alive: its answer is just too big to relay. Not a health failure.
                 t.breaker().success();
                 verdict = true;
-                throw new ApiException(502, "relay_response_too_large", "the answer of relay '" + config.name()
-                        + "' is larger than " + MAX_RESPONSE_BYTES + " bytes", Map.of("limit", MAX_RESPONSE_BYTES),
-                        null);
+                throw ErrorCode.RELAY_RESPONSE_TOO_LARGE.error("the answer of relay '" + config.name()
+                        + "' is larger than " + MAX_RESPONSE_BYTES + " bytes", Map.of("limit", MAX_RESPONSE_BYTES));
             } catch (Failed e) {
                 t.breaker().failure();
                 verdict = true;
@@ -125,8 +125,8 @@ final class Relay {
                 }
             }
         }
-        throw new ApiException(502, "relay_failed", "no target of relay '" + config.name() + "' answered",
-                Map.of("relay", config.name(), "tried", tried), null);
+        throw ErrorCode.RELAY_FAILED.error("no target of relay '" + config.name() + "' answered",
+                Map.of("relay", config.name(), "tried", tried));
     }
 
     /** The whole exchange, body included, within the route's timeout. */

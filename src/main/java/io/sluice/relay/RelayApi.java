@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Routes;
 import io.sluice.config.RelayConfig;
@@ -83,7 +84,7 @@ public final class RelayApi {
         boolean multipart = MimeTypes.getBaseType(contentType == null ? "" : contentType)
                 == MimeTypes.Type.MULTIPART_FORM_DATA;
         if (!json && !multipart) {
-            throw new ApiException(415, "unsupported_content_type",
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error(
                     "a relay takes Content-Type application/json or multipart/form-data");
         }
         Map<String, String> headers = new LinkedHashMap<>();
@@ -137,7 +138,7 @@ public final class RelayApi {
             throws IOException, InterruptedException {
         String boundary = boundary(contentType);
         if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
-            throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
+            throw ErrorCode.MALFORMED_MULTIPART.error("the multipart Content-Type has no valid boundary");
         }
         RelayConfig c = relay.config();
         long max;
@@ -171,13 +172,13 @@ public final class RelayApi {
     }
 
     private static ApiException jsonTooLarge() {
-        return new ApiException(413, "request_too_large", "a relayed JSON body may be at most " + MAX_JSON_BYTES
-                + " bytes", Map.of("limit", MAX_JSON_BYTES), null);
+        return ErrorCode.REQUEST_TOO_LARGE.error("a relayed JSON body may be at most " + MAX_JSON_BYTES
+                + " bytes", Map.of("limit", MAX_JSON_BYTES));
     }
 
     private static ApiException requestTooLarge(long max) {
-        return new ApiException(413, "request_too_large", "the request is larger than " + max + " bytes",
-                Map.of("limit", max), null);
+        return ErrorCode.REQUEST_TOO_LARGE.error("the request is larger than " + max + " bytes",
+                Map.of("limit", max));
     }
 
     /** The boundary parameter, its name matched case-insensitively (RFC 2045). */

@@ -1,6 +1,7 @@
 package io.sluice.relay;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.StrictPartsListener;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
@@ -56,15 +57,15 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
         }
         try {
             if (getName() == null || getName().isEmpty()) {
-                throw ApiException.badRequest("malformed_multipart", "a form part has no name");
+                throw ErrorCode.MALFORMED_MULTIPART.error("a form part has no name");
             }
             if (getFileName() != null && getFileName().isEmpty()) {
                 return; // a browser form's file input left empty: not a file, nothing to relay
             }
             if (getFileName() != null) {
                 if (files.size() >= maxFiles) {
-                    throw new ApiException(413, "too_many_files", "at most " + maxFiles
-                            + " files may be relayed in one request", Map.of("limit", maxFiles), null);
+                    throw ErrorCode.TOO_MANY_FILES.error("at most " + maxFiles
+                            + " files may be relayed in one request", Map.of("limit", maxFiles));
                 }
                 currentFile = tmpDir.resolve("relay-" + UUID.randomUUID() + ".part");
                 files.add(currentFile); // before creating it: close() must find it whatever fails next
@@ -91,17 +92,16 @@ final class RelayParts extends StrictPartsListener implements AutoCloseable {
             if (channel != null) {
                 currentSize += bytes.remaining();
                 if (currentSize > maxFileSize) {
-                    throw new ApiException(413, "file_too_large", "a relayed file may be at most " + maxFileSize
-                            + " bytes", Map.of("limit", maxFileSize), null);
+                    throw ErrorCode.FILE_TOO_LARGE.error("a relayed file may be at most " + maxFileSize
+                            + " bytes", Map.of("limit", maxFileSize));
                 }
                 while (bytes.hasRemaining()) {
                     channel.write(bytes);
                 }
             } else if (field != null) {
                 if (field.size() + bytes.remaining() > MAX_FIELD_BYTES) {
-                    throw new ApiException(413, "field_too_large", "form field '" + getName()
-                            + "' is longer than " + MAX_FIELD_BYTES + " bytes", Map.of("limit", MAX_FIELD_BYTES),
-                            null);
+                    throw ErrorCode.FIELD_TOO_LARGE.error("form field '" + getName()
+                            + "' is longer than " + MAX_FIELD_BYTES + " bytes", Map.of("limit", MAX_FIELD_BYTES));
                 }
                 byte[] tmp = new byte[bytes.remaining()];
                 bytes.get(tmp);

@@ -1,6 +1,7 @@
 package io.sluice.tus;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
 import io.sluice.upload.Resumable;
@@ -149,10 +150,11 @@ final class IetfDraft implements ResumableProtocol {
     private ResumableRequest.Create parseCreate(Exchange ex, IetfInterop v) throws Exception {
         boolean complete = uploadComplete(ex);
         if (ex.request().getHeaders().contains("Upload-Concat")) {
-            throw ApiException.badRequest("invalid_concat",
+            throw ErrorCode.INVALID_CONCAT.error(
                     "Upload-Concat is tus; the IETF draft has no concatenation (drop " + INTEROP_HEADER + ")");
         }
-        long declared = parseNonNegative("Upload-Length", ex.request().getHeaders().get("Upload-Length"), false);
+        long declared = parseNonNegative("Upload-Length", ErrorCode.INVALID_UPLOAD_LENGTH,
+                ex.request().getHeaders().get("Upload-Length"), false);
         long contentLength = contentLength(ex);
         long length = declared;
         if (complete && contentLength >= 0) {
@@ -233,12 +235,14 @@ final class IetfDraft implements ResumableProtocol {
     /** @param provided receives the client's {@code Upload-Offset} as soon as it is read, for a 409's problem */
     private ResumableRequest.Append parseAppend(Exchange ex, IetfInterop v, long[] provided) throws Exception {
         if (v.partialUploadType && !ResumableHttp.hasMediaType(ex, PARTIAL_UPLOAD)) {
-            throw new ApiException(415, "unsupported_content_type", "an append needs Content-Type: " + PARTIAL_UPLOAD);
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error("an append needs Content-Type: " + PARTIAL_UPLOAD);
         }
-        long offset = parseNonNegative("Upload-Offset", ex.request().getHeaders().get("Upload-Offset"), true);
+        long offset = parseNonNegative("Upload-Offset", ErrorCode.INVALID_UPLOAD_OFFSET,
+                ex.request().getHeaders().get("Upload-Offset"), true);
         provided[0] = offset;
         boolean complete = uploadComplete(ex);
-        long declared = parseNonNegative("Upload-Length", ex.request().getHeaders().get("Upload-Length"), false);
+        long declared = parseNonNegative("Upload-Length", ErrorCode.INVALID_UPLOAD_LENGTH,
+                ex.request().getHeaders().get("Upload-Length"), false);
         long newLength = declared;
         long contentLength = contentLength(ex);
         if (complete && contentLength >= 0) {
@@ -265,7 +269,7 @@ final class IetfDraft implements ResumableProtocol {
                 throw new LengthConflict("upload " + id + " is complete at " + current.offset()
                         + " bytes; nothing can be appended");
             }
-            throw ApiException.badRequest("upload_completed", "upload " + id + " is complete; nothing can be "
+            throw ErrorCode.UPLOAD_COMPLETED.error("upload " + id + " is complete; nothing can be "
                     + "appended (its record is /api/v1/uploads/" + id + ")");
         }
         if (newLength != Resumable.DEFERRED && offset == current.offset()) {
@@ -320,12 +324,13 @@ final class IetfDraft implements ResumableProtocol {
                 Map<String, Object> problem = new LinkedHashMap<>();
                 problem.put("type", MISMATCHING_OFFSET);
                 problem.put("title", "offset from request does not match offset of resource");
-                problem.put("status", 409);
+                int status = ErrorCode.OFFSET_MISMATCH.status();
+                problem.put("status", status);
                 problem.put("detail", error.getMessage());
                 problem.put("expected-offset", m.offset());
                 problem.put("provided-offset", provided);
                 problem.put("requestId", ex.requestId());
-                problem(ex, 409, problem);
+                problem(ex, status, problem);
             }
             case InconsistentLength _, LengthAlreadySet _, LengthBelowOffset _ ->
                     inconsistentLength(ex, v, ResumableHttp.error(failure));
@@ -336,7 +341,7 @@ final class IetfDraft implements ResumableProtocol {
     }
 
     private static void inconsistentLength(Exchange ex, IetfInterop v, String message) throws IOException {
-        inconsistentLength(ex, v, ApiException.badRequest("inconsistent_length", message));
+        inconsistentLength(ex, v, ErrorCode.INCONSISTENT_LENGTH.error(message));
     }
 
     /** {@code error}, or from version 8 on the draft's inconsistent-length problem with its message. */
@@ -347,10 +352,11 @@ final class IetfDraft implements ResumableProtocol {
         Map<String, Object> problem = new LinkedHashMap<>();
         problem.put("type", INCONSISTENT_LENGTH);
         problem.put("title", "inconsistent length values for upload");
-        problem.put("status", 400);
+        int status = ErrorCode.INCONSISTENT_LENGTH.status();
+        problem.put("status", status);
         problem.put("detail", error.getMessage());
         problem.put("requestId", ex.requestId());
-        problem(ex, 400, problem);
+        problem(ex, status, problem);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -363,7 +369,7 @@ final class IetfDraft implements ResumableProtocol {
     static boolean uploadComplete(Exchange ex) {
         String raw = ex.request().getHeaders().get("Upload-Complete");
         if (raw == null) {
-            throw ApiException.badRequest("invalid_upload_complete", "Upload-Complete is required: ?1 when this "
+            throw ErrorCode.INVALID_UPLOAD_COMPLETE.error("Upload-Complete is required: ?1 when this "
                     + "request ends the upload, ?0 when more follow");
         }
         String v = raw.strip();
@@ -374,7 +380,7 @@ final class IetfDraft implements ResumableProtocol {
         return switch (v) {
             case "?1" -> true;
             case "?0" -> false;
-            default -> throw ApiException.badRequest("invalid_upload_complete",
+            default -> throw ErrorCode.INVALID_UPLOAD_COMPLETE.error(
                     "Upload-Complete must be ?1 or ?0, not '" + shorten(raw.strip()) + "'");
         };
     }
@@ -440,8 +446,8 @@ final class IetfDraft implements ResumableProtocol {
         long max = http.maxSize(ex);
         Supplier<RuntimeException> beyondRoom = () -> knownLength != Resumable.DEFERRED
                 ? new LengthConflict("the body goes beyond the upload's length of " + knownLength + " bytes")
-                : new ApiException(413, "file_too_large", "the upload goes beyond the limit of " + max + " bytes",
-                Map.of("limit", max), null);
+                : ErrorCode.FILE_TOO_LARGE.error("the upload goes beyond the limit of " + max + " bytes",
+                Map.of("limit", max));
         return ResumableHttp.body(ex, quotaLeft, beyondRoom);
     }
 
@@ -451,8 +457,8 @@ final class IetfDraft implements ResumableProtocol {
             if (v.limits) {
                 ex.response().getHeaders().put("Upload-Limit", limits(ex, v, null));
             }
-            throw new ApiException(413, "file_too_large", "the upload's length " + length + " is above the limit of "
-                    + max + " bytes", Map.of("limit", max), null);
+            throw ErrorCode.FILE_TOO_LARGE.error("the upload's length " + length + " is above the limit of "
+                    + max + " bytes", Map.of("limit", max));
         }
         // A known length counts against the key's quota from creation on.
         if (length != Resumable.DEFERRED && ex.request().getHeaders().get("Upload-Offset") == null) {

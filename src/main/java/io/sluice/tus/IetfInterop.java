@@ -1,6 +1,7 @@
 package io.sluice.tus;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 
 import java.util.Arrays;
@@ -50,9 +51,9 @@ enum IetfInterop {
                 return v;
             }
         }
-        throw new ApiException(400, "unsupported_interop_version", IetfDraft.INTEROP_HEADER + " '" + shorten(value)
+        throw ErrorCode.UNSUPPORTED_INTEROP_VERSION.error(IetfDraft.INTEROP_HEADER + " '" + shorten(value)
                 + "' is not supported; this server speaks interop versions " + SUPPORTED
                 + " of the IETF resumable-upload draft, or tus " + TusProtocol.VERSION + " without that header",
-                Map.of("supported", SUPPORTED), null);
+                Map.of("supported", SUPPORTED));
     }
 }

@@ -1,6 +1,7 @@
 package io.sluice.tus;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -78,6 +79,6 @@ final class Metadata {
     }
 
     private static ApiException invalid(String message) {
-        return ApiException.badRequest("invalid_metadata", message);
+        return ErrorCode.INVALID_METADATA.error(message);
     }
 }

@@ -4,6 +4,7 @@ import io.sluice.admission.AdmissionController;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.upload.QueuedJob;
@@ -290,16 +291,16 @@ final class ResumableHttp {
         return expected.equalsIgnoreCase(mediaType(ex));
     }
 
-    static long parseNonNegative(String name, String value, boolean required) {
+    static long parseNonNegative(String name, ErrorCode code, String value, boolean required) {
         if (value == null) {
             if (required) {
-                throw ApiException.badRequest("invalid_" + snake(name), name + " is required");
+                throw code.error(name + " is required");
             }
             return -1;
         }
         String v = value.strip();
         if (v.isEmpty() || v.length() > 18 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
-            throw ApiException.badRequest("invalid_" + snake(name),
+            throw code.error(
                     name + " must be a non-negative integer, not '" + shorten(v) + "'");
         }
         return Long.parseLong(v);
@@ -313,17 +314,17 @@ final class ResumableHttp {
         }
         String[] parts = header.strip().split(" +");
         if (parts.length != 2) {
-            throw ApiException.badRequest("invalid_checksum", "Upload-Checksum must be '<algorithm> <base64 digest>'");
+            throw ErrorCode.INVALID_CHECKSUM.error("Upload-Checksum must be '<algorithm> <base64 digest>'");
         }
         String jca = CHECKSUMS.get(parts[0].toLowerCase(Locale.ROOT));
         if (jca == null) {
-            throw ApiException.badRequest("unsupported_checksum_algorithm", "checksum algorithm '"
+            throw ErrorCode.UNSUPPORTED_CHECKSUM_ALGORITHM.error("checksum algorithm '"
                     + shorten(parts[0]) + "' is not supported; use one of " + CHECKSUM_ALGORITHMS);
         }
         try {
             return new Checksum(jca, Base64.getDecoder().decode(parts[1]));
         } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("invalid_checksum", "the Upload-Checksum digest is not base64");
+            throw ErrorCode.INVALID_CHECKSUM.error("the Upload-Checksum digest is not base64");
         }
     }
 
@@ -333,10 +334,6 @@ final class ResumableHttp {
 
     static String shorten(String s) {
         return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
-
-    private static String snake(String header) {
-        return header.toLowerCase(Locale.ROOT).replace('-', '_');
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -421,30 +418,29 @@ final class ResumableHttp {
     static RuntimeException error(ResumableFailure failure) {
         return switch (failure) {
             case NotFound f -> ApiException.notFound("upload " + f.id());
-            case Expired f -> new ApiException(410, "upload_expired", "upload " + f.id() + " expired at " + f.at()
+            case Expired f -> ErrorCode.UPLOAD_EXPIRED.error("upload " + f.id() + " expired at " + f.at()
                     + " and its bytes were removed; start a new upload");
-            case Locked f -> new ApiException(423, "upload_locked",
+            case Locked f -> ErrorCode.UPLOAD_LOCKED.error(
                     "another request is writing to this upload; retry shortly", Map.of(), Duration.ofSeconds(1));
-            case OffsetMismatch f -> new ApiException(409, "offset_mismatch", "the upload is at offset "
-                    + f.offset() + "; resume from there (ask with HEAD)", Map.of("offset", f.offset()), null);
-            case FinalImmutable f -> new ApiException(403, "final_upload_immutable",
+            case OffsetMismatch f -> ErrorCode.OFFSET_MISMATCH.error("the upload is at offset "
+                    + f.offset() + "; resume from there (ask with HEAD)", Map.of("offset", f.offset()));
+            case FinalImmutable f -> ErrorCode.FINAL_UPLOAD_IMMUTABLE.error(
                     "a final concatenation cannot be appended to; it was complete when created");
-            case BeyondLength f -> new ApiException(413, "exceeds_length", "the body goes beyond the upload's "
-                    + "length of " + f.length() + " bytes", Map.of("length", f.length()), null);
-            case InconsistentLength f -> new ApiException(400, "inconsistent_length", "the upload was declared "
-                    + f.length() + " bytes long but ends at " + f.end(), Map.of("length", f.length(), "end", f.end()),
-                    null);
-            case LengthAlreadySet f -> ApiException.badRequest("length_already_set",
+            case BeyondLength f -> ErrorCode.EXCEEDS_LENGTH.error("the body goes beyond the upload's "
+                    + "length of " + f.length() + " bytes", Map.of("length", f.length()));
+            case InconsistentLength f -> ErrorCode.INCONSISTENT_LENGTH.error("the upload was declared "
+                    + f.length() + " bytes long but ends at " + f.end(), Map.of("length", f.length(), "end", f.end()));
+            case LengthAlreadySet f -> ErrorCode.LENGTH_ALREADY_SET.error(
                     "the upload's length is already " + f.length() + " and cannot change to " + f.requested());
-            case LengthBelowOffset f -> ApiException.badRequest("invalid_length",
+            case LengthBelowOffset f -> ErrorCode.INVALID_LENGTH.error(
                     "the length " + f.length() + " is below the " + f.offset() + " bytes already received");
-            case TooLarge f -> new ApiException(413, "file_too_large", "the file is larger than the limit of "
-                    + f.limit() + " bytes", Map.of("limit", f.limit()), null);
-            case EmptyFile f -> ApiException.badRequest("empty_file", "'" + f.filename() + "' is empty");
-            case ChecksumMismatch f -> new ApiException(460, "checksum_mismatch", "the " + f.algorithm()
+            case TooLarge f -> ErrorCode.FILE_TOO_LARGE.error("the file is larger than the limit of "
+                    + f.limit() + " bytes", Map.of("limit", f.limit()));
+            case EmptyFile f -> ErrorCode.EMPTY_FILE.error("'" + f.filename() + "' is empty");
+            case ChecksumMismatch f -> ErrorCode.CHECKSUM_MISMATCH.error("the " + f.algorithm()
                     + " of this request's body does not match Upload-Checksum; the bytes were discarded",
-                    Map.of("offset", f.offset()), null);
-            case LengthMismatch f -> ApiException.badRequest("length_mismatch",
+                    Map.of("offset", f.offset()));
+            case LengthMismatch f -> ErrorCode.LENGTH_MISMATCH.error(
                     "the body has " + f.received() + " bytes but Upload-Length is " + f.length());
             case NoPartials f -> invalidConcat("Upload-Concat: final lists no partial uploads");
             case RepeatedPartial f -> invalidConcat("a partial upload appears twice in Upload-Concat");
@@ -458,6 +454,6 @@ final class ResumableHttp {
     }
 
     private static ApiException invalidConcat(String message) {
-        return ApiException.badRequest("invalid_concat", message);
+        return ErrorCode.INVALID_CONCAT.error(message);
     }
 }

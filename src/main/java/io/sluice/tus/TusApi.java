@@ -2,6 +2,7 @@ package io.sluice.tus;
 
 import io.sluice.admission.AdmissionController;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
@@ -86,7 +87,7 @@ public final class TusApi {
             default -> {
                 ex.response().getHeaders().put("Tus-Resumable", VERSION);
                 ex.response().getHeaders().put(HttpHeader.ALLOW, "HEAD, PATCH, DELETE, GET, OPTIONS");
-                throw new ApiException(405, "method_not_allowed", "POST to an upload needs "
+                throw ErrorCode.METHOD_NOT_ALLOWED.error("POST to an upload needs "
                         + "X-HTTP-Method-Override: PATCH, HEAD or DELETE");
             }
         }

@@ -1,6 +1,7 @@
 package io.sluice.tus;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Route;
 import io.sluice.upload.TokenLimits;
@@ -77,18 +78,18 @@ final class TusProtocol implements ResumableProtocol {
         service.checkPipeline(metadata);
         boolean hasBody = hasBody(ex);
         if (hasBody && !hasMediaType(ex, OFFSET_OCTET_STREAM)) {
-            throw new ApiException(415, "unsupported_content_type",
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error(
                     "a creation request with a body needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
 
         Concat concat = Concat.parse(headers.get("Upload-Concat"), http.basePath(), ex.request().getHttpURI());
         if (concat instanceof Concat.Final f) {
             if (lengthHeader != null || deferHeader != null) {
-                throw ApiException.badRequest("invalid_concat",
+                throw ErrorCode.INVALID_CONCAT.error(
                         "a final concatenation takes its length from its partial uploads; drop Upload-Length");
             }
             if (hasBody) {
-                throw ApiException.badRequest("invalid_concat", "a final concatenation has no body");
+                throw ErrorCode.INVALID_CONCAT.error("a final concatenation has no body");
             }
             for (String id : f.ids()) {
                 Optional<Resumable> p = service.find(id);
@@ -157,12 +158,13 @@ final class TusProtocol implements ResumableProtocol {
         String id = ex.param("id");
         Resumable current = http.requireVisible(ex, id);
         if (!hasMediaType(ex, OFFSET_OCTET_STREAM)) {
-            throw new ApiException(415, "unsupported_content_type", "PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error("PATCH needs Content-Type: " + OFFSET_OCTET_STREAM);
         }
-        long offset = parseNonNegative("Upload-Offset", ex.request().getHeaders().get("Upload-Offset"), true);
+        long offset = parseNonNegative("Upload-Offset", ErrorCode.INVALID_UPLOAD_OFFSET,
+                ex.request().getHeaders().get("Upload-Offset"), true);
         String lengthHeader = ex.request().getHeaders().get("Upload-Length");
         long newLength = lengthHeader == null ? Resumable.DEFERRED
-                : parseNonNegative("Upload-Length", lengthHeader, true);
+                : parseNonNegative("Upload-Length", ErrorCode.INVALID_UPLOAD_LENGTH, lengthHeader, true);
         if (newLength != Resumable.DEFERRED && newLength > http.maxSize(ex)) {
             throw tooLarge(ex);
         }
@@ -195,7 +197,7 @@ final class TusProtocol implements ResumableProtocol {
         http.requireVisible(ex, ex.param("id"));
         Resumable r = service.require(ex.param("id"));
         if (!r.isComplete() || r.concat() == Resumable.Concat.PARTIAL) {
-            throw new ApiException(409, "upload_unfinished", "upload " + r.id() + " has " + r.offset()
+            throw ErrorCode.UPLOAD_UNFINISHED.error("upload " + r.id() + " has " + r.offset()
                     + " bytes so far and cannot be downloaded until it is finished");
         }
         download.handle(ex);
@@ -215,7 +217,7 @@ final class TusProtocol implements ResumableProtocol {
         String version = ex.request().getHeaders().get("Tus-Resumable");
         if (!VERSION.equals(version == null ? null : version.strip())) {
             ex.response().getHeaders().put("Tus-Version", VERSION);
-            throw new ApiException(412, "unsupported_tus_version", version == null
+            throw ErrorCode.UNSUPPORTED_TUS_VERSION.error(version == null
                     ? "the Tus-Resumable header is missing; this server speaks tus " + VERSION
                     : "tus version '" + version + "' is not supported; this server speaks " + VERSION);
         }
@@ -226,28 +228,28 @@ final class TusProtocol implements ResumableProtocol {
      * caller's quota has left ({@code quota_exceeded}, when {@code quotaLeft} is the smaller).
      */
     private static Body body(Exchange ex, long quotaLeft) {
-        return ResumableHttp.body(ex, quotaLeft, () -> new ApiException(413, "exceeds_length",
+        return ResumableHttp.body(ex, quotaLeft, () -> ErrorCode.EXCEEDS_LENGTH.error(
                 "the body goes beyond the upload's length (or the size limit)"));
     }
 
     private long parseLength(Exchange ex, String lengthHeader, String deferHeader) {
         if (lengthHeader != null && deferHeader != null) {
-            throw ApiException.badRequest("invalid_upload_length", "send Upload-Length or Upload-Defer-Length, not both");
+            throw ErrorCode.INVALID_UPLOAD_LENGTH.error("send Upload-Length or Upload-Defer-Length, not both");
         }
         if (deferHeader != null) {
             if (!deferHeader.strip().equals("1")) {
-                throw ApiException.badRequest("invalid_upload_defer_length", "Upload-Defer-Length must be 1");
+                throw ErrorCode.INVALID_UPLOAD_DEFER_LENGTH.error("Upload-Defer-Length must be 1");
             }
             return Resumable.DEFERRED;
         }
         if (lengthHeader == null) {
-            throw ApiException.badRequest("invalid_upload_length", "Upload-Length or Upload-Defer-Length: 1 is required");
+            throw ErrorCode.INVALID_UPLOAD_LENGTH.error("Upload-Length or Upload-Defer-Length: 1 is required");
         }
-        long length = parseNonNegative("Upload-Length", lengthHeader, true);
+        long length = parseNonNegative("Upload-Length", ErrorCode.INVALID_UPLOAD_LENGTH, lengthHeader, true);
         long max = http.maxSize(ex);
         if (length > max) {
-            throw new ApiException(413, "file_too_large", "Upload-Length " + length + " is above Tus-Max-Size "
-                    + max, Map.of("limit", max), null);
+            throw ErrorCode.FILE_TOO_LARGE.error("Upload-Length " + length + " is above Tus-Max-Size "
+                    + max, Map.of("limit", max));
         }
         return length;
     }
@@ -255,8 +257,8 @@ final class TusProtocol implements ResumableProtocol {
     private ApiException tooLarge(Exchange ex) {
         long max = http.maxSize(ex);
         ex.response().getHeaders().put("Tus-Max-Size", max);
-        return new ApiException(413, "file_too_large", "Upload-Length is above Tus-Max-Size " + max,
-                Map.of("limit", max), null);
+        return ErrorCode.FILE_TOO_LARGE.error("Upload-Length is above Tus-Max-Size " + max,
+                Map.of("limit", max));
     }
 
     private void created(Exchange ex, Outcome out, boolean withOffset) throws IOException {
@@ -296,7 +298,7 @@ final class TusProtocol implements ResumableProtocol {
                 return new Partial();
             }
             if (!h.startsWith("final;")) {
-                throw ApiException.badRequest("invalid_concat", "Upload-Concat must be 'partial' or 'final;<urls>'");
+                throw ErrorCode.INVALID_CONCAT.error("Upload-Concat must be 'partial' or 'final;<urls>'");
             }
             List<String> ids = new ArrayList<>();
             for (String url : h.substring("final;".length()).strip().split(" +")) {
@@ -313,7 +315,7 @@ final class TusProtocol implements ResumableProtocol {
                 }
                 if (path == null || !path.startsWith(basePath) || path.length() == basePath.length()
                         || path.indexOf('/', basePath.length()) >= 0) {
-                    throw ApiException.badRequest("invalid_concat",
+                    throw ErrorCode.INVALID_CONCAT.error(
                             "'" + shorten(url) + "' is not an upload of this server (expected " + basePath + "<id>)");
                 }
                 ids.add(path.substring(basePath.length()));

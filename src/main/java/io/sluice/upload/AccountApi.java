@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
@@ -89,7 +90,7 @@ public final class AccountApi {
         int limit = DirectUploadApi.pageSize(query.getValue("limit"));
         String cursor = query.getValue("cursor");
         if (cursor != null && !IdGenerator.looksLikeId(cursor)) {
-            throw ApiException.badRequest("invalid_cursor", "cursor must be a value returned as nextCursor");
+            throw ErrorCode.INVALID_CURSOR.error("cursor must be a value returned as nextCursor");
         }
         Principal caller = ex.principal();
         String owner = caller.admin() ? null : caller.owner();

@@ -5,6 +5,7 @@ import io.sluice.admission.AdmissionController;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Exchange;
 import io.sluice.api.Principal;
 import io.sluice.api.Routes;
@@ -92,12 +93,12 @@ public final class DirectUploadApi {
         // getBaseType is null for a type Jetty does not know (multipart/mixed, application/x-foo): compare the
         // enum by identity so those are a 415 too, not a NullPointerException.
         if (contentType == null || MimeTypes.getBaseType(contentType) != MimeTypes.Type.MULTIPART_FORM_DATA) {
-            throw new ApiException(415, "unsupported_content_type",
+            throw ErrorCode.UNSUPPORTED_CONTENT_TYPE.error(
                     "POST needs Content-Type: multipart/form-data; use PUT /api/v1/uploads/{filename} for raw bodies");
         }
         String boundary = boundary(contentType);
         if (boundary == null || boundary.isEmpty() || boundary.length() > 70) {
-            throw ApiException.badRequest("malformed_multipart", "the multipart Content-Type has no valid boundary");
+            throw ErrorCode.MALFORMED_MULTIPART.error("the multipart Content-Type has no valid boundary");
         }
         Principal caller = ex.principal();
         long fileMax = caller.maxFileSize(service.limits().maxFileSize());
@@ -210,8 +211,8 @@ public final class DirectUploadApi {
     }
 
     private static ApiException requestTooLarge(long max) {
-        return new ApiException(413, "request_too_large", "the request is larger than the limit of " + max + " bytes",
-                Map.of("limit", max), null);
+        return ErrorCode.REQUEST_TOO_LARGE.error("the request is larger than the limit of " + max + " bytes",
+                Map.of("limit", max));
     }
 
     void metadata(Exchange ex) throws Exception {
@@ -260,7 +261,7 @@ public final class DirectUploadApi {
             limit = -1;
         }
         if (limit < 1 || limit > MAX_PAGE_SIZE) {
-            throw ApiException.badRequest("invalid_limit", "limit must be between 1 and " + MAX_PAGE_SIZE);
+            throw ErrorCode.INVALID_LIMIT.error("limit must be between 1 and " + MAX_PAGE_SIZE);
         }
         return limit;
     }
@@ -310,7 +311,7 @@ public final class DirectUploadApi {
             List<ByteRange> ranges = ByteRange.parse(range, size);
             if (ranges.isEmpty()) {
                 headers.put(HttpHeader.CONTENT_RANGE, ByteRange.toNonSatisfiableHeaderValue(size));
-                throw new ApiException(416, "range_not_satisfiable", "the requested range is outside 0-" + (size - 1));
+                throw ErrorCode.RANGE_NOT_SATISFIABLE.error("the requested range is outside 0-" + (size - 1));
             }
             if (ranges.size() == 1) {
                 ByteRange r = ranges.getFirst();

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.hooks.Allowed;
 import io.sluice.storage.BlobWriter;
 import io.sluice.storage.DiskFullException;
@@ -72,7 +73,7 @@ public final class FileSink implements AutoCloseable {
         pipeline.finish();
         finished = true;
         if (size() == 0) {
-            throw ApiException.badRequest("empty_file", "'" + filename + "' is empty");
+            throw ErrorCode.EMPTY_FILE.error("'" + filename + "' is empty");
         }
     }
 
@@ -84,8 +85,8 @@ public final class FileSink implements AutoCloseable {
     }
 
     static ApiException fileTooLarge(long max) {
-        return new ApiException(413, "file_too_large", "the file is larger than the limit of " + max + " bytes",
-                Map.of("limit", max), null);
+        return ErrorCode.FILE_TOO_LARGE.error("the file is larger than the limit of " + max + " bytes",
+                Map.of("limit", max));
     }
 
     /** The id the file is stored and recorded under. */

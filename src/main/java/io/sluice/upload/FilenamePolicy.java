@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
@@ -21,12 +22,12 @@ public final class FilenamePolicy {
 
     public String sanitize(String raw) {
         if (raw == null || raw.isBlank()) {
-            throw ApiException.badRequest("invalid_filename", "a filename is required");
+            throw ErrorCode.INVALID_FILENAME.error("a filename is required");
         }
         for (int i = 0; i < raw.length(); i++) {
             char c = raw.charAt(i);
             if (Character.isISOControl(c) || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069')) {
-                throw ApiException.badRequest("invalid_filename",
+                throw ErrorCode.INVALID_FILENAME.error(
                         "the filename contains control characters (U+" + String.format("%04X", (int) c) + ")");
             }
         }
@@ -40,7 +41,7 @@ public final class FilenamePolicy {
             name = name.substring(0, name.length() - 1);
         }
         if (name.isEmpty()) {
-            throw ApiException.badRequest("invalid_filename", "the filename has no name part: '" + raw + "'");
+            throw ErrorCode.INVALID_FILENAME.error("the filename has no name part: '" + raw + "'");
         }
         return cap(name);
     }

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.hooks.Allowed;
 import io.sluice.hooks.Caller;
 import io.sluice.hooks.PreCreate;
@@ -98,7 +99,7 @@ final class HookCalls {
             hooks.preFinish(new PreFinish(u.id(), u.filename(), u.size(), u.contentType(), u.sha256(), u.metadata(),
                     pipeline, Caller.ofOwner(u.owner()), u.client()));
         } catch (ApiException e) {
-            if (UploadHooks.REFUSED.equals(e.code())) {
+            if (e.is(ErrorCode.HOOK_REFUSED)) {
                 onRefusal.remove();
             }
             throw e;

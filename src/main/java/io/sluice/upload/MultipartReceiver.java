@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.StrictPartsListener;
 import io.sluice.hooks.Allowed;
 import io.sluice.storage.DiskLedger;
@@ -72,7 +73,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
         try {
             // form-data parts are named (RFC 7578 section 4.2), file parts too: a nameless one is not a form.
             if (getName() == null || getName().isEmpty()) {
-                throw ApiException.badRequest("malformed_multipart", "a form part has no name");
+                throw ErrorCode.MALFORMED_MULTIPART.error("a form part has no name");
             }
             String fileName = getFileName();
             if (fileName != null) {
@@ -82,9 +83,8 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                     return;
                 }
                 if (sinks.size() >= maxFiles) {
-                    throw new ApiException(413, "too_many_files",
-                            "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles),
-                            null);
+                    throw ErrorCode.TOO_MANY_FILES.error(
+                            "at most " + maxFiles + " files may be sent in one request", Map.of("limit", maxFiles));
                 }
                 long before = sinks.stream().mapToLong(FileSink::size).sum();
                 String name = service.sanitize(fileName);
@@ -129,15 +129,15 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
                 current.write(bytes);
             } else if (field != null) {
                 if (field.size() + bytes.remaining() > MAX_FIELD_BYTES) {
-                    throw new ApiException(413, "field_too_large",
+                    throw ErrorCode.FIELD_TOO_LARGE.error(
                             "form field '" + getName() + "' is longer than " + MAX_FIELD_BYTES + " bytes",
-                            Map.of("limit", MAX_FIELD_BYTES), null);
+                            Map.of("limit", MAX_FIELD_BYTES));
                 }
                 byte[] tmp = new byte[bytes.remaining()];
                 bytes.get(tmp);
                 field.write(tmp);
             } else if (skippingEmptyFileInput) {
-                throw ApiException.badRequest("invalid_filename", "a file part has an empty filename");
+                throw ErrorCode.INVALID_FILENAME.error("a file part has an empty filename");
             }
         } catch (Exception e) {
             fail(e);
@@ -176,7 +176,7 @@ final class MultipartReceiver extends StrictPartsListener implements AutoCloseab
     List<FileSink> files() throws IOException {
         requireComplete();
         if (sinks.isEmpty()) {
-            throw ApiException.badRequest("no_files", "the request contains no file part");
+            throw ErrorCode.NO_FILES.error("the request contains no file part");
         }
         return List.copyOf(sinks);
     }

@@ -6,6 +6,7 @@ import io.sluice.admission.AdmissionController;
 import io.sluice.admission.Ticket;
 import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Principal;
 import io.sluice.api.Exchange;
 import io.sluice.api.Json;
@@ -61,13 +62,13 @@ public final class PresignApi {
     }
 
     void presign(Exchange ex) throws Exception {
-        JsonNode body = readJson(ex, MAX_JSON_BODY, "invalid_json");
+        JsonNode body = readJson(ex, MAX_JSON_BODY, ErrorCode.INVALID_JSON);
         if (!body.isObject()) {
-            throw ApiException.badRequest("invalid_json", "the body must be a JSON object");
+            throw ErrorCode.INVALID_JSON.error("the body must be a JSON object");
         }
         JsonNode size = body.path("size");
         if (!size.isMissingNode() && !size.isNull() && !size.canConvertToExactIntegral()) {
-            throw ApiException.badRequest("invalid_size", "size must be the file's length in bytes, >= 1");
+            throw ErrorCode.INVALID_SIZE.error("size must be the file's length in bytes, >= 1");
         }
         PresignService.Request r = new PresignService.Request(text(body, "filename"),
                 size.isIntegralNumber() && size.canConvertToLong() ? size.asLong() : null, text(body, "contentType"),
@@ -84,7 +85,7 @@ public final class PresignApi {
             return null;
         }
         if (!n.isTextual()) {
-            throw ApiException.badRequest("invalid_json", field + " must be a string");
+            throw ErrorCode.INVALID_JSON.error(field + " must be a string");
         }
         return n.asText();
     }
@@ -97,8 +98,8 @@ public final class PresignApi {
         String type = ex.header(HttpHeader.CONTENT_TYPE);
         String base = type == null ? "" : type.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
         if (!base.equals(row.contentType())) {
-            throw new ApiException(403, "presign_invalid", "the presigned URL was signed for Content-Type: "
-                    + row.contentType(), Map.of("contentType", row.contentType()), null);
+            throw ErrorCode.PRESIGN_INVALID.error("the presigned URL was signed for Content-Type: "
+                    + row.contentType(), Map.of("contentType", row.contentType()));
         }
         long declared = ex.request().getLength();
         if (declared >= 0 && declared != row.size()) {
@@ -129,17 +130,17 @@ public final class PresignApi {
     void events(Exchange ex) throws Exception {
         String auth = ex.header(HttpHeader.AUTHORIZATION);
         if (eventToken.length == 0) {
-            throw new ApiException(401, "unauthorized", "storage events are off (set presign.eventToken)");
+            throw ErrorCode.UNAUTHORIZED.error("storage events are off (set presign.eventToken)");
         }
         String given = auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).strip() : "";
         if (!MessageDigest.isEqual(eventToken, given.getBytes(StandardCharsets.UTF_8))) {
             ex.response().getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer");
-            throw new ApiException(401, "unauthorized", "a valid Authorization: Bearer token is required");
+            throw ErrorCode.UNAUTHORIZED.error("a valid Authorization: Bearer token is required");
         }
-        JsonNode body = readJson(ex, MAX_EVENT_BODY, "invalid_event");
+        JsonNode body = readJson(ex, MAX_EVENT_BODY, ErrorCode.INVALID_EVENT);
         JsonNode records = body.path("Records");
         if (!records.isArray()) {
-            throw ApiException.badRequest("invalid_event", "an S3 event notification has a Records array");
+            throw ErrorCode.INVALID_EVENT.error("an S3 event notification has a Records array");
         }
         int completed = 0;
         int already = 0;
@@ -174,10 +175,10 @@ public final class PresignApi {
         ex.json(200, new EventsOutcome(records.size(), completed, already, ignored, failed));
     }
 
-    private static JsonNode readJson(Exchange ex, int max, String code) throws Exception {
+    private static JsonNode readJson(Exchange ex, int max, ErrorCode code) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ex.readBody(max, () -> new ApiException(413, "request_too_large", "the body is larger than " + max
-                + " bytes", Map.of("limit", max), null), chunk -> {
+        ex.readBody(max, () -> ErrorCode.REQUEST_TOO_LARGE.error("the body is larger than " + max
+                + " bytes", Map.of("limit", max)), chunk -> {
             var b = chunk.getByteBuffer();
             byte[] a = new byte[b.remaining()];
             b.get(a);
@@ -186,11 +187,11 @@ public final class PresignApi {
         try {
             JsonNode n = Json.mapper().readTree(bytes.toByteArray());
             if (n == null || n.isMissingNode()) {
-                throw ApiException.badRequest(code, "the body is empty; JSON expected");
+                throw code.error("the body is empty; JSON expected");
             }
             return n;
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest(code, "the body is not valid JSON: " + e.getOriginalMessage());
+            throw code.error("the body is not valid JSON: " + e.getOriginalMessage());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Principal;
 import io.sluice.db.Database;
 import io.sluice.hooks.Allowed;
@@ -116,7 +117,7 @@ public final class PresignService {
     public Presigned presign(Request r, URI base, String client, Principal caller) throws IOException, SQLException {
         String filename = uploads.sanitize(r.filename());
         if (r.size() == null || r.size() < 1) {
-            throw ApiException.badRequest("invalid_size", "size must be the file's length in bytes, >= 1");
+            throw ErrorCode.INVALID_SIZE.error("size must be the file's length in bytes, >= 1");
         }
         long max = caller.maxFileSize(uploads.limits().maxFileSize());
         if (r.size() > max) {
@@ -188,8 +189,8 @@ public final class PresignService {
         }
         if (expiresAt <= now().getEpochSecond()) {
             Instant at = Instant.ofEpochSecond(expiresAt);
-            throw new ApiException(403, "presign_expired", "the presigned URL expired at " + at,
-                    Map.of("expiresAt", at.toString()), null);
+            throw ErrorCode.PRESIGN_EXPIRED.error("the presigned URL expired at " + at,
+                    Map.of("expiresAt", at.toString()));
         }
         PresignedUpload row = IdGenerator.looksLikeId(id) ? repository.find(id).orElse(null) : null;
         if (row == null || signature == null || row.storage() != PresignedUpload.Storage.LOCAL
@@ -203,14 +204,14 @@ public final class PresignService {
             throw invalid();
         }
         if (row.state() == PresignedUpload.State.COMPLETED) {
-            throw new ApiException(409, "already_completed", "upload " + id + " was already completed",
-                    Map.of("uploadId", id), null);
+            throw ErrorCode.ALREADY_COMPLETED.error("upload " + id + " was already completed",
+                    Map.of("uploadId", id));
         }
         return row;
     }
 
     private static ApiException invalid() {
-        return new ApiException(403, "presign_invalid", "the presigned URL is not valid (its id, expiry or "
+        return ErrorCode.PRESIGN_INVALID.error("the presigned URL is not valid (its id, expiry or "
                 + "signature was changed)");
     }
 
@@ -249,15 +250,15 @@ public final class PresignService {
     }
 
     static ApiException sizeMismatch(long received, long declared) {
-        return new ApiException(received > declared ? 413 : 400, "size_mismatch", "the body has "
+        return ErrorCode.SIZE_MISMATCH.error(received > declared ? 413 : 400, "the body has "
                 + (received > declared ? "more than " + declared : received) + " bytes; " + declared
-                + " were declared", Map.of("declaredSize", declared), null);
+                + " were declared", Map.of("declaredSize", declared));
     }
 
     private void requireConforms(String detected, PresignedUpload row) {
         if (!uploads.types().conforms(detected, row.contentType())) {
-            throw new ApiException(415, "type_mismatch", "the content is " + detected + ", not the declared "
-                    + row.contentType(), Map.of("detectedType", detected, "declaredType", row.contentType()), null);
+            throw ErrorCode.TYPE_MISMATCH.error("the content is " + detected + ", not the declared "
+                    + row.contentType(), Map.of("detectedType", detected, "declaredType", row.contentType()));
         }
     }
 
@@ -286,7 +287,7 @@ public final class PresignService {
             return new Completion(completed(row), false);
         }
         if (row.isExpired(now())) {
-            throw new ApiException(410, "upload_expired", "presigned upload " + id + " expired at "
+            throw ErrorCode.UPLOAD_EXPIRED.error("presigned upload " + id + " expired at "
                     + row.expiresAt());
         }
         if (store.blobs().size(id) < 0) {
@@ -329,8 +330,8 @@ public final class PresignService {
     }
 
     private static ApiException notUploaded(String id) {
-        return new ApiException(409, "not_uploaded", "the bytes of upload " + id + " have not arrived yet",
-                Map.of("uploadId", id), null);
+        return ErrorCode.NOT_UPLOADED.error("the bytes of upload " + id + " have not arrived yet",
+                Map.of("uploadId", id));
     }
 
     private PresignedUpload require(String id) throws SQLException {
@@ -375,7 +376,7 @@ public final class PresignService {
             });
         } catch (LockLost e) {
             // Our lock ran out and another request took the row (and the key): roll back, leave its blob alone.
-            throw new ApiException(423, "upload_locked", "upload " + row.id() + " is being completed by another "
+            throw ErrorCode.UPLOAD_LOCKED.error("upload " + row.id() + " is being completed by another "
                     + "request");
         } catch (SQLException | RuntimeException e) {
             deleteBlobQuietly(u.id());
@@ -399,10 +400,10 @@ public final class PresignService {
         if (!repository.tryLock(id, owner, now, now.plus(LOCK_LEASE))) {
             PresignedUpload row = repository.find(id).orElseThrow(() -> ApiException.notFound("upload " + id));
             if (row.state() == PresignedUpload.State.COMPLETED) {
-                throw new ApiException(409, "already_completed", "upload " + id + " was already completed",
-                        Map.of("uploadId", id), null);
+                throw ErrorCode.ALREADY_COMPLETED.error("upload " + id + " was already completed",
+                        Map.of("uploadId", id));
             }
-            throw new ApiException(423, "upload_locked", "another request is sending or completing upload " + id);
+            throw ErrorCode.UPLOAD_LOCKED.error("another request is sending or completing upload " + id);
         }
         return owner;
     }

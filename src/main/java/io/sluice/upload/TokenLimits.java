@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Grant;
 import io.sluice.api.Principal;
 import io.sluice.config.JwtConfig;
@@ -40,9 +41,9 @@ public final class TokenLimits {
             return;
         }
         if (!new TypePatterns(g.allowedTypes()).accepts(contentType)) {
-            throw new ApiException(415, "type_not_allowed", "files of type " + contentType
+            throw ErrorCode.TYPE_NOT_ALLOWED.error("files of type " + contentType
                     + " are not accepted with this token", Map.of("detectedType", contentType,
-                    "allowedTypes", g.allowedTypes()), null);
+                    "allowedTypes", g.allowedTypes()));
         }
     }
 
@@ -129,7 +130,7 @@ public final class TokenLimits {
     }
 
     private static ApiException exhausted(Grant g) {
-        return new ApiException(403, "forbidden", "this token may create at most " + g.maxUploads()
-                + " uploads (sluice.maxUploads)", Map.of("limit", g.maxUploads()), null);
+        return ErrorCode.FORBIDDEN.error("this token may create at most " + g.maxUploads()
+                + " uploads (sluice.maxUploads)", Map.of("limit", g.maxUploads()));
     }
 }

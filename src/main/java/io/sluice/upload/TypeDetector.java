@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.util.Uninterruptibles;
 import org.apache.tika.metadata.Metadata;
 import org.apache.tika.mime.MediaType;
@@ -62,9 +63,8 @@ public final class TypeDetector {
         MediaType chosen = reconcile(sniffed, byName, filename);
         String type = chosen.getBaseType().toString();
         if (!isAllowed(chosen)) {
-            throw new ApiException(415, "type_not_allowed", "files of type " + type + " are not accepted",
-                    Map.of("detectedType", type, "allowedTypes", allowed.patterns()),
-                    null);
+            throw ErrorCode.TYPE_NOT_ALLOWED.error("files of type " + type + " are not accepted",
+                    Map.of("detectedType", type, "allowedTypes", allowed.patterns()));
         }
         return type;
     }
@@ -79,13 +79,13 @@ public final class TypeDetector {
     public String declared(String contentType) {
         MediaType parsed = contentType == null ? null : MediaType.parse(contentType.strip().toLowerCase(Locale.ROOT));
         if (parsed == null) {
-            throw ApiException.badRequest("invalid_content_type", "contentType must be a MIME type such as "
+            throw ErrorCode.INVALID_CONTENT_TYPE.error("contentType must be a MIME type such as "
                     + "text/csv");
         }
         String type = parsed.getBaseType().toString();
         if (!isAllowed(parsed.getBaseType())) {
-            throw new ApiException(415, "type_not_allowed", "files of type " + type + " are not accepted",
-                    Map.of("declaredType", type, "allowedTypes", allowed.patterns()), null);
+            throw ErrorCode.TYPE_NOT_ALLOWED.error("files of type " + type + " are not accepted",
+                    Map.of("declaredType", type, "allowedTypes", allowed.patterns()));
         }
         return type;
     }
@@ -125,11 +125,11 @@ public final class TypeDetector {
     }
 
     private ApiException mismatch(String filename, MediaType byName, MediaType sniffed) {
-        return new ApiException(415, "type_mismatch",
-                "the content of '" + filename + "' is " + sniffed.getBaseType() + ", which does not match its extension ("
+        return ErrorCode.TYPE_MISMATCH.error(
+                "the content of '" + filename + "' is " + sniffed.getBaseType()
+                + ", which does not match its extension ("
                         + byName.getBaseType() + ")",
-                Map.of("detectedType", sniffed.getBaseType().toString(), "extensionType", byName.getBaseType().toString()),
-                null);
+                Map.of("detectedType", sniffed.getBaseType().toString(), "extensionType", byName.getBaseType().toString()));
     }
 
     private MediaType sniff(ByteBuffer head) {

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 
 import java.io.IOException;
 import java.sql.Connection;
@@ -63,8 +64,8 @@ public interface UploadProcessing {
         @Override
         public void checkName(String pipeline) {
             if (pipeline != null) {
-                throw new ApiException(400, "unknown_pipeline", "no pipelines are configured",
-                        Map.of("pipeline", pipeline), null);
+                throw ErrorCode.UNKNOWN_PIPELINE.error("no pipelines are configured",
+                        Map.of("pipeline", pipeline));
             }
         }
 

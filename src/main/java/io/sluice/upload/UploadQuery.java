@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
@@ -57,8 +58,7 @@ public record UploadQuery(String owner, String nameContains, String type, Sort s
                     return s;
                 }
             }
-            throw ApiException.badRequest("invalid_sort",
-                    "sort must be one of -created, created, name, -name, size, -size");
+            throw ErrorCode.INVALID_SORT.error("sort must be one of -created, created, name, -name, size, -size");
         }
     }
 
@@ -109,8 +109,7 @@ public record UploadQuery(String owner, String nameContains, String type, Sort s
         }
 
         private static ApiException invalid() {
-            return ApiException.badRequest("invalid_cursor",
-                    "cursor must be a value returned as nextCursor, with the same sort");
+            return ErrorCode.INVALID_CURSOR.error("cursor must be a value returned as nextCursor, with the same sort");
         }
     }
 
@@ -120,7 +119,7 @@ public record UploadQuery(String owner, String nameContains, String type, Sort s
         String name = null;
         if (q != null && !q.isEmpty()) {
             if (q.length() > MAX_QUERY_LENGTH) {
-                throw ApiException.badRequest("invalid_query", "q must be at most " + MAX_QUERY_LENGTH + " characters");
+                throw ErrorCode.INVALID_QUERY.error("q must be at most " + MAX_QUERY_LENGTH + " characters");
             }
             name = q.toLowerCase(Locale.ROOT);
         }
@@ -128,7 +127,7 @@ public record UploadQuery(String owner, String nameContains, String type, Sort s
         if (type != null && !type.isEmpty()) {
             t = type.strip().toLowerCase(Locale.ROOT);
             if (!TYPE.matcher(t).matches()) {
-                throw ApiException.badRequest("invalid_type",
+                throw ErrorCode.INVALID_TYPE.error(
                         "type must be a media type such as image/png, or a wildcard such as image/*");
             }
         }

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 import io.sluice.db.Database;
 
 import java.sql.PreparedStatement;
@@ -58,7 +59,7 @@ public final class Usage {
     }
 
     public static ApiException exceeded(long quota, long used) {
-        return new ApiException(413, "quota_exceeded", "this API key's quota of " + quota + " bytes would be "
-                + "exceeded (" + used + " bytes in use)", Map.of("quota", quota, "used", used), null);
+        return ErrorCode.QUOTA_EXCEEDED.error("this API key's quota of " + quota + " bytes would be "
+                + "exceeded (" + used + " bytes in use)", Map.of("quota", quota, "used", used));
     }
 }

@@ -91,6 +91,20 @@ class HttpLayerTest {
     }
 
     @Test
+    void oversizedRequestLineIs414Json() throws Exception {
+        // Jetty refuses a request target longer than the header limit before any handler runs; the README lists
+        // the code it gets (uri_too_long) since the error registry documents every code the server answers.
+        try (TestServer ts = TestServer.start(dir); RawHttp raw = new RawHttp(ts.port(), 10_000)) {
+            raw.send("GET /health?" + "a".repeat(64 * 1024) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            RawResponse r = raw.readResponse();
+            assertThat(r.status()).isEqualTo(414);
+            assertThat(r.header("Content-Type")).startsWith("application/json");
+            assertThat(Json.errorCode(r.body())).isEqualTo("uri_too_long");
+            ts.assertNothingLeftBehind();
+        }
+    }
+
+    @Test
     void garbageRequestLineIs400Json() throws Exception {
         try (TestServer ts = TestServer.start(dir); RawHttp raw = new RawHttp(ts.port(), 10_000)) {
             raw.send("THIS IS NOT HTTP\r\n\r\n");

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.sluice.api.ApiException;
 import io.sluice.api.ClientGoneException;
+import io.sluice.api.ErrorCode;
 import io.sluice.api.Route;
 import io.sluice.api.Routes;
 
@@ -71,7 +72,7 @@ public final class UploadMetrics {
         return ex -> {
             long start = System.nanoTime();
             inFlight.incrementAndGet();
-            String reason = "internal_error";
+            String reason = ErrorCode.INTERNAL_ERROR.code();
             try {
                 route.handle(ex);
                 reason = null;
