@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RoleModulesTest {
 
     private static final List<String> COMMON = List.of("metrics", "database", "storage", "sweeper", "admission",
-            "notify", "jobs", "auth", "ops");
+            "notify", "jobs", "auth", "hooks", "ops");
     private static final List<String> API = List.of("uploads", "presign", "resumable", "api", "site");
 
     @TempDir
