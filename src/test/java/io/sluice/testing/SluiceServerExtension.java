@@ -36,6 +36,7 @@ public final class SluiceServerExtension implements BeforeAllCallback, AfterAllC
     private final List<String> settings;
     private final List<Supplier<List<String>>> lateSettings = new ArrayList<>();
     private String yaml;
+    private Path configFile;
     private Path dir;
     private TestServer server;
 
@@ -54,6 +55,12 @@ public final class SluiceServerExtension implements BeforeAllCallback, AfterAllC
     /** A {@code sluice.yaml} for what only the file can hold (pipelines, relays). */
     public SluiceServerExtension config(String sluiceYaml) {
         this.yaml = sluiceYaml;
+        return this;
+    }
+
+    /** A {@code sluice.yaml} read where it is (an example's own file, whose relative paths must still resolve). */
+    public SluiceServerExtension configFile(Path file) {
+        this.configFile = file;
         return this;
     }
 
@@ -99,11 +106,11 @@ public final class SluiceServerExtension implements BeforeAllCallback, AfterAllC
         for (Supplier<List<String>> more : lateSettings) {
             all.addAll(more.get());
         }
-        Path configFile = null;
+        Path file = configFile;
         if (yaml != null) {
-            configFile = Files.writeString(dir.resolve("sluice.yaml"), yaml);
+            file = Files.writeString(dir.resolve("sluice.yaml"), yaml);
         }
-        return TestServer.start(dir.resolve("data"), configFile, all.toArray(String[]::new));
+        return TestServer.start(dir.resolve("data"), file, all.toArray(String[]::new));
     }
 
     /** The running server. */
