@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -34,7 +33,7 @@ import java.util.stream.Stream;
 public final class SluiceServerExtension implements BeforeAllCallback, AfterAllCallback {
 
     private final List<String> settings;
-    private final List<Supplier<List<String>>> lateSettings = new ArrayList<>();
+    private final List<LateSettings> lateSettings = new ArrayList<>();
     private String yaml;
     private Path configFile;
     private Path dir;
@@ -64,11 +63,18 @@ public final class SluiceServerExtension implements BeforeAllCallback, AfterAllC
         return this;
     }
 
+    /** Settings computed when the server starts, from the extension's directory; may prepare files there. */
+    @FunctionalInterface
+    public interface LateSettings {
+        /** @return key/value pairs, like {@link #with} takes */
+        List<String> settings(Path dir) throws Exception;
+    }
+
     /**
-     * Settings known only when the server starts (a receiver's port, an S3 endpoint): {@code more} runs then, after
-     * the fixed settings, so its values win.
+     * Settings known only when the server starts (an S3 bucket, a static site written into the directory):
+     * {@code more} runs then, before each (re)start, after the fixed settings, so its values win.
      */
-    public SluiceServerExtension settings(Supplier<List<String>> more) {
+    public SluiceServerExtension settings(LateSettings more) {
         lateSettings.add(more);
         return this;
     }
@@ -103,8 +109,8 @@ public final class SluiceServerExtension implements BeforeAllCallback, AfterAllC
 
     private TestServer start() throws Exception {
         List<String> all = new ArrayList<>(settings);
-        for (Supplier<List<String>> more : lateSettings) {
-            all.addAll(more.get());
+        for (LateSettings more : lateSettings) {
+            all.addAll(more.settings(dir));
         }
         Path file = configFile;
         if (yaml != null) {

@@ -53,7 +53,7 @@ class S3StorageServerTest {
                         processor: spreadsheet
                         options:
                           requiredColumns: [sku, stock]
-                    """).settings(() -> {
+                    """).settings(dir -> {
                         s3 = S3Server.get();
                         bucket = s3.newBucket();
                         return List.of(s3.serverSettings(bucket, "storage.s3.partSize", "5MiB",
