@@ -37,7 +37,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class UploadTokenTest {
 
     @RegisterExtension
-    static final SluiceServerExtension server = SluiceServerExtension.with("auth.jwt.hmacSecret", TokenSigner.SECRET, "auth.jwt.issuer", TokenSigner.ISSUER, "auth.jwt.audience", TokenSigner.AUDIENCE, "auth.jwt.maxLifetime", "1h", "limits.maxFileSize", "100000").config("""
+    static final SluiceServerExtension server = SluiceServerExtension.with("auth.jwt.hmacSecret", TokenSigner.SECRET,
+            "auth.jwt.issuer", TokenSigner.ISSUER, "auth.jwt.audience", TokenSigner.AUDIENCE, "auth.jwt.maxLifetime",
+            "1h", "limits.maxFileSize", "100000").config("""
                     pipelines:
                       forced:
                         processor: noop

@@ -50,7 +50,8 @@ class PresignTest {
     @TempDir
     static Path dir;
     @RegisterExtension
-    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "64KiB", "limits.allowedTypes", "text/*,image/png", "presign.eventToken", TOKEN).config("""
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "64KiB",
+            "limits.allowedTypes", "text/*,image/png", "presign.eventToken", TOKEN).config("""
                     jobs:
                       pollInterval: 50ms
                     pipelines:
@@ -151,7 +152,8 @@ class PresignTest {
     @Test
     void theEventEndpointCompletesAnUploadWhoseBytesAreInTheStoreOnce() throws Exception {
         byte[] bytes = "just some text\n".getBytes(StandardCharsets.UTF_8);
-        String id = presign(server.server(), "notes.txt", bytes.length, "text/plain", "sleepy").path("uploadId").asText();
+        String id = presign(server.server(), "notes.txt", bytes.length, "text/plain",
+                "sleepy").path("uploadId").asText();
         // What an S3 PUT does: the object appears in the store without Sluice seeing the bytes.
         writeBlob(id, bytes);
 
@@ -241,7 +243,8 @@ class PresignTest {
         byte[] bytes = CSV.getBytes(StandardCharsets.UTF_8);
         JsonNode p = presign(server.server(), "stock.csv", bytes.length, "text/csv", "sleepy");
         String id = p.path("uploadId").asText();
-        assertError(send(server.server(), exactly(p, "name,qty\n".getBytes(StandardCharsets.UTF_8))), 400, "size_mismatch");
+        assertError(send(server.server(), exactly(p, "name,qty\n".getBytes(StandardCharsets.UTF_8))), 400,
+                "size_mismatch");
         assertError(send(server.server(), exactly(p, (CSV + "washer,9\n").getBytes(StandardCharsets.UTF_8))), 413,
                 "size_mismatch");
         // Without a Content-Length (chunked), the body is cut at the declared size while it streams.
@@ -277,7 +280,8 @@ class PresignTest {
             // The first PUT holds the row once its staged file exists.
             Await.until(Duration.ofSeconds(10), "first PUT staging", () -> server.stagedFiles() == 1);
             assertError(send(server.server(), exactly(p, bytes)), 423, "upload_locked");
-            assertError(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409, "not_uploaded");
+            assertError(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409,
+                    "not_uploaded");
             first.send(java.util.Arrays.copyOfRange(bytes, 1000, bytes.length));
             RawResponse done = first.readResponse();
             assertThat(done.status()).as(done.body()).isEqualTo(201);
@@ -354,7 +358,8 @@ class PresignTest {
                 "unauthorized");
         assertError(post(server.server(), "/api/v1/storage/events", "{\"Records\": [", bearer(TOKEN)), 400,
                 "invalid_event");
-        assertError(post(server.server(), "/api/v1/storage/events", "{\"no\": 1}", bearer(TOKEN)), 400, "invalid_event");
+        assertError(post(server.server(), "/api/v1/storage/events", "{\"no\": 1}", bearer(TOKEN)), 400,
+                "invalid_event");
     }
 
     @Test
