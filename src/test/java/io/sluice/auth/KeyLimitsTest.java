@@ -3,17 +3,15 @@ package io.sluice.auth;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.StreamSupport;
 
@@ -26,24 +24,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class KeyLimitsTest {
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "10000");
     static AuthTestSupport http;
     static AuthTestSupport.Key admin;
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dir, "limits.maxFileSize", "10000");
-        http = new AuthTestSupport(server);
+        http = new AuthTestSupport(server.server());
         admin = http.create(null, "{\"name\":\"ops\",\"admin\":true}");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test

@@ -4,13 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
-import io.sluice.testing.TestServer;
+import io.sluice.testing.SluiceServerExtension;
 import io.tus.java.client.TusClient;
 import io.tus.java.client.TusUpload;
 import io.tus.java.client.TusUploader;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +38,14 @@ class TenancyTest {
 
     @TempDir
     static Path dir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    jobs:
+                      pollInterval: 50ms
+                    pipelines:
+                      noop:
+                        processor: noop
+                    """);
     static AuthTestSupport http;
     static AuthTestSupport.Key admin;
     static AuthTestSupport.Key a;
@@ -46,26 +53,10 @@ class TenancyTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  noop:
-                    processor: noop
-                """);
-        server = TestServer.start(dir.resolve("data"), config);
-        http = new AuthTestSupport(server);
+        http = new AuthTestSupport(server.server());
         admin = http.create(null, "{\"name\":\"ops\",\"admin\":true}");
         a = http.create(admin.secret(), "{\"name\":\"tenant-a\"}");
         b = http.create(admin.secret(), "{\"name\":\"tenant-b\"}");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
     }
 
     @Test

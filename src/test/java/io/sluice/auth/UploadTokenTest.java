@@ -4,17 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.ConfigException;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,34 +36,23 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class UploadTokenTest {
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("auth.jwt.hmacSecret", TokenSigner.SECRET,
+            "auth.jwt.issuer", TokenSigner.ISSUER, "auth.jwt.audience", TokenSigner.AUDIENCE, "auth.jwt.maxLifetime",
+            "1h", "limits.maxFileSize", "100000").config("""
+                    pipelines:
+                      forced:
+                        processor: noop
+                      chosen:
+                        processor: noop
+                    """);
     static AuthTestSupport http;
     static AuthTestSupport.Key admin;
 
     @BeforeAll
     static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                pipelines:
-                  forced:
-                    processor: noop
-                  chosen:
-                    processor: noop
-                """);
-        server = TestServer.start(dir.resolve("data"), config, "auth.jwt.hmacSecret", TokenSigner.SECRET,
-                "auth.jwt.issuer", TokenSigner.ISSUER, "auth.jwt.audience", TokenSigner.AUDIENCE,
-                "auth.jwt.maxLifetime", "1h", "limits.maxFileSize", "100000");
-        http = new AuthTestSupport(server);
+        http = new AuthTestSupport(server.server());
         admin = http.create(null, "{\"name\":\"app\",\"admin\":true}");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
     }
 
     private static void invalid(String token, String reason) throws Exception {

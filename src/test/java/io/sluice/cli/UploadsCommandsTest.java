@@ -3,11 +3,10 @@ package io.sluice.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,28 +35,15 @@ class UploadsCommandsTest {
 
     @TempDir
     static Path dir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  rows:
-                    processor: test-sleep
-                    options: {lines: 3000}
-                """);
-        server = TestServer.start(dir.resolve("data"), config);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    jobs:
+                      pollInterval: 50ms
+                    pipelines:
+                      rows:
+                        processor: test-sleep
+                        options: {lines: 3000}
+                    """);
 
     @AfterEach
     void nothingHeld() throws Exception {

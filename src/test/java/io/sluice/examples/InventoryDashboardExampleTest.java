@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.NodeScript;
-import io.sluice.testing.TestServer;
+import io.sluice.testing.SluiceServerExtension;
 import org.dhatim.fastexcel.Workbook;
 import org.dhatim.fastexcel.Worksheet;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,27 +60,16 @@ class InventoryDashboardExampleTest {
 
     @TempDir
     static Path dir;
-    static TestServer server;
+    // The example's file as it is; relative paths in it (server.staticDir) resolve against the working
+    // directory, which is the repository root for the README's command and for Surefire alike.
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().configFile(EXAMPLE.resolve("sluice.yaml"));
 
     /** One generated report row; {@code low()} is the rule the page applies: stock strictly below reorder level. */
     record Item(String sku, String name, String category, int stock, int reorderLevel, BigDecimal unitCost,
                 String supplier, String location) {
         boolean low() {
             return stock < reorderLevel;
-        }
-    }
-
-    @BeforeAll
-    static void start() throws Exception {
-        // The example's file as it is; relative paths in it (server.staticDir) resolve against the working
-        // directory, which is the repository root for the README's command and for Surefire alike.
-        server = TestServer.start(dir.resolve("data"), EXAMPLE.resolve("sluice.yaml"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
         }
     }
 

@@ -2,11 +2,9 @@ package io.sluice.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,7 +14,6 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -34,21 +31,8 @@ class LingeringCloseTest {
     static final int ROUNDS = 20;
     static final int BODY = 3 * 1024 * 1024; // within LingeringClose.MAX_BYTES: the whole excess is read
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = TestServer.start(dataDir, "limits.maxFileSize", "64KiB");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "64KiB");
 
     @Test
     void aPutRefusedForItsDeclaredSizeIsAnsweredWhileTheClientSendsItsBody() throws Exception {

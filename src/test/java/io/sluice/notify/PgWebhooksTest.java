@@ -5,6 +5,7 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.Postgres;
 import io.sluice.testing.TestServer;
+import io.sluice.testing.WebhookReceiver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -9,6 +9,7 @@ import io.sluice.ops.alerts.Alerts;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.TestServer;
+import io.sluice.testing.WebhookReceiver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,13 +61,13 @@ class AlertsTest {
         }
     }
 
-    private SignedReceiver receiver() throws Exception {
+    private WebhookReceiver receiver() throws Exception {
         return receiver(0);
     }
 
     /** @param failFirst requests answered 500 before the receiver accepts */
-    private SignedReceiver receiver(int failFirst) throws Exception {
-        SignedReceiver r = new SignedReceiver(failFirst);
+    private WebhookReceiver receiver(int failFirst) throws Exception {
+        WebhookReceiver r = new WebhookReceiver(failFirst);
         open.add(r);
         return r;
     }
@@ -99,9 +100,9 @@ class AlertsTest {
     }
 
     /** The accepted POSTs of {@code type} about {@code rule}; every request received must be signed. */
-    private static List<JsonNode> posted(SignedReceiver r, String type, String rule) throws Exception {
+    private static List<JsonNode> posted(WebhookReceiver r, String type, String rule) throws Exception {
         List<JsonNode> out = new ArrayList<>();
-        for (SignedReceiver.Received x : r.received) {
+        for (WebhookReceiver.Received x : r.received) {
             assertThat(x.signedWith(SECRET)).as("signature of " + x).isTrue();
             if (x.answered() / 100 != 2) {
                 continue;
@@ -117,7 +118,7 @@ class AlertsTest {
 
     @Test
     void memoryAvailableMemoryAndDiskFireOnceEachAndArePostedSigned() throws Exception {
-        SignedReceiver receiver = receiver();
+        WebhookReceiver receiver = receiver();
         TestServer s = server(null, "alerts.webhook", receiver.url(), "alerts.memoryThreshold", "0",
                 "alerts.minAvailableMemory", "1000TiB", "limits.diskReserve", "1000TiB");
         List<String> rules = List.of("memory", "available_memory", "disk");
@@ -151,7 +152,7 @@ class AlertsTest {
     @Test
     void uploadFailureRateNeedsItsMinimumCountFiresAndResolves() throws Exception {
         // The receiver refuses the first POST: the alert webhook tries again.
-        SignedReceiver receiver = receiver(1);
+        WebhookReceiver receiver = receiver(1);
         TestServer s = server(null, "alerts.webhook", receiver.url(), "alerts.uploadFailureRate", "50%",
                 "alerts.uploadFailureMinCount", "4", "limits.maxFileSize", "1KiB");
         byte[] tooBig = new byte[2048];
@@ -183,7 +184,7 @@ class AlertsTest {
         assertThat(lines(Level.WARN, "FIRING", "upload_failures")).hasSize(1);
         assertThat(lines(Level.INFO, "RESOLVED", "upload_failures")).hasSize(1);
         assertThat(posted(receiver, "alert.firing", "upload_failures")).hasSize(1);
-        assertThat(receiver.received).extracting(SignedReceiver.Received::answered).containsExactly(500, 204, 204);
+        assertThat(receiver.received).extracting(WebhookReceiver.Received::answered).containsExactly(500, 204, 204);
         s.assertNothingLeftBehind();
     }
 

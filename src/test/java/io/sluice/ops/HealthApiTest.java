@@ -5,14 +5,11 @@ import io.sluice.admission.AdmissionController;
 import io.sluice.testing.Await;
 import io.sluice.testing.HeldUpload;
 import io.sluice.testing.Json;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -25,22 +22,9 @@ import static org.assertj.core.api.Assertions.offset;
 /** Liveness, readiness, detailed status, the legacy upload-status shape and metrics, on one server. */
 class HealthApiTest {
 
-    @TempDir
-    static Path dir;
-    static TestServer ts;
-
-    @BeforeAll
-    static void start() throws Exception {
-        ts = TestServer.start(dir, "admission.maxConcurrentUploads", "8", "admission.maxUploadsPerClient", "8",
-                "server.maxConnections", "50");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (ts != null) {
-            ts.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension ts = SluiceServerExtension.with("admission.maxConcurrentUploads", "8",
+            "admission.maxUploadsPerClient", "8", "server.maxConnections", "50");
 
     @Test
     void livenessIsUp() throws Exception {
@@ -97,7 +81,7 @@ class HealthApiTest {
         assertThat(config.at("/admission/maxConcurrentUploads").asInt()).isEqualTo(8);
         assertThat(config.at("/server/maxConnections").asInt()).isEqualTo(50);
         assertThat(config.at("/limits/maxFileSize").asLong()).isPositive();
-        assertThat(config.path("dataDir").asText()).isEqualTo(dir.toString());
+        assertThat(config.path("dataDir").asText()).isEqualTo(ts.dataDir().toString());
     }
 
     @Test

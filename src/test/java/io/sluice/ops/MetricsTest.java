@@ -4,6 +4,7 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.TestServer;
+import io.sluice.testing.WebhookReceiver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,7 +53,7 @@ class MetricsTest {
 
     @Test
     void everyFamilyIsScrapedWithItsValuesAndTags() throws Exception {
-        SignedReceiver receiver = new SignedReceiver(1);
+        WebhookReceiver receiver = new WebhookReceiver(1);
         open.add(receiver);
         Path config = dir.resolve("sluice.yaml");
         Files.writeString(config, """

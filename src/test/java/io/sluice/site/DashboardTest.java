@@ -2,11 +2,11 @@ package io.sluice.site;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,32 +30,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class DashboardTest {
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                pipelines:
-                  noop:
-                    processor: noop
-                  texts:
-                    processor: noop
-                    types: [text/*]
-                    default: true
-                    options: {}
-                """);
-        server = TestServer.start(dir.resolve("data"), config, "tus.basePath", "/up/");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("tus.basePath", "/up/").config("""
+                    pipelines:
+                      noop:
+                        processor: noop
+                      texts:
+                        processor: noop
+                        types: [text/*]
+                        default: true
+                        options: {}
+                    """);
 
     @AfterEach
     void nothingLeftBehind() throws Exception {

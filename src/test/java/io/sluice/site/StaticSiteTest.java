@@ -3,13 +3,11 @@ package io.sluice.site;
 import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -17,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,12 +26,8 @@ class StaticSiteTest {
 
     static final String INDEX = "<!doctype html><title>Sluice</title>";
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().settings(dir -> {
         Path site = Files.createDirectories(dir.resolve("site"));
         Files.writeString(site.resolve("index.html"), INDEX);
         Files.writeString(site.resolve("app.3f9a1c2b.js"), "console.log(1)");
@@ -44,15 +39,8 @@ class StaticSiteTest {
         Files.createDirectories(site.resolve("health"));
         Files.writeString(site.resolve("health/index.html"), "shadow");
         Files.writeString(dir.resolve("outside.txt"), "outside the root");
-        server = TestServer.start(dir.resolve("data"), "server.staticDir", site.toString());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+        return List.of("server.staticDir", site.toString());
+    });
 
     @AfterEach
     void nothingLeftBehind() throws Exception {

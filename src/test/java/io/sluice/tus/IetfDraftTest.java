@@ -6,11 +6,11 @@ import io.sluice.testing.HeldUpload;
 import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,21 +43,9 @@ class IetfDraftTest {
     static final String INCONSISTENT_LENGTH =
             "https://iana.org/assignments/http-problem-types#inconsistent-upload-length";
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = TestServer.start(dataDir, "limits.maxFileSize", "256KiB", "admission.bufferSize", "16KiB");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "256KiB",
+            "admission.bufferSize", "16KiB");
 
     @AfterEach
     void nothingLeftBehind() throws Exception {

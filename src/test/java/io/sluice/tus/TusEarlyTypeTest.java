@@ -7,11 +7,11 @@ import io.sluice.testing.Json;
 import io.sluice.testing.NodeScript;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,31 +49,20 @@ class TusEarlyTypeTest {
     static final int KiB = 1024;
     static final int MiB = 1024 * KiB;
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    limits:
+                      allowedTypes: [image/png, text/plain]
+                    pipelines:
+                      pngs:
+                        processor: noop
+                        types: [image/png]
+                    """);
     static Tus tus;
 
     @BeforeAll
     static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                limits:
-                  allowedTypes: [image/png, text/plain]
-                pipelines:
-                  pngs:
-                    processor: noop
-                    types: [image/png]
-                """);
-        server = TestServer.start(dir.resolve("data"), config);
-        tus = new Tus(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        tus = new Tus(server.server());
     }
 
     @AfterEach

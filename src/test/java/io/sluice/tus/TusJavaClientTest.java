@@ -2,15 +2,15 @@ package io.sluice.tus;
 
 import io.sluice.testing.Await;
 import io.sluice.testing.GeneratedBody;
-import io.sluice.testing.TestServer;
+import io.sluice.testing.SluiceServerExtension;
 import io.tus.java.client.TusClient;
 import io.tus.java.client.TusURLMemoryStore;
 import io.tus.java.client.TusUpload;
 import io.tus.java.client.TusUploader;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,23 +50,14 @@ class TusJavaClientTest {
     static final int MIB = 1024 * 1024;
 
     @TempDir
-    static Path dataDir;
-    @TempDir
     static Path files;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with();
     static Tus tus;
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dataDir);
-        tus = new Tus(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        tus = new Tus(server.server());
     }
 
     @AfterEach

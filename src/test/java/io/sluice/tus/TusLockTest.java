@@ -9,11 +9,12 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
@@ -56,22 +57,13 @@ class TusLockTest {
     /** The stalled writer's address in the admission tests; the java.net.http requests come from 127.0.0.1. */
     static final String OTHER_CLIENT = "127.0.0.2";
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("admission.bufferSize", "16KiB");
     static Tus tus;
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dataDir, "admission.bufferSize", "16KiB");
-        tus = new Tus(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        tus = new Tus(server.server());
     }
 
     @AfterEach
@@ -83,7 +75,7 @@ class TusLockTest {
     void headMakesAStalledPatchLetGoAndReportsTheBytesItHadSent() throws Exception {
         byte[] data = bytes(LENGTH, 1);
         String path = tus.created(LENGTH);
-        try (StalledPatch stalled = StalledPatch.start(server, path, 0, data)) {
+        try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data)) {
             stalled.awaitTakenIn();
 
             HttpResponse<String> head = tus.head(path);
@@ -105,7 +97,7 @@ class TusLockTest {
         try {
             byte[] data = bytes(LENGTH, 9);
             String path = tus.created(LENGTH);
-            try (StalledPatch stalled = StalledPatch.start(server, path, 0, data)) {
+            try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data)) {
                 stalled.awaitTakenIn();
                 assertThat(tus.offset(path)).isEqualTo(STALLED_BYTES);
                 assertThat(stalled.raw().closedByServer()).isTrue();
@@ -133,7 +125,7 @@ class TusLockTest {
     void aSecondPatchAtTheOldOffsetCutsTheFirstAndLearnsTheSavedOffset() throws Exception {
         byte[] data = bytes(LENGTH, 2);
         String path = tus.created(LENGTH);
-        try (StalledPatch stalled = StalledPatch.start(server, path, 0, data)) {
+        try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data)) {
             stalled.awaitTakenIn();
 
             // A client that gave up on the first connection and starts over from what it last knew.
@@ -149,7 +141,7 @@ class TusLockTest {
     void aPatchAtTheSavedOffsetTakesOverFromAStalledOne() throws Exception {
         byte[] data = bytes(LENGTH, 3);
         String path = tus.created(LENGTH);
-        try (StalledPatch stalled = StalledPatch.start(server, path, 0, data)) {
+        try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data)) {
             stalled.awaitTakenIn();
             tus.patchOk(path, STALLED_BYTES, slice(data, STALLED_BYTES, STALLED_BYTES + 10_000));
             // The old connection is gone: what it tries to send now cannot reach the upload.
@@ -165,7 +157,7 @@ class TusLockTest {
     void deleteTerminatesAStalledUpload() throws Exception {
         byte[] data = bytes(LENGTH, 4);
         String path = tus.created(LENGTH);
-        try (StalledPatch stalled = StalledPatch.start(server, path, 0, data)) {
+        try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data)) {
             stalled.awaitTakenIn();
             assertThat(tus.delete(path).statusCode()).isEqualTo(204);
             assertThat(stalled.raw().closedByServer()).isTrue();
@@ -248,7 +240,7 @@ class TusLockTest {
         // Its bytes cannot be verified any more, so none of them count (the documented exception).
         byte[] data = bytes(LENGTH, 10);
         String path = tus.created(LENGTH);
-        try (StalledPatch stalled = StalledPatch.start(server, path, 0, data,
+        try (StalledPatch stalled = StalledPatch.start(server.server(), path, 0, data,
                 "Upload-Checksum: " + Tus.checksum("sha256", "SHA-256", data))) {
             stalled.awaitTakenIn();
             assertThat(tus.offset(path)).isZero();

@@ -5,11 +5,12 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,26 +58,15 @@ class TusProtocolTest {
     static final int MAX_FILE = 1024 * 1024;
     static final int MAX_METADATA = 512;
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "1MiB",
+            "tus.maxMetadataSize", String.valueOf(MAX_METADATA), "server.corsOrigins", "*", "admission.bufferSize",
+            "16KiB");
     static Tus tus;
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dataDir,
-                "limits.maxFileSize", "1MiB",
-                "tus.maxMetadataSize", String.valueOf(MAX_METADATA),
-                "server.corsOrigins", "*",
-                "admission.bufferSize", "16KiB");
-        tus = new Tus(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
+        tus = new Tus(server.server());
     }
 
     @AfterEach

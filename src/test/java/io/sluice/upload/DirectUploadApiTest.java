@@ -3,13 +3,13 @@ package io.sluice.upload;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
 import io.sluice.upload.TypeDetectorTest.Samples;
 import io.sluice.testing.GeneratedBody;
 import io.sluice.upload.UploadTestSupport.RawResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,21 +40,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class DirectUploadApiTest {
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = TestServer.start(dataDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with();
 
     // ---------------------------------------------------------------- multipart
 
@@ -62,7 +49,8 @@ class DirectUploadApiTest {
     void boundaryParameterNameIsCaseInsensitive() throws Exception {
         byte[] content = text("upper-case boundary\n");
         Multipart body = new Multipart("UpperBoundary42").file("file", "upper.txt", content);
-        HttpResponse<String> r = post(server, "multipart/form-data; BOUNDARY=\"UpperBoundary42\"", body.build());
+        HttpResponse<String> r = post(server.server(), "multipart/form-data; BOUNDARY=\"UpperBoundary42\"",
+                body.build());
         assertUpload(created(r).get(0), "upper.txt", content, "text/plain");
         server.assertNothingLeftBehind();
     }
@@ -70,7 +58,7 @@ class DirectUploadApiTest {
     @Test
     void multipartWithOneFile() throws Exception {
         byte[] content = text("hello, sluice\n");
-        HttpResponse<String> r = post(server, new Multipart().file("file", "hello.txt", content));
+        HttpResponse<String> r = post(server.server(), new Multipart().file("file", "hello.txt", content));
 
         JsonNode uploads = created(r);
         assertThat(uploads).hasSize(1);
@@ -99,7 +87,7 @@ class DirectUploadApiTest {
                 .field("owner", "ops")
                 .file("files", "dump.bin", blob);
 
-        JsonNode uploads = created(post(server, body));
+        JsonNode uploads = created(post(server.server(), body));
 
         assertThat(uploads).hasSize(3);
         assertUpload(uploads.get(0), "notes.txt", notes, "text/plain");
@@ -124,7 +112,8 @@ class DirectUploadApiTest {
     @Test
     void multipartSanitisesTheFilenameItRecords() throws Exception {
         byte[] content = text("not really a password file\n");
-        JsonNode u = created(post(server, new Multipart().file("f", "C:\\Users\\me\\notes.txt", content))).get(0);
+        JsonNode u = created(post(server.server(), new Multipart().file("f", "C:\\Users\\me\\notes.txt",
+                content))).get(0);
         assertThat(u.path("filename").asText()).isEqualTo("notes.txt");
     }
 
@@ -159,7 +148,7 @@ class DirectUploadApiTest {
     @Test
     void rawPutChunkedOnTheWire() throws Exception {
         byte[] content = textOfSize(50_000, 4);
-        RawResponse r = UploadTestSupport.raw(server,
+        RawResponse r = UploadTestSupport.raw(server.server(),
                 UploadTestSupport.putHead("wire.txt", "Transfer-Encoding: chunked"),
                 UploadTestSupport.chunked(content, 777));
 
@@ -175,7 +164,7 @@ class DirectUploadApiTest {
         JsonNode u = created(server.put(UPLOADS + "/r%C3%A9sum%C3%A9_2026.txt", content)).get(0);
         assertThat(u.path("filename").asText()).isEqualTo("résumé_2026.txt");
 
-        HttpResponse<byte[]> d = getBytes(server, UPLOADS + "/" + u.path("id").asText() + "/content");
+        HttpResponse<byte[]> d = getBytes(server.server(), UPLOADS + "/" + u.path("id").asText() + "/content");
         assertThat(d.headers().firstValue("Content-Disposition")).hasValue(
                 "attachment; filename=\"r_sum__2026.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9_2026.txt");
     }
@@ -183,10 +172,10 @@ class DirectUploadApiTest {
     @Test
     void multipartFilenameWithSpacesAndQuotesIsEncodedForDownload() throws Exception {
         byte[] content = text("cv\n");
-        JsonNode u = created(post(server, new Multipart().file("f", "my résumé 'final'.txt", content))).get(0);
+        JsonNode u = created(post(server.server(), new Multipart().file("f", "my résumé 'final'.txt", content))).get(0);
         assertThat(u.path("filename").asText()).isEqualTo("my résumé 'final'.txt");
 
-        HttpResponse<byte[]> d = getBytes(server, UPLOADS + "/" + u.path("id").asText() + "/content");
+        HttpResponse<byte[]> d = getBytes(server.server(), UPLOADS + "/" + u.path("id").asText() + "/content");
         assertThat(d.headers().firstValue("Content-Disposition")).hasValue(
                 "attachment; filename=\"my r_sum_ 'final'.txt\"; filename*=UTF-8''my%20r%C3%A9sum%C3%A9%20%27final%27.txt");
     }
@@ -240,48 +229,48 @@ class DirectUploadApiTest {
         String id = created(server.put(UPLOADS + "/ranged.txt", content)).get(0).path("id").asText();
         String path = UPLOADS + "/" + id + "/content";
 
-        HttpResponse<byte[]> first = getBytes(server, path, "Range", "bytes=0-99");
+        HttpResponse<byte[]> first = getBytes(server.server(), path, "Range", "bytes=0-99");
         assertThat(first.statusCode()).isEqualTo(206);
         assertThat(first.headers().firstValue("Content-Range")).hasValue("bytes 0-99/1000");
         assertThat(first.headers().firstValueAsLong("Content-Length")).hasValue(100);
         assertThat(first.body()).isEqualTo(Arrays.copyOfRange(content, 0, 100));
 
-        HttpResponse<byte[]> middle = getBytes(server, path, "Range", "bytes=500-509");
+        HttpResponse<byte[]> middle = getBytes(server.server(), path, "Range", "bytes=500-509");
         assertThat(middle.statusCode()).isEqualTo(206);
         assertThat(middle.headers().firstValue("Content-Range")).hasValue("bytes 500-509/1000");
         assertThat(middle.body()).isEqualTo(Arrays.copyOfRange(content, 500, 510));
 
-        HttpResponse<byte[]> suffix = getBytes(server, path, "Range", "bytes=-10");
+        HttpResponse<byte[]> suffix = getBytes(server.server(), path, "Range", "bytes=-10");
         assertThat(suffix.statusCode()).isEqualTo(206);
         assertThat(suffix.headers().firstValue("Content-Range")).hasValue("bytes 990-999/1000");
         assertThat(suffix.body()).isEqualTo(Arrays.copyOfRange(content, 990, 1000));
 
-        HttpResponse<byte[]> open = getBytes(server, path, "Range", "bytes=995-");
+        HttpResponse<byte[]> open = getBytes(server.server(), path, "Range", "bytes=995-");
         assertThat(open.statusCode()).isEqualTo(206);
         assertThat(open.body()).isEqualTo(Arrays.copyOfRange(content, 995, 1000));
 
-        HttpResponse<byte[]> beyondEnd = getBytes(server, path, "Range", "bytes=900-5000");
+        HttpResponse<byte[]> beyondEnd = getBytes(server.server(), path, "Range", "bytes=900-5000");
         assertThat(beyondEnd.statusCode()).isEqualTo(206);
         assertThat(beyondEnd.headers().firstValue("Content-Range")).hasValue("bytes 900-999/1000");
         assertThat(beyondEnd.body()).isEqualTo(Arrays.copyOfRange(content, 900, 1000));
 
-        HttpResponse<byte[]> several = getBytes(server, path, "Range", "bytes=0-1,10-11");
+        HttpResponse<byte[]> several = getBytes(server.server(), path, "Range", "bytes=0-1,10-11");
         assertThat(several.statusCode()).as("several ranges: whole file").isEqualTo(200);
         assertThat(several.body()).isEqualTo(content);
 
-        HttpResponse<byte[]> oneByte = getBytes(server, path, "Range", "bytes=0-0");
+        HttpResponse<byte[]> oneByte = getBytes(server.server(), path, "Range", "bytes=0-0");
         assertThat(oneByte.statusCode()).isEqualTo(206);
         assertThat(oneByte.body()).containsExactly(content[0]);
 
         // RFC 9110 14.2: a range unit the server does not understand MUST be ignored.
-        HttpResponse<byte[]> otherUnit = getBytes(server, path, "Range", "items=0-5");
+        HttpResponse<byte[]> otherUnit = getBytes(server.server(), path, "Range", "items=0-5");
         assertThat(otherUnit.statusCode()).isEqualTo(200);
         assertThat(otherUnit.body()).isEqualTo(content);
 
         // An invalid range set may be ignored (RFC 9110 14.2), and is: the whole file, not 416.
         for (String invalid : new String[]{"bytes=abc", "bytes=5-2", "bytes=", "bytes=,", "bytes=-", "bytes=1-2-3",
                 "bytes=0-1,x", "bytes=0-1,5-2", "bytes=--5", "bytes=+1-2", "bytes= 1 - 2", "bytes 0-1", "bytes=0x10-"}) {
-            HttpResponse<byte[]> ignored = getBytes(server, path, "Range", invalid);
+            HttpResponse<byte[]> ignored = getBytes(server.server(), path, "Range", invalid);
             assertThat(ignored.statusCode()).as(invalid).isEqualTo(200);
             assertThat(ignored.headers().firstValue("Content-Range")).as(invalid).isEmpty();
             assertThat(ignored.body()).as(invalid).isEqualTo(content);
@@ -289,25 +278,26 @@ class DirectUploadApiTest {
         // Valid but unsatisfiable, also with a first-pos too large for a long: 416.
         for (String outside : new String[]{"bytes=1000-1000", "bytes=-0", "bytes=99999999999999999999999-",
                 "bytes=2000-,3000-3001"}) {
-            HttpResponse<byte[]> refused = getBytes(server, path, "Range", outside);
+            HttpResponse<byte[]> refused = getBytes(server.server(), path, "Range", outside);
             assertThat(refused.statusCode()).as(outside).isEqualTo(416);
             assertThat(Json.errorCode(new String(refused.body()))).as(outside).isEqualTo("range_not_satisfiable");
         }
 
-        HttpResponse<byte[]> pastTheEnd = getBytes(server, path, "Range", "bytes=1000-");
+        HttpResponse<byte[]> pastTheEnd = getBytes(server.server(), path, "Range", "bytes=1000-");
         assertThat(pastTheEnd.statusCode()).isEqualTo(416);
         assertThat(Json.errorCode(new String(pastTheEnd.body()))).isEqualTo("range_not_satisfiable");
 
-        HttpResponse<byte[]> unsatisfiable = getBytes(server, path, "Range", "bytes=5000-6000");
+        HttpResponse<byte[]> unsatisfiable = getBytes(server.server(), path, "Range", "bytes=5000-6000");
         assertThat(unsatisfiable.statusCode()).isEqualTo(416);
         assertThat(unsatisfiable.headers().firstValue("Content-Range")).hasValue("bytes */1000");
         assertThat(Json.errorCode(new String(unsatisfiable.body()))).isEqualTo("range_not_satisfiable");
         assertThat(unsatisfiable.headers().firstValue("X-Request-Id")).isPresent();
 
         String etag = first.headers().firstValue("ETag").orElseThrow();
-        HttpResponse<byte[]> ifRangeMatch = getBytes(server, path, "Range", "bytes=0-9", "If-Range", etag);
+        HttpResponse<byte[]> ifRangeMatch = getBytes(server.server(), path, "Range", "bytes=0-9", "If-Range", etag);
         assertThat(ifRangeMatch.statusCode()).isEqualTo(206);
-        HttpResponse<byte[]> ifRangeStale = getBytes(server, path, "Range", "bytes=0-9", "If-Range", "\"stale\"");
+        HttpResponse<byte[]> ifRangeStale = getBytes(server.server(), path, "Range", "bytes=0-9", "If-Range",
+                "\"stale\"");
         assertThat(ifRangeStale.statusCode()).isEqualTo(200);
         assertThat(ifRangeStale.body()).isEqualTo(content);
     }
@@ -319,18 +309,18 @@ class DirectUploadApiTest {
         String path = UPLOADS + "/" + u.path("id").asText() + "/content";
         String etag = "\"" + sha256(content) + "\"";
 
-        HttpResponse<byte[]> full = getBytes(server, path);
+        HttpResponse<byte[]> full = getBytes(server.server(), path);
         assertThat(full.headers().firstValue("ETag")).hasValue(etag);
         assertThat(full.headers().firstValue("Accept-Ranges")).hasValue("bytes");
 
         for (String inm : List.of(etag, "W/" + etag, "\"other\", " + etag, "*")) {
-            HttpResponse<byte[]> notModified = getBytes(server, path, "If-None-Match", inm);
+            HttpResponse<byte[]> notModified = getBytes(server.server(), path, "If-None-Match", inm);
             assertThat(notModified.statusCode()).as("If-None-Match: %s", inm).isEqualTo(304);
             assertThat(notModified.body()).isEmpty();
             assertThat(notModified.headers().firstValue("ETag")).hasValue(etag);
             assertThat(notModified.headers().firstValue("X-Request-Id")).isPresent();
         }
-        HttpResponse<byte[]> changed = getBytes(server, path, "If-None-Match", "\"something-else\"");
+        HttpResponse<byte[]> changed = getBytes(server.server(), path, "If-None-Match", "\"something-else\"");
         assertThat(changed.statusCode()).isEqualTo(200);
         assertThat(changed.body()).isEqualTo(content);
     }
@@ -409,7 +399,7 @@ class DirectUploadApiTest {
         assertNotFound(server.get(UPLOADS + "/" + id));
         assertNotFound(server.get(UPLOADS + "/" + id + "/content"));
         assertNotFound(server.send(HttpRequest.newBuilder(server.uri(UPLOADS + "/" + id)).DELETE().build()));
-        assertThat(UploadTestSupport.listAllIds(server)).doesNotContain(id);
+        assertThat(UploadTestSupport.listAllIds(server.server())).doesNotContain(id);
     }
 
     @Test
@@ -537,7 +527,7 @@ class DirectUploadApiTest {
     }
 
     private static void assertDownload(String id, byte[] content, String contentType) throws Exception {
-        HttpResponse<byte[]> d = getBytes(server, UPLOADS + "/" + id + "/content");
+        HttpResponse<byte[]> d = getBytes(server.server(), UPLOADS + "/" + id + "/content");
         assertThat(d.statusCode()).isEqualTo(200);
         assertThat(d.body()).isEqualTo(content);
         assertThat(d.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith(contentType));

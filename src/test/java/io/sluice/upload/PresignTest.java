@@ -6,12 +6,12 @@ import io.sluice.testing.Await;
 import io.sluice.testing.Json;
 import io.sluice.testing.RawHttp;
 import io.sluice.testing.RawResponse;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
 import io.sluice.util.DerivedKeys;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,31 +49,16 @@ class PresignTest {
 
     @TempDir
     static Path dir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  sleepy:
-                    processor: test-sleep
-                    options: {lines: 3}
-                """);
-        server = TestServer.start(dir.resolve("data"), config,
-                "limits.maxFileSize", "64KiB",
-                "limits.allowedTypes", "text/*,image/png",
-                "presign.eventToken", TOKEN);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "64KiB",
+            "limits.allowedTypes", "text/*,image/png", "presign.eventToken", TOKEN).config("""
+                    jobs:
+                      pollInterval: 50ms
+                    pipelines:
+                      sleepy:
+                        processor: test-sleep
+                        options: {lines: 3}
+                    """);
 
     @AfterEach
     void nothingHeld() throws Exception {
@@ -86,12 +71,12 @@ class PresignTest {
     @Test
     void presignThenPutRecordsTheUploadAndItsJobRuns() throws Exception {
         byte[] bytes = CSV.getBytes(StandardCharsets.UTF_8);
-        JsonNode p = presign(server, "stock.csv", bytes.length, "text/csv", "sleepy");
+        JsonNode p = presign(server.server(), "stock.csv", bytes.length, "text/csv", "sleepy");
         assertThat(p.path("method").asText()).isEqualTo("PUT");
         assertThat(p.path("expiresAt").asText()).isNotEmpty();
         String id = p.path("uploadId").asText();
 
-        HttpResponse<String> put = send(server, exactly(p, bytes));
+        HttpResponse<String> put = send(server.server(), exactly(p, bytes));
         assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
         JsonNode upload = Json.parse(put.body());
         assertThat(upload.path("id").asText()).isEqualTo(id);
@@ -108,7 +93,7 @@ class PresignTest {
 
         // Completion after the PUT answers the same upload and job, as often as it is asked.
         for (int i = 0; i < 2; i++) {
-            HttpResponse<String> done = post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of());
+            HttpResponse<String> done = post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of());
             assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
             JsonNode again = Json.parse(done.body());
             assertThat(again.path("id").asText()).isEqualTo(id);
@@ -119,7 +104,7 @@ class PresignTest {
         assertThat(jobsOf(id)).isEqualTo(1);
 
         // A second PUT after completion: 409, and the recorded bytes are untouched.
-        HttpResponse<String> second = send(server, exactly(p, bytes));
+        HttpResponse<String> second = send(server.server(), exactly(p, bytes));
         assertError(second, 409, "already_completed");
         assertThat(server.app().store().size(id)).isEqualTo(bytes.length);
         assertThat(jobsOf(id)).isEqualTo(1);
@@ -167,12 +152,13 @@ class PresignTest {
     @Test
     void theEventEndpointCompletesAnUploadWhoseBytesAreInTheStoreOnce() throws Exception {
         byte[] bytes = "just some text\n".getBytes(StandardCharsets.UTF_8);
-        String id = presign(server, "notes.txt", bytes.length, "text/plain", "sleepy").path("uploadId").asText();
+        String id = presign(server.server(), "notes.txt", bytes.length, "text/plain",
+                "sleepy").path("uploadId").asText();
         // What an S3 PUT does: the object appears in the store without Sluice seeing the bytes.
         writeBlob(id, bytes);
 
         String event = minioEvent("uploads", "prefix/" + id);
-        HttpResponse<String> first = post(server, "/api/v1/storage/events", event, bearer(TOKEN));
+        HttpResponse<String> first = post(server.server(), "/api/v1/storage/events", event, bearer(TOKEN));
         assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
         JsonNode outcome = Json.parse(first.body());
         assertThat(outcome.path("records").asInt()).isEqualTo(2);
@@ -183,9 +169,9 @@ class PresignTest {
         assertThat(record.path("sha256").asText()).isEqualTo(sha256(bytes));
         assertThat(record.path("contentType").asText()).isEqualTo("text/plain");
 
-        HttpResponse<String> repeat = post(server, "/api/v1/storage/events", event, bearer(TOKEN));
+        HttpResponse<String> repeat = post(server.server(), "/api/v1/storage/events", event, bearer(TOKEN));
         assertThat(Json.parse(repeat.body()).path("alreadyCompleted").asInt()).isEqualTo(1);
-        HttpResponse<String> complete = post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of());
+        HttpResponse<String> complete = post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of());
         assertThat(complete.statusCode()).isEqualTo(200);
         assertThat(Json.parse(complete.body()).at("/job/id").asText()).isNotEmpty();
         assertThat(jobsOf(id)).isEqualTo(1);
@@ -194,26 +180,26 @@ class PresignTest {
     @Test
     void completeChecksTheStoredObjectAndIsIdempotent() throws Exception {
         byte[] bytes = "a,b\n1,2\n".getBytes(StandardCharsets.UTF_8);
-        String id = presign(server, "t.csv", bytes.length, "text/csv", null).path("uploadId").asText();
-        assertError(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409, "not_uploaded");
+        String id = presign(server.server(), "t.csv", bytes.length, "text/csv", null).path("uploadId").asText();
+        assertError(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409, "not_uploaded");
 
         // The wrong size: refused, the object removed, the upload still pending.
         writeBlob(id, "a,b\n".getBytes(StandardCharsets.UTF_8));
-        assertError(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()), 400, "size_mismatch");
+        assertError(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()), 400, "size_mismatch");
         assertThat(server.app().store().size(id)).isEqualTo(-1);
 
         // Bytes of another type than declared: refused likewise.
         byte[] png = TypeDetectorTest.Samples.png();
-        String pngId = presign(server, "t.csv", png.length, "text/csv", null).path("uploadId").asText();
+        String pngId = presign(server.server(), "t.csv", png.length, "text/csv", null).path("uploadId").asText();
         writeBlob(pngId, png);
-        HttpResponse<String> wrongType = post(server, "/api/v1/uploads/" + pngId + "/complete", "", Map.of());
+        HttpResponse<String> wrongType = post(server.server(), "/api/v1/uploads/" + pngId + "/complete", "", Map.of());
         assertThat(wrongType.statusCode()).as(wrongType.body()).isEqualTo(415);
         assertThat(server.app().store().size(pngId)).isEqualTo(-1);
         assertNoUpload(pngId);
 
         writeBlob(id, bytes);
-        JsonNode a = Json.parse(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()).body());
-        JsonNode b = Json.parse(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()).body());
+        JsonNode a = Json.parse(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()).body());
+        JsonNode b = Json.parse(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()).body());
         assertThat(a.path("id").asText()).isEqualTo(id);
         assertThat(b).isEqualTo(a);
         assertThat(a.path("sha256").asText()).isEqualTo(sha256(bytes));
@@ -226,10 +212,10 @@ class PresignTest {
     @Test
     void aTamperedUrlIsRefused() throws Exception {
         byte[] bytes = CSV.getBytes(StandardCharsets.UTF_8);
-        JsonNode p = presign(server, "stock.csv", bytes.length, "text/csv", null);
+        JsonNode p = presign(server.server(), "stock.csv", bytes.length, "text/csv", null);
         String url = p.path("url").asText();
         String id = p.path("uploadId").asText();
-        String other = presign(server, "other.csv", bytes.length, "text/csv", null).path("uploadId").asText();
+        String other = presign(server.server(), "other.csv", bytes.length, "text/csv", null).path("uploadId").asText();
         String signature = url.substring(url.indexOf("signature=") + 10);
         String flipped = (signature.charAt(0) == 'a' ? "b" : "a") + signature.substring(1);
         long expires = Long.parseLong(url.replaceAll(".*expires=(\\d+).*", "$1"));
@@ -240,12 +226,12 @@ class PresignTest {
                 url.replace("expires=" + expires, "expires=" + (expires + 3600)),
                 url.replace("&signature=" + signature, ""),
                 url.replace("expires=" + expires, "expires=soon")}) {
-            HttpResponse<String> r = send(server, HttpRequest.newBuilder(URI.create(bad))
+            HttpResponse<String> r = send(server.server(), HttpRequest.newBuilder(URI.create(bad))
                     .header("Content-Type", "text/csv").PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)));
             assertError(r, 403, "presign_invalid");
         }
         // Another Content-Type than the signed one is another request.
-        HttpResponse<String> r = send(server, HttpRequest.newBuilder(URI.create(url))
+        HttpResponse<String> r = send(server.server(), HttpRequest.newBuilder(URI.create(url))
                 .header("Content-Type", "text/plain").PUT(HttpRequest.BodyPublishers.ofByteArray(bytes)));
         assertError(r, 403, "presign_invalid");
         assertNoUpload(id);
@@ -255,10 +241,11 @@ class PresignTest {
     @Test
     void aBodyOfAnotherSizeThanDeclaredIsRefused() throws Exception {
         byte[] bytes = CSV.getBytes(StandardCharsets.UTF_8);
-        JsonNode p = presign(server, "stock.csv", bytes.length, "text/csv", "sleepy");
+        JsonNode p = presign(server.server(), "stock.csv", bytes.length, "text/csv", "sleepy");
         String id = p.path("uploadId").asText();
-        assertError(send(server, exactly(p, "name,qty\n".getBytes(StandardCharsets.UTF_8))), 400, "size_mismatch");
-        assertError(send(server, exactly(p, (CSV + "washer,9\n").getBytes(StandardCharsets.UTF_8))), 413,
+        assertError(send(server.server(), exactly(p, "name,qty\n".getBytes(StandardCharsets.UTF_8))), 400,
+                "size_mismatch");
+        assertError(send(server.server(), exactly(p, (CSV + "washer,9\n").getBytes(StandardCharsets.UTF_8))), 413,
                 "size_mismatch");
         // Without a Content-Length (chunked), the body is cut at the declared size while it streams.
         HttpRequest chunked = HttpRequest.newBuilder(URI.create(p.path("url").asText()))
@@ -273,7 +260,7 @@ class PresignTest {
         assertError(server.send(shortChunked), 400, "size_mismatch");
         assertNoUpload(id);
         // The URL still works for the right bytes.
-        assertThat(send(server, exactly(p, bytes)).statusCode()).isEqualTo(201);
+        assertThat(send(server.server(), exactly(p, bytes)).statusCode()).isEqualTo(201);
     }
 
     @Test
@@ -283,7 +270,7 @@ class PresignTest {
             csv.append("bolt,").append(csv.length()).append('\n');
         }
         byte[] bytes = csv.toString().getBytes(StandardCharsets.UTF_8);
-        JsonNode p = presign(server, "big.csv", bytes.length, "text/csv", "sleepy");
+        JsonNode p = presign(server.server(), "big.csv", bytes.length, "text/csv", "sleepy");
         String id = p.path("uploadId").asText();
         URI url = URI.create(p.path("url").asText());
         try (RawHttp first = new RawHttp(server.port(), 30_000)) {
@@ -292,22 +279,23 @@ class PresignTest {
             first.send(java.util.Arrays.copyOf(bytes, 1000));
             // The first PUT holds the row once its staged file exists.
             Await.until(Duration.ofSeconds(10), "first PUT staging", () -> server.stagedFiles() == 1);
-            assertError(send(server, exactly(p, bytes)), 423, "upload_locked");
-            assertError(post(server, "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409, "not_uploaded");
+            assertError(send(server.server(), exactly(p, bytes)), 423, "upload_locked");
+            assertError(post(server.server(), "/api/v1/uploads/" + id + "/complete", "", Map.of()), 409,
+                    "not_uploaded");
             first.send(java.util.Arrays.copyOfRange(bytes, 1000, bytes.length));
             RawResponse done = first.readResponse();
             assertThat(done.status()).as(done.body()).isEqualTo(201);
             assertThat(Json.parse(done.body()).path("sha256").asText()).isEqualTo(sha256(bytes));
         }
-        assertError(send(server, exactly(p, bytes)), 409, "already_completed");
+        assertError(send(server.server(), exactly(p, bytes)), 409, "already_completed");
         assertThat(jobsOf(id)).isEqualTo(1);
     }
 
     @Test
     void bytesOfAnotherTypeThanDeclaredAreRefused() throws Exception {
         byte[] png = TypeDetectorTest.Samples.png();
-        JsonNode p = presign(server, "picture.png", png.length, "text/plain", null);
-        HttpResponse<String> r = send(server, exactly(p, png));
+        JsonNode p = presign(server.server(), "picture.png", png.length, "text/plain", null);
+        HttpResponse<String> r = send(server.server(), exactly(p, png));
         assertThat(r.statusCode()).as(r.body()).isEqualTo(415);
         assertThat(Json.errorCode(r.body())).isIn("type_mismatch", "type_not_allowed");
         assertNoUpload(p.path("uploadId").asText());
@@ -351,26 +339,27 @@ class PresignTest {
         assertError(presignRaw("a.csv", 0, "text/csv", null), 400, "invalid_size");
         assertError(presignRaw(null, 10, "text/csv", null), 400, "invalid_filename");
         assertError(presignRaw("a.csv", 10, "not a type", null), 400, "invalid_content_type");
-        assertError(post(server, "/api/v1/uploads/presign", "{\"filename\":", Map.of()), 400, "invalid_json");
+        assertError(post(server.server(), "/api/v1/uploads/presign", "{\"filename\":", Map.of()), 400, "invalid_json");
         assertThat(server.blobFiles()).isEqualTo(blobs);
     }
 
     @Test
     void completeOfAnUnknownUploadIs404() throws Exception {
-        assertError(post(server, "/api/v1/uploads/01JZZZZZZZZZZZZZZZZZZZZZZZ/complete", "", Map.of()), 404,
+        assertError(post(server.server(), "/api/v1/uploads/01JZZZZZZZZZZZZZZZZZZZZZZZ/complete", "", Map.of()), 404,
                 "not_found");
-        assertError(post(server, "/api/v1/uploads/nonsense/complete", "", Map.of()), 404, "not_found");
+        assertError(post(server.server(), "/api/v1/uploads/nonsense/complete", "", Map.of()), 404, "not_found");
     }
 
     @Test
     void theEventEndpointNeedsItsTokenAndWellFormedJson() throws Exception {
         String event = minioEvent("uploads", "x");
-        assertError(post(server, "/api/v1/storage/events", event, Map.of()), 401, "unauthorized");
-        assertError(post(server, "/api/v1/storage/events", event, bearer("wrong-token-0123456789")), 401,
+        assertError(post(server.server(), "/api/v1/storage/events", event, Map.of()), 401, "unauthorized");
+        assertError(post(server.server(), "/api/v1/storage/events", event, bearer("wrong-token-0123456789")), 401,
                 "unauthorized");
-        assertError(post(server, "/api/v1/storage/events", "{\"Records\": [", bearer(TOKEN)), 400,
+        assertError(post(server.server(), "/api/v1/storage/events", "{\"Records\": [", bearer(TOKEN)), 400,
                 "invalid_event");
-        assertError(post(server, "/api/v1/storage/events", "{\"no\": 1}", bearer(TOKEN)), 400, "invalid_event");
+        assertError(post(server.server(), "/api/v1/storage/events", "{\"no\": 1}", bearer(TOKEN)), 400,
+                "invalid_event");
     }
 
     @Test
@@ -394,7 +383,7 @@ class PresignTest {
 
     private static HttpResponse<String> presignRaw(String filename, long size, String type, String pipeline)
             throws Exception {
-        return post(server, "/api/v1/uploads/presign", presignBody(filename, size, type, pipeline),
+        return post(server.server(), "/api/v1/uploads/presign", presignBody(filename, size, type, pipeline),
                 Map.of("Content-Type", "application/json"));
     }
 

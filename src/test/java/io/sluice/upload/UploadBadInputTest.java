@@ -5,14 +5,14 @@ import io.sluice.testing.GeneratedBody;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.RawHttp;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
 import io.sluice.upload.TypeDetectorTest.Samples;
 import io.sluice.upload.UploadTestSupport.RawMultipart;
 import io.sluice.upload.UploadTestSupport.RawResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,31 +55,15 @@ class UploadBadInputTest {
     static final int MAX_REQUEST = 160 * 1024;
     static final int MAX_FILES = 3;
 
-    @TempDir
-    static Path dataDir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = TestServer.start(dataDir,
-                "limits.maxFileSize", "64KiB",
-                "limits.maxRequestSize", "160KiB",
-                "limits.maxFilesPerRequest", String.valueOf(MAX_FILES),
-                "limits.allowedTypes", "image/*,text/*",
-                "admission.bufferSize", "16KiB");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with("limits.maxFileSize", "64KiB",
+            "limits.maxRequestSize", "160KiB", "limits.maxFilesPerRequest", String.valueOf(MAX_FILES),
+            "limits.allowedTypes", "image/*,text/*", "admission.bufferSize", "16KiB");
 
     /** A failed assertion in one test must not make the next ones fail for a reason that is not theirs. */
     @AfterEach
     void noUploadSurvived() throws Exception {
-        assertNoTrace(server);
+        assertNoTrace(server.server());
     }
 
     // ---------------------------------------------------------------- size limits
@@ -87,14 +71,14 @@ class UploadBadInputTest {
     @Test
     void contentLengthOverMaxFileSizeIsRefusedBeforeTheBodyIsSent() throws Exception {
         // Only the head is sent: the answer must come without the server waiting for a single body byte.
-        RawResponse r = raw(server, putHead("big.txt", "Content-Length: " + 10 * 1024 * 1024), null);
+        RawResponse r = raw(server.server(), putHead("big.txt", "Content-Length: " + 10 * 1024 * 1024), null);
         assertRefused(r, 413, "file_too_large");
         assertThat(Json.parse(r.bodyUtf8()).path("error").path("limit").asLong()).isEqualTo(MAX_FILE);
     }
 
     @Test
     void chunkedPutIsCutWhenItCrossesMaxFileSize() throws Exception {
-        RawResponse r = raw(server, putHead("big.txt", "Transfer-Encoding: chunked"),
+        RawResponse r = raw(server.server(), putHead("big.txt", "Transfer-Encoding: chunked"),
                 chunked(textOfSize(MAX_FILE + 16 * 1024, 1), 8 * 1024));
         assertRefused(r, 413, "file_too_large");
     }
@@ -102,12 +86,13 @@ class UploadBadInputTest {
     @Test
     void aFileOverMaxFileSizeInsideMultipartIsRefused() throws Exception {
         Multipart body = new Multipart().file("f", "big.txt", textOfSize(MAX_FILE + 1, 2));
-        assertRefused(post(server, body), 413, "file_too_large");
+        assertRefused(post(server.server(), body), 413, "file_too_large");
     }
 
     @Test
     void multipartWithContentLengthOverMaxRequestSizeIsRefusedBeforeTheBodyIsSent() throws Exception {
-        RawResponse r = raw(server, postHead(new Multipart().contentType(), "Content-Length: " + (MAX_REQUEST + 1)),
+        RawResponse r = raw(server.server(), postHead(new Multipart().contentType(),
+                "Content-Length: " + (MAX_REQUEST + 1)),
                 null);
         assertRefused(r, 413, "request_too_large");
     }
@@ -120,7 +105,7 @@ class UploadBadInputTest {
                 .file("f", "one.txt", textOfSize(60 * 1024, 3))
                 .file("f", "two.txt", textOfSize(60 * 1024, 4))
                 .file("f", "three.txt", textOfSize(60 * 1024, 5));
-        RawResponse r = raw(server, postHead(body.contentType(), "Transfer-Encoding: chunked"),
+        RawResponse r = raw(server.server(), postHead(body.contentType(), "Transfer-Encoding: chunked"),
                 chunked(body.build(), 8 * 1024));
         assertRefused(r, 413, "request_too_large");
     }
@@ -131,7 +116,7 @@ class UploadBadInputTest {
         for (int i = 0; i <= MAX_FILES; i++) {
             body.file("f", "f" + i + ".txt", textOfSize(20 * 1024, 10 + i));
         }
-        HttpResponse<String> r = post(server, body);
+        HttpResponse<String> r = post(server.server(), body);
         assertRefused(r, 413, "too_many_files");
         assertThat(Json.parse(r.body()).path("error").path("limit").asInt()).isEqualTo(MAX_FILES);
     }
@@ -144,14 +129,15 @@ class UploadBadInputTest {
         assertRefused(r, 415, "type_not_allowed");
         assertThat(Json.parse(r.body()).path("error").path("detectedType").asText()).isEqualTo("application/pdf");
 
-        assertRefused(post(server, new Multipart().file("f", "doc.pdf", Samples.pdf())), 415, "type_not_allowed");
+        assertRefused(post(server.server(), new Multipart().file("f", "doc.pdf", Samples.pdf())), 415,
+                "type_not_allowed");
     }
 
     @Test
     void anExtensionThatContradictsTheBytesIsRefused() throws Exception {
         byte[] script = text("#!/bin/sh\necho pwned\n");
         assertRefused(server.put(UPLOADS + "/stock.xlsx", script), 415, "type_mismatch");
-        assertRefused(post(server, new Multipart().file("f", "stock.xlsx", script)), 415, "type_mismatch");
+        assertRefused(post(server.server(), new Multipart().file("f", "stock.xlsx", script)), 415, "type_mismatch");
         assertRefused(server.put(UPLOADS + "/photo.jpg", Samples.png()), 415, "type_mismatch");
     }
 
@@ -162,43 +148,49 @@ class UploadBadInputTest {
                 .file("f", "good.txt", textOfSize(60 * 1024, 6)) // several 16 KiB flushes
                 .file("f", "good.png", Samples.png())
                 .file("f", "evil.xlsx", text("#!/bin/sh\nrm -rf /\n"));
-        assertRefused(post(server, body), 415, "type_mismatch");
+        assertRefused(post(server.server(), body), 415, "type_mismatch");
     }
 
     // ---------------------------------------------------------------- request shape
 
     @Test
     void postWithoutMultipartIsRefused() throws Exception {
-        assertRefused(post(server, "application/json", text("{\"file\":\"x\"}")), 415, "unsupported_content_type");
-        assertRefused(post(server, "text/plain", text("hello\n")), 415, "unsupported_content_type");
-        assertRefused(post(server, "application/x-www-form-urlencoded", text("a=b")), 415, "unsupported_content_type");
-        assertRefused(post(server, null, text("hello\n")), 415, "unsupported_content_type");
+        assertRefused(post(server.server(), "application/json", text("{\"file\":\"x\"}")), 415,
+                "unsupported_content_type");
+        assertRefused(post(server.server(), "text/plain", text("hello\n")), 415, "unsupported_content_type");
+        assertRefused(post(server.server(), "application/x-www-form-urlencoded", text("a=b")), 415,
+                "unsupported_content_type");
+        assertRefused(post(server.server(), null, text("hello\n")), 415, "unsupported_content_type");
         // Types Jetty has no constant for.
         byte[] multipart = new Multipart("B").file("f", "a.txt", text("a\n")).build();
-        assertRefused(post(server, "multipart/mixed; boundary=B", multipart), 415, "unsupported_content_type");
-        assertRefused(post(server, "multipart/related; boundary=B", multipart), 415, "unsupported_content_type");
-        assertRefused(post(server, "application/x-sluice-unknown", text("x")), 415, "unsupported_content_type");
-        assertRefused(post(server, "garbage", text("x")), 415, "unsupported_content_type");
+        assertRefused(post(server.server(), "multipart/mixed; boundary=B", multipart), 415, "unsupported_content_type");
+        assertRefused(post(server.server(), "multipart/related; boundary=B", multipart), 415,
+                "unsupported_content_type");
+        assertRefused(post(server.server(), "application/x-sluice-unknown", text("x")), 415,
+                "unsupported_content_type");
+        assertRefused(post(server.server(), "garbage", text("x")), 415, "unsupported_content_type");
     }
 
     @Test
     void multipartWithoutABoundaryIsMalformed() throws Exception {
         byte[] body = new Multipart().file("f", "a.txt", text("a\n")).build();
-        assertRefused(post(server, "multipart/form-data", body), 400, "malformed_multipart");
-        assertRefused(post(server, "multipart/form-data; boundary=", body), 400, "malformed_multipart");
-        assertRefused(post(server, "multipart/form-data; boundary=" + "x".repeat(71), body), 400, "malformed_multipart");
+        assertRefused(post(server.server(), "multipart/form-data", body), 400, "malformed_multipart");
+        assertRefused(post(server.server(), "multipart/form-data; boundary=", body), 400, "malformed_multipart");
+        assertRefused(post(server.server(), "multipart/form-data; boundary=" + "x".repeat(71), body), 400,
+                "malformed_multipart");
     }
 
     @Test
     void multipartWithTheWrongBoundaryIsMalformed() throws Exception {
         byte[] body = new Multipart("theRealBoundary").file("f", "a.txt", text("a\n")).build();
-        assertRefused(post(server, "multipart/form-data; boundary=anotherBoundary", body), 400, "malformed_multipart");
+        assertRefused(post(server.server(), "multipart/form-data; boundary=anotherBoundary", body), 400,
+                "malformed_multipart");
     }
 
     @Test
     void multipartTruncatedBeforeItsClosingBoundaryIsMalformed() throws Exception {
         Multipart one = new Multipart().file("f", "a.txt", text("a\n"));
-        assertRefused(post(server, one.contentType(), one.buildUnterminated()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), one.contentType(), one.buildUnterminated()), 400, "malformed_multipart");
 
         // Two complete files, the body then ends (Content-Length honoured) in the middle of the third.
         Multipart three = new Multipart()
@@ -207,7 +199,7 @@ class UploadBadInputTest {
                 .file("f", "three.txt", textOfSize(40 * 1024, 9));
         byte[] full = three.buildUnterminated();
         byte[] cut = Arrays.copyOf(full, full.length - 20 * 1024);
-        assertRefused(post(server, three.contentType(), cut), 400, "malformed_multipart");
+        assertRefused(post(server.server(), three.contentType(), cut), 400, "malformed_multipart");
     }
 
     @Test
@@ -216,52 +208,54 @@ class UploadBadInputTest {
         for (int i = 0; i <= MultipartReceiver.MAX_FIELDS; i++) {
             manyFields.field("k" + i, "v");
         }
-        assertRefused(post(server, manyFields), 413, "too_many_fields");
+        assertRefused(post(server.server(), manyFields), 413, "too_many_fields");
 
-        assertRefused(post(server, new Multipart()
+        assertRefused(post(server.server(), new Multipart()
                 .file("f", "a.txt", textOfSize(30 * 1024, 16))
                 .field("long", "v".repeat(MultipartReceiver.MAX_FIELD_BYTES + 1))), 413, "field_too_large");
 
         RawMultipart hugeHeaders = new RawMultipart("hB").part("Content-Disposition: form-data; name=\"f\"; "
                 + "filename=\"a.txt\"\r\nX-Pad: " + "p".repeat(io.sluice.api.StrictPartsListener.MAX_PART_HEADERS_BYTES), text("a\n"));
-        assertRefused(post(server, hugeHeaders.contentType(), hugeHeaders.build()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), hugeHeaders.contentType(), hugeHeaders.build()), 400,
+                "malformed_multipart");
 
         RawMultipart unnamed = new RawMultipart("uB")
                 .file("name=\"f\"; filename=\"a.txt\"", text("a\n"))
                 .part("Content-Type: text/plain", text("no disposition"));
-        assertRefused(post(server, unnamed.contentType(), unnamed.build()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), unnamed.contentType(), unnamed.build()), 400, "malformed_multipart");
     }
 
     @Test
     void aFilePartWithoutANameIsRefused() throws Exception {
         RawMultipart nameless = new RawMultipart("nnB").file("filename=\"a.txt\"", text("a\n"));
-        assertRefused(post(server, nameless.contentType(), nameless.build()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), nameless.contentType(), nameless.build()), 400, "malformed_multipart");
         RawMultipart emptyName = new RawMultipart("enB").file("name=\"\"; filename=\"a.txt\"", text("a\n"));
-        assertRefused(post(server, emptyName.contentType(), emptyName.build()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), emptyName.contentType(), emptyName.build()), 400, "malformed_multipart");
         // After a good file: the good one goes too.
         RawMultipart second = new RawMultipart("snB")
                 .file("name=\"f\"; filename=\"good.txt\"", textOfSize(30 * 1024, 13))
                 .file("filename=\"b.txt\"", text("b\n"));
-        assertRefused(post(server, second.contentType(), second.build()), 400, "malformed_multipart");
+        assertRefused(post(server.server(), second.contentType(), second.build()), 400, "malformed_multipart");
     }
 
     @Test
     void multipartWithoutFilesIsRefused() throws Exception {
-        assertRefused(post(server, new Multipart().field("only", "a field")), 400, "no_files");
+        assertRefused(post(server.server(), new Multipart().field("only", "a field")), 400, "no_files");
         // A browser form whose file input was left empty sends filename="" and no bytes: still no file.
-        assertRefused(post(server, new Multipart().file("f", "", new byte[0]).field("x", "y")), 400, "no_files");
+        assertRefused(post(server.server(), new Multipart().file("f", "", new byte[0]).field("x", "y")), 400,
+                "no_files");
         Multipart nothing = new Multipart();
-        assertRefused(post(server, nothing.contentType(), nothing.build()), 400, "no_files");
+        assertRefused(post(server.server(), nothing.contentType(), nothing.build()), 400, "no_files");
     }
 
     @Test
     void anEmptyFileIsRefused() throws Exception {
-        assertRefused(post(server, new Multipart().file("f", "empty.txt", new byte[0])), 400, "empty_file");
+        assertRefused(post(server.server(), new Multipart().file("f", "empty.txt", new byte[0])), 400, "empty_file");
         assertRefused(server.put(UPLOADS + "/empty.txt", new byte[0]), 400, "empty_file");
-        assertRefused(raw(server, putHead("empty.txt", "Transfer-Encoding: chunked"), chunked(new byte[0], 1)),
+        assertRefused(raw(server.server(), putHead("empty.txt", "Transfer-Encoding: chunked"), chunked(new byte[0], 1)),
                 400, "empty_file");
         // After a good file: the good one goes too.
-        assertRefused(post(server, new Multipart()
+        assertRefused(post(server.server(), new Multipart()
                 .file("f", "good.txt", textOfSize(30 * 1024, 11))
                 .file("f", "empty.txt", new byte[0])), 400, "empty_file");
     }
@@ -273,27 +267,31 @@ class UploadBadInputTest {
         // A quoted filename cannot carry a raw LF (it ends the header line); RFC 5987's filename* can.
         RawMultipart body = new RawMultipart("nlBoundary")
                 .file("name=\"f\"; filename*=UTF-8''invoice%0A.txt", text("x\n"));
-        assertRefused(post(server, body.contentType(), body.build()), 400, "invalid_filename");
+        assertRefused(post(server.server(), body.contentType(), body.build()), 400, "invalid_filename");
     }
 
     @Test
     void aBidiOverrideInTheFilenameIsRefused() throws Exception {
-        assertRefused(post(server, new Multipart().file("f", "invoice\u202Etxt.exe", text("x\n"))), 400,
+        assertRefused(post(server.server(), new Multipart().file("f", "invoice\u202Etxt.exe", text("x\n"))), 400,
                 "invalid_filename");
         assertRefused(server.put(UPLOADS + "/invoice%E2%80%AEtxt.exe", text("x\n")), 400, "invalid_filename");
     }
 
     @Test
     void anEmptyFilenameWithContentIsRefused() throws Exception {
-        assertRefused(post(server, new Multipart().file("f", "", text("has bytes\n"))), 400, "invalid_filename");
-        assertRefused(post(server, new Multipart().file("f", "   ", text("has bytes\n"))), 400, "invalid_filename");
-        assertRefused(post(server, new Multipart().file("f", "...", text("has bytes\n"))), 400, "invalid_filename");
-        assertRefused(post(server, new Multipart().file("f", "dir/", text("has bytes\n"))), 400, "invalid_filename");
+        assertRefused(post(server.server(), new Multipart().file("f", "", text("has bytes\n"))), 400,
+                "invalid_filename");
+        assertRefused(post(server.server(), new Multipart().file("f", "   ", text("has bytes\n"))), 400,
+                "invalid_filename");
+        assertRefused(post(server.server(), new Multipart().file("f", "...", text("has bytes\n"))), 400,
+                "invalid_filename");
+        assertRefused(post(server.server(), new Multipart().file("f", "dir/", text("has bytes\n"))), 400,
+                "invalid_filename");
     }
 
     @Test
     void aBadFilenameOnTheSecondFileDiscardsTheFirst() throws Exception {
-        assertRefused(post(server, new Multipart()
+        assertRefused(post(server.server(), new Multipart()
                 .file("f", "fine.txt", textOfSize(40 * 1024, 12))
                 .file("f", "bad\u202E.txt", text("x\n"))), 400, "invalid_filename");
     }
@@ -347,7 +345,7 @@ class UploadBadInputTest {
         RawResponse r = null;
         for (int attempt = 0; attempt < 5 && r == null; attempt++) {
             try {
-                r = raw(server, head, body);
+                r = raw(server.server(), head, body);
             } catch (java.net.SocketException e) {
                 // reset or broken pipe before the answer could be read: try again
             }
@@ -366,7 +364,7 @@ class UploadBadInputTest {
         }
         // No one is left to answer; the server must clean up on its own.
         server.assertNothingLeftBehind();
-        assertNoTrace(server);
+        assertNoTrace(server.server());
     }
 
     @Test
@@ -381,7 +379,7 @@ class UploadBadInputTest {
             await("both files to be staged", () -> server.app().store().stagedCount() == 2);
         }
         server.assertNothingLeftBehind();
-        assertNoTrace(server);
+        assertNoTrace(server.server());
     }
 
     @Test
@@ -474,7 +472,7 @@ class UploadBadInputTest {
         for (int i = 0; i < MAX_FILES; i++) {
             atFilesLimit.file("f", "f" + i + ".txt", textOfSize(100, 19 + i));
         }
-        JsonNode three = UploadTestSupport.created(post(server, atFilesLimit));
+        JsonNode three = UploadTestSupport.created(post(server.server(), atFilesLimit));
         assertThat(three).hasSize(MAX_FILES);
 
         for (JsonNode u : List.of(one.get(0), three.get(0), three.get(1), three.get(2))) {
@@ -507,7 +505,7 @@ class UploadBadInputTest {
         assertThat(requestId).as("X-Request-Id").isNotBlank();
         assertThat(error.path("requestId").asText()).as("requestId in the body").isEqualTo(requestId);
         server.assertNothingLeftBehind();
-        assertNoTrace(server);
+        assertNoTrace(server.server());
     }
 
     /** No committed blob and no upload record. */

@@ -2,19 +2,16 @@ package io.sluice.upload;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Json;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -36,9 +33,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UploadListingTest {
 
-    @TempDir
-    static Path dir;
-    static TestServer server;
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    jobs:
+                      pollInterval: 50ms
+                    pipelines:
+                      noop:
+                        processor: noop
+                    """);
     static String admin;
     static Key a;
     static Key b;
@@ -55,14 +57,6 @@ class UploadListingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Path config = Files.writeString(dir.resolve("sluice.yaml"), """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  noop:
-                    processor: noop
-                """);
-        server = TestServer.start(dir.resolve("data"), config);
         admin = createKey(null, "{\"name\":\"ops\",\"admin\":true}").secret();
         a = createKey(admin, "{\"name\":\"tenant-a\",\"maxFileSize\":5000,\"quota\":100000}");
         b = createKey(admin, "{\"name\":\"tenant-b\"}");
@@ -88,13 +82,6 @@ class UploadListingTest {
                     ps.executeUpdate();
                 }
             }
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
         }
     }
 

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -196,17 +195,6 @@ class CommandProcessorTest {
     }
 
     static JsonNode awaitState(String id, String state) throws Exception {
-        AtomicReference<JsonNode> last = new AtomicReference<>();
-        Await.until(WAIT, "job " + id + " " + state, () -> {
-            HttpResponse<String> r = server.get("/api/v1/jobs/" + id);
-            JsonNode j = Json.parse(r.body());
-            last.set(j);
-            String now = j.path("state").asText();
-            if (!now.equals(state) && List.of("succeeded", "failed", "cancelled").contains(now)) {
-                throw new AssertionError("job " + id + " ended " + now + " instead of " + state + ": " + j);
-            }
-            return now.equals(state);
-        });
-        return last.get();
+        return Await.jobState(server, id, state, WAIT);
     }
 }

@@ -3,10 +3,9 @@ package io.sluice.processors.pdf;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.testing.Await;
 import io.sluice.testing.Json;
-import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.sluice.testing.SluiceServerExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,31 +31,18 @@ class PdfEdgeCasesTest {
 
     @TempDir
     static Path dir;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        Path config = dir.resolve("sluice.yaml");
-        // Three attempts with a short backoff: a retry, if there were one, would show within the wait.
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                  backoffBase: 100ms
-                  backoffCap: 200ms
-                pipelines:
-                  docs:
-                    processor: pdf
-                    maxAttempts: 3
-                """);
-        server = TestServer.start(dir.resolve("data"), config);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    // Three attempts with a short backoff: a retry, if there were one, would show within the wait.
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    jobs:
+                      pollInterval: 50ms
+                      backoffBase: 100ms
+                      backoffCap: 200ms
+                    pipelines:
+                      docs:
+                        processor: pdf
+                        maxAttempts: 3
+                    """);
 
     @Test
     void aPageTreeThatLoopsOnItselfFailsAtOnceAsUnreadable() throws Exception {

@@ -47,11 +47,7 @@ class PdfReadmeTest {
                     .PUT(HttpRequest.BodyPublishers.ofFile(pdf)).build());
             assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
             String jobId = Json.parse(created.body()).at("/uploads/0/job/id").asText();
-            JsonNode[] job = new JsonNode[1];
-            Await.until(Duration.ofSeconds(60), "job " + jobId, () -> {
-                job[0] = Json.parse(server.get("/api/v1/jobs/" + jobId).body());
-                return !List.of("queued", "running").contains(job[0].path("state").asText());
-            });
+            JsonNode[] job = {Await.jobEnded(server, jobId, Duration.ofSeconds(60))};
             assertThat(job[0].path("state").asText()).as(job[0].toString()).isEqualTo("succeeded");
             assertThat(server.get("/api/v1/jobs/" + jobId + "/output").body()).isEqualTo(output);
             JsonNode result = job[0].path("result");

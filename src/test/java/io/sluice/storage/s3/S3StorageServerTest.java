@@ -6,11 +6,11 @@ import io.sluice.testing.HeldUpload;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.S3Server;
+import io.sluice.testing.SluiceServerExtension;
 import io.sluice.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -43,36 +44,25 @@ class S3StorageServerTest {
     static Path dir;
     static S3Server s3;
     static String bucket;
-    static TestServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        s3 = S3Server.get();
-        bucket = s3.newBucket();
-        Path config = dir.resolve("sluice.yaml");
-        Files.writeString(config, """
-                jobs:
-                  pollInterval: 50ms
-                pipelines:
-                  inventory:
-                    processor: spreadsheet
-                    options:
-                      requiredColumns: [sku, stock]
-                """);
-        server = TestServer.start(dir.resolve("data"), config,
-                s3.serverSettings(bucket, "storage.s3.partSize", "5MiB", "admission.bufferSize", "64KiB"));
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) {
-            server.close();
-        }
-    }
+    @RegisterExtension
+    static final SluiceServerExtension server = SluiceServerExtension.with().config("""
+                    jobs:
+                      pollInterval: 50ms
+                    pipelines:
+                      inventory:
+                        processor: spreadsheet
+                        options:
+                          requiredColumns: [sku, stock]
+                    """).settings(dir -> {
+                        s3 = S3Server.get();
+                        bucket = s3.newBucket();
+                        return List.of(s3.serverSettings(bucket, "storage.s3.partSize", "5MiB",
+                                "admission.bufferSize", "64KiB"));
+                    });
 
     @AfterEach
     void nothingLeftBehind() throws Exception {
-        assertNothingLeftBehind(server, bucket);
+        assertNothingLeftBehind(server.server(), bucket);
     }
 
     static void assertNothingLeftBehind(TestServer server, String bucket) throws Exception {
@@ -114,11 +104,11 @@ class S3StorageServerTest {
         assertThat(upload.path("sha256").asText()).isEqualTo(HeldUpload.sha256(data));
         assertThat(s3.objects(bucket)).contains("blobs/" + id);
 
-        HttpResponse<byte[]> whole = download(server, "/api/v1/uploads/" + id + "/content", null);
+        HttpResponse<byte[]> whole = download(server.server(), "/api/v1/uploads/" + id + "/content", null);
         assertThat(whole.statusCode()).isEqualTo(200);
         assertThat(HeldUpload.sha256(whole.body())).isEqualTo(HeldUpload.sha256(data));
 
-        HttpResponse<byte[]> range = download(server, "/api/v1/uploads/" + id + "/content",
+        HttpResponse<byte[]> range = download(server.server(), "/api/v1/uploads/" + id + "/content",
                 "bytes=" + (PART - 10) + "-" + (PART + 9));
         assertThat(range.statusCode()).isEqualTo(206);
         assertThat(range.body()).isEqualTo(Arrays.copyOfRange(data, PART - 10, PART + 10));
@@ -137,13 +127,13 @@ class S3StorageServerTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(form.build())).build());
         String id = created(r).path("id").asText();
         assertThat(s3.objects(bucket)).contains("blobs/" + id);
-        assertThat(download(server, "/api/v1/uploads/" + id + "/content", null).body()).isEqualTo(data);
+        assertThat(download(server.server(), "/api/v1/uploads/" + id + "/content", null).body()).isEqualTo(data);
     }
 
     @Test
     void tusUploadIsCopiedIntoTheBucketWhenFinished() throws Exception {
         byte[] data = HeldUpload.bytes(PART + 99, 3);
-        Tus tus = tusUpload(server, data);
+        Tus tus = tusUpload(server.server(), data);
         URI upload = tus.url();
         String id = tus.uploadId();
         assertThat(s3.objects(bucket)).contains("blobs/" + id);

@@ -1,4 +1,4 @@
-package io.sluice.ops;
+package io.sluice.testing;
 
 import com.sun.net.httpserver.HttpServer;
 
@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HashMap;
@@ -20,18 +21,21 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A webhook receiver on loopback: answers 500 to the first {@code failFirst} requests, 204 afterwards, keeps every
- * request, and checks signatures the way the README tells receivers to.
+ * The one webhook receiver of the tests, on loopback (the JDK's HTTP server): answers 500 to the first
+ * {@link #failNext} requests and 204 afterwards, keeps every request it got, and checks signatures the way the
+ * README tells receivers to.
  */
-final class SignedReceiver implements AutoCloseable {
+public final class WebhookReceiver implements AutoCloseable {
 
-    record Received(Map<String, String> headers, String body, int answered) {
-        String header(String name) {
+    /** One request as it arrived; header names are lower case. */
+    public record Received(Map<String, String> headers, String body, int answered) {
+
+        public String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
 
-        /** Whether the {@code Sluice-Signature} header is the HMAC of this body under {@code secret}. */
-        boolean signedWith(String secret) throws Exception {
+        /** Whether the {@code Sluice-Signature} header is the HMAC of this body under {@code secret}, and fresh. */
+        public boolean signedWith(String secret) throws Exception {
             String h = header("Sluice-Signature");
             if (h == null || !h.matches("t=\\d+,v1=[0-9a-f]{64}")) {
                 return false;
@@ -46,12 +50,14 @@ final class SignedReceiver implements AutoCloseable {
         }
     }
 
-    final List<Received> received = new CopyOnWriteArrayList<>();
-    private final AtomicInteger failNext;
+    /** Requests still to be answered 500; tests set it to 0 to let deliveries through. */
+    public final AtomicInteger failNext = new AtomicInteger();
+    public final List<Received> received = new CopyOnWriteArrayList<>();
     private final HttpServer server;
 
-    SignedReceiver(int failFirst) throws IOException {
-        failNext = new AtomicInteger(failFirst);
+    /** @param failFirst how many requests to answer 500 before answering 204 */
+    public WebhookReceiver(int failFirst) throws IOException {
+        failNext.set(failFirst);
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", exchange -> {
@@ -69,12 +75,20 @@ final class SignedReceiver implements AutoCloseable {
         server.start();
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/hook";
     }
 
-    List<Received> accepted() {
+    /** The requests answered 2xx, in arrival order. */
+    public List<Received> accepted() {
         return received.stream().filter(r -> r.answered() / 100 == 2).toList();
+    }
+
+    /** A loopback URL nothing listens on. */
+    public static String deadUrl() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return "http://127.0.0.1:" + s.getLocalPort() + "/down";
+        }
     }
 
     @Override
