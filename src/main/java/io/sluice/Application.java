@@ -31,6 +31,7 @@ import io.sluice.ops.DiskCheck;
 import io.sluice.storage.BlobStore;
 import io.sluice.upload.IdGenerator;
 import io.sluice.upload.ResumableService;
+import io.sluice.util.Uninterruptibles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -274,17 +275,6 @@ public final class Application implements AutoCloseable {
     }
 
     private void awaitClosed() {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                closed.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Uninterruptibles.await(closed);
     }
 }

@@ -1,5 +1,6 @@
 package io.sluice.app;
 
+import io.sluice.util.Uninterruptibles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,17 +50,8 @@ public final class Modules {
 
     /** Waits for {@code t} to end (none: returns at once); an interrupt does not cut it short, and is kept. */
     static void join(Thread t) {
-        boolean interrupted = false;
-        while (t != null) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
+        if (t != null) {
+            Uninterruptibles.join(t);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.sluice.upload;
 
 import io.sluice.storage.ResumableWriter;
+import io.sluice.util.Uninterruptibles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,17 +76,6 @@ final class AppendCheckpoints implements StreamPipeline.HandOffHook, AutoCloseab
         if (t == null) {
             return;
         }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        Uninterruptibles.join(t);
     }
 }
