@@ -215,7 +215,11 @@ public final class ResumableService {
             if (got != spec.length()) {
                 throw new ResumableException(new LengthMismatch(got, spec.length()));
             }
-            done = core.uploads.commit(List.of(sink), spec.metadata(), spec.client(), spec.owner(),
+            // The token's types (the direct path checks them in its API, which this path does not pass), on the type
+            // the finished sink detected.
+            sink.finish();
+            TokenTypes.check(spec.metadata(), sink.contentType());
+            done = core.uploads.commit(List.of(sink), TokenTypes.strip(spec.metadata()), spec.client(), spec.owner(),
                     ResumableCore.pipeline(spec.metadata()), (tx, list) -> core.repository.insert(tx,
                             completed(list.getFirst(), spec, now)));
         }
