@@ -55,7 +55,7 @@ final class HookCalls {
         Allowed a = hooks.preCreate(new PreCreate(spec.filename(),
                 spec.length() == Resumable.DEFERRED ? null : spec.length(), declaredType(visible),
                 visible, ResumableCore.pipeline(visible), Caller.ofOwner(spec.owner()),
-                spec.client(), null));
+                spec.client(), spec.address()));
         if (a == Allowed.AS_ASKED) {
             return spec;
         }
@@ -69,7 +69,8 @@ final class HookCalls {
             metadata.put(UploadProcessing.PIPELINE_FIELD, a.pipeline());
         }
         return new ResumableService.NewUpload(spec.length(), Map.copyOf(metadata), spec.rawMetadata(),
-                a.filename(spec.filename()), spec.partial(), spec.client(), spec.owner(), spec.maxSize());
+                a.filename(spec.filename()), spec.partial(), spec.client(), spec.owner(), spec.maxSize(),
+                spec.address());
     }
 
     private static String declaredType(Map<String, String> metadata) {

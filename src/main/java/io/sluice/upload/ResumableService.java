@@ -58,10 +58,10 @@ public final class ResumableService {
     /**
      * What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}; {@code owner} is the API
      * key it will belong to (null in open mode); {@code maxSize} the caller's size limit (a key's own limit
-     * overrides {@link #maxSize()}).
+     * overrides {@link #maxSize()}); {@code address} the client's remote address, for the preCreate hook only.
      */
     public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
-                            boolean partial, String client, String owner, long maxSize) {
+                            boolean partial, String client, String owner, long maxSize, String address) {
     }
 
     /** When an append ends the upload. */

@@ -156,8 +156,18 @@ class UploadHooksTest {
         assertThat(t.path("filename").asText()).isEqualTo("renamed.txt");
         assertThat(t.path("metadata").path("tenant").asText()).isEqualTo("acme");
         assertThat(pipelineOf(done.headers().firstValue("Sluice-Job-Id").orElseThrow())).isEqualTo("forced");
-        assertThat(app.calls("preCreate").getLast().json().path("upload").path("type").asText())
-                .isEqualTo("text/plain");
+        JsonNode tusCall = app.calls("preCreate").getLast().json();
+        assertThat(tusCall.path("upload").path("type").asText()).isEqualTo("text/plain");
+        assertThat(tusCall.path("address").asText()).as("tus carries the client's address too").isEqualTo("127.0.0.1");
+
+        // Presign: the address of the client that asked for the URL.
+        HttpResponse<String> presigned = server.send(HttpRequest.newBuilder(server.uri("/api/v1/uploads/presign"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"filename\":\"p.txt\",\"size\":5,\"contentType\":\"text/plain\"}")).build());
+        assertThat(presigned.statusCode()).as(presigned.body()).isEqualTo(201);
+        JsonNode presignCall = app.calls("preCreate").getLast().json();
+        assertThat(presignCall.path("upload").path("filename").asText()).isEqualTo("p.txt");
+        assertThat(presignCall.path("address").asText()).isEqualTo("127.0.0.1");
     }
 
     @Test
@@ -271,6 +281,7 @@ class UploadHooksTest {
         RawResponse created = raw(ietfHead("POST", "/files/", -1, "Upload-Complete: ?0",
                 "Upload-Length: " + data.length), null);
         assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(app.calls("preCreate").getLast().json().path("address").asText()).isEqualTo("127.0.0.1");
         String path = URI.create(created.header("Location")).getPath();
         RawResponse last = raw(ietfHead("PATCH", path, data.length, "Upload-Offset: 0", "Upload-Complete: ?1",
                 "Content-Type: application/partial-upload"), data);
