@@ -24,6 +24,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +39,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Upload tokens on the resumable protocols: {@code sluice.allowedTypes} judged on the type detected from the bytes
  * (not only the declared {@code filetype}) on tus, tus creation-with-upload and the IETF draft; the claim never
  * shows in the upload's metadata and no client can set it; an IETF-draft upload and a tus-java-client upload made
- * with a token are owned by its subject.
+ * with a token are owned by its subject; a concatenation is judged on the joined bytes.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UploadTokenResumableTest {
@@ -113,6 +114,35 @@ class UploadTokenResumableTest {
                 "Upload-Metadata", "filename " + b64("scan.pdf") + ",filetype " + b64("image/png"));
         http.refused(r, 415, "type_not_allowed");
         assertThat(uploadsOf("tom")).isEmpty();
+    }
+
+    @Test
+    void aTusConcatenationOfAPdfIsRefused415AndThePartialsStay() throws Exception {
+        String token = imagesOnly("cora");
+        int half = PDF.length / 2;
+        String first = partial(token, Arrays.copyOfRange(PDF, 0, half));
+        String second = partial(token, Arrays.copyOfRange(PDF, half, PDF.length));
+        HttpResponse<String> fin = http.send("POST", "/files", token, null, "Tus-Resumable", "1.0.0",
+                "Upload-Concat", "final;" + first + " " + second,
+                "Upload-Metadata", "filename " + b64("joined.pdf") + ",filetype " + b64("image/png"));
+        assertThat(fin.statusCode()).as(fin.body()).isEqualTo(415);
+        assertThat(Json.errorCode(fin.body())).isEqualTo("type_not_allowed");
+        assertThat(uploadsOf("cora")).isEmpty();
+        for (String p : List.of(first, second)) {
+            assertThat(http.send("DELETE", p, token, null, "Tus-Resumable", "1.0.0").statusCode()).isEqualTo(204);
+        }
+    }
+
+    /** A finished partial upload (tus concatenation) made with {@code token}; its path. */
+    static String partial(String token, byte[] bytes) throws Exception {
+        HttpResponse<String> created = http.send("POST", "/files", token, null, "Tus-Resumable", "1.0.0",
+                "Upload-Concat", "partial", "Upload-Length", String.valueOf(bytes.length));
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String path = URI.create(created.headers().firstValue("Location").orElseThrow()).getPath();
+        HttpResponse<String> patch = http.send("PATCH", path, token, bytes, "Tus-Resumable", "1.0.0",
+                "Upload-Offset", "0", "Content-Type", "application/offset+octet-stream");
+        assertThat(patch.statusCode()).as(patch.body()).isEqualTo(204);
+        return path;
     }
 
     @Test
