@@ -24,7 +24,8 @@ import java.util.function.LongSupplier;
  * <p>Open mode: no key was ever created and the server is bound to a loopback address. Then every request is an
  * admin without a key ({@link Principal#OPEN}), which keeps the single-user laptop setup working with no
  * configuration. Creating the first key ends open mode within {@link #CACHE_TTL}; a server bound to any other
- * address is never open.
+ * address is never open, and neither is one that accepts upload tokens ({@code auth.jwt}): a token's claims would
+ * mean nothing if a page could simply leave the token out.
  */
 public final class Authenticator {
 
@@ -101,7 +102,7 @@ public final class Authenticator {
             anyCheckedAt = now;
             anyChecked = true;
         }
-        boolean open = loopback && !anyKeys;
+        boolean open = loopback && !anyKeys && tokens == null;
         announce(open);
         return open;
     }
@@ -116,6 +117,10 @@ public final class Authenticator {
             // INFO, not WARN: this is the default single-user setup, and nothing but loopback can reach it.
             log.info("Open mode: no API keys exist and the server is bound to loopback, so every request is served "
                     + "as admin without a key. Create one with 'sluice keys create --name NAME --admin' to require keys.");
+        } else if (tokens != null && !anyKeys) {
+            log.info("Upload tokens configured (auth.jwt), so open mode is off: requests need an upload token or an "
+                    + "API key (health probes, relays and static files stay open). No API key exists yet: create an "
+                    + "admin key with 'sluice keys create --name NAME --admin'.");
         } else if (loopback || anyKeys) {
             log.info("API keys required: requests need 'Authorization: Bearer <key>' (health probes, relays and "
                     + "static files stay open)");

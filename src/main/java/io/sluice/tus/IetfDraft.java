@@ -34,6 +34,7 @@ import io.sluice.upload.ResumableService.NewUpload;
 import io.sluice.upload.ResumableService.Outcome;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -190,7 +191,7 @@ final class IetfDraft implements ResumableProtocol {
                 () -> body(ex, known, known == Resumable.DEFERRED ? http.quotaLeft(ex, -1) : Long.MAX_VALUE));
         service.tokenLimits().count(ex.principal(), 1);
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, false, ex.client(),
-                ex.principal().owner(), http.maxSize(ex));
+                ex.principal().owner(), http.maxSize(ex), Request.getRemoteAddr(ex.request()));
         // Reserved: what this request writes (its body), not the upload's length.
         return new ResumableRequest.Create(spec, first, hasBody ? contentLength : 0);
     }

@@ -19,6 +19,7 @@ import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpURI;
+import org.eclipse.jetty.server.Request;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -109,7 +110,7 @@ final class TusProtocol implements ResumableProtocol {
         long quotaLeft = http.quotaLeft(ex, length);
         service.tokenLimits().count(ex.principal(), 1);
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, concat instanceof Concat.Partial,
-                ex.client(), ex.principal().owner(), http.maxSize(ex));
+                ex.client(), ex.principal().owner(), http.maxSize(ex), Request.getRemoteAddr(ex.request()));
         Checksum checksum = ResumableHttp.checksum(ex);
         if (hasBody && checksum == null && length > 0 && ex.request().getLength() == length && !spec.partial()) {
             created(ex, http.createWhole(ex, spec, body(ex, Long.MAX_VALUE)), true);

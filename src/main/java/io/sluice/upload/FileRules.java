@@ -5,6 +5,7 @@ import io.sluice.upload.ResumableFailure.FileRefused;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Map;
 
 /**
  * The type and pipeline rules of {@link UploadService}, as the resumable layer meets them. Those rules refuse with
@@ -28,10 +29,14 @@ final class FileRules {
         }
     }
 
-    /** Whether the pipeline the upload named takes {@code type} (the part of {@link #plan} that needs only it). */
-    void checkType(String pipeline, String type) {
+    /**
+     * Whether the token that created the upload allows {@code type} ({@link TokenTypes}), and the pipeline the upload
+     * named takes it (the part of {@link #plan} that needs only the type).
+     */
+    void checkType(Map<String, String> metadata, String type) {
         try {
-            uploads.processing().checkType(pipeline, type);
+            TokenTypes.check(metadata, type);
+            uploads.processing().checkType(ResumableCore.pipeline(metadata), type);
         } catch (ApiException e) {
             throw new ResumableException(new FileRefused(e));
         }

@@ -52,19 +52,26 @@ final class HookCalls {
 
     /** preCreate of a resumable upload: the spec with the answer applied (the pipeline goes into its metadata). */
     static ResumableService.NewUpload preCreate(UploadHooks hooks, ResumableService.NewUpload spec) {
+        Map<String, String> visible = TokenTypes.strip(spec.metadata());
         Allowed a = hooks.preCreate(new PreCreate(spec.filename(),
-                spec.length() == Resumable.DEFERRED ? null : spec.length(), declaredType(spec.metadata()),
-                spec.metadata(), ResumableCore.pipeline(spec.metadata()), Caller.ofOwner(spec.owner()),
-                spec.client(), null));
+                spec.length() == Resumable.DEFERRED ? null : spec.length(), declaredType(visible),
+                visible, ResumableCore.pipeline(visible), Caller.ofOwner(spec.owner()),
+                spec.client(), spec.address()));
         if (a == Allowed.AS_ASKED) {
             return spec;
         }
-        Map<String, String> metadata = new LinkedHashMap<>(a.metadata(spec.metadata()));
+        Map<String, String> metadata = new LinkedHashMap<>(a.metadata(visible));
+        // The token's types are the server's, not the application's to change.
+        String tokenTypes = spec.metadata().get(TokenTypes.KEY);
+        if (tokenTypes != null) {
+            metadata.put(TokenTypes.KEY, tokenTypes);
+        }
         if (a.pipeline() != null) {
             metadata.put(UploadProcessing.PIPELINE_FIELD, a.pipeline());
         }
         return new ResumableService.NewUpload(spec.length(), Map.copyOf(metadata), spec.rawMetadata(),
-                a.filename(spec.filename()), spec.partial(), spec.client(), spec.owner(), spec.maxSize());
+                a.filename(spec.filename()), spec.partial(), spec.client(), spec.owner(), spec.maxSize(),
+                spec.address());
     }
 
     private static String declaredType(Map<String, String> metadata) {

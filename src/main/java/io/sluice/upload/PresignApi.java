@@ -75,7 +75,7 @@ public final class PresignApi {
                 text(body, "pipeline"));
         HttpURI uri = ex.request().getHttpURI();
         PresignService.Presigned p = service.presign(r, URI.create(uri.getScheme() + "://" + uri.getAuthority()),
-                ex.client(), ex.principal());
+                ex.client(), Request.getRemoteAddr(ex.request()), ex.principal());
         ex.json(201, p);
     }
 

@@ -114,7 +114,8 @@ public final class PresignService {
      * @throws ApiException 400 {@code invalid_filename} / {@code invalid_size} / {@code invalid_content_type} /
      *                      {@code unknown_pipeline}; 413 {@code file_too_large}; 415 {@code type_not_allowed}
      */
-    public Presigned presign(Request r, URI base, String client, Principal caller) throws IOException, SQLException {
+    public Presigned presign(Request r, URI base, String client, String address, Principal caller)
+            throws IOException, SQLException {
         String filename = uploads.sanitize(r.filename());
         if (r.size() == null || r.size() < 1) {
             throw ErrorCode.INVALID_SIZE.error("size must be the file's length in bytes, >= 1");
@@ -131,7 +132,7 @@ public final class PresignService {
         String pipeline = caller.pipeline(r.pipeline() == null || r.pipeline().isBlank() ? null : r.pipeline().strip());
         uploads.processing().checkName(pipeline);
         Allowed hook = HookCalls.preCreate(uploads.hooks(), filename, r.size(), contentType, Map.of(),
-                pipeline, caller.owner(), client, null);
+                pipeline, caller.owner(), client, address);
         uploads.tokenLimits().count(caller, 1);
         Instant now = now();
         Instant expiresAt = now.plus(expiry).truncatedTo(ChronoUnit.SECONDS);

@@ -139,7 +139,7 @@ final class ResumableAppend {
             done = true;
             try {
                 String type = rules.detect(head.flip(), r.filename());
-                rules.checkType(ResumableCore.pipeline(r.metadata()), type);
+                rules.checkType(r.metadata(), type);
             } catch (ResumableException e) {
                 refusal = e;
                 throw e;

@@ -98,7 +98,9 @@ final class ResumableConcat {
                     }
                 }
             }
-            done = core.uploads.commit(List.of(sink), c.metadata(), c.client(), c.owner(),
+            sink.finish(); // detects its type
+            rules.checkType(c.metadata(), sink.contentType());
+            done = core.uploads.commit(List.of(sink), TokenTypes.strip(c.metadata()), c.client(), c.owner(),
                     ResumableCore.pipeline(c.metadata()), (tx, list) -> {
                         Upload u = list.getFirst();
                         core.repository.insert(tx, finalUpload(u.id(), u.size(), u.filename(), c, now));
@@ -133,8 +135,10 @@ final class ResumableConcat {
                 throw new IOException("assembled " + size + " bytes for upload " + id + ", expected " + total);
             }
             String contentType = rules.detect(core.head(id, total), c.filename());
+            rules.checkType(c.metadata(), contentType);
             u = new Upload(id, c.filename(), total, core.rehash(id, total), contentType,
-                    core.clock.instant().truncatedTo(ChronoUnit.MILLIS), id, c.client(), c.metadata(), c.owner());
+                    core.clock.instant().truncatedTo(ChronoUnit.MILLIS), id, c.client(), TokenTypes.strip(c.metadata()),
+                    c.owner());
             String pipeline = rules.plan(u, ResumableCore.pipeline(c.metadata()));
             HookCalls.preFinish(core.uploads.hooks(), u, pipeline, () -> { });
             job = core.db.write(tx -> {

@@ -56,9 +56,12 @@ final class ResumableFinish {
         String pipeline;
         try {
             String contentType = rules.detect(core.head(r.id(), r.length()), r.filename());
+            // The token's types, on the whole file (the first append judged only its first bytes, if any).
+            rules.checkType(r.metadata(), contentType);
             String sha = sha256 != null ? HexFormat.of().formatHex(sha256.digest()) : core.rehash(r.id(), r.length());
             u = new Upload(r.id(), r.filename(), r.length(), sha, contentType,
-                    core.clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(), r.metadata(), r.owner());
+                    core.clock.instant().truncatedTo(ChronoUnit.MILLIS), r.id(), r.client(),
+                    TokenTypes.strip(r.metadata()), r.owner());
             // Like a refused type: the pipeline can only judge a file whose bytes are all there.
             pipeline = rules.plan(u, ResumableCore.pipeline(r.metadata()));
         } catch (ResumableException e) {

@@ -58,10 +58,10 @@ public final class ResumableService {
     /**
      * What a creation request asks for. {@code length} may be {@link Resumable#DEFERRED}; {@code owner} is the API
      * key it will belong to (null in open mode); {@code maxSize} the caller's size limit (a key's own limit
-     * overrides {@link #maxSize()}).
+     * overrides {@link #maxSize()}); {@code address} the client's remote address, for the preCreate hook only.
      */
     public record NewUpload(long length, Map<String, String> metadata, String rawMetadata, String filename,
-                            boolean partial, String client, String owner, long maxSize) {
+                            boolean partial, String client, String owner, long maxSize, String address) {
     }
 
     /** When an append ends the upload. */
@@ -215,7 +215,11 @@ public final class ResumableService {
             if (got != spec.length()) {
                 throw new ResumableException(new LengthMismatch(got, spec.length()));
             }
-            done = core.uploads.commit(List.of(sink), spec.metadata(), spec.client(), spec.owner(),
+            // The token's types (the direct path checks them in its API, which this path does not pass), on the type
+            // the finished sink detected.
+            sink.finish();
+            TokenTypes.check(spec.metadata(), sink.contentType());
+            done = core.uploads.commit(List.of(sink), TokenTypes.strip(spec.metadata()), spec.client(), spec.owner(),
                     ResumableCore.pipeline(spec.metadata()), (tx, list) -> core.repository.insert(tx,
                             completed(list.getFirst(), spec, now)));
         }

@@ -50,9 +50,11 @@ public final class TokenLimits {
     /**
      * The metadata a resumable upload (tus, IETF draft) created by {@code caller} records: the token's values over
      * the client's, and the token's forced pipeline as the {@code pipeline} field the finish reads. The declared
-     * {@code filetype} is checked against the token's types here, before any byte is sent.
+     * {@code filetype} is checked against the token's types here, before any byte is sent; the types themselves
+     * travel with the upload ({@link TokenTypes}), so that the type detected from its bytes is checked too.
      */
-    public static Map<String, String> resumableMetadata(Principal caller, Map<String, String> metadata) {
+    public static Map<String, String> resumableMetadata(Principal caller, Map<String, String> clientMetadata) {
+        Map<String, String> metadata = TokenTypes.strip(clientMetadata);
         Grant g = caller.grant();
         if (g == null) {
             return metadata;
@@ -65,7 +67,7 @@ public final class TokenLimits {
         if (declared != null && !declared.isBlank()) {
             checkType(caller, declared.strip());
         }
-        return merged;
+        return TokenTypes.carry(merged, g.allowedTypes());
     }
 
     /** 403 {@code forbidden} before any byte is read when the token has no upload left. */

@@ -64,7 +64,8 @@ class JwksRotationTest {
         try (TestServer server = TestServer.start(dir, "auth.jwt.jwksUrl", url,
                 "auth.jwt.issuer", TokenSigner.ISSUER, "auth.jwt.jwksRefetchInterval", "50ms")) {
             AuthTestSupport http = new AuthTestSupport(server);
-            http.create(null, "{\"name\":\"app\",\"admin\":true}");
+            // auth.jwt ends open mode: without a token or a key, nothing but the open routes.
+            http.refused(http.get("/api/v1/uploads", null), 401, "unauthorized");
             String rs = TokenSigner.sign(new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("k1").build(),
                     claims("rita").build(), new RSASSASigner(first));
             assertThat(http.get("/api/v1/uploads", rs).statusCode()).isEqualTo(200);

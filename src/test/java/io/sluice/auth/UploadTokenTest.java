@@ -2,6 +2,7 @@ package io.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.config.ConfigException;
+import io.sluice.testing.AdminKeys;
 import io.sluice.testing.Json;
 import io.sluice.testing.Multipart;
 import io.sluice.testing.SluiceServerExtension;
@@ -52,7 +53,9 @@ class UploadTokenTest {
     @BeforeAll
     static void start() throws Exception {
         http = new AuthTestSupport(server.server());
-        admin = http.create(null, "{\"name\":\"app\",\"admin\":true}");
+        // auth.jwt ends open mode, so the first admin key is made as `sluice keys create --admin` makes it.
+        String first = AdminKeys.create(server.server(), "bootstrap");
+        admin = http.create(first, "{\"name\":\"app\",\"admin\":true}");
     }
 
     private static void invalid(String token, String reason) throws Exception {
@@ -269,14 +272,36 @@ class UploadTokenTest {
                 "auth.jwt.audience", TokenSigner.AUDIENCE};
         try (TestServer first = TestServer.start(other, settings)) {
             AuthTestSupport h = new AuthTestSupport(first);
-            AuthTestSupport.Key ops = h.create(null, "{\"name\":\"ops\",\"admin\":true}");
+            String ops = AdminKeys.create(first, "ops");
             assertThat(h.get("/api/v1/uploads", token).statusCode()).isEqualTo(200);
-            assertThat(h.send("POST", "/api/v1/tokens/revoke", ops.secret(), "{\"sub\":\"kate\"}".getBytes(),
+            assertThat(h.send("POST", "/api/v1/tokens/revoke", ops, "{\"sub\":\"kate\"}".getBytes(),
                     "Content-Type", "application/json").statusCode()).isEqualTo(200);
         }
         try (TestServer second = TestServer.start(other, settings)) {
             AuthTestSupport h = new AuthTestSupport(second);
             h.refused(h.get("/api/v1/uploads", token), 401, "invalid_token");
+        }
+    }
+
+    /**
+     * Open mode (loopback, no keys) ends when tokens are configured: a page that leaves its token out is refused,
+     * and a token on a route for admins is still a token, not the open mode's admin.
+     */
+    @Test
+    void tokensConfiguredEndOpenModeEvenWithoutKeys(@TempDir Path other) throws Exception {
+        try (TestServer open = TestServer.start(other, "auth.jwt.hmacSecret", TokenSigner.SECRET)) {
+            AuthTestSupport h = new AuthTestSupport(open);
+            h.refused(h.send("POST", "/files", null, null, "Tus-Resumable", "1.0.0", "Upload-Length", "5"), 401,
+                    "unauthorized");
+            h.refused(h.send("PUT", "/api/v1/uploads/a.txt", null, "hello".getBytes()), 401, "unauthorized");
+            h.refused(h.get("/api/v1/keys", null), 401, "unauthorized");
+            HttpResponse<String> token = h.get("/api/v1/keys", hs256(claims("mallory")));
+            h.refused(token, 403, "forbidden");
+            assertThat(open.get("/health").statusCode()).as("the open routes stay open").isEqualTo(200);
+        }
+        // The same server without auth.jwt is in open mode: the request without anything is an admin's.
+        try (TestServer plain = TestServer.start(other.resolve("plain"))) {
+            assertThat(plain.get("/api/v1/keys").statusCode()).isEqualTo(200);
         }
     }
 

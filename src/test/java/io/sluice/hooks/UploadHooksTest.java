@@ -1,6 +1,11 @@
 package io.sluice.hooks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
 import io.sluice.config.ConfigException;
 import io.sluice.config.ConfigLoader;
 import io.sluice.testing.Await;
@@ -27,9 +32,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Date;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -156,8 +164,18 @@ class UploadHooksTest {
         assertThat(t.path("filename").asText()).isEqualTo("renamed.txt");
         assertThat(t.path("metadata").path("tenant").asText()).isEqualTo("acme");
         assertThat(pipelineOf(done.headers().firstValue("Sluice-Job-Id").orElseThrow())).isEqualTo("forced");
-        assertThat(app.calls("preCreate").getLast().json().path("upload").path("type").asText())
-                .isEqualTo("text/plain");
+        JsonNode tusCall = app.calls("preCreate").getLast().json();
+        assertThat(tusCall.path("upload").path("type").asText()).isEqualTo("text/plain");
+        assertThat(tusCall.path("address").asText()).as("tus carries the client's address too").isEqualTo("127.0.0.1");
+
+        // Presign: the address of the client that asked for the URL.
+        HttpResponse<String> presigned = server.send(HttpRequest.newBuilder(server.uri("/api/v1/uploads/presign"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(
+                        "{\"filename\":\"p.txt\",\"size\":5,\"contentType\":\"text/plain\"}")).build());
+        assertThat(presigned.statusCode()).as(presigned.body()).isEqualTo(201);
+        JsonNode presignCall = app.calls("preCreate").getLast().json();
+        assertThat(presignCall.path("upload").path("filename").asText()).isEqualTo("p.txt");
+        assertThat(presignCall.path("address").asText()).isEqualTo("127.0.0.1");
     }
 
     @Test
@@ -200,6 +218,48 @@ class UploadHooksTest {
         assertError(server.put("/api/v1/uploads/a.txt", "x".getBytes(StandardCharsets.UTF_8)), 503,
                 "hook_unavailable");
         assertThat(app.calls("preFinish")).isEmpty();
+    }
+
+    /**
+     * An upload token's caller: the hook sees its subject (no key id) and the token's metadata, never the token's
+     * carried {@code allowedTypes}; a hook answer naming that internal key cannot widen the token's types.
+     */
+    @Test
+    void aTokensSubjectIsTheCallerAndTheHookCannotWidenItsTypes(@TempDir Path other) throws Exception {
+        String jwtSecret = "hooks-test-jwt-secret-of-32-bytes-or-more";
+        try (TestServer tokens = TestServer.start(other, "hooks.preCreate", app.url("/create"),
+                "hooks.preFinish", app.url("/finish"), "webhooks.secret", SECRET, "auth.jwt.hmacSecret", jwtSecret)) {
+            Instant now = Instant.now();
+            SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), new JWTClaimsSet.Builder().subject("uma")
+                    .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(600)))
+                    .claim("sluice", Map.of("allowedTypes", List.of("text/plain"), "metadata", Map.of("tenant", "acme")))
+                    .build());
+            jwt.sign(new MACSigner(jwtSecret.getBytes(StandardCharsets.UTF_8)));
+            String token = jwt.serialize();
+            app.preCreate = j -> HookApp.Reply.json("""
+                    {"allow": true, "metadata": {"sluice:allowedTypes": "application/pdf", "checked": "yes"}}""");
+            byte[] pdf = "%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".getBytes(StandardCharsets.US_ASCII);
+            HttpResponse<String> created = tokens.send(HttpRequest.newBuilder(tokens.uri("/files/"))
+                    .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
+                    .header("Upload-Length", String.valueOf(pdf.length))
+                    .header("Upload-Metadata", "filename " + b64("a.pdf"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build());
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+            JsonNode call = app.calls("preCreate").getLast().json();
+            assertThat(call.path("caller").path("keyId").isNull()).as(call.toString()).isTrue();
+            assertThat(call.path("caller").path("subject").asText()).isEqualTo("uma");
+            assertThat(call.path("upload").path("metadata").path("tenant").asText()).isEqualTo("acme");
+            assertThat(call.path("upload").path("metadata").has("sluice:allowedTypes")).isFalse();
+
+            String path = URI.create(created.headers().firstValue("Location").orElseThrow()).getPath();
+            HttpResponse<String> patch = tokens.send(HttpRequest.newBuilder(tokens.uri(path))
+                    .header("Tus-Resumable", "1.0.0").header("Authorization", "Bearer " + token)
+                    .header("Upload-Offset", "0").header("Content-Type", OCTETS)
+                    .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(pdf)).build());
+            assertError(patch, 415, "type_not_allowed");
+            assertThat(app.calls("preFinish")).as("refused before the application is asked again").isEmpty();
+            tokens.assertNothingLeftBehind();
+        }
     }
 
     @Test
@@ -271,6 +331,7 @@ class UploadHooksTest {
         RawResponse created = raw(ietfHead("POST", "/files/", -1, "Upload-Complete: ?0",
                 "Upload-Length: " + data.length), null);
         assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(app.calls("preCreate").getLast().json().path("address").asText()).isEqualTo("127.0.0.1");
         String path = URI.create(created.header("Location")).getPath();
         RawResponse last = raw(ietfHead("PATCH", path, data.length, "Upload-Offset: 0", "Upload-Complete: ?1",
                 "Content-Type: application/partial-upload"), data);
