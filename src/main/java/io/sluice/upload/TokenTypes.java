@@ -1,6 +1,6 @@
 package io.sluice.upload;
 
-import io.sluice.api.ApiException;
+import io.sluice.api.ErrorCode;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -50,9 +50,9 @@ final class TokenTypes {
         }
         List<String> allowed = Arrays.asList(carried.split(","));
         if (!new TypePatterns(allowed).accepts(detectedType)) {
-            throw new ApiException(415, "type_not_allowed", "files of type " + detectedType
+            throw ErrorCode.TYPE_NOT_ALLOWED.error("files of type " + detectedType
                     + " are not accepted with this token", Map.of("detectedType", detectedType,
-                    "allowedTypes", allowed), null);
+                    "allowedTypes", allowed));
         }
     }
 }
