@@ -1,0 +1,290 @@
+package io.sluice.upload;
+
+import org.apache.tika.detect.MagicDetector;
+import org.apache.tika.detect.TextDetector;
+import org.apache.tika.metadata.Metadata;
+import org.apache.tika.mime.MediaType;
+import org.apache.tika.mime.MimeType;
+import org.apache.tika.mime.MimeTypes;
+
+import java.io.ByteArrayInputStream;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Tika's magic table, read once and evaluated in place: the answer {@code MimeTypes.detect(head)} gives, without
+ * its per-call cost.
+ *
+ * <p>Why: {@code MimeTypes.getMimeType(byte[])} (tika-core 3.3.2) evaluates its magics in priority order through
+ * {@code MagicMatch.eval}, which for every clause takes a lock, allocates a stream, a {@code Metadata} and a copy of
+ * the clause's window, and for the regular-expression clauses compiles the pattern and decodes an 8 KiB window to
+ * characters. Bytes that no magic matches (compressed or encrypted payloads, the small-upload benchmark's bodies)
+ * pay that for every clause of the registry: 41 % of the server's CPU per small upload (docs/benchmarks.md). Here
+ * each clause is a record holding the same pattern, mask and offset range, regular expressions compiled once, and
+ * the window is read from the head where it lies.
+ *
+ * <p>The clause tree is package-private in tika-core, so it is read by reflection when the registry loads;
+ * {@link #of} returns empty when its shape is not the one this class knows (another Tika version), and
+ * {@link TypeDetector} then asks Tika as before. The semantics copied (offset windows padded with zeros past the
+ * head, {@code Character.toLowerCase} of the masked byte for case-insensitive strings, {@code lookingAt} over
+ * {@code region(i, i + length)} for regular expressions, same-priority matches kept, the first one returned) are
+ * checked against Tika itself for a head built from every byte clause of the registry by CompiledMagicTest.
+ */
+final class CompiledMagic {
+
+    /** One clause of a magic: a byte match, or a combination of clauses. */
+    sealed interface Clause permits Match, All, AtLeast {
+        boolean eval(byte[] head);
+    }
+
+    /**
+     * A byte pattern (or regular expression) somewhere in {@code [begin, end]}, as Tika's {@link MagicDetector}
+     * with the same fields: {@code pattern} is already masked, {@code length} is the window per offset (8 KiB for
+     * a regular expression).
+     */
+    record Match(byte[] pattern, byte[] mask, int length, int begin, int end, boolean ignoreCase, Pattern regex)
+            implements Clause {
+
+        @Override
+        public boolean eval(byte[] head) {
+            int n = head.length;
+            if (begin > n) {
+                return false; // Tika cannot skip to the window: no match
+            }
+            int windowLength = length + (end - begin);
+            int available = Math.min(n - begin, windowLength);
+            if (regex != null) {
+                Matcher m = regex.matcher(new Window(head, begin, available, windowLength));
+                for (int i = 0; i <= end - begin; i++) {
+                    m.region(i, length + i);
+                    if (m.lookingAt()) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            if (available < length) {
+                return false;
+            }
+            for (int i = 0; i <= end - begin; i++) {
+                boolean match = true;
+                for (int j = 0; match && j < length; j++) {
+                    int at = i + j;
+                    int masked = (at < available ? head[begin + at] : 0) & mask[j];
+                    if (ignoreCase) {
+                        masked = Character.toLowerCase(masked);
+                    }
+                    match = masked == pattern[j];
+                }
+                if (match) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** Tika's {@code AndClause}. */
+    record All(List<Clause> clauses) implements Clause {
+        @Override
+        public boolean eval(byte[] head) {
+            for (Clause c : clauses) {
+                if (!c.eval(head)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** Tika's {@code OrClause} ({@code min} 1) and {@code MinShouldMatchClause}. */
+    record AtLeast(int min, List<Clause> clauses) implements Clause {
+        @Override
+        public boolean eval(byte[] head) {
+            int matched = 0;
+            for (Clause c : clauses) {
+                if (c.eval(head) && ++matched >= min) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** One magic of the registry, in the registry's order. */
+    record Entry(MimeType type, int priority, Clause clause) {
+    }
+
+    private final MimeTypes types;
+    private final List<Entry> magics;
+
+    private CompiledMagic(MimeTypes types, List<Entry> magics) {
+        this.types = types;
+        this.magics = magics;
+    }
+
+    /** The registry's magics compiled, or empty when Tika's internals are not as expected. */
+    static Optional<CompiledMagic> of(MimeTypes types) {
+        try {
+            Reader r = new Reader();
+            List<Entry> entries = new ArrayList<>();
+            for (Object magic : (List<?>) r.field(MimeTypes.class, "magics").get(types)) {
+                Class<?> c = magic.getClass();
+                entries.add(new Entry((MimeType) r.field(c, "type").get(magic),
+                        (int) r.field(c, "priority").get(magic), r.clause(r.field(c, "clause").get(magic))));
+            }
+            return Optional.of(new CompiledMagic(types, List.copyOf(entries)));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The type {@code types.detect(head, new Metadata())} returns for this head (at most
+     * {@code types.getMinLength()} bytes), or null when it takes Tika's own path: an empty head, or a first match
+     * of {@code application/xml} or {@code text/html}, whose root element Tika inspects.
+     */
+    MediaType detect(byte[] head) {
+        if (head.length == 0) {
+            return null;
+        }
+        MimeType first = null;
+        int priority = -1;
+        for (Entry e : magics) {
+            if (priority > 0 && priority > e.priority()) {
+                break;
+            }
+            if (e.clause().eval(head)) {
+                if (first == null) {
+                    first = e.type();
+                }
+                priority = e.priority();
+            }
+        }
+        if (first != null) {
+            String name = first.getName();
+            return name.equals("application/xml") || name.equals("text/html") ? null : first.getType();
+        }
+        try {
+            MediaType text = new TextDetector(types.getMinLength()).detect(new ByteArrayInputStream(head), new Metadata());
+            return types.forName(text.toString()).getType();
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** Every byte-pattern clause (not regular expressions), for the test that builds a head from each. */
+    void forEachByteMatch(Consumer<Match> each) {
+        for (Entry e : magics) {
+            visit(e.clause(), each);
+        }
+    }
+
+    private static void visit(Clause c, Consumer<Match> each) {
+        switch (c) {
+            case Match m -> {
+                if (m.regex() == null) {
+                    each.accept(m);
+                }
+            }
+            case All a -> a.clauses().forEach(x -> visit(x, each));
+            case AtLeast o -> o.clauses().forEach(x -> visit(x, each));
+        }
+    }
+
+    /** Tika's clause objects to records. */
+    private static final class Reader {
+
+        Field field(Class<?> owner, String name) throws NoSuchFieldException {
+            Field f = owner.getDeclaredField(name);
+            f.setAccessible(true);
+            return f;
+        }
+
+        Clause clause(Object c) throws ReflectiveOperationException {
+            Class<?> k = c.getClass();
+            return switch (k.getName()) {
+                case "org.apache.tika.mime.MagicMatch" -> {
+                    Method get = k.getDeclaredMethod("getDetector");
+                    get.setAccessible(true);
+                    yield match((MagicDetector) get.invoke(c));
+                }
+                case "org.apache.tika.mime.AndClause" -> new All(clauses(Arrays.asList((Object[]) field(k, "clauses").get(c))));
+                case "org.apache.tika.mime.OrClause" -> new AtLeast(1, clauses((List<?>) field(k, "clauses").get(c)));
+                case "org.apache.tika.mime.MinShouldMatchClause" ->
+                        new AtLeast((int) field(k, "min").get(c), clauses((List<?>) field(k, "clauses").get(c)));
+                default -> throw new IllegalStateException("unknown Tika clause " + k.getName());
+            };
+        }
+
+        private List<Clause> clauses(List<?> list) throws ReflectiveOperationException {
+            List<Clause> out = new ArrayList<>(list.size());
+            for (Object o : list) {
+                out.add(clause(o));
+            }
+            return List.copyOf(out);
+        }
+
+        private Match match(MagicDetector d) throws ReflectiveOperationException {
+            Class<?> k = MagicDetector.class;
+            byte[] pattern = (byte[]) field(k, "pattern").get(d);
+            byte[] mask = (byte[]) field(k, "mask").get(d);
+            int length = (int) field(k, "length").get(d);
+            int patternLength = (int) field(k, "patternLength").get(d);
+            int begin = (int) field(k, "offsetRangeBegin").get(d);
+            int end = (int) field(k, "offsetRangeEnd").get(d);
+            boolean regex = (boolean) field(k, "isRegex").get(d);
+            boolean ignoreCase = (boolean) field(k, "isStringIgnoreCase").get(d);
+            if (pattern.length != patternLength || mask.length != patternLength || (!regex && length != patternLength)
+                    || begin < 0 || end < begin) {
+                throw new IllegalStateException("unexpected MagicDetector fields");
+            }
+            Pattern compiled = regex
+                    ? Pattern.compile(new String(pattern, StandardCharsets.UTF_8), ignoreCase ? Pattern.CASE_INSENSITIVE : 0)
+                    : null;
+            return new Match(pattern, mask, length, begin, end, ignoreCase, compiled);
+        }
+    }
+
+    /**
+     * The characters Tika's regular-expression clauses see: the window's bytes as ISO-8859-1, zeros past the
+     * head, without decoding a copy per clause.
+     */
+    private record Window(byte[] head, int from, int available, int length) implements CharSequence {
+
+        @Override
+        public int length() {
+            return length;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (index < 0 || index >= length) {
+                throw new IndexOutOfBoundsException(index);
+            }
+            return index < available ? (char) (head[from + index] & 0xff) : '\0';
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            StringBuilder b = new StringBuilder(end - start);
+            for (int i = start; i < end; i++) {
+                b.append(charAt(i));
+            }
+            return b.toString();
+        }
+
+        @Override
+        public String toString() {
+            return subSequence(0, length).toString();
+        }
+    }
+}
