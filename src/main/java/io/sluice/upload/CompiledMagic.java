@@ -174,11 +174,38 @@ final class CompiledMagic {
             return name.equals("application/xml") || name.equals("text/html") ? null : first.getType();
         }
         try {
+            if (certainlyBinary(head, Math.min(head.length, types.getMinLength()))) {
+                return types.forName(MediaType.OCTET_STREAM.toString()).getType();
+            }
             MediaType text = new TextDetector(types.getMinLength()).detect(new ByteArrayInputStream(head), new Metadata());
             return types.forName(text.toString()).getType();
         } catch (Exception e) {
             return null;
         }
+    }
+
+    /**
+     * Whether Tika's {@link TextDetector} answers octet-stream for the first {@code total} bytes, decided before
+     * reading them all. It answers text when {@code TextStatistics.isMostlyAscii()} (more than 90 % of the bytes
+     * below 0x80) or {@code looksLikeUTF8()} (which requires no byte 0xF8-0xFF); both counts only grow, so once a
+     * byte 0xF8-0xFF and a tenth of {@code total} at 0x80 or above have been seen, neither can hold. Opaque bytes
+     * show both within the first few KiB, where the statistics would read all 64.
+     */
+    static boolean certainlyBinary(byte[] head, int total) {
+        int enough = (total + 9) / 10;
+        int high = 0;
+        boolean notUtf8 = false;
+        for (int i = 0; i < total; i++) {
+            int b = head[i] & 0xff;
+            if (b >= 0x80) {
+                high++;
+                notUtf8 |= b >= 0xf8;
+                if (notUtf8 && high >= enough) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Every byte-pattern clause (not regular expressions), for the test that builds a head from each. */

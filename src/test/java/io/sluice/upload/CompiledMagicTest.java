@@ -70,6 +70,17 @@ class CompiledMagicTest {
                 heads.add(b);
             }
         }
+        // Around the text statistics' 10 % boundary, which CompiledMagic.certainlyBinary decides early.
+        for (int high : new int[]{99, 100, 101, 5000}) {
+            for (int top : new int[]{0xf8, 0xc3}) {
+                byte[] b = new byte[1000];
+                Arrays.fill(b, (byte) 'a');
+                for (int i = 0; i < Math.min(high, b.length); i++) {
+                    b[b.length - 1 - i * 7 % b.length] = (byte) (i == 0 ? top : 0x80 + i % 64);
+                }
+                heads.add(b);
+            }
+        }
         List<String> wrong = new ArrayList<>();
         for (byte[] head : heads) {
             compare(head, wrong);
