@@ -48,10 +48,12 @@ final class CompiledMagic {
     /**
      * A byte pattern (or regular expression) somewhere in {@code [begin, end]}, as Tika's {@link MagicDetector}
      * with the same fields: {@code pattern} is already masked, {@code length} is the window per offset (8 KiB for
-     * a regular expression).
+     * a regular expression). {@code first}, for a clause with an offset range: which byte values (index
+     * {@code b & 0xff}) can start a match, so that the scan skips offsets that cannot; null to try every offset.
      */
-    record Match(byte[] pattern, byte[] mask, int length, int begin, int end, boolean ignoreCase, Pattern regex)
-            implements Clause {
+    record Match(byte[] pattern, byte[] mask, int length, int begin, int end, boolean ignoreCase, Pattern regex,
+                 boolean[] first) implements Clause {
+
 
         @Override
         public boolean eval(byte[] head) {
@@ -64,6 +66,9 @@ final class CompiledMagic {
             if (regex != null) {
                 Matcher m = regex.matcher(new Window(head, begin, available, windowLength));
                 for (int i = 0; i <= end - begin; i++) {
+                    if (first != null && !first[i < available ? head[begin + i] & 0xff : 0]) {
+                        continue;
+                    }
                     m.region(i, length + i);
                     if (m.lookingAt()) {
                         return true;
@@ -75,20 +80,29 @@ final class CompiledMagic {
                 return false;
             }
             for (int i = 0; i <= end - begin; i++) {
-                boolean match = true;
-                for (int j = 0; match && j < length; j++) {
-                    int at = i + j;
-                    int masked = (at < available ? head[begin + at] : 0) & mask[j];
-                    if (ignoreCase) {
-                        masked = Character.toLowerCase(masked);
-                    }
-                    match = masked == pattern[j];
+                if (first != null && !first[i < available ? head[begin + i] & 0xff : 0]) {
+                    continue;
                 }
-                if (match) {
+                if (matchesAt(head, i, available)) {
                     return true;
                 }
             }
             return false;
+        }
+
+        /** Tika's comparison at one offset of the window, bytes past the head read as zero. */
+        private boolean matchesAt(byte[] head, int i, int available) {
+            for (int j = 0; j < length; j++) {
+                int at = i + j;
+                int masked = (at < available ? head[begin + at] : 0) & mask[j];
+                if (ignoreCase) {
+                    masked = Character.toLowerCase(masked);
+                }
+                if (masked != pattern[j]) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 
@@ -274,10 +288,109 @@ final class CompiledMagic {
                     || begin < 0 || end < begin) {
                 throw new IllegalStateException("unexpected MagicDetector fields");
             }
-            Pattern compiled = regex
-                    ? Pattern.compile(new String(pattern, StandardCharsets.UTF_8), ignoreCase ? Pattern.CASE_INSENSITIVE : 0)
-                    : null;
-            return new Match(pattern, mask, length, begin, end, ignoreCase, compiled);
+            String source = new String(pattern, StandardCharsets.UTF_8);
+            Pattern compiled = regex ? Pattern.compile(source, ignoreCase ? Pattern.CASE_INSENSITIVE : 0) : null;
+            boolean[] first = null;
+            if (end > begin) {
+                first = regex ? (ignoreCase ? null : FirstChars.of(source)) : firstBytes(pattern[0], mask[0], ignoreCase);
+            }
+            return new Match(pattern, mask, length, begin, end, ignoreCase, compiled, first);
+        }
+
+        /** The byte values for which Tika's comparison of the first pattern byte succeeds, by that same expression. */
+        private static boolean[] firstBytes(byte pattern, byte mask, boolean ignoreCase) {
+            boolean[] ok = new boolean[256];
+            for (int b = 0; b < 256; b++) {
+                int masked = (byte) b & mask;
+                if (ignoreCase) {
+                    masked = Character.toLowerCase(masked);
+                }
+                ok[b] = masked == pattern;
+            }
+            return ok;
+        }
+    }
+
+    /**
+     * The characters a regular expression's match must start with, when its source makes that plain: a first
+     * atom that is a literal character or a bracket class of literal characters, which no quantifier can skip
+     * ({@code ?}, {@code *}, <code>{</code>) and no alternation can bypass (no {@code |} anywhere). Anything else
+     * (groups, flags, escapes other than \r \n \t, negated classes): null, every offset is tried.
+     */
+    static final class FirstChars {
+
+        private FirstChars() {
+        }
+
+        static boolean[] of(String regex) {
+            if (regex.isEmpty() || regex.indexOf('|') >= 0) {
+                return null;
+            }
+            boolean[] set = new boolean[256];
+            int next;
+            char c = regex.charAt(0);
+            if (c == '[') {
+                int i = 1;
+                if (i < regex.length() && regex.charAt(i) == '^') {
+                    return null;
+                }
+                boolean any = false;
+                while (i < regex.length() && regex.charAt(i) != ']') {
+                    int lit = literal(regex, i);
+                    if (lit < 0) {
+                        return null;
+                    }
+                    i += regex.charAt(i) == '\\' ? 2 : 1;
+                    if (i + 1 < regex.length() && regex.charAt(i) == '-' && regex.charAt(i + 1) != ']') {
+                        int to = literal(regex, i + 1);
+                        if (to < lit) {
+                            return null;
+                        }
+                        i += regex.charAt(i + 1) == '\\' ? 3 : 2;
+                        for (int x = lit; x <= to; x++) {
+                            set[x] = true;
+                        }
+                    } else {
+                        set[lit] = true;
+                    }
+                    any = true;
+                }
+                if (i >= regex.length() || !any) {
+                    return null;
+                }
+                next = i + 1;
+            } else {
+                int lit = literal(regex, 0);
+                if (lit < 0) {
+                    return null;
+                }
+                set[lit] = true;
+                next = c == '\\' ? 2 : 1;
+            }
+            if (next < regex.length() && "?*{".indexOf(regex.charAt(next)) >= 0) {
+                return null;
+            }
+            return set;
+        }
+
+        /** The character at {@code i} when it stands for itself (or is \r, \n, \t), below 256; else -1. */
+        private static int literal(String regex, int i) {
+            char c = regex.charAt(i);
+            if (c == '\\') {
+                if (i + 1 >= regex.length()) {
+                    return -1;
+                }
+                return switch (regex.charAt(i + 1)) {
+                    case 'r' -> '\r';
+                    case 'n' -> '\n';
+                    case 't' -> '\t';
+                    default -> -1;
+                };
+            }
+            if (c >= 256 || ".$^()[]{}|?*+&-".indexOf(c) >= 0) {
+                return -1;
+            }
+            return c;
         }
     }
 

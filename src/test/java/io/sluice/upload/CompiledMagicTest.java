@@ -60,6 +60,7 @@ class CompiledMagicTest {
                 ascii("sku,name,stock\nA-1,Widget,3\n"), ascii("#!/bin/sh\necho hi\n"), ascii("<?php echo 1; ?>"),
                 ascii("<!DOCTYPE html><html><head><title>t</title></head><body></body></html>"),
                 ascii("<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), ascii("%!PS-Adobe-3.0\n"),
+                ascii("%!PS-Adobe-3.0\n%%Creator: x\n%AI5_FileFormat 3\n"), ascii("%PDF-1.4\r%AI5_FileFormat 2\r"),
                 ascii("{\"a\": 1}"), ascii("From: a@example.com\r\nSubject: hi\r\n\r\nbody"), ascii("BEGIN:VCARD\r\n"),
                 "plain words ünïcödé\n".getBytes(StandardCharsets.UTF_8), new byte[]{0}, new byte[]{'P', 'K'}));
         SplittableRandom random = new SplittableRandom(15);
@@ -86,6 +87,22 @@ class CompiledMagicTest {
             compare(head, wrong);
         }
         assertThat(wrong).as("heads where CompiledMagic and Tika differ").isEmpty();
+    }
+
+    @Test
+    void firstCharactersAreReadOnlyFromPlainStarts() {
+        boolean[] ai = CompiledMagic.FirstChars.of("[\r\n]%AI5_FileFormat [1-4][\r\n]");
+        assertThat(ai).isNotNull();
+        for (int c = 0; c < 256; c++) {
+            assertThat(ai[c]).as("char %d", c).isEqualTo(c == '\r' || c == '\n');
+        }
+        assertThat(CompiledMagic.FirstChars.of("BEGIN:VCARD")[0x42]).isTrue();
+        assertThat(CompiledMagic.FirstChars.of("(?s)^\\s*graph")).isNull();
+        assertThat(CompiledMagic.FirstChars.of("a|b")).isNull();
+        assertThat(CompiledMagic.FirstChars.of("x?y")).isNull();
+        assertThat(CompiledMagic.FirstChars.of("[a-c]*d")).isNull();
+        assertThat(CompiledMagic.FirstChars.of("[^a]b")).isNull();
+        assertThat(CompiledMagic.FirstChars.of("\\s+x")).isNull();
     }
 
     /** Adds a description to {@code wrong} when the answers differ; 1 when CompiledMagic answered, 0 when it deferred. */
