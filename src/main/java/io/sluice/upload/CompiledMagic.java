@@ -5,6 +5,7 @@ import org.apache.tika.detect.TextDetector;
 import org.apache.tika.metadata.Metadata;
 import org.apache.tika.mime.MediaType;
 import org.apache.tika.mime.MimeType;
+import org.apache.tika.mime.MimeTypeException;
 import org.apache.tika.mime.MimeTypes;
 
 import java.io.ByteArrayInputStream;
@@ -139,10 +140,13 @@ final class CompiledMagic {
 
     private final MimeTypes types;
     private final List<Entry> magics;
+    /** {@code types.forName("application/octet-stream")}, looked up once: forName is synchronized and parses. */
+    private final MediaType octets;
 
-    private CompiledMagic(MimeTypes types, List<Entry> magics) {
+    private CompiledMagic(MimeTypes types, List<Entry> magics) throws MimeTypeException {
         this.types = types;
         this.magics = magics;
+        this.octets = types.forName(MediaType.OCTET_STREAM.toString()).getType();
     }
 
     /** The registry's magics compiled, or empty when Tika's internals are not as expected. */
@@ -156,7 +160,7 @@ final class CompiledMagic {
                         (int) r.field(c, "priority").get(magic), r.clause(r.field(c, "clause").get(magic))));
             }
             return Optional.of(new CompiledMagic(types, List.copyOf(entries)));
-        } catch (ReflectiveOperationException | RuntimeException e) {
+        } catch (ReflectiveOperationException | MimeTypeException | RuntimeException e) {
             return Optional.empty();
         }
     }
@@ -189,7 +193,7 @@ final class CompiledMagic {
         }
         try {
             if (certainlyBinary(head, Math.min(head.length, types.getMinLength()))) {
-                return types.forName(MediaType.OCTET_STREAM.toString()).getType();
+                return octets;
             }
             MediaType text = new TextDetector(types.getMinLength()).detect(new ByteArrayInputStream(head), new Metadata());
             return types.forName(text.toString()).getType();
