@@ -1,5 +1,7 @@
 package io.sluice.auth;
 
+import java.util.List;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -42,6 +44,11 @@ public final class Redaction {
         if (text == null || !mayHoldCredential(text)) {
             return text;
         }
+        return applyAll(text);
+    }
+
+    /** Every expression, without the pre-check (its test checks the pre-check against this). */
+    static String applyAll(String text) {
         String out = API_KEY.matcher(text).replaceAll(MASK);
         out = JWT.matcher(out).replaceAll(MASK);
         out = HEADER.matcher(out).replaceAll("$1$2" + MASK);
@@ -49,9 +56,27 @@ public final class Redaction {
         return PARAMETER.matcher(out).replaceAll("$1=" + MASK);
     }
 
-    /** A cheap pre-check: most log lines (and request paths) have none of these, and skip the regular expressions. */
-    private static boolean mayHoldCredential(String text) {
-        return text.indexOf('=') >= 0 || text.indexOf(':') >= 0 || text.contains(KeySecret.PREFIX) || text.contains("eyJ")
-                || text.contains("earer ") || text.contains("asic ");
+    /**
+     * A cheap pre-check that every text one of the expressions above would change passes: a parameter name with
+     * its {@code =} ({@code access_token=} contains {@code token=}, {@code x-amz-signature=} {@code signature=}),
+     * a header name, a scheme, the API-key prefix or a JWT's {@code eyJ}, names in any case. Most log lines (every
+     * access-log line without a credential: {@code in=... client=host:port}) have none and skip the regular
+     * expressions; a bare {@code =} or {@code :}, the old pre-check, sent every access-log line through all five.
+     */
+    static boolean mayHoldCredential(String text) {
+        if (text.contains(KeySecret.PREFIX) || text.contains("eyJ")) {
+            return true;
+        }
+        String lower = text.toLowerCase(Locale.ROOT);
+        for (String needle : NEEDLES) {
+            if (lower.contains(needle)) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    /** Lower-case fragments every case-insensitive match of PARAMETER, SCHEME or HEADER contains. */
+    private static final List<String> NEEDLES = List.of("token=", "key=", "signature=", "credential=", "bearer",
+            "basic", "authorization", "cookie");
 }
