@@ -153,9 +153,12 @@ public final class PresignService {
                     + expires + "&signature=" + sign("PUT", id, r.size(), contentType, expires));
             answer = new Presigned(id, url, "PUT", Map.of("Content-Type", contentType), expiresAt);
         }
+        // As a PUT's: the token's claim (the request itself has no metadata), the hook's keys merged over it.
+        Map<String, String> metadata = hook.metadata(caller.metadata(Map.of()));
         repository.insert(new PresignedUpload(id, hook.filename(filename), r.size(), contentType,
                 hook.pipeline(pipeline), storage,
-                PresignedUpload.State.PENDING, client, null, null, null, expiresAt, now, null, caller.owner()));
+                PresignedUpload.State.PENDING, client, null, null, null, expiresAt, now, null, caller.owner(),
+                metadata));
         return answer;
     }
 
@@ -240,10 +243,11 @@ public final class PresignService {
             }
             sink.finish();
             requireConforms(sink.contentType(), row);
-            HookCalls.preFinish(uploads.hooks(), List.of(sink), Map.of(), row.pipeline(), row.owner(), client);
+            HookCalls.preFinish(uploads.hooks(), List.of(sink), row.metadata(), row.pipeline(), row.owner(),
+                    client);
             sink.writer().commit();
             Upload u = new Upload(row.id(), row.filename(), row.size(), sink.sha256Hex(), sink.contentType(),
-                    now().truncatedTo(ChronoUnit.MILLIS), row.id(), client, Map.of(), row.owner());
+                    now().truncatedTo(ChronoUnit.MILLIS), row.id(), client, row.metadata(), row.owner());
             return record(row, u, owner);
         } finally {
             repository.unlock(row.id(), owner);
@@ -318,7 +322,7 @@ public final class PresignService {
                 String detected = uploads.types().detect(head(id, size), row.filename());
                 requireConforms(detected, row);
                 u = new Upload(id, row.filename(), size, sha256(id, size), detected,
-                        now().truncatedTo(ChronoUnit.MILLIS), id, row.client(), Map.of(), row.owner());
+                        now().truncatedTo(ChronoUnit.MILLIS), id, row.client(), row.metadata(), row.owner());
             } catch (ApiException e) {
                 deleteBlobQuietly(id);
                 throw e;

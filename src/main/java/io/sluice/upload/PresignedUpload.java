@@ -2,6 +2,7 @@ package io.sluice.upload;
 
 import java.time.Instant;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A presigned direct upload: what the client declared when it asked for a URL, and how far it got.
@@ -15,11 +16,17 @@ import java.util.Locale;
  * @param lockUntil   when that lock runs out (a crashed holder's lock is taken over after it), or null
  * @param completedAt null until the upload is recorded
  * @param owner       the API key that asked for the URL, or null (open mode); the upload is recorded as its
+ * @param metadata    what the upload is recorded with: the token's {@code sluice.metadata} claim with the preCreate
+ *                    hook's metadata merged over it (empty for a row made before the column existed)
  */
 public record PresignedUpload(String id, String filename, long size, String contentType, String pipeline,
                               Storage storage, State state, String client, String jobId, String lockOwner,
                               Instant lockUntil, Instant expiresAt, Instant createdAt, Instant completedAt,
-                              String owner) {
+                              String owner, Map<String, String> metadata) {
+
+    public PresignedUpload {
+        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+    }
 
     /** Where the bytes go. */
     public enum Storage {

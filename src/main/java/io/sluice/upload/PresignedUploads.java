@@ -1,7 +1,11 @@
 package io.sluice.upload;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.sluice.api.Json;
 import io.sluice.db.Database;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -10,6 +14,7 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -20,7 +25,10 @@ import java.util.Optional;
 final class PresignedUploads {
 
     private static final String COLUMNS = "id, filename, size, content_type, pipeline, storage, state, client, "
-            + "job_id, lock_owner, lock_until, expires_at, created_at, completed_at, owner";
+            + "job_id, lock_owner, lock_until, expires_at, created_at, completed_at, owner, metadata";
+
+    private static final TypeReference<Map<String, String>> MAP = new TypeReference<>() {
+    };
 
     private final Database db;
 
@@ -31,7 +39,7 @@ final class PresignedUploads {
     void insert(PresignedUpload p) throws SQLException {
         db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO presigned_uploads (" + COLUMNS
-                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 ps.setString(1, p.id());
                 ps.setString(2, p.filename());
                 ps.setLong(3, p.size());
@@ -47,6 +55,8 @@ final class PresignedUploads {
                 ps.setLong(13, p.createdAt().toEpochMilli());
                 ps.setObject(14, millis(p.completedAt()), Types.BIGINT);
                 ps.setString(15, p.owner());
+                ps.setString(16, p.metadata().isEmpty() ? null
+                        : new String(Json.bytes(p.metadata()), StandardCharsets.UTF_8));
                 return ps.executeUpdate();
             }
         });
@@ -146,10 +156,20 @@ final class PresignedUploads {
                             rs.getString("job_id"), rs.getString("lock_owner"), instant(rs, "lock_until"),
                             Instant.ofEpochMilli(rs.getLong("expires_at")),
                             Instant.ofEpochMilli(rs.getLong("created_at")), instant(rs, "completed_at"),
-                            rs.getString("owner")));
+                            rs.getString("owner"), metadata(rs)));
                 }
             }
             return out;
+        }
+    }
+
+    /** The row's metadata; null (a row made before the column existed) is none. */
+    private static Map<String, String> metadata(ResultSet rs) throws SQLException {
+        String json = rs.getString("metadata");
+        try {
+            return json == null ? Map.of() : Json.mapper().readValue(json, MAP);
+        } catch (JsonProcessingException e) {
+            throw new SQLException("corrupt metadata for presigned upload " + rs.getString("id"), e);
         }
     }
 

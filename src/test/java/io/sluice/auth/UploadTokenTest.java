@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.InputStream;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -190,6 +191,29 @@ class UploadTokenTest {
                 + Json.parse(put.body()).at("/uploads/0/job/id").asText(), token).body());
         assertThat(putJob.path("pipeline").asText()).isEqualTo("forced");
         assertThat(Json.parse(put.body()).at("/uploads/0/metadata/tenant").asText()).isEqualTo("acme");
+    }
+
+    @Test
+    void presignedUploadsCarryTheTokensMetadata() throws Exception {
+        String token = hs256(claims("erin", Map.of("metadata", Map.of("team", "a"))));
+        HttpResponse<String> presigned = http.send("POST", "/api/v1/uploads/presign", token,
+                "{\"filename\":\"t.txt\",\"size\":5,\"contentType\":\"text/plain\"}".getBytes(),
+                "Content-Type", "application/json");
+        assertThat(presigned.statusCode()).as(presigned.body()).isEqualTo(201);
+        JsonNode p = Json.parse(presigned.body());
+        String id = p.path("uploadId").asText();
+        URI url = URI.create(p.path("url").asText());
+        // The signed URL is its own credential: no token on the PUT.
+        HttpResponse<String> put = http.send("PUT", url.getRawPath() + "?" + url.getRawQuery(), null,
+                "hello".getBytes(), "Content-Type", p.path("headers").path("Content-Type").asText());
+        assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+
+        // Read with the token: the upload is its subject's.
+        HttpResponse<String> read = http.get("/api/v1/uploads/" + id, token);
+        assertThat(read.statusCode()).as(read.body()).isEqualTo(200);
+        JsonNode u = Json.parse(read.body());
+        assertThat(u.path("metadata").path("team").asText()).as(u.toString()).isEqualTo("a");
+        assertThat(Json.parse(put.body()).path("metadata").path("team").asText()).as(put.body()).isEqualTo("a");
     }
 
     @Test

@@ -23,7 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * preFinish on a presigned upload to S3 (s3proxy): the bytes go straight to the bucket, and {@code complete} is the
  * upload's last request. A refusal answers it and deletes the object; a failed call keeps the object so that
- * {@code complete} can be asked again.
+ * {@code complete} can be asked again. The preCreate hook's metadata, decided when the URL was asked for, is on the
+ * upload {@code complete} records.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class PresignCompleteHookTest {
@@ -52,8 +53,10 @@ class PresignCompleteHookTest {
         S3Server s3 = S3Server.get();
         String bucket = s3.newBucket();
         app = new HookApp();
-        server = TestServer.start(dir, s3.serverSettings(bucket, "hooks.preFinish", app.url("/finish"),
-                "webhooks.secret", SECRET));
+        server = TestServer.start(dir, s3.serverSettings(bucket, "hooks.preCreate", app.url("/create"),
+                "hooks.preFinish", app.url("/finish"), "webhooks.secret", SECRET));
+        // The preCreate answer's metadata is kept on the presigned row until complete records the upload.
+        app.preCreate = j -> HookApp.Reply.json("{\"allow\": true, \"metadata\": {\"scan\": \"v1\"}}");
 
         app.preFinish = j -> HookApp.Reply.refuse(403, "quarantined");
         String refused = presignAndPut("refused.txt", "refused bytes\n");
@@ -78,6 +81,10 @@ class PresignCompleteHookTest {
         JsonNode told = app.calls("preFinish").getLast().json().path("upload");
         assertThat(told.path("id").asText()).isEqualTo(later);
         assertThat(told.path("filename").asText()).isEqualTo("later.txt");
+        assertThat(told.path("metadata").path("scan").asText()).as(told.toString()).isEqualTo("v1");
+        assertThat(Json.parse(done.body()).path("metadata").path("scan").asText()).as(done.body()).isEqualTo("v1");
+        JsonNode recorded = Json.parse(server.get("/api/v1/uploads/" + later).body());
+        assertThat(recorded.path("metadata").path("scan").asText()).as(recorded.toString()).isEqualTo("v1");
     }
 
     /** Presigns {@code filename} and PUTs {@code text} to the bucket with the returned method, URL and headers. */

@@ -179,6 +179,28 @@ class UploadHooksTest {
     }
 
     @Test
+    void preCreateMetadataIsRecordedOnAPresignedUpload() throws Exception {
+        app.preCreate = j -> HookApp.Reply.json("""
+                {"allow": true, "metadata": {"tenant": "acme", "project": "from-app"}}""");
+        HttpResponse<String> presigned = presign("p.txt", 4);
+        assertThat(presigned.statusCode()).as(presigned.body()).isEqualTo(201);
+        JsonNode p = Json.parse(presigned.body());
+        assertThat(app.calls("preCreate").getLast().json().path("upload").path("metadata").isEmpty())
+                .as("a presign request carries no metadata of its own").isTrue();
+        HttpRequest.Builder put = HttpRequest.newBuilder(URI.create(p.path("url").asText()))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray("ppp\n".getBytes(StandardCharsets.US_ASCII)));
+        p.path("headers").properties().forEach(e -> put.header(e.getKey(), e.getValue().asText()));
+        HttpResponse<String> stored = server.send(put.build());
+        assertThat(stored.statusCode()).as(stored.body()).isEqualTo(201);
+
+        JsonNode finish = app.calls("preFinish").getLast().json().path("upload");
+        assertThat(finish.path("metadata").path("tenant").asText()).as(finish.toString()).isEqualTo("acme");
+        JsonNode u = Json.parse(server.get("/api/v1/uploads/" + p.path("uploadId").asText()).body());
+        assertThat(u.path("metadata").path("tenant").asText()).as(u.toString()).isEqualTo("acme");
+        assertThat(u.path("metadata").path("project").asText()).isEqualTo("from-app");
+    }
+
+    @Test
     void preCreateRefusalReachesTheClientAndNothingIsStored() throws Exception {
         app.preCreate = j -> HookApp.Reply.refuse(403, "no .exe files, please");
         long before = uploadCount();
