@@ -21,8 +21,9 @@ import java.util.concurrent.TimeoutException;
  * reset" and never learns the status that told it what to do. Reading on for a moment lets the answer arrive first.
  *
  * <p>Bounded both ways so that it cannot be turned into work: at most {@link #MAX_TIME} in total and
- * {@link #MAX_BYTES} bytes, and no more than {@link #MAX_IDLE} between two reads; a client that sends more than that, or stalls, is closed on as before. Runs on the
- * request's own (virtual) thread, after the answer was written, so it holds no admission slot.
+ * {@link #MAX_BYTES} bytes, and no more than {@link #MAX_IDLE} between two reads; a client that sends more than
+ * that, or stalls, is closed on as before. Runs on the request's own (virtual) thread, after the answer was written,
+ * so it holds no admission slot.
  */
 final class LingeringClose {
 
