@@ -112,7 +112,7 @@ class LauncherTest {
                 .doesNotContain("-XX:AOTCache=" + root.resolve("target/sluice.aot"));
         // Peak memory of a busy server (issue 14): a small initial heap, G1 keeping less garbage, freed native
         // memory (the compiler's) returned to the OS.
-        assertThat(cmd).contains("-Xms16m", "-XX:GCTimeRatio=4", "-XX:TrimNativeHeapInterval=5000");
+        assertThat(cmd).contains("-Xms64m", "-XX:GCTimeRatio=4", "-XX:TrimNativeHeapInterval=5000");
         assertThat(cmd.subList(cmd.size() - 3, cmd.size()))
                 .containsExactly("-jar", root.resolve("target/sluice.jar").toString(), "version");
     }
@@ -137,9 +137,9 @@ class LauncherTest {
         cmd = run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS",
                 "-Xms256m -XX:GCTimeRatio=12 -XX:TrimNativeHeapInterval=0"), "version").lines();
         assertThat(cmd).contains("-Xms256m", "-XX:GCTimeRatio=12", "-XX:TrimNativeHeapInterval=0", "-XX:+UseG1GC")
-                .doesNotContain("-Xms16m", "-XX:GCTimeRatio=4", "-XX:TrimNativeHeapInterval=5000");
+                .doesNotContain("-Xms64m", "-XX:GCTimeRatio=4", "-XX:TrimNativeHeapInterval=5000");
         cmd = run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", "-XX:+UseSerialGC"), "version").lines();
-        assertThat(cmd).contains("-Xms16m").doesNotContain("-XX:GCTimeRatio=4");
+        assertThat(cmd).contains("-Xms64m").doesNotContain("-XX:GCTimeRatio=4");
 
         // A heap given as a share of memory replaces the -Xmx default too (-Xmx would win over it); the collector stays.
         cmd = run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", "-XX:MaxRAMPercentage=70"), "version").lines();
@@ -154,7 +154,7 @@ class LauncherTest {
         assertThat(defaults.exit()).as(defaults.toString()).isZero();
         assertThat(defaults.out()).containsPattern("bool UseG1GC += true")
                 .containsPattern("uintx G1PeriodicGCInterval += 5000 ").contains("sluice ")
-                .containsPattern("size_t InitialHeapSize += " + (16L << 20) + " ")
+                .containsPattern("size_t InitialHeapSize += " + (64L << 20) + " ")
                 .containsPattern("uint GCTimeRatio += 4 ")
                 .containsPattern("uint TrimNativeHeapInterval += 5000 ");
         long heap = Long.parseLong(defaults.out().lines().filter(l -> l.contains(" MaxHeapSize "))
