@@ -140,6 +140,14 @@ class LauncherTest {
                 .doesNotContain("-Xms64m", "-XX:GCTimeRatio=4", "-XX:TrimNativeHeapInterval=5000");
         cmd = run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", "-XX:+UseSerialGC"), "version").lines();
         assertThat(cmd).contains("-Xms64m").doesNotContain("-XX:GCTimeRatio=4");
+        // A heap limit below the initial heap (or one the launcher cannot read) leaves the initial heap to the JVM,
+        // which would refuse to start with -Xms above -Xmx.
+        for (String limit : List.of("-Xmx32m", "-XX:MaxHeapSize=50000000", "-XX:MaxRAMPercentage=5")) {
+            assertThat(run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", limit), "version").lines())
+                    .as(limit).contains(limit).noneMatch(a -> a.startsWith("-Xms"));
+        }
+        assertThat(run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", "-Xmx1g"), "version").lines())
+                .contains("-Xms64m", "-Xmx1g");
 
         // A heap given as a share of memory replaces the -Xmx default too (-Xmx would win over it); the collector stays.
         cmd = run(root, Map.of("SLUICE_DRY_RUN", "1", "JAVA_OPTS", "-XX:MaxRAMPercentage=70"), "version").lines();
@@ -160,6 +168,9 @@ class LauncherTest {
         long heap = Long.parseLong(defaults.out().lines().filter(l -> l.contains(" MaxHeapSize "))
                 .findFirst().orElseThrow().trim().split("\\s+")[3]);
         assertThat(heap).isBetween(64L << 20, 512L << 20);
+
+        Run smallHeap = run(root, Map.of("SLUICE_AOT", "0", "JAVA_OPTS", "-Xmx32m"), "version");
+        assertThat(smallHeap.exit()).as(smallHeap.toString()).isZero();
 
         // Two collectors would make the JVM refuse to start: JAVA_OPTS's choice must replace the default.
         Run serial = run(root, Map.of("SLUICE_AOT", "0", "JAVA_OPTS", "-XX:+UseSerialGC -Xmx96m -XX:+PrintFlagsFinal"),
