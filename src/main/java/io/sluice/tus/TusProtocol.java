@@ -112,8 +112,8 @@ final class TusProtocol implements ResumableProtocol {
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, concat instanceof Concat.Partial,
                 ex.client(), ex.principal().owner(), http.maxSize(ex), Request.getRemoteAddr(ex.request()));
         Checksum checksum = ResumableHttp.checksum(ex);
-        if (hasBody && checksum == null && length > 0 && ex.request().getLength() == length && !spec.partial()) {
-            created(ex, http.createWhole(ex, spec, body(ex, Long.MAX_VALUE)), true);
+        if (hasBody && length > 0 && ex.request().getLength() == length && !spec.partial()) {
+            created(ex, http.createWhole(ex, spec, checksum, body(ex, Long.MAX_VALUE)), true);
             return;
         }
         ResumableRequest.FirstAppend first = !hasBody ? null : new ResumableRequest.FirstAppend(
