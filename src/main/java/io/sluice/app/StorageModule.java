@@ -7,6 +7,7 @@ import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.DiskLedger;
 import io.sluice.storage.s3.S3BlobStore;
+import io.sluice.upload.IdGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,9 +42,13 @@ public record StorageModule(DiskLedger disk, Storage storage) implements Module 
 
     /**
      * Whether an upload row owns blob {@code key} (uploads are stored under their id): a committed blob without one
-     * was never acknowledged (a crash between its commit and its record) and is swept.
+     * was never acknowledged (a crash between its commit and its record) and is swept. Keys that are not a bare id
+     * (job outputs, {@code out-<id>}) are not uploads' and always count as recorded.
      */
     private static boolean uploadRecorded(Database db, String key) throws IOException {
+        if (!IdGenerator.looksLikeId(key)) {
+            return true;
+        }
         try {
             return db.read(c -> {
                 try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM uploads WHERE id = ?")) {

@@ -147,10 +147,9 @@ final class ResumableHttp {
      * Creates an upload whose whole body is in the creation request, as one direct upload: admission reserves its
      * length.
      */
-    Outcome createWhole(Exchange ex, NewUpload spec, Checksum checksum, Body body) throws Exception {
+    Outcome createWhole(Exchange ex, NewUpload spec, Body body) throws Exception {
         try (Ticket ticket = admit(ex, spec.length())) {
-            return service.createComplete(spec, checksum, body, ticket.buffer(), ticket.secondBuffer(),
-                    ticket.disk());
+            return service.createComplete(spec, body, ticket.buffer(), ticket.secondBuffer(), ticket.disk());
         }
     }
 

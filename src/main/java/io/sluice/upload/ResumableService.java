@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.sluice.db.Database;
 import io.sluice.storage.ComposedStore;
 import io.sluice.storage.DiskLedger;
-import io.sluice.upload.ResumableFailure.ChecksumMismatch;
 import io.sluice.upload.ResumableFailure.EmptyFile;
 import io.sluice.upload.ResumableFailure.LengthMismatch;
 import org.slf4j.Logger;
@@ -12,7 +11,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -209,22 +207,14 @@ public final class ResumableService {
      * name and that directory's fsync, then one transaction (upload record, completed resumable row, job); the
      * crash points between them are {@link FinishStep#WRITTEN}, {@link FinishStep#PROMOTED} (linked, the
      * transaction not committed) and {@link FinishStep#COMMITTED}.
-     *
-     * @param checksum the body's expected digest ({@code Upload-Checksum}), or null; a mismatch keeps nothing
      */
-    public Outcome createComplete(NewUpload asked, Checksum checksum, Body body, ByteBuffer buffer, ByteBuffer second,
+    public Outcome createComplete(NewUpload asked, Body body, ByteBuffer buffer, ByteBuffer second,
                                   DiskLedger.Reservation disk) throws IOException, SQLException {
         NewUpload spec = accept(asked);
         Instant now = core.now();
-        MessageDigest digest = checksum == null ? null : Digests.of(checksum.algorithm());
         List<Stored> done;
         try (FileSink sink = core.uploads.open(spec.filename(), buffer, second, spec.maxSize(), disk)) {
-            long got = body.read(spec.length(), bytes -> {
-                if (digest != null) {
-                    digest.update(bytes.duplicate());
-                }
-                sink.write(bytes);
-            });
+            long got = body.read(spec.length(), sink::write);
             if (got != spec.length()) {
                 throw new ResumableException(new LengthMismatch(got, spec.length()));
             }
@@ -232,9 +222,6 @@ public final class ResumableService {
             // the finished sink detected.
             sink.finish();
             TokenTypes.check(spec.metadata(), sink.contentType());
-            if (digest != null && !MessageDigest.isEqual(digest.digest(), checksum.expected())) {
-                throw new ResumableException(new ChecksumMismatch(checksum.algorithm(), 0));
-            }
             core.reached(FinishStep.WRITTEN, spec.filename());
             done = core.uploads.commit(List.of(sink), TokenTypes.strip(spec.metadata()), spec.client(), spec.owner(),
                     ResumableCore.pipeline(spec.metadata()), (tx, list) -> {

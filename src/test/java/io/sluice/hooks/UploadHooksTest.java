@@ -361,7 +361,6 @@ class UploadHooksTest {
         JsonNode told = app.calls("preFinish").getFirst().json().path("upload");
         assertThat(told.path("size").asLong()).isEqualTo(data.length);
         assertThat(told.path("sha256").asText()).isEqualTo(sha256(data));
-        assertThat(told.path("pipeline").asText()).isEqualTo("first");
         assertThat(uploadCount()).isEqualTo(before);
         assertThat(resumableFiles()).isZero();
         assertThat(server.blobFiles()).as("the bytes are deleted").isEqualTo(blobs);

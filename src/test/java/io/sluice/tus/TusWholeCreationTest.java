@@ -25,11 +25,11 @@ import static io.sluice.tus.Tus.slice;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A tus creation whose body is the whole upload takes one staged commit (ResumableService.createComplete): with or
- * without {@code Upload-Checksum}, it is stored exactly as an upload made of a creation and a PATCH would be, and
+ * A tus creation whose body is the whole upload is stored complete at once (without {@code Upload-Checksum} by one
+ * staged commit, ResumableService.createComplete; with one as a resumable upload finished by its first append), and
  * every way it can fail (a wrong checksum, a refused type, a client that goes away mid-body) leaves nothing: no
  * staged file, no commit marker, no resumable file, no blob, no row. A creation with only a first part of the body
- * is a resumable upload at that offset, as before.
+ * is a resumable upload at that offset, which a PATCH finishes.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TusWholeCreationTest {
