@@ -51,9 +51,9 @@ public enum FinishStep {
         }
 
         /** {@code Runtime.halt} runs no shutdown hook and flushes nothing, like {@code kill -9}. */
-        void reached(FinishStep step, String filename) {
+        void reached(FinishStep step, String id, String filename) {
             if (step == haltAt && (haltFilename == null || haltFilename.equals(filename))) {
-                System.out.println("halting at " + step + " of upload " + filename);
+                System.out.println("halting at " + step + " of upload " + id);
                 System.out.flush();
                 Runtime.getRuntime().halt(137);
             }

@@ -222,13 +222,13 @@ public final class ResumableService {
             // the finished sink detected.
             sink.finish();
             TokenTypes.check(spec.metadata(), sink.contentType());
-            core.reached(FinishStep.WRITTEN, spec.filename());
+            core.reached(FinishStep.WRITTEN, sink.id(), spec.filename());
             done = core.uploads.commit(List.of(sink), TokenTypes.strip(spec.metadata()), spec.client(), spec.owner(),
                     ResumableCore.pipeline(spec.metadata()), (tx, list) -> {
                         core.repository.insert(tx, completed(list.getFirst(), spec, now));
-                        core.reached(FinishStep.PROMOTED, spec.filename());
+                        core.reached(FinishStep.PROMOTED, list.getFirst().id(), spec.filename());
                     });
-            core.reached(FinishStep.COMMITTED, spec.filename());
+            core.reached(FinishStep.COMMITTED, sink.id(), spec.filename());
         }
         Upload u = done.getFirst().upload();
         core.appends.increment();

@@ -190,8 +190,8 @@ class CreationCrashTest {
         Thread.sleep(100); // the output reader drains the last lines
         output.append(p.output()).append("---- halted ----\n");
         assertThat(p.process().exitValue()).as("%s: exit status of Runtime.halt", step).isEqualTo(137);
-        assertThat(p.output()).as("%s: halted at the step", step)
-                .contains("halting at " + step + " of upload " + filename);
+        assertThat(p.output()).as("%s: halted at the step of %s", step, filename)
+                .contains("halting at " + step + " of upload ");
     }
 
     private CompletableFuture<HttpResponse<String>> createWhole(ServerProcess server, String filename,
