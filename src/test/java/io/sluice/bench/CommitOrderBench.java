@@ -24,15 +24,17 @@ import java.util.stream.Stream;
  * committing 100 KiB files (the small-upload row): <b>fsync-first</b> (LocalBlobStore's order: write the staged
  * file, fsync it, rename it into {@code blobs/<xy>/}, fsync that directory) and <b>rename-first</b> (write, rename,
  * fsync the file, fsync the directory: on ext4 the file's fsync commits the journal transaction that already holds
- * the rename, so the directory's fsync should find it committed). Rounds alternate the two orders; each round's
- * files are deleted (untimed) before the next. Not a test: nothing asserts a time.
+ * the rename, so the directory's fsync should find it committed), and <b>link</b> (LocalBlobStore's order since
+ * branch smallfs: write, fsync, hard link to the blob name, fsync the directory, then unlink the staged name, which
+ * stays as the commit's marker until the record is made). Rounds rotate the orders; each round's files are deleted
+ * (untimed) before the next. Not a test: nothing asserts a time.
  *
  * <p>{@code java -cp target/bench-classes io.sluice.bench.CommitOrderBench <dir> [--files 3000] [--writers 32]
  * [--rounds 3] [--size 102400]}; {@code <dir>} should be on the data disk (e.g. {@code target/commit-order}).
  */
 public final class CommitOrderBench {
 
-    private enum Order { FSYNC_FIRST, RENAME_FIRST }
+    private enum Order { FSYNC_FIRST, RENAME_FIRST, LINK }
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
@@ -66,8 +68,9 @@ public final class CommitOrderBench {
                 + "|---:|---|---:|---:|---:|%n", writers);
         Map<Order, List<Double>> results = new EnumMap<>(Order.class);
         for (int r = 1; r <= rounds; r++) {
-            Order[] orders = r % 2 == 1 ? Order.values() : new Order[]{Order.RENAME_FIRST, Order.FSYNC_FIRST};
-            for (Order order : orders) {
+            Order[] all = Order.values();
+            for (int o = 0; o < all.length; o++) {
+                Order order = all[(o + r) % all.length];
                 clear(tmp, blobs);
                 runProcessSync();
                 double rate = round(order, tmp, blobs, bytes, files, writers);
@@ -115,16 +118,26 @@ public final class CommitOrderBench {
             while (b.hasRemaining()) {
                 ch.write(b);
             }
-            if (order == Order.FSYNC_FIRST) {
-                ch.force(true);
-                Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
-            } else {
-                Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
-                ch.force(true);
+            switch (order) {
+                case FSYNC_FIRST -> {
+                    ch.force(true);
+                    Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+                }
+                case RENAME_FIRST -> {
+                    Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+                    ch.force(true);
+                }
+                case LINK -> {
+                    ch.force(true);
+                    Files.createLink(target, staged);
+                }
             }
         }
         try (FileChannel d = FileChannel.open(shard, StandardOpenOption.READ)) {
             d.force(true);
+        }
+        if (order == Order.LINK) {
+            Files.delete(staged);
         }
     }
 
