@@ -32,12 +32,14 @@ public record Storage(ComposedStore store, BlobFiles files, DirectUploadApi.Down
      * @param sweep whether to remove what a crashed process left staged (spool files, stale multipart uploads,
      *              local copies); false for a process that shares the data directory with one that is uploading
      * @param disk  the data disk's ledger, which local copies of S3 blobs reserve on
+     * @param recorded whether a committed local blob has its record: the sweep removes one a crash left without
      */
-    public static Storage open(SluiceConfig config, boolean sweep, DiskLedger disk) throws IOException {
+    public static Storage open(SluiceConfig config, boolean sweep, DiskLedger disk, LocalBlobStore.Recorded recorded)
+            throws IOException {
         Path dataDir = config.dataDir();
         LocalBlobStore local = new LocalBlobStore(dataDir);
         if (sweep) {
-            local.sweepStaged();
+            local.sweepStaged(recorded);
         }
         if (config.storage().type() == StorageConfig.Type.LOCAL) {
             ComposedStore store = local.composed();

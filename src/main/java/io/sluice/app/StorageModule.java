@@ -7,10 +7,14 @@ import io.sluice.db.Database;
 import io.sluice.storage.BlobStore;
 import io.sluice.storage.DiskLedger;
 import io.sluice.storage.s3.S3BlobStore;
+import io.sluice.upload.IdGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 
 /**
  * The blob store of {@code storage.type} ({@link Storage}) and the data disk's ledger, the one account of the data
@@ -33,7 +37,30 @@ public record StorageModule(DiskLedger disk, Storage storage) implements Module 
         }, config.limits().diskReserve(), config.admission().retryAfter(),
                 config.storage().type() == StorageConfig.Type.LOCAL ? 0
                         : S3BlobStore.spoolBytesPerWriter(config.storage().s3()));
-        return new StorageModule(disk, Storage.open(config, sweep, disk));
+        return new StorageModule(disk, Storage.open(config, sweep, disk, key -> uploadRecorded(db, key)));
+    }
+
+    /**
+     * Whether an upload row owns blob {@code key} (uploads are stored under their id): a committed blob without one
+     * was never acknowledged (a crash between its commit and its record) and is swept. Keys that are not a bare id
+     * (job outputs, {@code out-<id>}) are not uploads' and always count as recorded.
+     */
+    private static boolean uploadRecorded(Database db, String key) throws IOException {
+        if (!IdGenerator.looksLikeId(key)) {
+            return true;
+        }
+        try {
+            return db.read(c -> {
+                try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM uploads WHERE id = ?")) {
+                    ps.setString(1, key);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        return rs.next();
+                    }
+                }
+            });
+        } catch (SQLException e) {
+            throw new IOException("could not look up upload " + key, e);
+        }
     }
 
     public BlobStore store() {

@@ -6,8 +6,9 @@ import java.nio.ByteBuffer;
 /**
  * A staged blob being written. Single-threaded: one request owns it.
  *
- * <p>{@link #close} without {@link #commit} aborts: the staged bytes are removed. Closing after commit does
- * nothing, so {@code try-with-resources} around the whole upload is the intended use.
+ * <p>{@link #close} without {@link #commit} aborts: the staged bytes are removed. Closing after commit keeps the blob
+ * (and releases what the commit kept until the caller had recorded it), so {@code try-with-resources} around the
+ * whole upload, its record included, is the intended use.
  */
 public interface BlobWriter extends AutoCloseable {
 

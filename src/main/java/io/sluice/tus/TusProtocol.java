@@ -112,6 +112,8 @@ final class TusProtocol implements ResumableProtocol {
         NewUpload spec = new NewUpload(length, metadata, rawMetadata, filename, concat instanceof Concat.Partial,
                 ex.client(), ex.principal().owner(), http.maxSize(ex), Request.getRemoteAddr(ex.request()));
         Checksum checksum = ResumableHttp.checksum(ex);
+        // With a checksum the creation stays a resumable one: its finish tells preFinish the chosen pipeline and
+        // runs the precheck first, which the one-commit path (a direct upload's order) does not.
         if (hasBody && checksum == null && length > 0 && ex.request().getLength() == length && !spec.partial()) {
             created(ex, http.createWhole(ex, spec, body(ex, Long.MAX_VALUE)), true);
             return;

@@ -18,6 +18,9 @@ import java.util.Locale;
  *   <li>{@link #PLANNED}: type, sha256 and pipeline decided (nothing durable: recomputed by recovery).</li>
  *   <li>{@link #COMMITTED}: upload record + job + completed state committed in one transaction.</li>
  * </ol>
+ * A creation whose body is the whole upload ({@link ResumableService#createComplete}) passes three of them:
+ * {@link #WRITTEN} (staged, not fsync'd: swept at start), {@link #PROMOTED} (fsync'd and linked to its blob name,
+ * the transaction not committed: the start's sweep finds no record and removes the blob) and {@link #COMMITTED}.
  */
 public enum FinishStep {
     WRITTEN, SYNCED, RECORDED, PROMOTED, PLANNED, COMMITTED;
@@ -48,9 +51,9 @@ public enum FinishStep {
         }
 
         /** {@code Runtime.halt} runs no shutdown hook and flushes nothing, like {@code kill -9}. */
-        void reached(FinishStep step, Resumable r) {
-            if (step == haltAt && (haltFilename == null || haltFilename.equals(r.filename()))) {
-                System.out.println("halting at " + step + " of upload " + r.id());
+        void reached(FinishStep step, String id, String filename) {
+            if (step == haltAt && (haltFilename == null || haltFilename.equals(filename))) {
+                System.out.println("halting at " + step + " of upload " + id);
                 System.out.flush();
                 Runtime.getRuntime().halt(137);
             }

@@ -71,7 +71,12 @@ final class ResumableCore {
     }
 
     void reached(FinishStep step, Resumable r) {
-        seam.reached(step, r);
+        seam.reached(step, r.id(), r.filename());
+    }
+
+    /** As {@link #reached(FinishStep, Resumable)}, for an upload that has no row yet (a creation's fast path). */
+    void reached(FinishStep step, String id, String filename) {
+        seam.reached(step, id, filename);
     }
 
     // ---------------------------------------------------------------------------------------------------------

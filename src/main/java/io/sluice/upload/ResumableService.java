@@ -203,7 +203,10 @@ public final class ResumableService {
     /**
      * Creates an upload whose whole body is in the creation request (tus creation-with-upload of a small file):
      * it takes the direct-upload path, staged and committed in one transaction, because a client that never saw
-     * the upload's URL could not resume it anyway.
+     * the upload's URL could not resume it anyway. Durable steps: the staged file's fsync, its link to the blob's
+     * name and that directory's fsync, then one transaction (upload record, completed resumable row, job); the
+     * crash points between them are {@link FinishStep#WRITTEN}, {@link FinishStep#PROMOTED} (linked, the
+     * transaction not committed) and {@link FinishStep#COMMITTED}.
      */
     public Outcome createComplete(NewUpload asked, Body body, ByteBuffer buffer, ByteBuffer second,
                                   DiskLedger.Reservation disk) throws IOException, SQLException {
@@ -219,9 +222,13 @@ public final class ResumableService {
             // the finished sink detected.
             sink.finish();
             TokenTypes.check(spec.metadata(), sink.contentType());
+            core.reached(FinishStep.WRITTEN, sink.id(), spec.filename());
             done = core.uploads.commit(List.of(sink), TokenTypes.strip(spec.metadata()), spec.client(), spec.owner(),
-                    ResumableCore.pipeline(spec.metadata()), (tx, list) -> core.repository.insert(tx,
-                            completed(list.getFirst(), spec, now)));
+                    ResumableCore.pipeline(spec.metadata()), (tx, list) -> {
+                        core.repository.insert(tx, completed(list.getFirst(), spec, now));
+                        core.reached(FinishStep.PROMOTED, list.getFirst().id(), spec.filename());
+                    });
+            core.reached(FinishStep.COMMITTED, sink.id(), spec.filename());
         }
         Upload u = done.getFirst().upload();
         core.appends.increment();

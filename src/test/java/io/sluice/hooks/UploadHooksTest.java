@@ -346,6 +346,26 @@ class UploadHooksTest {
         assertThat(server.blobFiles()).as("the bytes are deleted").isEqualTo(blobsOtherThan(idOf(path)));
     }
 
+    /** A creation whose body is the whole file (the fast path: one staged commit) asks preFinish the same way. */
+    @Test
+    void preFinishRefusalOfAWholeTusCreationStoresNothing() throws Exception {
+        app.preFinish = j -> HookApp.Reply.refuse(422, "virus found: EICAR");
+        byte[] data = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n"
+                .getBytes(StandardCharsets.US_ASCII);
+        long before = uploadCount();
+        long blobs = server.blobFiles();
+        HttpResponse<String> r = tus("POST", "/files/", data, "Upload-Length", String.valueOf(data.length),
+                "Upload-Metadata", "filename " + b64("eicar.txt"), "Content-Type", OCTETS);
+        assertError(r, 422, "hook_refused");
+        assertThat(r.headers().firstValue("Location")).as("no upload to resume").isEmpty();
+        JsonNode told = app.calls("preFinish").getFirst().json().path("upload");
+        assertThat(told.path("size").asLong()).isEqualTo(data.length);
+        assertThat(told.path("sha256").asText()).isEqualTo(sha256(data));
+        assertThat(uploadCount()).isEqualTo(before);
+        assertThat(resumableFiles()).isZero();
+        assertThat(server.blobFiles()).as("the bytes are deleted").isEqualTo(blobs);
+    }
+
     @Test
     void preFinishRefusalOnTheIetfDraftAnswersTheCompletingAppend() throws Exception {
         app.preFinish = j -> HookApp.Reply.refuse(403, "not today");

@@ -16,6 +16,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -29,8 +30,11 @@ import java.util.regex.Pattern;
  *
  * <p>Layout: {@code <root>/tmp/<key>.<nonce>.part} while staged, {@code <root>/blobs/<xy>/<key>} once committed,
  * where {@code xy} are the key's last two characters (keys are time-ordered, so their tail spreads files evenly).
- * Staging lives on the same filesystem as the blobs so commit is a rename, never a copy. Commit order: fsync file,
- * atomic rename, fsync the target directory; only then is the blob reported committed.
+ * Staging lives on the same filesystem as the blobs so commit is a link, never a copy. Commit order: fsync file,
+ * hard link to the blob's name, fsync the target directory; only then is the blob reported committed. The staged
+ * name stays until the writer is closed, after the caller has recorded the blob (or given up): it is the marker of
+ * a commit in flight, so that {@link #sweepStaged(Recorded)} can remove a blob whose record a crash prevented
+ * (see docs/decisions.md, "smallfs"). Where a hard link is impossible the commit renames, as before, without marker.
  *
  * <p>Resumable blobs grow in place at {@code <root>/resumable/<xy>/<key>} and are promoted by the same kind of
  * rename.
@@ -128,11 +132,35 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         return existed;
     }
 
+    /** Whether a committed blob has its record (an upload row under its key). */
+    @FunctionalInterface
+    public interface Recorded {
+        boolean test(String key) throws IOException;
+    }
+
+    /**
+     * As {@link #sweepStaged(Recorded)}, for a store whose every committed blob counts as recorded: staged files are
+     * removed, committed blobs are all kept.
+     */
     @Override
     public int sweepStaged() throws IOException {
+        return sweepStaged(key -> true);
+    }
+
+    /**
+     * Removes what a crashed run left in staging. A staged file still linked to its blob's name is a commit the
+     * crash cut between the link and the writer's close: when {@code recorded} does not know its key, the caller
+     * never recorded it (so never acknowledged it), and the blob goes too.
+     */
+    public int sweepStaged(Recorded recorded) throws IOException {
         int removed = 0;
+        int unrecorded = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(staging)) {
             for (Path p : ds) {
+                Path blob = committedBlobOf(p);
+                if (blob != null && !recorded.test(blob.getFileName().toString()) && deleteDurably(blob)) {
+                    unrecorded++;
+                }
                 if (Files.deleteIfExists(p)) {
                     removed++;
                 }
@@ -141,7 +169,25 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         if (removed > 0) {
             log.info("Removed {} staged file(s) left by an earlier run in {}", removed, staging);
         }
+        if (unrecorded > 0) {
+            log.warn("Removed {} committed blob(s) that a crash left without their record", unrecorded);
+        }
         return removed;
+    }
+
+    /** The blob a staged file {@code <key>.<nonce>.part} is linked to, or null when it is only staged. */
+    private Path committedBlobOf(Path stagedFile) throws IOException {
+        String name = stagedFile.getFileName().toString();
+        int dot = name.indexOf('.');
+        if (dot < 0 || !name.endsWith(STAGED_SUFFIX) || !KEY.matcher(name.substring(0, dot)).matches()) {
+            return null;
+        }
+        Path blob = pathOf(name.substring(0, dot));
+        try {
+            return Files.isSameFile(stagedFile, blob) ? blob : null;
+        } catch (NoSuchFileException e) {
+            return null;
+        }
     }
 
     @Override
@@ -344,6 +390,8 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
         private final Writeback.Tracker writeback;
         private long written;
         private boolean done;
+        /** Committed by a link: the staged name is still there, as the marker {@link #close} removes. */
+        private boolean linked;
 
         LocalWriter(FileChannel channel, Path temp, Path target, Writeback.Tracker writeback) {
             this.channel = channel;
@@ -377,18 +425,45 @@ public final class LocalBlobStore implements BlobStore, ResumableStore, LocalPat
             writeback.close();
             channel.close();
             try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("staging and blob directories must be on one filesystem", e);
+                // A link, not a rename: the staged name marks the commit as in flight until close().
+                Files.createLink(target, temp);
+                linked = true;
+            } catch (FileAlreadyExistsException | UnsupportedOperationException e) {
+                move(temp, target);
+            } catch (FileSystemException e) {
+                if (!Files.exists(temp) || Files.exists(target)) {
+                    throw e;
+                }
+                // A filesystem without hard links (EPERM, ENOTSUP): a rename, with no marker.
+                move(temp, target);
             }
             done = true;
             staged.decrementAndGet();
             fsyncDirectory(target.getParent());
         }
 
+        private static void move(Path from, Path to) throws IOException {
+            try {
+                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new IOException("staging and blob directories must be on one filesystem", e);
+            }
+        }
+
         @Override
         public void close() {
             if (done) {
+                if (linked) {
+                    linked = false;
+                    // The caller has recorded the blob, or given up and deleted it. Not fsync'd: a marker that
+                    // outlives a crash is removed by the next start's sweep, which finds the record.
+                    try {
+                        Files.deleteIfExists(temp);
+                    } catch (IOException e) {
+                        log.warn("could not remove commit marker {} (it will be swept at next start): {}", temp,
+                                e.toString());
+                    }
+                }
                 return;
             }
             done = true;

@@ -55,6 +55,50 @@ class LocalComposedStoreTest {
         assertThat(local.stagedCount()).isZero();
     }
 
+    /**
+     * A commit keeps its staged name (linked to the blob) until the writer is closed: a crash in between leaves that
+     * marker, and the start-up sweep removes the blob unless its record exists; either way the marker goes.
+     */
+    @Test
+    void theSweepRemovesACommittedBlobThatACrashLeftWithoutItsRecord() throws IOException {
+        LocalBlobStore local = new LocalBlobStore(dir);
+        BlobWriter recorded = local.create("recorded01");
+        recorded.write(ByteBuffer.wrap("kept".getBytes(StandardCharsets.UTF_8)));
+        recorded.commit();
+        BlobWriter unrecorded = local.create("unrecorded1");
+        unrecorded.write(ByteBuffer.wrap("gone".getBytes(StandardCharsets.UTF_8)));
+        unrecorded.commit();
+        BlobWriter staged = local.create("onlystaged1");
+        staged.write(ByteBuffer.wrap("never committed".getBytes(StandardCharsets.UTF_8)));
+        // The crash: no writer is closed. Both committed blobs are readable, each with its marker in staging.
+        assertThat(Files.readString(local.pathOf("unrecorded1"))).isEqualTo("gone");
+        try (var s = Files.list(dir.resolve("tmp"))) {
+            assertThat(s.count()).as("two markers and one staged file").isEqualTo(3);
+        }
+
+        LocalBlobStore restarted = new LocalBlobStore(dir);
+        assertThat(restarted.sweepStaged(key -> key.equals("recorded01"))).isEqualTo(3);
+        assertThat(Files.readString(restarted.pathOf("recorded01"))).isEqualTo("kept");
+        assertThat(restarted.pathOf("unrecorded1")).doesNotExist();
+        assertThat(restarted.pathOf("onlystaged1")).doesNotExist();
+        try (var s = Files.list(dir.resolve("tmp"))) {
+            assertThat(s.count()).isZero();
+        }
+    }
+
+    /** A writer closed after its commit (the record made) removes its marker and keeps the blob. */
+    @Test
+    void closingACommittedWriterRemovesOnlyItsMarker() throws IOException {
+        LocalBlobStore local = new LocalBlobStore(dir);
+        commit(local.composed(), "blob000002", "kept");
+        assertThat(Files.readString(local.pathOf("blob000002"))).isEqualTo("kept");
+        try (var s = Files.list(dir.resolve("tmp"))) {
+            assertThat(s.count()).isZero();
+        }
+        assertThat(local.sweepStaged(key -> false)).isZero();
+        assertThat(local.pathOf("blob000002")).exists();
+    }
+
     private static void commit(ComposedStore store, String key, String text) throws IOException {
         try (BlobWriter w = store.blobs().create(key)) {
             w.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
