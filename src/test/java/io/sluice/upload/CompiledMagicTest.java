@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@link CompiledMagic} must give exactly Tika's answer: for a head built from every byte clause of the registry
  * (the pattern at the start and at the end of its offset range, over random and over zero bytes, and cut one byte
- * short), and for real samples, text, markup and random bytes of many lengths.
+ * short at either end), and for real samples, text, markup and random bytes of many lengths.
  */
 class CompiledMagicTest {
 
@@ -44,7 +44,9 @@ class CompiledMagicTest {
                     place(noise, m, m.begin()),
                     place(noise, m, m.end()),
                     place(new byte[size], m, m.begin()),
-                    Arrays.copyOf(place(noise, m, m.begin()), Math.max(1, m.begin() + m.length() - 1)));
+                    Arrays.copyOf(place(noise, m, m.begin()), Math.max(1, m.begin() + m.length() - 1)),
+                    // at the end of its range and cut inside it: the bytes past the head read as zeros
+                    Arrays.copyOf(place(noise, m, m.end()), Math.max(1, m.end() + m.length() - 1)));
             for (byte[] head : heads) {
                 compared += compare(head, wrong);
             }
