@@ -49,7 +49,7 @@ public final class AdmissionModule implements Module {
         pressure = new MemoryPressure(ac.memoryHighWatermark(), pool, latest::get);
         shedding = new SheddingTracker(() -> pressure.check(0, 0), code -> ServerMetrics.shed(metrics, code));
         admission = new AdmissionController(ac, pool, pressure, disk, shedding,
-                (outcome, waited) -> ServerMetrics.admissionWait(metrics, outcome, waited));
+                ServerMetrics.admissionWaits(metrics));
 
         Gauge.builder("sluice.uploads.active", admission, AdmissionController::activeUploads).register(metrics);
         Gauge.builder("sluice.uploads.slots.available", admission, AdmissionController::slotsAvailable).register(metrics);

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -18,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * {@link CompiledMagic} must give exactly Tika's answer: for a head built from every byte clause of the registry
  * (the pattern at the start and at the end of its offset range, over random and over zero bytes, and cut one byte
- * short), and for real samples, text, markup and random bytes of many lengths.
+ * short at either end), and for real samples, text, markup and random bytes of many lengths.
  */
 class CompiledMagicTest {
 
@@ -43,7 +44,9 @@ class CompiledMagicTest {
                     place(noise, m, m.begin()),
                     place(noise, m, m.end()),
                     place(new byte[size], m, m.begin()),
-                    Arrays.copyOf(place(noise, m, m.begin()), Math.max(1, m.begin() + m.length() - 1)));
+                    Arrays.copyOf(place(noise, m, m.begin()), Math.max(1, m.begin() + m.length() - 1)),
+                    // at the end of its range and cut inside it: the bytes past the head read as zeros
+                    Arrays.copyOf(place(noise, m, m.end()), Math.max(1, m.end() + m.length() - 1)));
             for (byte[] head : heads) {
                 compared += compare(head, wrong);
             }
@@ -89,6 +92,81 @@ class CompiledMagicTest {
         assertThat(wrong).as("heads where CompiledMagic and Tika differ").isEmpty();
     }
 
+    /**
+     * The candidate index may only skip magics that cannot match: over random heads of many lengths, zero heads,
+     * text, samples and a head built from each magic's own byte clauses (all of them placed, over random and zero
+     * bytes), every magic whose clause matches must be a candidate, and each magic's own head must give Tika's
+     * answer.
+     */
+    @Test
+    void everyMagicThatMatchesIsACandidate() throws IOException {
+        List<CompiledMagic.Entry> magics = COMPILED.magics();
+        List<byte[]> heads = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(16);
+        for (int size : new int[]{1, 2, 3, 4, 8, 16, 64, 257, 1024, 2100, 8200, 32_800, 65_536}) {
+            for (int i = 0; i < 4; i++) {
+                byte[] b = new byte[size];
+                random.nextBytes(b);
+                heads.add(b);
+            }
+            heads.add(new byte[size]);
+            byte[] text = new byte[size];
+            String letters = " etaoinshrdlu\n,;<>/=\"ETAOIN0123456789";
+            for (int i = 0; i < size; i++) {
+                text[i] = (byte) letters.charAt(random.nextInt(letters.length()));
+            }
+            heads.add(text);
+        }
+        heads.addAll(List.of(TypeDetectorTest.Samples.png(), TypeDetectorTest.Samples.gif(),
+                TypeDetectorTest.Samples.pdf(), TypeDetectorTest.Samples.zip("a.txt"),
+                ascii("BZh91AY&SY"), ascii("FCS3.0    "), ascii("JAVA PROFILE 1.0.2\0"), ascii("function y = f(x)\n")));
+        List<String> wrong = new ArrayList<>();
+        int own = 0;
+        for (CompiledMagic.Entry e : magics) {
+            List<CompiledMagic.Match> clauses = new ArrayList<>();
+            collect(e.clause(), clauses);
+            int size = 64;
+            for (CompiledMagic.Match m : clauses) {
+                size = Math.max(size, m.begin() + m.length() + 64);
+            }
+            size = Math.min(size, TYPES.getMinLength());
+            byte[] noise = new byte[size];
+            random.nextBytes(noise);
+            for (byte[] background : List.of(noise, new byte[size])) {
+                byte[] head = background.clone();
+                for (CompiledMagic.Match m : clauses) {
+                    head = place(head, m, m.begin());
+                }
+                heads.add(head);
+                if (e.clause().eval(head)) {
+                    own++;
+                    compare(head, wrong);
+                }
+            }
+        }
+        List<String> missed = new ArrayList<>();
+        for (byte[] head : heads) {
+            BitSet candidates = COMPILED.candidatesFor(head);
+            for (int i = 0; i < magics.size(); i++) {
+                if (!candidates.get(i) && magics.get(i).clause().eval(head)) {
+                    missed.add(magics.get(i).type() + " (magic " + i + ") matches " + head.length + " bytes starting "
+                            + HexPrefix.of(head) + " but is not a candidate");
+                }
+            }
+        }
+        assertThat(missed).as("magics the index skipped although they match").isEmpty();
+        assertThat(wrong).as("heads where CompiledMagic and Tika differ").isEmpty();
+        assertThat(own).as("magics matched by the head built from their own bytes").isGreaterThan(magics.size() / 2);
+    }
+
+    /** The index is in use: bytes no magic matches leave only a small part of the registry to evaluate. */
+    @Test
+    void randomBytesLeaveFewCandidates() {
+        byte[] head = new byte[65_536];
+        new SplittableRandom(17).nextBytes(head);
+        assertThat(COMPILED.candidatesFor(head).cardinality()).isLessThan(COMPILED.magics().size() / 5);
+    }
+
     @Test
     void firstCharactersAreReadOnlyFromPlainStarts() {
         boolean[] ai = CompiledMagic.FirstChars.of("[\r\n]%AI5_FileFormat [1-4][\r\n]");
@@ -116,6 +194,18 @@ class CompiledMagicTest {
             wrong.add(head.length + " bytes starting " + HexPrefix.of(head) + ": compiled " + fast + ", Tika " + tika);
         }
         return 1;
+    }
+
+    private static void collect(CompiledMagic.Clause c, List<CompiledMagic.Match> out) {
+        switch (c) {
+            case CompiledMagic.Match m -> {
+                if (m.regex() == null) {
+                    out.add(m);
+                }
+            }
+            case CompiledMagic.All a -> a.clauses().forEach(x -> collect(x, out));
+            case CompiledMagic.AtLeast o -> o.clauses().forEach(x -> collect(x, out));
+        }
     }
 
     private static byte[] place(byte[] background, CompiledMagic.Match m, int at) {
