@@ -44,6 +44,16 @@ class SpreadsheetOutputGoldenTest {
     @TempDir
     Path dir;
 
+    /** Writes the expected files from the implementation on the class path (see {@link #WRITE_TO}). */
+    public static void main(String[] args) throws Exception {
+        SpreadsheetOutputGoldenTest t = new SpreadsheetOutputGoldenTest();
+        t.dir = Files.createTempDirectory("golden-");
+        t.everyKindOfCellBecomesTheSameBytesAsBefore();
+        t.aWorkbookWrittenByFastexcelWithSharedStringsBecomesTheSameBytesAsBefore();
+        t.theSameSharedStringsReadFromTheSpilledTableBecomeTheSameBytes();
+        t.anInventoryWithInlineStringsBecomesTheSameBytesAsBefore();
+    }
+
     @Test
     void everyKindOfCellBecomesTheSameBytesAsBefore() throws Exception {
         Path file = workbook(dir.resolve("kinds.xlsx"));
@@ -60,7 +70,7 @@ class SpreadsheetOutputGoldenTest {
     void theSameSharedStringsReadFromTheSpilledTableBecomeTheSameBytes() throws Exception {
         Path file = SpreadsheetSharedStringsTest.allShared(dir.resolve("spilled.xlsx"), 3_000);
         // A cache of 1 KiB: the table goes to the memory-mapped file, strings come back through the cache.
-        check("fastexcel-shared", file, Map.of("sharedStringsCacheSize", "1KiB"));
+        check("fastexcel-shared-spilled", file, Map.of("sharedStringsCacheSize", "1KiB"));
     }
 
     @Test
