@@ -36,7 +36,7 @@ final class SheetReader implements Closeable {
     /**
      * One cell.
      *
-     * @param value  a String, BigDecimal or Boolean, or null
+     * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
      * @param raw    the text as stored (a shared string's value for shared strings)
      * @param row    1-based row number of the row holding it
      * @param column 0-based
@@ -326,6 +326,10 @@ final class SheetReader implements Closeable {
     private static Object parse(Kind kind, String raw) {
         return switch (kind) {
             case NUMBER -> {
+                Object quick = quickNumber(raw);
+                if (quick != null) {
+                    yield quick;
+                }
                 try {
                     yield new BigDecimal(raw);
                 } catch (NumberFormatException e) {
@@ -335,6 +339,58 @@ final class SheetReader implements Closeable {
             case BOOLEAN -> "0".equals(raw) ? Boolean.FALSE : "1".equals(raw) ? Boolean.TRUE : null;
             default -> raw;
         };
+    }
+
+    /**
+     * The common shapes of a number without a BigDecimal, as the row will carry them: {@code -?\d{1,18}} and a
+     * whole {@code -?\d{1,18}\.0+} as a Long; a decimal already in the form {@link BigDecimal#toString()} gives
+     * ({@code -?(0|[1-9]\d*)\.\d*[1-9]\d*}, at most five zeros after "0.") as a {@link ValueType.Decimal} of the
+     * same text. Null for anything else (exponents, a sign of +, leading zeros before a fraction, 19 digits and
+     * more, text that is no number), which the BigDecimal path then reads or refuses.
+     */
+    static Object quickNumber(String raw) {
+        int n = raw.length();
+        int i = n > 0 && raw.charAt(0) == '-' ? 1 : 0;
+        int intStart = i;
+        while (i < n && isDigit(raw.charAt(i))) {
+            i++;
+        }
+        int intDigits = i - intStart;
+        if (intDigits == 0 || intDigits > 18) {
+            return null;
+        }
+        if (i == n) {
+            return Long.parseLong(raw);
+        }
+        if (raw.charAt(i) != '.' || i + 1 == n) {
+            return null;
+        }
+        int dot = i++;
+        int firstNonZero = -1;
+        for (; i < n; i++) {
+            char c = raw.charAt(i);
+            if (!isDigit(c)) {
+                return null;
+            }
+            if (c != '0' && firstNonZero < 0) {
+                firstNonZero = i;
+            }
+        }
+        if (firstNonZero < 0) {
+            return Long.parseLong(raw, 0, dot, 10); // 42.000 is the whole number 42
+        }
+        boolean zeroInt = intDigits == 1 && raw.charAt(intStart) == '0';
+        if (!zeroInt && raw.charAt(intStart) == '0') {
+            return null; // 007.5: BigDecimal drops the zeros
+        }
+        if (zeroInt && firstNonZero - dot - 1 > 5) {
+            return null; // 0.0000001: BigDecimal writes 1E-7
+        }
+        return new ValueType.Decimal(raw);
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
     }
 
     /** All text up to the end of the element just started (children's text included). */

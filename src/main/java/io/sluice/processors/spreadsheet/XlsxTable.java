@@ -108,7 +108,7 @@ final class XlsxTable {
     private static List<String> headerTexts(SheetReader.Row row) {
         List<String> texts = new ArrayList<>(row.cells().size());
         for (SheetReader.Cell c : row.cells()) {
-            texts.add(c == null ? null : c.value() instanceof BigDecimal d ? d.toPlainString() : c.text());
+            texts.add(c == null ? null : isNumber(c.value()) ? new BigDecimal(c.raw()).toPlainString() : c.text());
         }
         return texts;
     }
@@ -137,9 +137,9 @@ final class XlsxTable {
                 return raw == null || raw.isEmpty() ? null : raw;
             }
             default -> {
-                if (v instanceof BigDecimal d) {
+                if (isNumber(v)) {
                     Object date = date(c, date1904);
-                    return date != null ? date : number(d);
+                    return date != null ? date : v instanceof BigDecimal d ? number(d) : v;
                 }
                 if (v instanceof Boolean || v == null) {
                     return v;
@@ -147,6 +147,11 @@ final class XlsxTable {
                 return v.toString();
             }
         }
+    }
+
+    /** A number cell's value: Long and Decimal for the common shapes, BigDecimal for the rest. */
+    private static boolean isNumber(Object v) {
+        return v instanceof Long || v instanceof ValueType.Decimal || v instanceof BigDecimal;
     }
 
     private static Object date(SheetReader.Cell c, boolean date1904) {
