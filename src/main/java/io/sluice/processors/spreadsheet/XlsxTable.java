@@ -71,6 +71,7 @@ final class XlsxTable {
                     () -> declared <= 0 ? 0.0 : Math.min(1.0, (double) reader.position() / declared));
             SheetReader.Row row;
             int number = 0;
+            Object[] values = new Object[16]; // reused for every row
             while ((row = reader.next()) != null) {
                 // rows without an r attribute are numbered by position; keep numbers rising from 1.
                 number = row.number() > number ? row.number() : number + 1;
@@ -80,7 +81,15 @@ final class XlsxTable {
                     }
                     continue;
                 }
-                out.row(number, values(row, number, out, date1904));
+                List<SheetReader.Cell> cells = row.cells();
+                if (values.length < cells.size()) {
+                    values = new Object[Math.max(cells.size(), values.length * 2)];
+                }
+                for (int i = 0; i < cells.size(); i++) {
+                    SheetReader.Cell c = cells.get(i);
+                    values[i] = c == null ? null : value(c, number, i, out, date1904);
+                }
+                out.row(number, values, cells.size());
             }
             if (!out.hasHeader()) {
                 throw new SheetException(SheetException.NO_HEADER, "sheet '" + sheet.name() + "' has no non-empty row"
@@ -111,16 +120,6 @@ final class XlsxTable {
             texts.add(c == null ? null : isNumber(c.value()) ? new BigDecimal(c.raw()).toPlainString() : c.text());
         }
         return texts;
-    }
-
-    private static List<Object> values(SheetReader.Row row, int number, TableWriter out, boolean date1904) {
-        List<SheetReader.Cell> cells = row.cells();
-        List<Object> values = new ArrayList<>(cells.size());
-        for (int i = 0; i < cells.size(); i++) {
-            SheetReader.Cell c = cells.get(i);
-            values.add(c == null ? null : value(c, number, i, out, date1904));
-        }
-        return values;
     }
 
     /** A cell as a row value: numbers as numbers (dates, by their format, as ISO text), errors as their text. */
