@@ -1,6 +1,9 @@
 package io.sluice.processors;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonSerializable;
 import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import io.sluice.api.Json;
 import io.sluice.isolation.ChildProcess;
 import io.sluice.storage.DiskLedger;
@@ -35,7 +38,10 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
     private final Launcher launcher;
     private final DiskLedger disk;
     private final OutputStream out;
-    private final ObjectWriter writer = Json.mapper().writer();
+    /** Flushing after each value would write every row to the file separately. */
+    private final ObjectWriter writer = Json.mapper().writer().without(SerializationFeature.FLUSH_AFTER_WRITE_VALUE);
+    /** Streams the rows that serialise themselves; made on the first such row. */
+    private JsonGenerator json;
     private long lines;
 
     /**
@@ -83,9 +89,21 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
         return new Output() {
             @Override
             public void write(Object row) throws IOException {
-                // writeValueAsBytes escapes newlines inside strings, so one value is always one line.
-                out.write(writer.writeValueAsBytes(row));
-                out.write(NEWLINE);
+                // Jackson escapes newlines inside strings, so one value is always one line.
+                if (row instanceof JsonSerializable) {
+                    // A value that writes itself (a spreadsheet row, a JsonNode) cannot fail half-way through for
+                    // anything but I/O, which fails the attempt: streamed through one generator, no byte array.
+                    writer.writeValue(generator(), row);
+                    json.writeRaw((char) NEWLINE);
+                } else {
+                    // Anything else may fail to serialise after part of it is written: whole or not at all.
+                    byte[] line = writer.writeValueAsBytes(row);
+                    if (json != null) {
+                        json.flush(); // what it holds comes first (not passed on to the file: see generator())
+                    }
+                    out.write(line);
+                    out.write(NEWLINE);
+                }
                 lines++;
             }
 
@@ -141,9 +159,24 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
         return launcher.start(builder);
     }
 
+    private JsonGenerator generator() throws IOException {
+        if (json == null) {
+            JsonGenerator g = writer.createGenerator(out);
+            // Lines are separated by the newline written after each value, not by Jackson's root separator (a space).
+            g.setRootValueSeparator(null);
+            g.disable(JsonGenerator.Feature.FLUSH_PASSED_TO_STREAM);
+            json = g;
+        }
+        return json;
+    }
+
     /** Flushes and closes the output file. */
     @Override
     public void close() throws IOException {
-        out.close();
+        try (out) {
+            if (json != null) {
+                json.close();
+            }
+        }
     }
 }

@@ -233,108 +233,132 @@ final class GuardedInputStream extends FilterInputStream {
         return t;
     }
 
+    /**
+     * Follows the XML's lexical state (text, start of a tag, tag, quoted attribute value, processing instruction,
+     * markup declaration, comment, CDATA) across reads and counts each tag's bytes. The states most bytes are in
+     * (text, tag, quoted) run as tight scans to the next byte that can change the state, with the state in locals;
+     * a tag's length is checked after each scan, so within the same read as a check per byte would trip.
+     */
     private void tokenize(byte[] b, int off, int n) throws IOException {
-        for (int i = off, end = off + n; i < end; i++) {
-            // Fast paths for the states most bytes are in: skip to the next byte that can change the state.
-            if (state == TEXT && b[i] != '<') {
-                int j = i + 1;
-                while (j < end && b[j] != '<') {
-                    j++;
+        int i = off;
+        final int end = off + n;
+        int st = state;
+        long tl = tagLength;
+        int q = quote;
+        try {
+            scan:
+            while (i < end) {
+                switch (st) {
+                    case TEXT -> {
+                        while (b[i] != '<') {
+                            if (++i == end) {
+                                break scan;
+                            }
+                        }
+                        i++;
+                        st = LT;
+                        tl = 1;
+                    }
+                    case TAG -> {
+                        int j = i;
+                        byte x = 0;
+                        while (j < end) {
+                            x = b[j];
+                            if (x == '>' || x == '"' || x == '\'') {
+                                break;
+                            }
+                            j++;
+                        }
+                        tl += j - i;
+                        if (j == end) {
+                            i = end;
+                        } else {
+                            tl++;
+                            i = j + 1;
+                            if (x == '>') {
+                                st = TEXT;
+                            } else {
+                                q = x;
+                                st = QUOTED;
+                            }
+                        }
+                        if (tl > MAX_TAG_BYTES) {
+                            throw tagTooLong();
+                        }
+                    }
+                    case QUOTED -> {
+                        int j = i;
+                        while (j < end && b[j] != q) {
+                            j++;
+                        }
+                        tl += j - i;
+                        if (j == end) {
+                            i = end;
+                        } else {
+                            tl++;
+                            i = j + 1;
+                            st = TAG;
+                        }
+                        if (tl > MAX_TAG_BYTES) {
+                            throw tagTooLong();
+                        }
+                    }
+                    case LT -> {
+                        int c = b[i++] & 0xFF;
+                        tl++;
+                        if (c == '!') {
+                            st = BANG;
+                            bangLength = 0;
+                        } else if (c == '?') {
+                            st = PI;
+                            last2 = '<';
+                            last1 = '?';
+                        } else {
+                            st = c == '>' ? TEXT : TAG;
+                        }
+                    }
+                    case PI -> {
+                        int c = b[i++] & 0xFF;
+                        if (c == '>' && last1 == '?') {
+                            st = TEXT;
+                        }
+                        if (++tl > MAX_TAG_BYTES) {
+                            throw tagTooLong();
+                        }
+                        last2 = last1;
+                        last1 = c;
+                    }
+                    case BANG -> {
+                        // "<!--" opens a comment, "<![CDATA[" a CDATA section; anything else is a declaration (DTD).
+                        bang[bangLength++] = b[i++];
+                        boolean comment = startsWith(COMMENT_OPEN);
+                        boolean cdata = startsWith(CDATA_OPEN);
+                        if (comment && bangLength == COMMENT_OPEN.length || cdata && bangLength == CDATA_OPEN.length) {
+                            st = comment ? COMMENT : CDATA;
+                            last1 = 0;
+                            last2 = 0;
+                        } else if (!comment && !cdata) {
+                            throw trip(SheetException.malformed("entry " + entry
+                                    + " contains a DTD or another markup declaration, which workbooks never have",
+                                    null));
+                        }
+                    }
+                    case COMMENT, CDATA -> {
+                        int c = b[i++] & 0xFF;
+                        int close = st == COMMENT ? '-' : ']';
+                        if (c == '>' && last1 == close && last2 == close) {
+                            st = TEXT;
+                        }
+                        last2 = last1;
+                        last1 = c;
+                    }
+                    default -> throw new IllegalStateException("tokenizer state " + st);
                 }
-                last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
-                last1 = b[j - 1] & 0xFF;
-                i = j - 1;
-                continue;
             }
-            if (state == TAG || state == QUOTED) {
-                int j = i;
-                int stop = state == TAG ? -1 : quote;
-                while (j < end) {
-                    byte x = b[j];
-                    if (stop < 0 ? x == '"' || x == '\'' || x == '>' : x == stop) {
-                        break;
-                    }
-                    j++;
-                }
-                if (j > i) {
-                    tagLength += j - i - 1; // countTag below adds the last of them
-                    last2 = j - i >= 2 ? b[j - 2] & 0xFF : last1;
-                    last1 = b[j - 1] & 0xFF;
-                    i = j - 1;
-                    countTag();
-                    continue;
-                }
-            }
-            int c = b[i] & 0xFF;
-            switch (state) {
-                case TEXT -> {
-                    if (c == '<') {
-                        state = LT;
-                        tagLength = 1;
-                    }
-                }
-                case LT -> {
-                    tagLength++;
-                    if (c == '!') {
-                        state = BANG;
-                        bangLength = 0;
-                    } else if (c == '?') {
-                        state = PI;
-                    } else {
-                        state = c == '>' ? TEXT : TAG;
-                    }
-                }
-                case TAG -> {
-                    if (c == '"' || c == '\'') {
-                        quote = c;
-                        state = QUOTED;
-                    } else if (c == '>') {
-                        state = TEXT;
-                    }
-                    countTag();
-                }
-                case QUOTED -> {
-                    if (c == quote) {
-                        state = TAG;
-                    }
-                    countTag();
-                }
-                case PI -> {
-                    if (c == '>' && last1 == '?') {
-                        state = TEXT;
-                    }
-                    countTag();
-                }
-                case BANG -> {
-                    // "<!--" opens a comment, "<![CDATA[" a CDATA section; anything else is a declaration (DTD).
-                    bang[bangLength++] = (byte) c;
-                    boolean comment = startsWith(COMMENT_OPEN);
-                    boolean cdata = startsWith(CDATA_OPEN);
-                    if (comment && bangLength == COMMENT_OPEN.length || cdata && bangLength == CDATA_OPEN.length) {
-                        state = comment ? COMMENT : CDATA;
-                        last1 = 0;
-                        last2 = 0;
-                        continue;
-                    }
-                    if (!comment && !cdata) {
-                        throw trip(SheetException.malformed("entry " + entry
-                                + " contains a DTD or another markup declaration, which workbooks never have", null));
-                    }
-                }
-                case COMMENT -> {
-                    if (c == '>' && last1 == '-' && last2 == '-') {
-                        state = TEXT;
-                    }
-                }
-                case CDATA -> {
-                    if (c == '>' && last1 == ']' && last2 == ']') {
-                        state = TEXT;
-                    }
-                }
-                default -> throw new IllegalStateException("tokenizer state " + state);
-            }
-            last2 = last1;
-            last1 = c;
+        } finally {
+            state = st;
+            tagLength = tl;
+            quote = q;
         }
     }
 
@@ -350,10 +374,8 @@ final class GuardedInputStream extends FilterInputStream {
         return true;
     }
 
-    private void countTag() throws IOException {
-        if (++tagLength > MAX_TAG_BYTES) {
-            throw trip(SheetException.malformed("entry " + entry + " has an XML tag longer than "
-                    + (MAX_TAG_BYTES >> 20) + " MiB", null));
-        }
+    private Tripped tagTooLong() {
+        return trip(SheetException.malformed("entry " + entry + " has an XML tag longer than "
+                + (MAX_TAG_BYTES >> 20) + " MiB", null));
     }
 }

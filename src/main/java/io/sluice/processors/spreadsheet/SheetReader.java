@@ -36,7 +36,7 @@ final class SheetReader implements Closeable {
     /**
      * One cell.
      *
-     * @param value  a String, BigDecimal or Boolean, or null
+     * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
      * @param raw    the text as stored (a shared string's value for shared strings)
      * @param row    1-based row number of the row holding it
      * @param column 0-based
@@ -57,7 +57,10 @@ final class SheetReader implements Closeable {
         }
     }
 
-    /** A row: its number (its {@code r}, else its position) and its cells by column, null where none. */
+    /**
+     * A row: its number (its {@code r}, else its position) and its cells by column, null where none; the list is
+     * the reader's, valid until the next row is read.
+     */
     record Row(int number, List<Cell> cells) {
     }
 
@@ -68,10 +71,13 @@ final class SheetReader implements Closeable {
     private final XlsxPackage.Formats formats;
     private final StringBuilder text = new StringBuilder();
     private int depth;
+    /** The local name of the element {@link #advance()} last started or ended (asked once per event). */
+    private String local;
     private boolean inSheetData;
     private boolean done;
     private int trackedRow;
-    private int rowCapacity = 16;
+    /** The current row's cells, reused: a row is consumed before the next is read. */
+    private final List<Cell> cellsOfRow = new ArrayList<>(16);
     private long cells;
     private long sharedFormulas;
     private long arrayFormulas;
@@ -125,7 +131,7 @@ final class SheetReader implements Closeable {
                 if (ev == XMLStreamConstants.END_DOCUMENT) {
                     return null;
                 }
-                if (ev == XMLStreamConstants.START_ELEMENT && "sheetData".equals(r.getLocalName())) {
+                if (ev == XMLStreamConstants.START_ELEMENT && "sheetData".equals(local)) {
                     inSheetData = true;
                     break;
                 }
@@ -136,8 +142,6 @@ final class SheetReader implements Closeable {
             if (ev == XMLStreamConstants.END_DOCUMENT) {
                 return null;
             }
-            String local = ev == XMLStreamConstants.START_ELEMENT || ev == XMLStreamConstants.END_ELEMENT
-                    ? r.getLocalName() : null;
             if (ev == XMLStreamConstants.END_ELEMENT && "sheetData".equals(local)) {
                 return null;
             }
@@ -150,17 +154,18 @@ final class SheetReader implements Closeable {
         int number = ref == null ? trackedRow : Integer.parseInt(ref);
         int rowOrdinal = trackedRow;
         in.element(MAX_ELEMENT_BYTES, () -> elementTooLarge("row " + rowOrdinal, entry));
-        List<Cell> row = new ArrayList<>(rowCapacity);
+        List<Cell> row = cellsOfRow;
+        row.clear();
         int index = 0;
         while (true) {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT) {
                 break;
             }
-            if (ev == XMLStreamConstants.END_ELEMENT && "row".equals(r.getLocalName())) {
+            if (ev == XMLStreamConstants.END_ELEMENT && "row".equals(local)) {
                 break;
             }
-            if (ev != XMLStreamConstants.START_ELEMENT || !"c".equals(r.getLocalName())) {
+            if (ev != XMLStreamConstants.START_ELEMENT || !"c".equals(local)) {
                 continue;
             }
             Cell cell = cell(number, index++, rowOrdinal);
@@ -171,7 +176,6 @@ final class SheetReader implements Closeable {
             row.set(column, cell);
         }
         in.endElement();
-        rowCapacity = Math.max(rowCapacity, row.size());
         return new Row(number, row);
     }
 
@@ -211,14 +215,17 @@ final class SheetReader implements Closeable {
                 formatString = formatId == null ? null : formats.codes().get(formatId);
             }
         }
+        // equals, not a switch: a switch on a fresh String hashes it first.
         if (type == null) {
-            type = "n";
+            return other(rowNumber, column, Kind.NUMBER, formatId, formatString);
         }
-        return switch (type) {
-            case "inlineStr" -> inlineString(rowNumber, column);
-            case "s" -> sharedString(rowNumber, column);
-            default -> other(rowNumber, column, type, formatId, formatString);
-        };
+        if ("s".equals(type)) {
+            return sharedString(rowNumber, column);
+        }
+        if ("inlineStr".equals(type)) {
+            return inlineString(rowNumber, column);
+        }
+        return other(rowNumber, column, kindOf(type), formatId, formatString);
     }
 
     /** A reference's column: letters then digits read here, anything else as fastexcel's CellAddress reads it. */
@@ -246,11 +253,10 @@ final class SheetReader implements Closeable {
         while (true) {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT
-                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(r.getLocalName())) {
+                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(local)) {
                 break;
             }
             if (ev == XMLStreamConstants.START_ELEMENT) {
-                String local = r.getLocalName();
                 if ("is".equals(local)) {
                     value = textUntilEnd();
                 } else if ("f".equals(local)) {
@@ -265,10 +271,10 @@ final class SheetReader implements Closeable {
         while (true) {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT
-                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(r.getLocalName())) {
+                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(local)) {
                 return new Cell(Kind.STRING, "", "", rowNumber, column, null, null);
             }
-            if (ev == XMLStreamConstants.START_ELEMENT && "v".equals(r.getLocalName())) {
+            if (ev == XMLStreamConstants.START_ELEMENT && "v".equals(local)) {
                 break;
             }
         }
@@ -280,28 +286,37 @@ final class SheetReader implements Closeable {
         return new Cell(Kind.STRING, s, s, rowNumber, column, null, null);
     }
 
-    private Cell other(int rowNumber, int column, String type, String formatId, String formatString)
+    private static Kind kindOf(String type) {
+        if ("n".equals(type)) {
+            return Kind.NUMBER;
+        }
+        if ("str".equals(type)) {
+            return Kind.FORMULA;
+        }
+        if ("b".equals(type)) {
+            return Kind.BOOLEAN;
+        }
+        if ("e".equals(type)) {
+            return Kind.ERROR;
+        }
+        throw new IllegalStateException("Unknown cell type : " + type);
+    }
+
+    private Cell other(int rowNumber, int column, Kind type, String formatId, String formatString)
             throws XMLStreamException, SheetException {
-        Kind kind = switch (type) {
-            case "b" -> Kind.BOOLEAN;
-            case "e" -> Kind.ERROR;
-            case "n" -> Kind.NUMBER;
-            case "str" -> Kind.FORMULA;
-            default -> throw new IllegalStateException("Unknown cell type : " + type);
-        };
+        Kind kind = type;
         Object value = null;
         String raw = null;
         boolean formula = false;
         while (true) {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT
-                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(r.getLocalName())) {
+                    || ev == XMLStreamConstants.END_ELEMENT && "c".equals(local)) {
                 break;
             }
             if (ev != XMLStreamConstants.START_ELEMENT) {
                 continue;
             }
-            String local = r.getLocalName();
             if ("v".equals(local)) {
                 raw = textUntilEnd();
                 if (raw.isEmpty()) {
@@ -326,6 +341,10 @@ final class SheetReader implements Closeable {
     private static Object parse(Kind kind, String raw) {
         return switch (kind) {
             case NUMBER -> {
+                Object quick = quickNumber(raw);
+                if (quick != null) {
+                    yield quick;
+                }
                 try {
                     yield new BigDecimal(raw);
                 } catch (NumberFormatException e) {
@@ -337,23 +356,87 @@ final class SheetReader implements Closeable {
         };
     }
 
+    /**
+     * The common shapes of a number without a BigDecimal, as the row will carry them: {@code -?\d{1,18}} and a
+     * whole {@code -?\d{1,18}\.0+} as a Long; a decimal already in the form {@link BigDecimal#toString()} gives
+     * ({@code -?(0|[1-9]\d*)\.\d*[1-9]\d*}, at most five zeros after "0.") as a {@link ValueType.Decimal} of the
+     * same text. Null for anything else (exponents, a sign of +, leading zeros before a fraction, 19 digits and
+     * more, text that is no number), which the BigDecimal path then reads or refuses.
+     */
+    static Object quickNumber(String raw) {
+        int n = raw.length();
+        int i = n > 0 && raw.charAt(0) == '-' ? 1 : 0;
+        int intStart = i;
+        while (i < n && isDigit(raw.charAt(i))) {
+            i++;
+        }
+        int intDigits = i - intStart;
+        if (intDigits == 0 || intDigits > 18) {
+            return null;
+        }
+        if (i == n) {
+            return Long.parseLong(raw);
+        }
+        if (raw.charAt(i) != '.' || i + 1 == n) {
+            return null;
+        }
+        int dot = i++;
+        int firstNonZero = -1;
+        for (; i < n; i++) {
+            char c = raw.charAt(i);
+            if (!isDigit(c)) {
+                return null;
+            }
+            if (c != '0' && firstNonZero < 0) {
+                firstNonZero = i;
+            }
+        }
+        if (firstNonZero < 0) {
+            return Long.parseLong(raw, 0, dot, 10); // 42.000 is the whole number 42
+        }
+        boolean zeroInt = intDigits == 1 && raw.charAt(intStart) == '0';
+        if (!zeroInt && raw.charAt(intStart) == '0') {
+            return null; // 007.5: BigDecimal drops the zeros
+        }
+        if (zeroInt && firstNonZero - dot - 1 > 5) {
+            return null; // 0.0000001: BigDecimal writes 1E-7
+        }
+        return new ValueType.Decimal(raw);
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
     /** All text up to the end of the element just started (children's text included). */
     private String textUntilEnd() throws XMLStreamException, SheetException {
-        text.setLength(0);
+        // The usual <v>42</v> has one text event: its String straight from the parser, no builder in between.
+        String single = null;
+        boolean many = false;
         int open = 1;
         while (true) {
             int ev = advance();
             switch (ev) {
-                case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE ->
+                case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE -> {
+                    if (single == null && !many) {
+                        single = r.getText();
+                    } else {
+                        if (!many) {
+                            text.setLength(0);
+                            text.append(single);
+                            many = true;
+                        }
                         text.append(r.getTextCharacters(), r.getTextStart(), r.getTextLength());
+                    }
+                }
                 case XMLStreamConstants.START_ELEMENT -> open++;
                 case XMLStreamConstants.END_ELEMENT -> {
                     if (--open == 0) {
-                        return text.toString();
+                        return many ? text.toString() : single == null ? "" : single;
                     }
                 }
                 case XMLStreamConstants.END_DOCUMENT -> {
-                    return text.toString();
+                    return many ? text.toString() : single == null ? "" : single;
                 }
                 default -> {
                 }
@@ -368,13 +451,15 @@ final class SheetReader implements Closeable {
         }
         int ev = r.next();
         if (ev == XMLStreamConstants.START_ELEMENT) {
+            local = r.getLocalName();
             if (++depth > MAX_DEPTH) {
                 throw tooDeep(entry);
             }
-            if ("f".equals(r.getLocalName())) {
+            if ("f".equals(local)) {
                 formula();
             }
         } else if (ev == XMLStreamConstants.END_ELEMENT) {
+            local = r.getLocalName();
             depth--;
         }
         return ev;

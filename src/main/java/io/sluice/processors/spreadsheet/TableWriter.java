@@ -1,7 +1,10 @@
 package io.sluice.processors.spreadsheet;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.databind.JsonSerializable;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import io.sluice.processors.ProcessorContext;
 
 import java.io.IOException;
@@ -23,6 +26,9 @@ import java.util.function.DoubleSupplier;
  * error of that row. Progress is reported as the source's fraction done, stage {@code rows}, whenever the whole
  * percent changes and every {@link #EVERY_ROWS} rows, which is also how often {@link ProcessorContext#checkpoint()}
  * runs.
+ *
+ * <p>A row is written as one reused {@link Line} that the output streams through its JSON generator: no tree and
+ * no byte array per row. Its bytes are what an {@code ObjectNode} of the same values serialised to before.
  */
 final class TableWriter {
 
@@ -40,6 +46,7 @@ final class TableWriter {
     private long headerRowNumber;
     private ValueType[] types;
     private long[] empty;
+    private Line line;
     private long rows;
     private long rowsSeen;
     private long emptyRows;
@@ -77,21 +84,27 @@ final class TableWriter {
         types = new ValueType[h.width()];
         Arrays.fill(types, ValueType.EMPTY);
         empty = new long[h.width()];
+        line = new Line(h.names());
     }
 
     /**
      * Writes one data row.
      *
-     * @param values the row's values by column position: null, String, Boolean, Long, BigDecimal or
-     *               {@link ValueType.DateText}; may be shorter or longer than the header
+     * @param values the row's values by column position: null, String, Boolean, Long, BigDecimal,
+     *               {@link ValueType.DateText} or {@link ValueType.Decimal}; may be shorter or longer than the header
      */
     void row(long rowNumber, List<?> values) throws IOException, SheetException {
+        row(rowNumber, values.toArray(), values.size());
+    }
+
+    /** {@link #row(long, List)} over the first {@code size} of {@code values}, which the caller may reuse after. */
+    void row(long rowNumber, Object[] values, int size) throws IOException, SheetException {
         rowsSeen++;
         if (rowsSeen > options.maxRows()) {
             throw tooManyRows(options.maxRows());
         }
-        int last = values.size() - 1;
-        while (last >= 0 && ValueType.of(values.get(last), false) == ValueType.EMPTY) {
+        int last = size - 1;
+        while (last >= 0 && ValueType.of(values[last], false) == ValueType.EMPTY) {
             last--;
         }
         if (last < 0) {
@@ -106,27 +119,26 @@ final class TableWriter {
         if (last >= width) {
             int extra = 0;
             for (int i = width; i <= last; i++) {
-                if (ValueType.of(values.get(i), false) != ValueType.EMPTY) {
+                if (ValueType.of(values[i], false) != ValueType.EMPTY) {
                     extra++;
                 }
             }
             error(rowNumber, null, extra + (extra == 1 ? " value" : " values") + " beyond the header's " + width
                     + " columns (dropped)");
         }
-        ObjectNode node = JsonNodeFactory.instance.objectNode();
-        List<String> names = header.names();
+        Object[] out = line.values;
         for (int i = 0; i < width; i++) {
-            Object v = i < values.size() ? values.get(i) : null;
+            Object v = i < size ? values[i] : null;
             ValueType t = ValueType.of(v, inferFromText);
             if (t == ValueType.EMPTY) {
                 empty[i]++;
-                node.putNull(names.get(i));
+                out[i] = null;
                 continue;
             }
             types[i] = types[i].merge(t);
-            put(node, names.get(i), v);
+            out[i] = v;
         }
-        ctx.output().write(node);
+        ctx.output().write(line);
         rows++;
         afterRow();
     }
@@ -198,15 +210,47 @@ final class TableWriter {
         return Math.round(elapsed * (100 - percent) / percent);
     }
 
-    private static void put(ObjectNode node, String name, Object v) {
-        switch (v) {
-            case String s -> node.put(name, s);
-            case Boolean b -> node.put(name, b);
-            case Long l -> node.put(name, l);
-            case BigInteger i -> node.put(name, i);
-            case BigDecimal d -> node.put(name, d);
-            case ValueType.DateText d -> node.put(name, d.iso());
-            default -> node.put(name, v.toString());
+    /**
+     * One row as a JSON object, every header name a key in header order; written by the output as soon as it is
+     * handed over, then refilled for the next row. Each value is written with the generator call its
+     * {@code ObjectNode} value node made (so the bytes are the same): numbers as numbers, dates as ISO text.
+     */
+    private static final class Line implements JsonSerializable {
+        private final SerializedString[] names;
+        final Object[] values;
+
+        Line(List<String> names) {
+            this.names = new SerializedString[names.size()];
+            for (int i = 0; i < this.names.length; i++) {
+                this.names[i] = new SerializedString(names.get(i));
+            }
+            this.values = new Object[this.names.length];
+        }
+
+        @Override
+        public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
+            g.writeStartObject();
+            for (int i = 0; i < names.length; i++) {
+                g.writeFieldName(names[i]);
+                switch (values[i]) {
+                    case null -> g.writeNull();
+                    case String s -> g.writeString(s);
+                    case Boolean b -> g.writeBoolean(b);
+                    case Long l -> g.writeNumber(l.longValue());
+                    case BigInteger n -> g.writeNumber(n);
+                    case BigDecimal d -> g.writeNumber(d);
+                    case ValueType.Decimal d -> g.writeNumber(d.text());
+                    case ValueType.DateText d -> g.writeString(d.iso());
+                    default -> g.writeString(values[i].toString());
+                }
+            }
+            g.writeEndObject();
+        }
+
+        @Override
+        public void serializeWithType(JsonGenerator g, SerializerProvider provider, TypeSerializer typeSer)
+                throws IOException {
+            serialize(g, provider);
         }
     }
 

@@ -43,6 +43,7 @@ enum ValueType {
         return switch (value) {
             case null -> EMPTY;
             case DateText d -> DATE;
+            case Decimal d -> NUMBER;
             case Boolean b -> BOOLEAN;
             case Long l -> INTEGER;
             case Integer i -> INTEGER;
@@ -73,6 +74,17 @@ enum ValueType {
 
     static boolean isWhole(BigDecimal d) {
         return d.signum() == 0 || d.scale() <= 0 || d.stripTrailingZeros().scale() <= 0;
+    }
+
+    /**
+     * A number that is not whole, as the exact text {@link BigDecimal#toString()} would give for it (what an xlsx
+     * {@code <v>} holds in the common case, such as {@code 1.25}): written as that number, without a BigDecimal.
+     */
+    record Decimal(String text) {
+        @Override
+        public String toString() {
+            return text;
+        }
     }
 
     /** A date or time as ISO-8601 text: written as a string, counted as a date. */

@@ -71,6 +71,7 @@ final class XlsxTable {
                     () -> declared <= 0 ? 0.0 : Math.min(1.0, (double) reader.position() / declared));
             SheetReader.Row row;
             int number = 0;
+            Object[] values = new Object[16]; // reused for every row
             while ((row = reader.next()) != null) {
                 // rows without an r attribute are numbered by position; keep numbers rising from 1.
                 number = row.number() > number ? row.number() : number + 1;
@@ -80,7 +81,15 @@ final class XlsxTable {
                     }
                     continue;
                 }
-                out.row(number, values(row, number, out, date1904));
+                List<SheetReader.Cell> cells = row.cells();
+                if (values.length < cells.size()) {
+                    values = new Object[Math.max(cells.size(), values.length * 2)];
+                }
+                for (int i = 0; i < cells.size(); i++) {
+                    SheetReader.Cell c = cells.get(i);
+                    values[i] = c == null ? null : value(c, number, i, out, date1904);
+                }
+                out.row(number, values, cells.size());
             }
             if (!out.hasHeader()) {
                 throw new SheetException(SheetException.NO_HEADER, "sheet '" + sheet.name() + "' has no non-empty row"
@@ -108,19 +117,9 @@ final class XlsxTable {
     private static List<String> headerTexts(SheetReader.Row row) {
         List<String> texts = new ArrayList<>(row.cells().size());
         for (SheetReader.Cell c : row.cells()) {
-            texts.add(c == null ? null : c.value() instanceof BigDecimal d ? d.toPlainString() : c.text());
+            texts.add(c == null ? null : isNumber(c.value()) ? new BigDecimal(c.raw()).toPlainString() : c.text());
         }
         return texts;
-    }
-
-    private static List<Object> values(SheetReader.Row row, int number, TableWriter out, boolean date1904) {
-        List<SheetReader.Cell> cells = row.cells();
-        List<Object> values = new ArrayList<>(cells.size());
-        for (int i = 0; i < cells.size(); i++) {
-            SheetReader.Cell c = cells.get(i);
-            values.add(c == null ? null : value(c, number, i, out, date1904));
-        }
-        return values;
     }
 
     /** A cell as a row value: numbers as numbers (dates, by their format, as ISO text), errors as their text. */
@@ -137,9 +136,9 @@ final class XlsxTable {
                 return raw == null || raw.isEmpty() ? null : raw;
             }
             default -> {
-                if (v instanceof BigDecimal d) {
+                if (isNumber(v)) {
                     Object date = date(c, date1904);
-                    return date != null ? date : number(d);
+                    return date != null ? date : v instanceof BigDecimal d ? number(d) : v;
                 }
                 if (v instanceof Boolean || v == null) {
                     return v;
@@ -147,6 +146,11 @@ final class XlsxTable {
                 return v.toString();
             }
         }
+    }
+
+    /** A number cell's value: Long and Decimal for the common shapes, BigDecimal for the rest. */
+    private static boolean isNumber(Object v) {
+        return v instanceof Long || v instanceof ValueType.Decimal || v instanceof BigDecimal;
     }
 
     private static Object date(SheetReader.Cell c, boolean date1904) {

@@ -3,6 +3,7 @@ package io.sluice.processors.spreadsheet;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -60,6 +61,39 @@ class GuardedInputStreamTest {
         GuardedInputStream.Tripped dtd = catchThrowableOfType(GuardedInputStream.Tripped.class,
                 xml("<?xml version=\"1.0\"?><!DOCTYPE a><a/>")::drain);
         assertThat(dtd.refusal().getMessage()).contains("DTD");
+    }
+
+    @Test
+    void theTagCheckIsTheSameWhateverSizeTheReadsAre() throws Exception {
+        String ok = "<?xml version=\"1.0\"?><a x=\"1 > 0\" y='<'><?pi a?b ?><!-- - -- <!DOCTYPE x> --->"
+                + "<![CDATA[ ] ]] <!DOCTYPE y>]]><b/>text</a>";
+        int exact = GuardedInputStream.MAX_TAG_BYTES - 9; // <a x=" ... "/> is 9 bytes around the value
+        String longest = "<a x=\"" + "v".repeat(exact) + "\"/>";
+        String tooLong = "<a x='" + "v".repeat(exact + 1) + "'/>";
+        String dtd = "<a/><!DOCTYPE a>";
+        for (int chunk : new int[] {1, 2, 3, 7, 4096, 1 << 16}) {
+            assertThat(chunked(ok, chunk).drain()).as("chunk " + chunk).isEqualTo(ok.length());
+            if (chunk >= 7) { // a MiB one byte at a time is slow and proves nothing more
+                assertThat(chunked(longest, chunk).drain()).as("chunk " + chunk).isEqualTo(longest.length());
+                GuardedInputStream.Tripped t = catchThrowableOfType(GuardedInputStream.Tripped.class,
+                        chunked(tooLong, chunk)::drain);
+                assertThat(t.refusal().getMessage()).as("chunk " + chunk).contains("longer than 1 MiB");
+            }
+            GuardedInputStream.Tripped d = catchThrowableOfType(GuardedInputStream.Tripped.class,
+                    chunked(dtd, chunk)::drain);
+            assertThat(d.refusal().getMessage()).as("chunk " + chunk).contains("DTD");
+        }
+    }
+
+    /** {@code text} through the XML guard, handed over at most {@code chunk} bytes per read. */
+    private static GuardedInputStream chunked(String text, int chunk) {
+        InputStream in = new FilterInputStream(new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8))) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                return super.read(b, off, Math.min(len, chunk));
+            }
+        };
+        return guard(in, -1, text.length(), 100, new InflateBudget(Long.MAX_VALUE)).xml(true);
     }
 
     @Test
