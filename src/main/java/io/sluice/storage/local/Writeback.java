@@ -35,8 +35,15 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Writeback {
 
     private static final Logger log = LoggerFactory.getLogger(Writeback.class);
-    /** Bytes written between two write-back requests: large enough to make few calls, small enough for the tail. */
-    static final long INTERVAL = 1L << 20;
+    /**
+     * Bytes written between two write-back requests: one upload buffer ({@code admission.bufferSize}'s default), so
+     * every buffer drained starts its own write-back. A client sending 5 MiB PATCHes waits for each one's
+     * {@code fdatasync}, which must first write whatever was not yet requested: up to this much, in series with the
+     * answer, on every PATCH. 1 MiB left about 1 ms more per PATCH here than 256 KiB; the calls cost nothing
+     * measurable, and waiting for older ranges (bounding what is in flight) made PATCHes slower, not faster
+     * (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
+     */
+    static final long INTERVAL = 256L << 10;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
     private static final int SYNC_FILE_RANGE_WRITE = 2;
