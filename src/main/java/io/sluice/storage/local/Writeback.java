@@ -39,9 +39,9 @@ final class Writeback {
      * Bytes written between two write-back requests: one upload buffer ({@code admission.bufferSize}'s default), so
      * every buffer drained starts its own write-back. A client sending 5 MiB PATCHes waits for each one's
      * {@code fdatasync}, which must first write whatever was not yet requested: up to this much, in series with the
-     * answer, on every PATCH. 1 MiB left about 1 ms more per PATCH here than 256 KiB; the calls cost nothing
-     * measurable, and waiting for older ranges (bounding what is in flight) made PATCHes slower, not faster
-     * (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
+     * answer, on every PATCH, and the disk idles at the start of each PATCH until this much has arrived. The calls
+     * cost no measurable CPU; waiting for older ranges as well (bounding what is in flight) was not kept: it made
+     * PATCHes slower in one of two variants (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
      */
     static final long INTERVAL = 256L << 10;
     private static final int O_RDONLY = 0;
