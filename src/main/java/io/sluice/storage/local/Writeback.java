@@ -36,14 +36,11 @@ final class Writeback {
 
     private static final Logger log = LoggerFactory.getLogger(Writeback.class);
     /**
-     * Bytes written between two write-back requests: one upload buffer ({@code admission.bufferSize}'s default), so
-     * every buffer drained starts its own write-back. A client sending 5 MiB PATCHes waits for each one's
-     * {@code fdatasync}, which must first write whatever was not yet requested: up to this much, in series with the
-     * answer, on every PATCH, and the disk idles at the start of each PATCH until this much has arrived. The calls
-     * cost no measurable CPU; waiting for older ranges as well (bounding what is in flight) was not kept: it made
-     * PATCHes slower in one of two variants (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
+     * Bytes written between two write-back requests: large enough to make few calls, small enough for the tail.
+     * 256 KiB (one upload buffer) and waiting for older ranges were measured for 5 MiB PATCHes and not kept
+     * (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
      */
-    static final long INTERVAL = 256L << 10;
+    static final long INTERVAL = 1L << 20;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
     private static final int SYNC_FILE_RANGE_WRITE = 2;
