@@ -35,7 +35,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Writeback {
 
     private static final Logger log = LoggerFactory.getLogger(Writeback.class);
-    /** Bytes written between two write-back requests: large enough to make few calls, small enough for the tail. */
+    /**
+     * Bytes written between two write-back requests: large enough to make few calls, small enough for the tail.
+     * 256 KiB (one upload buffer) and waiting for older ranges were measured for 5 MiB PATCHes and not kept
+     * (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
+     */
     static final long INTERVAL = 1L << 20;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
