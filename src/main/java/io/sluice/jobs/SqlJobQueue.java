@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,7 +48,13 @@ public final class SqlJobQueue implements JobQueue {
             + "lease_owner, lease_expires_at, timeout_ms, progress, stage, eta_seconds, error_code, error_message, "
             + "result, idempotency_key, cancel_requested, created_at, started_at, finished_at, updated_at, owner";
     private static final String FENCE = " WHERE id = ? AND lease_owner = ? AND attempt = ? AND state = 'running'";
+    /** {@link #COLUMNS} qualified by the table, where a {@code FROM} list makes names ambiguous. */
+    private static final String JOBS_COLUMNS = "jobs." + COLUMNS.replace(", ", ", jobs.");
     private static final String FINISHED = "('succeeded', 'failed', 'cancelled')";
+    private static final Comparator<Job> CLAIM_ORDER = Comparator.comparing(Job::runAt).thenComparing(Job::id);
+
+    /** running → succeeded, the result as its one parameter; the fence follows. */
+    private final String succeedSet;
 
     private final Database db;
     private final JobSql sql;
@@ -71,6 +78,9 @@ public final class SqlJobQueue implements JobQueue {
         this.db = Objects.requireNonNull(db, "db");
         this.sql = JobSql.of(db.dialect());
         this.now = sql.now();
+        this.succeedSet = "UPDATE jobs SET state = 'succeeded', progress = 100, result = ?, eta_seconds = NULL, "
+                + "error_code = NULL, error_message = NULL, lease_expires_at = NULL, finished_at = " + now
+                + ", updated_at = " + now;
         this.ids = Objects.requireNonNull(ids, "ids");
         this.leaseMillis = config.leaseDuration().toMillis();
         this.backoff = config.backoff();
@@ -121,28 +131,136 @@ public final class SqlJobQueue implements JobQueue {
         if (max <= 0 || pipelines.isEmpty()) {
             return List.of();
         }
-        String in = String.join(", ", Collections.nCopies(pipelines.size(), "?"));
-        String statement = "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, "
-                + "lease_expires_at = " + now + " + ?, started_at = " + now + ", updated_at = " + now + ", "
-                + "progress = 0, stage = NULL, eta_seconds = NULL "
-                + "WHERE state = 'queued' AND " + sql.claimedIds("SELECT id FROM jobs WHERE state = 'queued' "
-                + "AND run_at <= " + now + " AND pipeline IN (" + in + ") ORDER BY run_at, id LIMIT ?") + " "
-                + "RETURNING " + COLUMNS;
+        String statement = claimStatement(pipelines.size(), "");
         List<Job> claimed = db.write(c -> {
             try (PreparedStatement ps = c.prepareStatement(statement)) {
-                int i = 1;
-                ps.setString(i++, workerId);
-                ps.setLong(i++, leaseMillis);
-                for (String p : pipelines) {
-                    ps.setString(i++, p);
-                }
-                ps.setInt(i, max);
+                bindClaim(ps, 1, workerId, max, pipelines);
                 return readAll(ps);
             }
         });
         // RETURNING gives no order; hand jobs out in the order they were picked.
-        claimed.sort(Comparator.comparing(Job::runAt).thenComparing(Job::id));
+        claimed.sort(CLAIM_ORDER);
         return claimed;
+    }
+
+    /** The claim: {@code UPDATE ... RETURNING} of up to {@code ?} queued, due jobs of {@code pipelines} pipelines. */
+    private String claimStatement(int pipelines, String returningPrefix) {
+        String in = String.join(", ", Collections.nCopies(pipelines, "?"));
+        return "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, "
+                + "lease_expires_at = " + now + " + ?, started_at = " + now + ", updated_at = " + now + ", "
+                + "progress = 0, stage = NULL, eta_seconds = NULL "
+                + "WHERE state = 'queued' AND " + sql.claimedIds("SELECT id FROM jobs WHERE state = 'queued' "
+                + "AND run_at <= " + now + " AND pipeline IN (" + in + ") ORDER BY run_at, id LIMIT ?") + " "
+                + "RETURNING " + returningPrefix + COLUMNS;
+    }
+
+    /** Binds {@link #claimStatement}'s parameters from {@code from}; returns the next parameter's index. */
+    private int bindClaim(PreparedStatement ps, int from, String workerId, int max, Set<String> pipelines)
+            throws SQLException {
+        int i = from;
+        ps.setString(i++, workerId);
+        ps.setLong(i++, leaseMillis);
+        for (String p : pipelines) {
+            ps.setString(i++, p);
+        }
+        ps.setInt(i++, max);
+        return i;
+    }
+
+    @Override
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+                                 AlsoWrite alsoWrite) throws SQLException {
+        Objects.requireNonNull(workerId, "workerId");
+        Objects.requireNonNull(alsoWrite, "alsoWrite");
+        boolean claims = max > 0 && !pipelines.isEmpty();
+        if (successes.isEmpty() && !claims) {
+            return new Round(Set.of(), List.of());
+        }
+        Round round = db.write(c -> {
+            List<Job> succeeded = new ArrayList<>();
+            List<Job> claimed = new ArrayList<>();
+            if (sql.dialect() == Dialect.POSTGRESQL) {
+                succeedAndClaimInOneStatement(c, successes, workerId, claims ? max : 0, pipelines, succeeded,
+                        claimed);
+            } else {
+                // SQLite runs in process: a statement is no round trip, only the commit (one fsync) counts.
+                if (!successes.isEmpty()) {
+                    try (PreparedStatement ps = c.prepareStatement(succeedSet + FENCE + " RETURNING " + COLUMNS)) {
+                        for (Success s : successes) {
+                            ps.setString(1, s.resultJson());
+                            fence(ps, 2, s.lease());
+                            succeeded.addAll(readAll(ps));
+                        }
+                    }
+                }
+                if (claims) {
+                    try (PreparedStatement ps = c.prepareStatement(claimStatement(pipelines.size(), ""))) {
+                        bindClaim(ps, 1, workerId, max, pipelines);
+                        claimed.addAll(readAll(ps));
+                    }
+                }
+            }
+            if (!succeeded.isEmpty()) {
+                alsoWrite.succeeded(c, List.copyOf(succeeded));
+            }
+            Set<Lease> leases = new HashSet<>();
+            for (Job j : succeeded) {
+                leases.add(new Lease(j.id(), j.leaseOwner(), j.attempt()));
+            }
+            return new Round(Set.copyOf(leases), claimed);
+        });
+        List<Job> claimed = new ArrayList<>(round.claimed());
+        claimed.sort(CLAIM_ORDER);
+        return new Round(round.succeeded(), List.copyOf(claimed));
+    }
+
+    /**
+     * PostgreSQL: the fenced successes and the claim as one statement, two data-modifying CTEs (one round trip
+     * instead of two). They touch disjoint rows (running ones, queued ones), and each keeps its own condition: the
+     * fence {@code id, lease_owner, attempt, state = 'running'} per success, {@code FOR UPDATE SKIP LOCKED} for the
+     * claim.
+     */
+    private void succeedAndClaimInOneStatement(Connection c, List<Success> successes, String workerId, int max,
+                                               Set<String> pipelines, List<Job> succeeded, List<Job> claimed)
+            throws SQLException {
+        List<String> parts = new ArrayList<>();
+        StringBuilder with = new StringBuilder("WITH ");
+        if (!successes.isEmpty()) {
+            StringBuilder values = new StringBuilder();
+            for (int i = 0; i < successes.size(); i++) {
+                values.append(i == 0 ? "" : ", ").append("(?, ?, ?, ?)");
+            }
+            with.append("done AS (UPDATE jobs SET state = 'succeeded', progress = 100, result = v.result, "
+                    + "eta_seconds = NULL, error_code = NULL, error_message = NULL, lease_expires_at = NULL, "
+                    + "finished_at = " + now + ", updated_at = " + now
+                    + " FROM (VALUES " + values + ") AS v (id, owner, attempt, result) "
+                    + "WHERE jobs.id = v.id AND jobs.lease_owner = v.owner AND jobs.attempt = v.attempt "
+                    + "AND jobs.state = 'running' RETURNING " + JOBS_COLUMNS + ")");
+            parts.add("SELECT TRUE AS sluice_done, * FROM done");
+        }
+        if (max > 0) {
+            with.append(parts.isEmpty() ? "" : ", ").append("claimed AS (")
+                    .append(claimStatement(pipelines.size(), "")).append(")");
+            parts.add("SELECT FALSE AS sluice_done, * FROM claimed");
+        }
+        String statement = with + " " + String.join(" UNION ALL ", parts);
+        try (PreparedStatement ps = c.prepareStatement(statement)) {
+            int i = 1;
+            for (Success s : successes) {
+                ps.setString(i++, s.lease().jobId());
+                ps.setString(i++, s.lease().owner());
+                ps.setInt(i++, s.lease().attempt());
+                ps.setString(i++, s.resultJson());
+            }
+            if (max > 0) {
+                bindClaim(ps, i, workerId, max, pipelines);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    (rs.getBoolean("sluice_done") ? succeeded : claimed).add(map(rs));
+                }
+            }
+        }
     }
 
     @Override
@@ -182,9 +300,7 @@ public final class SqlJobQueue implements JobQueue {
             return succeeds.succeed(lease, resultJson);
         }
         return db.write(c -> {
-            try (PreparedStatement ps = c.prepareStatement("UPDATE jobs SET state = 'succeeded', progress = 100, "
-                    + "result = ?, eta_seconds = NULL, error_code = NULL, error_message = NULL, "
-                    + "lease_expires_at = NULL, finished_at = " + now + ", updated_at = " + now + FENCE)) {
+            try (PreparedStatement ps = c.prepareStatement(succeedSet + FENCE)) {
                 ps.setString(1, resultJson);
                 fence(ps, 2, lease);
                 return ps.executeUpdate() == 1;
