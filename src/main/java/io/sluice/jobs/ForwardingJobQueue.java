@@ -32,7 +32,7 @@ public abstract class ForwardingJobQueue implements JobQueue {
     }
 
     @Override
-    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                  AlsoWrite alsoWrite) throws SQLException {
         return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
     }

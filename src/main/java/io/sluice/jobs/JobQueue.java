@@ -48,15 +48,17 @@ public interface JobQueue {
     List<Job> claim(String workerId, int max, Set<String> pipelines) throws SQLException;
 
     /**
-     * Records {@code successes} and claims up to {@code max} jobs of {@code pipelines} (as {@link #claim}) in ONE
-     * transaction, for a worker pool whose finished jobs free the slots it claims for: one commit (and on PostgreSQL
-     * one statement) per round instead of one per outcome batch plus one per claim. Each success is fenced exactly
+     * Records {@code successes} and claims up to {@code max} jobs in ONE transaction, for a worker pool whose
+     * finished jobs free the slots it claims for: one commit (and on PostgreSQL, for one pipeline, one statement) per
+     * round instead of one per outcome batch plus one per claim. The claims go pipeline by pipeline in the iteration
+     * order of {@code pipelines}, each as {@link #claim} of up to its own limit (the map's value) and of what is left
+     * of {@code max}. Each success is fenced exactly
      * as {@link #succeed}: one whose lease was lost is refused and left out of {@link Round#succeeded()}, and the
      * claim still happens. {@code alsoWrite} runs inside the same transaction with the jobs that succeeded, as they
      * now are (decorators record their events there). When this throws, nothing of it counts: no success is
      * recorded and nothing is claimed, so the caller may run it again with the same successes.
      */
-    Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+    Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                           AlsoWrite alsoWrite) throws SQLException;
 
     /** A handler's result to record with {@link #succeedAndClaim}: {@code resultJson} is JSON text or null. */

@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -75,7 +76,7 @@ public final class PublishingJobQueue extends ForwardingJobQueue {
      * back: the outcome is what counts, as when an event is recorded after its change.
      */
     @Override
-    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                  AlsoWrite alsoWrite) throws SQLException {
         boolean[] eventsFailed = new boolean[1];
         AlsoWrite withEvents = alsoWrite.andThen((tx, jobs) -> {

@@ -166,36 +166,45 @@ public final class SqlJobQueue implements JobQueue {
     }
 
     @Override
-    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                  AlsoWrite alsoWrite) throws SQLException {
         Objects.requireNonNull(workerId, "workerId");
         Objects.requireNonNull(alsoWrite, "alsoWrite");
-        boolean claims = max > 0 && !pipelines.isEmpty();
-        if (successes.isEmpty() && !claims) {
+        List<Map.Entry<String, Integer>> claims = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : pipelines.entrySet()) {
+            if (e.getValue() > 0) {
+                claims.add(Map.entry(e.getKey(), e.getValue()));
+            }
+        }
+        if (successes.isEmpty() && (max <= 0 || claims.isEmpty())) {
             return new Round(Set.of(), List.of());
         }
         Round round = db.write(c -> {
             List<Job> succeeded = new ArrayList<>();
             List<Job> claimed = new ArrayList<>();
+            int from = 0;
             if (sql.dialect() == Dialect.POSTGRESQL) {
-                succeedAndClaimInOneStatement(c, successes, workerId, claims ? max : 0, pipelines, succeeded,
-                        claimed);
-            } else {
+                // The successes and the first claim in one statement: one round trip for the usual round.
+                Map.Entry<String, Integer> first = max > 0 && !claims.isEmpty() ? claims.getFirst() : null;
+                succeedAndClaimInOneStatement(c, successes, workerId,
+                        first == null ? 0 : Math.min(max, first.getValue()),
+                        first == null ? Set.of() : Set.of(first.getKey()), succeeded, claimed);
+                from = first == null ? claims.size() : 1;
+            } else if (!successes.isEmpty()) {
                 // SQLite runs in process: a statement is no round trip, only the commit (one fsync) counts.
-                if (!successes.isEmpty()) {
-                    try (PreparedStatement ps = c.prepareStatement(succeedSet + FENCE + " RETURNING " + COLUMNS)) {
-                        for (Success s : successes) {
-                            ps.setString(1, s.resultJson());
-                            fence(ps, 2, s.lease());
-                            succeeded.addAll(readAll(ps));
-                        }
+                try (PreparedStatement ps = c.prepareStatement(succeedSet + FENCE + " RETURNING " + COLUMNS)) {
+                    for (Success s : successes) {
+                        ps.setString(1, s.resultJson());
+                        fence(ps, 2, s.lease());
+                        succeeded.addAll(readAll(ps));
                     }
                 }
-                if (claims) {
-                    try (PreparedStatement ps = c.prepareStatement(claimStatement(pipelines.size()))) {
-                        bindClaim(ps, 1, workerId, max, pipelines);
-                        claimed.addAll(readAll(ps));
-                    }
+            }
+            for (int k = from; k < claims.size() && claimed.size() < max; k++) {
+                int n = Math.min(claims.get(k).getValue(), max - claimed.size());
+                try (PreparedStatement ps = c.prepareStatement(claimStatement(1))) {
+                    bindClaim(ps, 1, workerId, n, Set.of(claims.get(k).getKey()));
+                    claimed.addAll(readAll(ps));
                 }
             }
             if (!succeeded.isEmpty()) {
@@ -223,6 +232,9 @@ public final class SqlJobQueue implements JobQueue {
     private void succeedAndClaimInOneStatement(Connection c, List<Success> successes, String workerId, int max,
                                                Set<String> pipelines, List<Job> succeeded, List<Job> claimed)
             throws SQLException {
+        if (successes.isEmpty() && max <= 0) {
+            return;
+        }
         List<String> ctes = new ArrayList<>();
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < successes.size(); i++) {

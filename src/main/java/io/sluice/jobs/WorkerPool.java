@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -38,10 +39,12 @@ import java.util.function.BooleanSupplier;
  *       handler throws escapes the pool.</li>
  * </ul>
  * Every write is fenced by the lease, so a worker that lost its job can never overwrite the outcome of the
- * attempt that replaced it. A job takes a worker slot while its handler runs; once the handler has ended, its
- * outcome is written while the poller already claims the next job for the slot (on SQLite both share a group
- * commit). At most {@code workers} such outcomes are in flight, and the lease covers the job until its outcome
- * has committed.
+ * attempt that replaced it. A job takes a worker slot while its handler runs. A success is handed to the poller,
+ * which records it in the same transaction as its next claim ({@link JobQueue#succeedAndClaim}): one commit for the
+ * jobs that ended and the jobs that take their slots; a round that fails records nothing and its successes are
+ * recorded again, each on its own. Other outcomes (failures, cancels) are written by the supervisor while the
+ * poller already claims for the slot. At most {@code workers} finished jobs wait for their outcome, and the lease
+ * covers a job until its outcome has committed.
  *
  * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
  * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed. A job whose
@@ -273,7 +276,7 @@ public final class WorkerPool implements AutoCloseable {
         }
         if (!last.isEmpty()) {
             try {
-                recorded(last, queue.succeedAndClaim(successes(last), workerId, 0, Set.of(),
+                recorded(last, queue.succeedAndClaim(successes(last), workerId, 0, Map.of(),
                         JobQueue.AlsoWrite.NOTHING).succeeded());
             } catch (SQLException | RuntimeException e) {
                 log.warn("recording the success of {} job(s) at stop failed, trying each alone: {}", last.size(),
@@ -306,49 +309,40 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * Claims, pipeline by pipeline in rotating order (so none starves), as many jobs as there are free slots. The
-     * successes handed over since the last round are recorded in the same transaction as the first claim (or on
-     * their own when nothing is claimed): one commit for the jobs that ended and those that take their slots.
+     * Claims, pipeline by pipeline in rotating order (so none starves), as many jobs as there are free slots, and
+     * records the successes handed over since the last round, all in one transaction: one commit for the jobs that
+     * ended and those that take their slots.
      */
     private void claimRound() throws SQLException {
         recordRetries();
         List<JobRun> ended = takeSucceeded();
         try {
+            // Outcomes still being recorded are bounded too (as many as there are workers), so a slow database
+            // holds claims back instead of letting finished-but-unrecorded jobs pile up.
+            int globalFree = Math.min(config.workers() - busy(null), 2 * config.workers() - running.size());
+            Map<String, Integer> free = new LinkedHashMap<>();
             int n = pipelines.size();
             int first = rotation++ % Math.max(1, n);
-            for (int k = 0; k < n && !stopping.get(); k++) {
+            for (int k = 0; k < n && globalFree > 0; k++) {
                 String pipeline = pipelines.get((first + k) % n);
-                // Outcomes still being recorded are bounded too (as many as there are workers), so a slow
-                // database holds claims back instead of letting finished-but-unrecorded jobs pile up.
-                int globalFree = Math.min(config.workers() - busy(null), 2 * config.workers() - running.size());
-                if (globalFree <= 0) {
-                    break;
-                }
-                int free = Math.min(globalFree, config.concurrency(pipeline) - busy(pipeline));
-                if (free <= 0) {
-                    continue;
-                }
-                if (!memoryAllows()) {
-                    break;
-                }
-                List<Job> claimed;
-                if (ended.isEmpty()) {
-                    claimed = queue.claim(workerId, free, Set.of(pipeline));
-                } else {
-                    JobQueue.Round round = queue.succeedAndClaim(successes(ended), workerId, free,
-                            Set.of(pipeline), JobQueue.AlsoWrite.NOTHING);
-                    recorded(ended, round.succeeded());
-                    ended = List.of();
-                    claimed = round.claimed();
-                }
-                for (Job job : claimed) {
-                    launch(job);
+                int slots = Math.min(globalFree, config.concurrency(pipeline) - busy(pipeline));
+                if (slots > 0) {
+                    free.put(pipeline, slots);
                 }
             }
-            if (!ended.isEmpty()) {
-                recorded(ended, queue.succeedAndClaim(successes(ended), workerId, 0, Set.of(),
-                        JobQueue.AlsoWrite.NOTHING).succeeded());
-                ended = List.of();
+            if (stopping.get() || free.isEmpty() || !memoryAllows()) {
+                free = Map.of();
+            }
+            if (ended.isEmpty() && free.isEmpty()) {
+                return;
+            }
+            JobQueue.Round round = queue.succeedAndClaim(successes(ended), workerId, Math.max(0, globalFree), free,
+                    JobQueue.AlsoWrite.NOTHING);
+            List<JobRun> done = ended;
+            ended = List.of();
+            recorded(done, round.succeeded());
+            for (Job job : round.claimed()) {
+                launch(job);
             }
         } finally {
             // A round that failed recorded none of them (nothing of a failed transaction counts): try again.

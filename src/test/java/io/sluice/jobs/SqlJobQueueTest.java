@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -535,7 +536,8 @@ class SqlJobQueueTest {
 
         List<Job> witnessed = new ArrayList<>();
         JobQueue.Round round = queue.succeedAndClaim(List.of(new JobQueue.Success(a, "{\"by\":\"A\"}"),
-                new JobQueue.Success(v, "{\"ok\":true}")), A, 2, PDF, (tx, jobs) -> witnessed.addAll(jobs));
+                new JobQueue.Success(v, "{\"ok\":true}")), A, 2, Map.of("pdf", 2),
+                (tx, jobs) -> witnessed.addAll(jobs));
 
         assertThat(round.succeeded()).as("only the valid lease's success took effect").containsExactly(v);
         assertThat(find(queue, stale.id())).as("the stale outcome changed nothing").isEqualTo(atB);
@@ -554,9 +556,26 @@ class SqlJobQueueTest {
         assertThat(witnessed).as("written in the transaction: the jobs that succeeded, as they now are")
                 .containsExactly(done);
         // Nothing to succeed and nothing due: an empty round.
-        JobQueue.Round empty = queue.succeedAndClaim(List.of(), A, 4, PDF, JobQueue.AlsoWrite.NOTHING);
+        JobQueue.Round empty = queue.succeedAndClaim(List.of(), A, 4, Map.of("pdf", 4), JobQueue.AlsoWrite.NOTHING);
         assertThat(empty.succeeded()).isEmpty();
         assertThat(empty.claimed()).isEmpty();
+    }
+
+    @Test
+    void succeedAndClaimClaimsPipelineByPipelineWithinEachLimitAndTheTotal() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            enqueuePdf("P" + i, 3);
+            enqueue(db, queue, job("X" + i, "xlsx", 3, TIMEOUT));
+            enqueue(db, queue, job("Z" + i, "zip", 3, TIMEOUT));
+        }
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        limits.put("pdf", 1);
+        limits.put("xlsx", 5);
+        limits.put("zip", 5);
+        JobQueue.Round round = queue.succeedAndClaim(List.of(), A, 4, limits, JobQueue.AlsoWrite.NOTHING);
+        assertThat(round.claimed()).extracting(Job::pipeline)
+                .containsExactlyInAnyOrder("pdf", "xlsx", "xlsx", "xlsx");
+        assertThat(queue.stats().byPipeline().get("zip").queued()).as("the total was reached first").isEqualTo(3);
     }
 
     @Test
@@ -566,7 +585,7 @@ class SqlJobQueueTest {
         Job next = enqueuePdf("U2", 3);
         JobQueue.Success success = new JobQueue.Success(running.lease(), "{}");
 
-        assertThatThrownBy(() -> queue.succeedAndClaim(List.of(success), A, 1, PDF, (tx, jobs) -> {
+        assertThatThrownBy(() -> queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1), (tx, jobs) -> {
             throw new SQLException("injected failure after both statements");
         })).isInstanceOf(SQLException.class).hasMessageContaining("injected");
         assertThat(find(queue, running.id())).as("the success rolled back").isEqualTo(running);
@@ -575,13 +594,15 @@ class SqlJobQueueTest {
         assertThat(stillQueued.attempt()).isZero();
 
         // Run again with the same success: recorded once, and the next job claimed once, at attempt 1.
-        JobQueue.Round round = queue.succeedAndClaim(List.of(success), A, 1, PDF, JobQueue.AlsoWrite.NOTHING);
+        JobQueue.Round round = queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1),
+                JobQueue.AlsoWrite.NOTHING);
         assertThat(round.succeeded()).containsExactly(running.lease());
         assertThat(round.claimed()).extracting(Job::id, Job::attempt).containsExactly(
                 tuple(next.id(), 1));
         assertThat(find(queue, running.id()).state()).isEqualTo(JobState.SUCCEEDED);
         // And a third time: the success is already recorded (fenced out now), nothing more is claimed.
-        JobQueue.Round again = queue.succeedAndClaim(List.of(success), A, 1, PDF, JobQueue.AlsoWrite.NOTHING);
+        JobQueue.Round again = queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1),
+                JobQueue.AlsoWrite.NOTHING);
         assertThat(again.succeeded()).isEmpty();
         assertThat(again.claimed()).isEmpty();
     }

@@ -413,7 +413,7 @@ class WorkerPoolTest {
         assertThat(done.leaseOwner()).isEqualTo(pool.workerId());
     }
 
-    /** The real queue, with its combined success-and-claim held at a gate: a commit that takes as long as wanted. */
+    /** The real queue, its rounds that record successes held at a gate: a commit that takes as long as wanted. */
     private static final class GatedRounds extends ForwardingJobQueue {
         final Semaphore gate = new Semaphore(0);
         final AtomicInteger rounds = new AtomicInteger();
@@ -426,8 +426,11 @@ class WorkerPoolTest {
         }
 
         @Override
-        public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+        public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                      AlsoWrite alsoWrite) throws SQLException {
+            if (successes.isEmpty()) {
+                return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite); // a claim alone
+            }
             rounds.incrementAndGet();
             recording.countDown();
             gate.acquireUninterruptibly();
@@ -491,7 +494,7 @@ class WorkerPoolTest {
         AtomicInteger failuresLeft = new AtomicInteger(2);
         JobQueue failing = new ForwardingJobQueue(queue) {
             @Override
-            public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+            public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                          AlsoWrite alsoWrite) throws SQLException {
                 return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite.andThen((tx, jobs) -> {
                     if (failuresLeft.getAndDecrement() > 0) {

@@ -78,7 +78,7 @@ public final class MeteredJobQueue extends ForwardingJobQueue {
     }
 
     @Override
-    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Set<String> pipelines,
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
                                  AlsoWrite alsoWrite) throws SQLException {
         Round round = delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
         for (Success s : successes) {
