@@ -32,6 +32,12 @@ public abstract class ForwardingJobQueue implements JobQueue {
     }
 
     @Override
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                 AlsoWrite alsoWrite) throws SQLException {
+        return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
+    }
+
+    @Override
     public LeaseStatus heartbeat(Lease lease) throws SQLException {
         return delegate.heartbeat(lease);
     }

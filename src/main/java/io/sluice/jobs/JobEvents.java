@@ -4,6 +4,7 @@ import io.sluice.upload.Upload;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 /**
  * Where the jobs code reports what happened, for webhooks and server-sent events ({@code io.sluice.notify}).
@@ -24,6 +25,16 @@ public interface JobEvents {
     void jobChanged(String type, Job job);
 
     /**
+     * Inside the transaction {@code tx} that records the state change of {@code type} of each of {@code jobs} (as
+     * they are now): the events and their deliveries commit (or roll back) with the change. The caller calls
+     * {@link #committed()} once {@code tx} has committed.
+     */
+    void jobsChanged(Connection tx, String type, List<Job> jobs) throws SQLException;
+
+    /** A transaction given to {@link #jobsChanged(Connection, String, List)} has committed: wakes the readers. */
+    void committed();
+
+    /**
      * Inside the transaction {@code tx} that records {@code upload} and enqueues its {@code job}: the
      * {@link #UPLOAD_COMPLETED} event commits (or rolls back) with them.
      */
@@ -33,6 +44,14 @@ public interface JobEvents {
     JobEvents NONE = new JobEvents() {
         @Override
         public void jobChanged(String type, Job job) {
+        }
+
+        @Override
+        public void jobsChanged(Connection tx, String type, List<Job> jobs) {
+        }
+
+        @Override
+        public void committed() {
         }
 
         @Override

@@ -47,6 +47,49 @@ public interface JobQueue {
      */
     List<Job> claim(String workerId, int max, Set<String> pipelines) throws SQLException;
 
+    /**
+     * Records {@code successes} and claims up to {@code max} jobs in ONE transaction, for a worker pool whose
+     * finished jobs free the slots it claims for: one commit (and on PostgreSQL, for one pipeline, one statement) per
+     * round instead of one per outcome batch plus one per claim. The claims go pipeline by pipeline in the iteration
+     * order of {@code pipelines}, each as {@link #claim} of up to its own limit (the map's value) and of what is left
+     * of {@code max}. Each success is fenced exactly
+     * as {@link #succeed}: one whose lease was lost is refused and left out of {@link Round#succeeded()}, and the
+     * claim still happens. {@code alsoWrite} runs inside the same transaction with the jobs that succeeded, as they
+     * now are (decorators record their events there). When this throws, nothing of it counts: no success is
+     * recorded and nothing is claimed, so the caller may run it again with the same successes.
+     */
+    Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                          AlsoWrite alsoWrite) throws SQLException;
+
+    /** A handler's result to record with {@link #succeedAndClaim}: {@code resultJson} is JSON text or null. */
+    record Success(Lease lease, String resultJson) {
+    }
+
+    /**
+     * What {@link #succeedAndClaim} committed: the leases whose success took effect (the others were fenced out)
+     * and the jobs it claimed, in claim order.
+     */
+    record Round(Set<Lease> succeeded, List<Job> claimed) {
+    }
+
+    /** Writes added to the transaction of {@link #succeedAndClaim}, given the jobs that succeeded in it. */
+    @FunctionalInterface
+    interface AlsoWrite {
+        AlsoWrite NOTHING = (tx, jobs) -> { };
+
+        void succeeded(Connection tx, List<Job> jobs) throws SQLException;
+
+        default AlsoWrite andThen(AlsoWrite next) {
+            if (this == NOTHING) {
+                return next;
+            }
+            return (tx, jobs) -> {
+                succeeded(tx, jobs);
+                next.succeeded(tx, jobs);
+            };
+        }
+    }
+
     /** Renews the lease until now + leaseDuration. {@link LeaseStatus#LOST} when fenced out. */
     LeaseStatus heartbeat(Lease lease) throws SQLException;
 

@@ -57,6 +57,10 @@ final class JobSql {
      * statement has already updated and locks the next ones, so {@code LIMIT} would not bound the claim.
      */
     String claimedIds(String pick) {
+        // The rows picked are queued: SQLite's single writer cannot change them within the statement, and on
+        // PostgreSQL FOR UPDATE re-checks the pick's condition on the row it locks. So the outer UPDATE does not
+        // repeat "state = 'queued'": with it, the planner may scan the state index (every dead version of a claimed
+        // row included) instead of probing the primary key, as it did on a freshly filled table (1 ms -> 0.2 ms).
         return switch (dialect) {
             case SQLITE -> "id IN (" + pick + ")";
             case POSTGRESQL -> "id = ANY(ARRAY(" + pick + " FOR UPDATE SKIP LOCKED))";

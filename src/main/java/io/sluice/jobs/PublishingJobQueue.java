@@ -4,15 +4,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.SQLException;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * A {@link JobQueue} that reports the state changes its delegate committed to {@link JobEvents}: succeeded, failed,
  * cancelled (at a checkpoint, while queued, or instead of a retry or release) and progress. Only writes that took
  * effect are reported, so a fenced-out worker never announces anything.
  *
- * <p>The event is recorded after the change committed, in a transaction of its own: a crash between the two loses
- * the event (the job's state is still right). Jobs that a lease rescue fails for good are not reported (the rescue
+ * <p>A worker pool's successes ({@link #succeedAndClaim}) get their event in the transaction that records them.
+ * Other changes get it after the change committed, in a transaction of its own: a crash between the two loses the
+ * event (the job's state is still right). Jobs that a lease rescue fails for good are not reported (the rescue
  * returns only a count).
  */
 public final class PublishingJobQueue extends ForwardingJobQueue {
@@ -63,6 +67,41 @@ public final class PublishingJobQueue extends ForwardingJobQueue {
             publish(JobEvents.JOB_SUCCEEDED, lease.jobId());
         }
         return written;
+    }
+
+    /**
+     * The {@code job.succeeded} events go into the transaction that records the successes, with their deliveries:
+     * an event exists exactly when its success committed (a crash can no longer lose it in between). If recording
+     * them fails, the round is run once more without them (logged), so a broken event log cannot hold successes
+     * back: the outcome is what counts, as when an event is recorded after its change.
+     */
+    @Override
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                 AlsoWrite alsoWrite) throws SQLException {
+        boolean[] eventsFailed = new boolean[1];
+        AlsoWrite withEvents = alsoWrite.andThen((tx, jobs) -> {
+            try {
+                events.jobsChanged(tx, JobEvents.JOB_SUCCEEDED, jobs);
+            } catch (SQLException | RuntimeException e) {
+                eventsFailed[0] = true;
+                throw e;
+            }
+        });
+        Round round;
+        try {
+            round = delegate.succeedAndClaim(successes, workerId, max, pipelines, withEvents);
+        } catch (SQLException | RuntimeException e) {
+            if (!eventsFailed[0]) {
+                throw e;
+            }
+            // The transaction rolled back: nothing was recorded or claimed, so running it again is safe.
+            log.warn("job.succeeded events of {} job(s) not recorded: {}", successes.size(), e.toString());
+            return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
+        }
+        if (!round.succeeded().isEmpty()) {
+            events.committed();
+        }
+        return round;
     }
 
     @Override

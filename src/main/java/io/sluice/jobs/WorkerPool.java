@@ -5,7 +5,9 @@ import org.slf4j.LoggerFactory;
 
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -37,10 +39,12 @@ import java.util.function.BooleanSupplier;
  *       handler throws escapes the pool.</li>
  * </ul>
  * Every write is fenced by the lease, so a worker that lost its job can never overwrite the outcome of the
- * attempt that replaced it. A job takes a worker slot while its handler runs; once the handler has ended, its
- * outcome is written while the poller already claims the next job for the slot (on SQLite both share a group
- * commit). At most {@code workers} such outcomes are in flight, and the lease covers the job until its outcome
- * has committed.
+ * attempt that replaced it. A job takes a worker slot while its handler runs. A success is handed to the poller,
+ * which records it in the same transaction as its next claim ({@link JobQueue#succeedAndClaim}): one commit for the
+ * jobs that ended and the jobs that take their slots; a round that fails records nothing and its successes are
+ * recorded again, each on its own. Other outcomes (failures, cancels) are written by the supervisor while the
+ * poller already claims for the slot. At most {@code workers} finished jobs wait for their outcome, and the lease
+ * covers a job until its outcome has committed.
  *
  * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
  * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed. A job whose
@@ -70,6 +74,17 @@ public final class WorkerPool implements AutoCloseable {
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile Thread poller;
     private int rotation;
+    /**
+     * Successes whose handler has ended, for the poller to record in its next round's claim transaction; guarded by
+     * itself. Once {@link #pollerDone} is set, supervisors record their outcome themselves.
+     */
+    private final List<JobRun> succeeded = new ArrayList<>();
+    /**
+     * Successes of a round whose transaction failed (so none of it counts): recorded again next round, each on its
+     * own, so that one that cannot be written does not hold back every claim. Guarded by {@link #succeeded}.
+     */
+    private final List<JobRun> retrying = new ArrayList<>();
+    private boolean pollerDone;
 
     /**
      * @param handlers     the pipelines this pool runs, each with its handler
@@ -196,29 +211,143 @@ public final class WorkerPool implements AutoCloseable {
                 // that has committed); if something does, carry on.
             }
         }
+        recordLastSuccesses();
     }
 
-    /** Claims, pipeline by pipeline in rotating order (so none starves), as many jobs as there are free slots. */
+    /**
+     * Hands a success to the poller, which records it with its next claim (one transaction for both); false once
+     * the poller has ended, and the supervisor records it itself.
+     */
+    private boolean handToPoller(JobRun run) {
+        synchronized (succeeded) {
+            if (pollerDone) {
+                return false;
+            }
+            succeeded.add(run);
+        }
+        signal.signal();
+        return true;
+    }
+
+    private List<JobRun> takeSucceeded() {
+        synchronized (succeeded) {
+            List<JobRun> taken = List.copyOf(succeeded);
+            succeeded.clear();
+            return taken;
+        }
+    }
+
+    /** A round that failed recorded nothing (a failed transaction leaves nothing behind): they are retried. */
+    private void giveBack(List<JobRun> runs) {
+        synchronized (succeeded) {
+            retrying.addAll(runs);
+        }
+        signal.signal();
+    }
+
+    /**
+     * Records each success of a failed round in a transaction of its own. One that fails again is given up: the
+     * job stays running until its lease expires and is then retried, as after a crash (at-least-once).
+     */
+    private void recordRetries() {
+        List<JobRun> again;
+        synchronized (succeeded) {
+            again = List.copyOf(retrying);
+            retrying.clear();
+        }
+        for (JobRun run : again) {
+            try {
+                boolean applied = queue.succeed(run.lease(), ((JobHandler.Result) run.outcome()).json());
+                recorded(List.of(run), applied ? Set.of(run.lease()) : Set.of());
+            } catch (SQLException | RuntimeException e) {
+                log.warn("could not record the success of job {}; its lease will expire and it will be retried: {}",
+                        run.job().id(), e.toString());
+                ended(run);
+            }
+        }
+    }
+
+    /** The poller is ending: records what was handed to it, claiming nothing. */
+    private void recordLastSuccesses() {
+        List<JobRun> last;
+        synchronized (succeeded) {
+            pollerDone = true;
+            last = takeSucceeded();
+        }
+        if (!last.isEmpty()) {
+            try {
+                recorded(last, queue.succeedAndClaim(successes(last), workerId, 0, Map.of(),
+                        JobQueue.AlsoWrite.NOTHING).succeeded());
+            } catch (SQLException | RuntimeException e) {
+                log.warn("recording the success of {} job(s) at stop failed, trying each alone: {}", last.size(),
+                        e.toString());
+                giveBack(last);
+            }
+        }
+        recordRetries();
+    }
+
+    private static List<JobQueue.Success> successes(List<JobRun> runs) {
+        List<JobQueue.Success> out = new ArrayList<>(runs.size());
+        for (JobRun run : runs) {
+            out.add(new JobQueue.Success(run.lease(), ((JobHandler.Result) run.outcome()).json()));
+        }
+        return out;
+    }
+
+    /** The round that held {@code runs} has committed: logs each outcome and frees what the runs held. */
+    private void recorded(List<JobRun> runs, Set<Lease> applied) {
+        for (JobRun run : runs) {
+            if (applied.contains(run.lease())) {
+                log.debug("job {} succeeded", run.job().id());
+            } else {
+                log.warn("job {} attempt {} finished but was fenced out (lease lost); its result is discarded",
+                        run.job().id(), run.job().attempt());
+            }
+            ended(run);
+        }
+    }
+
+    /**
+     * Claims, pipeline by pipeline in rotating order (so none starves), as many jobs as there are free slots, and
+     * records the successes handed over since the last round, all in one transaction: one commit for the jobs that
+     * ended and those that take their slots.
+     */
     private void claimRound() throws SQLException {
-        int n = pipelines.size();
-        int first = rotation++ % Math.max(1, n);
-        for (int k = 0; k < n && !stopping.get(); k++) {
-            String pipeline = pipelines.get((first + k) % n);
+        recordRetries();
+        List<JobRun> ended = takeSucceeded();
+        try {
             // Outcomes still being recorded are bounded too (as many as there are workers), so a slow database
             // holds claims back instead of letting finished-but-unrecorded jobs pile up.
             int globalFree = Math.min(config.workers() - busy(null), 2 * config.workers() - running.size());
-            if (globalFree <= 0) {
+            Map<String, Integer> free = new LinkedHashMap<>();
+            int n = pipelines.size();
+            int first = rotation++ % Math.max(1, n);
+            for (int k = 0; k < n && globalFree > 0; k++) {
+                String pipeline = pipelines.get((first + k) % n);
+                int slots = Math.min(globalFree, config.concurrency(pipeline) - busy(pipeline));
+                if (slots > 0) {
+                    free.put(pipeline, slots);
+                }
+            }
+            if (stopping.get() || free.isEmpty() || !memoryAllows()) {
+                free = Map.of();
+            }
+            if (ended.isEmpty() && free.isEmpty()) {
                 return;
             }
-            int free = Math.min(globalFree, config.concurrency(pipeline) - busy(pipeline));
-            if (free <= 0) {
-                continue;
-            }
-            if (!memoryAllows()) {
-                return;
-            }
-            for (Job job : queue.claim(workerId, free, Set.of(pipeline))) {
+            JobQueue.Round round = queue.succeedAndClaim(successes(ended), workerId, Math.max(0, globalFree), free,
+                    JobQueue.AlsoWrite.NOTHING);
+            List<JobRun> done = ended;
+            ended = List.of();
+            recorded(done, round.succeeded());
+            for (Job job : round.claimed()) {
                 launch(job);
+            }
+        } finally {
+            // A round that failed recorded none of them (nothing of a failed transaction counts): try again.
+            if (!ended.isEmpty()) {
+                giveBack(ended);
             }
         }
     }
@@ -261,6 +390,7 @@ public final class WorkerPool implements AutoCloseable {
 
     private void supervise(JobRun run) {
         Job job = run.job();
+        boolean handedOver = false;
         try {
             log.debug("job {} ({}) attempt {} started", job.id(), job.pipeline(), job.attempt());
             Thread handler = run.start(handlers.get(job.pipeline()));
@@ -290,20 +420,31 @@ public final class WorkerPool implements AutoCloseable {
             // The slot is free once the handler has ended: the poller claims the next job now, and on SQLite that
             // claim and this outcome share a group commit (the lease is held, and fences, until the outcome commits).
             run.handlerEnded = true;
+            if (!run.released && run.outcome() instanceof JobHandler.Result && handToPoller(run)) {
+                handedOver = true;
+                return; // the poller records it with its next claim and ends the run
+            }
             signal.signal();
             finish(run);
         } catch (Throwable e) {
             // The lease will expire and the job be rescued; the pool itself carries on.
             log.error("supervising job {} failed", job.id(), e);
         } finally {
-            running.remove(job.id());
-            lock.lock();
-            try {
-                slotFreed.signalAll();
-            } finally {
-                lock.unlock();
+            if (!handedOver) {
+                ended(run);
+                signal.signal();
             }
-            signal.signal();
+        }
+    }
+
+    /** The run's outcome is recorded (or given up on): it no longer counts as running. */
+    private void ended(JobRun run) {
+        running.remove(run.job().id());
+        lock.lock();
+        try {
+            slotFreed.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

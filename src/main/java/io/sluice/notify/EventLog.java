@@ -99,6 +99,18 @@ public final class EventLog implements JobEvents {
     }
 
     @Override
+    public void jobsChanged(Connection tx, String type, List<Job> jobs) throws SQLException {
+        for (Job job : jobs) {
+            record(tx, type, job.id(), job.uploadId(), job.pipeline(), Map.of("job", JobView.of(job)));
+        }
+    }
+
+    @Override
+    public void committed() {
+        signal.signal();
+    }
+
+    @Override
     public void uploadCompleted(Connection tx, Upload upload, Job job) throws SQLException {
         Map<String, Object> u = new LinkedHashMap<>();
         u.put("id", upload.id());

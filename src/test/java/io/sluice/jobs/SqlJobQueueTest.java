@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -35,6 +36,7 @@ import static io.sluice.jobs.JobTestSupport.job;
 import static io.sluice.jobs.JobTestSupport.update;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * {@link SqlJobQueue} on a real SQLite database (and, by {@link PgSqlJobQueueTest}, on PostgreSQL): every state transition, idempotent and transactional enqueue,
@@ -516,6 +518,93 @@ class SqlJobQueueTest {
 
         // The same worker id cannot write with a stale attempt number either.
         assertThat(shortLease.succeed(new Lease(j.id(), B, 1), "{}")).isFalse();
+    }
+
+    @Test
+    void succeedAndClaimRefusesAnOutcomeWhoseLeaseWasLostAndStillClaimsInTheSameTransaction() throws Exception {
+        SqlJobQueue shortLease = queue(Duration.ofMillis(200), Duration.ofMillis(1), Duration.ofMillis(1));
+        Job stale = enqueue(db, shortLease, job("U1", "pdf", 3, TIMEOUT));
+        Lease a = claimOne(shortLease, A).lease();
+        // A stalls: its lease expires and another node (B) takes attempt 2.
+        Await.until(Duration.ofSeconds(20), "A's lease to be rescued", () -> shortLease.rescueExpired() == 1);
+        Await.until(Duration.ofSeconds(20), "B to claim", () -> !shortLease.claim(B, 1, PDF).isEmpty());
+        Job atB = find(shortLease, stale.id());
+        // A's other job, still validly leased, and a queued job for A's freed slots.
+        Job valid = enqueue(db, queue, job("U2", "pdf", 3, TIMEOUT));
+        Lease v = claimOne(queue, A).lease();
+        Job next = enqueue(db, queue, job("U3", "pdf", 3, TIMEOUT));
+
+        List<Job> witnessed = new ArrayList<>();
+        JobQueue.Round round = queue.succeedAndClaim(List.of(new JobQueue.Success(a, "{\"by\":\"A\"}"),
+                new JobQueue.Success(v, "{\"ok\":true}")), A, 2, Map.of("pdf", 2),
+                (tx, jobs) -> witnessed.addAll(jobs));
+
+        assertThat(round.succeeded()).as("only the valid lease's success took effect").containsExactly(v);
+        assertThat(find(queue, stale.id())).as("the stale outcome changed nothing").isEqualTo(atB);
+        assertThat(round.claimed()).extracting(Job::id).as("the claim happened anyway").containsExactly(next.id());
+        Job claimed = round.claimed().getFirst();
+        assertThat(claimed.state()).isEqualTo(JobState.RUNNING);
+        assertThat(claimed.attempt()).isEqualTo(1);
+        assertThat(claimed.leaseOwner()).isEqualTo(A);
+        assertThat(find(queue, next.id())).isEqualTo(claimed);
+        Job done = find(queue, valid.id());
+        assertThat(done.state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(done.result()).isEqualTo("{\"ok\":true}");
+        assertThat(done.progress()).isEqualTo(100);
+        assertThat(done.leaseExpiresAt()).isNull();
+        assertThat(done.finishedAt()).isNotNull();
+        assertThat(witnessed).as("written in the transaction: the jobs that succeeded, as they now are")
+                .containsExactly(done);
+        // Nothing to succeed and nothing due: an empty round.
+        JobQueue.Round empty = queue.succeedAndClaim(List.of(), A, 4, Map.of("pdf", 4), JobQueue.AlsoWrite.NOTHING);
+        assertThat(empty.succeeded()).isEmpty();
+        assertThat(empty.claimed()).isEmpty();
+    }
+
+    @Test
+    void succeedAndClaimClaimsPipelineByPipelineWithinEachLimitAndTheTotal() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            enqueuePdf("P" + i, 3);
+            enqueue(db, queue, job("X" + i, "xlsx", 3, TIMEOUT));
+            enqueue(db, queue, job("Z" + i, "zip", 3, TIMEOUT));
+        }
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        limits.put("pdf", 1);
+        limits.put("xlsx", 5);
+        limits.put("zip", 5);
+        JobQueue.Round round = queue.succeedAndClaim(List.of(), A, 4, limits, JobQueue.AlsoWrite.NOTHING);
+        assertThat(round.claimed()).extracting(Job::pipeline)
+                .containsExactlyInAnyOrder("pdf", "xlsx", "xlsx", "xlsx");
+        assertThat(queue.stats().byPipeline().get("zip").queued()).as("the total was reached first").isEqualTo(3);
+    }
+
+    @Test
+    void aFailedSucceedAndClaimRecordsNothingAndClaimsNothing() throws Exception {
+        enqueuePdf("U1", 3);
+        Job running = claimOne(queue, A);
+        Job next = enqueuePdf("U2", 3);
+        JobQueue.Success success = new JobQueue.Success(running.lease(), "{}");
+
+        assertThatThrownBy(() -> queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1), (tx, jobs) -> {
+            throw new SQLException("injected failure after both statements");
+        })).isInstanceOf(SQLException.class).hasMessageContaining("injected");
+        assertThat(find(queue, running.id())).as("the success rolled back").isEqualTo(running);
+        Job stillQueued = find(queue, next.id());
+        assertThat(stillQueued.state()).as("the claim rolled back").isEqualTo(JobState.QUEUED);
+        assertThat(stillQueued.attempt()).isZero();
+
+        // Run again with the same success: recorded once, and the next job claimed once, at attempt 1.
+        JobQueue.Round round = queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1),
+                JobQueue.AlsoWrite.NOTHING);
+        assertThat(round.succeeded()).containsExactly(running.lease());
+        assertThat(round.claimed()).extracting(Job::id, Job::attempt).containsExactly(
+                tuple(next.id(), 1));
+        assertThat(find(queue, running.id()).state()).isEqualTo(JobState.SUCCEEDED);
+        // And a third time: the success is already recorded (fenced out now), nothing more is claimed.
+        JobQueue.Round again = queue.succeedAndClaim(List.of(success), A, 1, Map.of("pdf", 1),
+                JobQueue.AlsoWrite.NOTHING);
+        assertThat(again.succeeded()).isEmpty();
+        assertThat(again.claimed()).isEmpty();
     }
 
     @Test

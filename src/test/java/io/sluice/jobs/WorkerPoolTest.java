@@ -15,6 +15,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -412,24 +413,38 @@ class WorkerPoolTest {
         assertThat(done.leaseOwner()).isEqualTo(pool.workerId());
     }
 
-    @Test
-    void aFinishedJobFreesItsSlotWhileItsOutcomeIsRecordedAndAStaleOutcomeIsStillRefused() throws Exception {
-        // The real queue, with its succeed() held at a gate: a commit that takes as long as the test wants.
-        Semaphore recordGate = new Semaphore(0);
-        AtomicInteger succeedCalls = new AtomicInteger();
-        List<Boolean> applied = Collections.synchronizedList(new ArrayList<>());
-        JobQueue slowRecords = new ForwardingJobQueue(queue) {
-            @Override
-            public boolean succeed(Lease lease, String resultJson) throws SQLException {
-                succeedCalls.incrementAndGet();
-                recordGate.acquireUninterruptibly();
-                boolean written = delegate.succeed(lease, resultJson);
-                applied.add(written);
-                return written;
+    /** The real queue, its rounds that record successes held at a gate: a commit that takes as long as wanted. */
+    private static final class GatedRounds extends ForwardingJobQueue {
+        final Semaphore gate = new Semaphore(0);
+        final AtomicInteger rounds = new AtomicInteger();
+        final CountDownLatch recording = new CountDownLatch(1);
+        /** Per success offered, in order: whether it took effect. */
+        final List<Boolean> applied = Collections.synchronizedList(new ArrayList<>());
+
+        GatedRounds(JobQueue delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                     AlsoWrite alsoWrite) throws SQLException {
+            if (successes.isEmpty()) {
+                return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite); // a claim alone
             }
-        };
+            rounds.incrementAndGet();
+            recording.countDown();
+            gate.acquireUninterruptibly();
+            Round round = delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
+            successes.forEach(s -> applied.add(round.succeeded().contains(s.lease())));
+            return round;
+        }
+    }
+
+    @Test
+    void aFinishedJobsOutcomeAndTheClaimForItsSlotCommitTogetherAndAStaleOutcomeIsStillRefused() throws Exception {
+        GatedRounds gated = new GatedRounds(queue);
         List<String> ran = Collections.synchronizedList(new ArrayList<>());
-        WorkerPool pool = new WorkerPool(slowRecords, Map.of("pdf", ctx -> {
+        WorkerPool pool = new WorkerPool(gated, Map.of("pdf", ctx -> {
             ran.add(ctx.job().uploadId());
             return JobHandler.Result.json("{}");
         }), JobTestSupport.config(1, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
@@ -440,52 +455,84 @@ class WorkerPoolTest {
         Job c = enqueueJob("C", "pdf", 3, LONG);
         pool.start();
         try {
-            slotAndFence(a, b, c, pool, ran, succeedCalls, applied, recordGate);
+            slotAndFence(a, b, c, pool, ran, gated);
         } finally {
-            recordGate.release(100); // never leave a supervisor waiting at the gate after the test
+            gated.gate.release(100); // never leave the poller waiting at the gate after the test
         }
     }
 
-    private void slotAndFence(Job a, Job b, Job c, WorkerPool pool, List<String> ran, AtomicInteger succeedCalls,
-                              List<Boolean> applied, Semaphore recordGate) throws Exception {
-        // One worker (a long lease, so nothing expires meanwhile): A ran, and B ran while A's outcome was still
-        // waiting to be recorded.
-        Await.until(WAIT, "A and B to run", () -> ran.size() == 2 && succeedCalls.get() == 2);
-        assertThat(ran).containsExactly("A", "B");
+    private void slotAndFence(Job a, Job b, Job c, WorkerPool pool, List<String> ran, GatedRounds gated)
+            throws Exception {
+        // One worker (a long lease, so nothing expires meanwhile): A ran, and its outcome waits to be recorded in
+        // the round that also claims for its slot.
+        Await.until(WAIT, "A's outcome to be recorded", () -> gated.rounds.get() == 1);
+        Thread.sleep(300);
+        assertThat(ran).as("no claim ahead: B waits for the round that records A").containsExactly("A");
         assertThat(find(queue, a.id()).state()).as("A's lease is held until its outcome commits")
                 .isEqualTo(JobState.RUNNING);
-        assertThat(pool.running()).as("outcomes being recorded count as running").isEqualTo(2);
-        // Outcomes in flight are bounded by the worker count: C waits for one of them.
-        Thread.sleep(300);
-        assertThat(ran).as("no third job while two outcomes are in flight with one worker").hasSize(2);
-        assertThat(find(queue, c.id()).state()).isEqualTo(JobState.QUEUED);
+        assertThat(find(queue, b.id()).state()).isEqualTo(JobState.QUEUED);
+        assertThat(pool.running()).as("an outcome being recorded counts as running").isEqualTo(1);
 
         // A's lease goes to another worker (as after an expiry and a rescue) before A's outcome is written.
         assertThat(update(db, "UPDATE jobs SET lease_owner = 'thief', attempt = attempt + 1, "
                 + "lease_expires_at = lease_expires_at + 3600000 WHERE id = ?", a.id())).isEqualTo(1);
         Job stolen = find(queue, a.id());
-        recordGate.release(3);
+        gated.gate.release(100);
         awaitState(b, JobState.SUCCEEDED);
         awaitState(c, JobState.SUCCEEDED);
         awaitIdle(pool);
         assertThat(find(queue, a.id())).as("the stale outcome of A was refused by the fence").isEqualTo(stolen);
-        assertThat(applied).containsExactlyInAnyOrder(false, true, true);
+        assertThat(gated.applied).as("A refused, while its round still claimed B; then B and C")
+                .containsExactly(false, true, true);
+        assertThat(find(queue, b.id()).attempt()).isEqualTo(1);
         assertThat(ran).containsExactly("A", "B", "C");
     }
 
     @Test
-    void aStopDoesNotHandBackAJobWhoseHandlerHasEndedItWaitsForItsOutcome() throws Exception {
-        Semaphore recordGate = new Semaphore(0);
-        CountDownLatch recording = new CountDownLatch(1);
-        JobQueue slowRecords = new ForwardingJobQueue(queue) {
+    void aFailedRoundLosesNoSuccessAndClaimsNothingTwice() throws Exception {
+        // The real queue; its first two combined rounds fail inside their transaction, after both statements ran.
+        AtomicInteger failuresLeft = new AtomicInteger(2);
+        JobQueue failing = new ForwardingJobQueue(queue) {
             @Override
-            public boolean succeed(Lease lease, String resultJson) throws SQLException {
-                recording.countDown();
-                recordGate.acquireUninterruptibly();
-                return delegate.succeed(lease, resultJson);
+            public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                         AlsoWrite alsoWrite) throws SQLException {
+                return delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite.andThen((tx, jobs) -> {
+                    if (failuresLeft.getAndDecrement() > 0) {
+                        throw new SQLException("injected failure inside the round's transaction");
+                    }
+                }));
             }
         };
-        WorkerPool pool = new WorkerPool(slowRecords, Map.of("pdf", ctx -> JobHandler.Result.json("{}")),
+        Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+        WorkerPool pool = new WorkerPool(failing, Map.of("pdf", ctx -> {
+            calls.computeIfAbsent(ctx.job().id(), k -> new AtomicInteger()).incrementAndGet();
+            return JobHandler.Result.json("{\"n\":1}");
+        }), config(2, Map.of()), () -> true, signal);
+        pools.add(pool);
+        List<Job> jobs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            jobs.add(enqueueJob("U" + i, "pdf", 3, LONG));
+        }
+        pool.start();
+        for (Job j : jobs) {
+            awaitState(j, JobState.SUCCEEDED);
+        }
+        awaitIdle(pool);
+        assertThat(failuresLeft.get()).as("the injected failures happened").isNegative();
+        for (Job j : jobs) {
+            Job done = find(queue, j.id());
+            assertThat(done.attempt()).as("claimed once, run once: " + j.id()).isEqualTo(1);
+            assertThat(done.result()).isEqualTo("{\"n\":1}");
+            assertThat(calls.get(j.id()).get()).as("handler calls of " + j.id()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aStopDoesNotHandBackAJobWhoseHandlerHasEndedItWaitsForItsOutcome() throws Exception {
+        GatedRounds gated = new GatedRounds(queue);
+        Semaphore recordGate = gated.gate;
+        CountDownLatch recording = gated.recording;
+        WorkerPool pool = new WorkerPool(gated, Map.of("pdf", ctx -> JobHandler.Result.json("{}")),
                 JobTestSupport.config(1, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
                 () -> true, signal);
         pools.add(pool);

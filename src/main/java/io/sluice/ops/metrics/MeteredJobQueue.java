@@ -78,6 +78,24 @@ public final class MeteredJobQueue extends ForwardingJobQueue {
     }
 
     @Override
+    public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                 AlsoWrite alsoWrite) throws SQLException {
+        Round round = delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
+        for (Success s : successes) {
+            if (round.succeeded().contains(s.lease())) {
+                ended(s.lease(), "succeeded");
+            } else {
+                running.remove(s.lease());
+            }
+        }
+        long now = System.nanoTime();
+        for (Job j : round.claimed()) {
+            running.put(j.lease(), new Running(j.pipeline(), now));
+        }
+        return round;
+    }
+
+    @Override
     public LeaseStatus heartbeat(Lease lease) throws SQLException {
         LeaseStatus status = delegate.heartbeat(lease);
         if (!status.owned()) {
