@@ -312,9 +312,10 @@ class PresignTest {
             JsonNode q = presign(s, "other.csv", bytes.length, "text/csv", null);
             String qid = q.path("uploadId").asText();
             // As if an S3 PUT had arrived but nobody completed it.
-            BlobWriter w = s.app().store().create(qid);
-            w.write(ByteBuffer.wrap(bytes));
-            w.commit();
+            try (BlobWriter w = s.app().store().create(qid)) {
+                w.write(ByteBuffer.wrap(bytes));
+                w.commit();
+            }
             Thread.sleep(2100);
             assertError(send(s, exactly(p, bytes)), 403, "presign_expired");
             Await.until(Duration.ofSeconds(20), "both swept", () ->
