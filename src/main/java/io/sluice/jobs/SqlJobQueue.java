@@ -15,15 +15,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -34,7 +31,8 @@ import java.util.function.Supplier;
  * {@code UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING ...} that nothing can interleave with. On
  * PostgreSQL the same statement's sub-select locks its rows with {@code FOR UPDATE SKIP LOCKED} (see
  * {@link JobSql#claimedIds}). Fencing needs no
- * lock at all: each fenced write is one conditional {@code UPDATE}.
+ * lock at all: each fenced write is one conditional {@code UPDATE}. Pages, counts and queue figures for people are
+ * {@link JobListing}'s.
  */
 public final class SqlJobQueue implements JobQueue {
 
@@ -44,7 +42,7 @@ public final class SqlJobQueue implements JobQueue {
     /** Rows rescued or pruned per statement, so one pass never holds the writer long. */
     static final int BATCH = 500;
 
-    private static final String COLUMNS = "id, upload_id, pipeline, state, attempt, max_attempts, run_at, "
+    static final String COLUMNS = "id, upload_id, pipeline, state, attempt, max_attempts, run_at, "
             + "lease_owner, lease_expires_at, timeout_ms, progress, stage, eta_seconds, error_code, error_message, "
             + "result, idempotency_key, cancel_requested, created_at, started_at, finished_at, updated_at, owner";
     private static final String FENCE = " WHERE id = ? AND lease_owner = ? AND attempt = ? AND state = 'running'";
@@ -65,6 +63,7 @@ public final class SqlJobQueue implements JobQueue {
     private final String origin = UUID.randomUUID() + " ";
     /** PostgreSQL only: concurrent successes share one statement and one commit. */
     private final SucceedBatcher succeeds;
+    private final JobListing listing;
 
     /**
      * @param ids    new job ids, sortable by creation (the upload package's ULID generator)
@@ -84,6 +83,7 @@ public final class SqlJobQueue implements JobQueue {
         this.backoff = config.backoff();
         this.signal = Objects.requireNonNull(signal, "signal");
         this.succeeds = db.dialect() == Dialect.POSTGRESQL ? new SucceedBatcher(db, now) : null;
+        this.listing = new JobListing(db);
         try {
             // Other processes' enqueues wake this one's workers; after a lost LISTEN connection (null payload)
             // too, since what was notified meanwhile is lost. A no-op on SQLite.
@@ -486,132 +486,17 @@ public final class SqlJobQueue implements JobQueue {
 
     @Override
     public QueueStats stats() throws SQLException {
-        return db.read(c -> {
-            Map<String, QueueStats.Counts> byPipeline = new TreeMap<>();
-            Long oldestDue = null;
-            try (PreparedStatement ps = c.prepareStatement("SELECT pipeline, state, COUNT(*), MIN(run_at) FROM jobs "
-                    + "WHERE state IN ('queued', 'running') GROUP BY pipeline, state");
-                 ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String pipeline = rs.getString(1);
-                    boolean queued = "queued".equals(rs.getString(2));
-                    long n = rs.getLong(3);
-                    QueueStats.Counts was = byPipeline.getOrDefault(pipeline, new QueueStats.Counts(0, 0));
-                    byPipeline.put(pipeline, queued ? new QueueStats.Counts(was.queued() + n, was.running())
-                            : new QueueStats.Counts(was.queued(), was.running() + n));
-                    if (queued) {
-                        long due = rs.getLong(4);
-                        oldestDue = oldestDue == null ? due : Math.min(oldestDue, due);
-                    }
-                }
-            }
-            return new QueueStats(byPipeline, oldestDue == null ? null : Instant.ofEpochMilli(oldestDue));
-        });
+        return listing.stats();
     }
 
     @Override
     public List<Job> list(JobFilter filter, String cursor, int limit) throws SQLException {
-        if (limit < 1) {
-            throw new IllegalArgumentException("limit must be >= 1, was " + limit);
-        }
-        List<Object> args = new ArrayList<>();
-        String statement = listStatement(filter, cursor, args);
-        return db.read(c -> {
-            try (PreparedStatement ps = c.prepareStatement(statement)) {
-                int i = bind(ps, args);
-                ps.setInt(i, limit);
-                return readAll(ps);
-            }
-        });
-    }
-
-    /**
-     * The list's statement (its arguments are added to {@code args}, the limit last and not included): visible to
-     * tests, which check its query plan.
-     */
-    static String listStatement(JobFilter filter, String cursor, List<Object> args) {
-        List<String> where = new ArrayList<>();
-        conditions(filter, where, args);
-        if (cursor != null) {
-            where.add("id < ?");
-            args.add(cursor);
-        }
-        // Keyset on the primary key: ids are unique and sort by creation, so equal timestamps page cleanly, and
-        // the (owner|state|pipeline, id) indexes serve each filter in order without sorting.
-        return "SELECT " + COLUMNS + " FROM jobs" + whereClause(where) + " ORDER BY id DESC LIMIT ?";
+        return listing.list(filter, cursor, limit);
     }
 
     @Override
     public Map<JobState, Long> counts(JobFilter filter) throws SQLException {
-        List<String> where = new ArrayList<>();
-        List<Object> args = new ArrayList<>();
-        conditions(filter, where, args);
-        String statement = "SELECT state, COUNT(*) FROM jobs" + whereClause(where) + " GROUP BY state";
-        return db.read(c -> {
-            Map<JobState, Long> counts = new EnumMap<>(JobState.class);
-            for (JobState s : JobState.values()) {
-                counts.put(s, 0L);
-            }
-            try (PreparedStatement ps = c.prepareStatement(statement)) {
-                bind(ps, args);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        counts.put(JobState.fromDb(rs.getString(1)), rs.getLong(2));
-                    }
-                }
-            }
-            return counts;
-        });
-    }
-
-    /** The SQL conditions of {@code filter}, in the order of their arguments. */
-    private static void conditions(JobFilter filter, List<String> where, List<Object> args) {
-        if (filter.owner() != null) {
-            where.add("owner = ?");
-            args.add(filter.owner());
-        }
-        if (filter.state() != null) {
-            where.add("state = ?");
-            args.add(filter.state().dbValue());
-        }
-        if (filter.pipeline() != null) {
-            where.add("pipeline = ?");
-            args.add(filter.pipeline());
-        }
-        if (filter.since() != null) {
-            where.add("created_at >= ?");
-            args.add(filter.since().toEpochMilli());
-        }
-        if (filter.until() != null) {
-            where.add("created_at < ?");
-            args.add(filter.until().toEpochMilli());
-        }
-        if (filter.query() != null) {
-            // A piece of the file name, matched literally (LIKE's wildcards escaped), or exactly a job / upload id.
-            String like = "%" + filter.query().toLowerCase(Locale.ROOT).replace("\\", "\\\\")
-                    .replace("%", "\\%").replace("_", "\\_") + "%";
-            where.add("(id = ? OR upload_id = ? OR upload_id IN (SELECT id FROM uploads "
-                    + "WHERE LOWER(filename) LIKE ? ESCAPE '\\'))");
-            args.add(filter.query());
-            args.add(filter.query());
-            args.add(like);
-        }
-    }
-
-    private static String whereClause(List<String> where) {
-        return where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where);
-    }
-
-    private static int bind(PreparedStatement ps, List<Object> args) throws SQLException {
-        int i = 1;
-        for (Object a : args) {
-            if (a instanceof Long l) {
-                ps.setLong(i++, l);
-            } else {
-                ps.setString(i++, (String) a);
-            }
-        }
-        return i;
+        return listing.counts(filter);
     }
 
     /** Wakes local workers now and, on PostgreSQL, other processes' workers when {@code c} commits. */
@@ -642,7 +527,7 @@ public final class SqlJobQueue implements JobQueue {
         }
     }
 
-    private static List<Job> readAll(PreparedStatement ps) throws SQLException {
+    static List<Job> readAll(PreparedStatement ps) throws SQLException {
         List<Job> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {

@@ -372,7 +372,7 @@ class JobsAtScaleTest {
 
     static String plan(JobFilter f, String cursor) throws Exception {
         List<Object> args = new ArrayList<>();
-        String sql = SqlJobQueue.listStatement(f, cursor, args);
+        String sql = JobListing.listStatement(f, cursor, args);
         args.add(50L);
         return rows.read(c -> explain(c, sql, args));
     }
