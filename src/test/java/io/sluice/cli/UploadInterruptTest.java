@@ -36,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class UploadInterruptTest {
 
     static final Pattern RESUMING = Pattern.compile("big\\.bin: resuming at (\\d+) bytes");
-    static final int BIG = 6 * 1024 * 1024;
+    static final int BIG = 12 * 1024 * 1024;
 
     @TempDir
     Path dir;
