@@ -157,7 +157,7 @@ class PolicyPdfIngestExampleTest {
                     "not_uploaded");
             // The signature covers the headers: another Content-Type is refused by S3 itself, nothing is stored.
             HttpRequest.Builder wrongType = exactly(p, pdfBytes).setHeader("Content-Type", "text/plain");
-            assertThat(server.send(wrongType.build()).statusCode()).isEqualTo(403);
+            assertThat(S3Server.refusal(() -> server.send(wrongType.build())).statusCode()).isEqualTo(403);
             assertThat(s3.objects(bucket)).isEmpty();
 
             HttpResponse<String> put = server.send(exactly(p, pdfBytes).build());

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -167,7 +168,8 @@ class MultiNodeTest {
         int at = signed.indexOf("X-Amz-Signature=") + "X-Amz-Signature=".length();
         char other = signed.charAt(at) == '0' ? '1' : '0';
         URI tampered = URI.create(signed.substring(0, at) + other + signed.substring(at + 1));
-        assertThat(putTo(tampered, p, doc).statusCode()).as("a tampered signature").isEqualTo(403);
+        assertThat(S3Server.refusal(() -> putTo(tampered, p, doc)).statusCode()).as("a tampered signature")
+                .isEqualTo(403);
         HttpResponse<String> early = send(b, "POST", "/api/v1/uploads/" + id + "/complete", null);
         assertThat(early.statusCode()).as(early.body()).isEqualTo(409);
         assertThat(Json.errorCode(early.body())).isEqualTo("not_uploaded");
@@ -189,7 +191,8 @@ class MultiNodeTest {
         assertThat(s3.objects(bucket)).anyMatch(k -> k.endsWith(id));
     }
 
-    private HttpResponse<String> putTo(URI url, JsonNode presigned, byte[] body) throws Exception {
+    private HttpResponse<String> putTo(URI url, JsonNode presigned, byte[] body)
+            throws IOException, InterruptedException {
         HttpRequest.Builder put = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(60))
                 .method(presigned.path("method").asText(), HttpRequest.BodyPublishers.ofByteArray(body));
         for (var h : presigned.path("headers").properties()) {
