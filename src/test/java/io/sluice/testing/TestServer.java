@@ -1,10 +1,12 @@
 package io.sluice.testing;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import io.sluice.Application;
 import io.sluice.config.ConfigLoader;
 import io.sluice.config.SluiceConfig;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -136,7 +138,37 @@ public final class TestServer implements AutoCloseable {
         assertThat(app.admission().clientsHoldingSlots()).as("client shares held").isZero();
         assertThat(app.admission().bufferPool().outstanding()).as("pooled buffers out").isZero();
         assertThat(app.resumable().locksHeld()).as("resumable upload locks held").isZero();
-        assertThat(app.admission().disk().reserved()).as("disk space reserved").isZero();
+        assertThat(app.admission().disk().reserved())
+                .as(() -> "disk space reserved (a job attempt holds its reservation while it runs); the job handlers "
+                        + "still running, for why:\n" + jobHandlerStacks())
+                .isZero();
+    }
+
+    /**
+     * The stacks of the threads inside a job handler, virtual ones included (which {@link Thread#getAllStackTraces}
+     * leaves out): what a failure of the wait above shows, so a slow or stuck attempt names itself.
+     */
+    private static String jobHandlerStacks() {
+        try {
+            Path dump = Files.createTempFile("sluice-threads", ".txt");
+            try {
+                Files.delete(dump); // dumpThreads refuses an existing file
+                ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+                        .dumpThreads(dump.toString(), HotSpotDiagnosticMXBean.ThreadDumpFormat.TEXT_PLAIN);
+                String all = Files.readString(dump);
+                StringBuilder out = new StringBuilder();
+                for (String thread : all.split("\n\n")) {
+                    if (thread.contains("io.sluice.jobs.")) {
+                        out.append(thread).append("\n\n");
+                    }
+                }
+                return out.isEmpty() ? "(none)" : out.toString();
+            } finally {
+                Files.deleteIfExists(dump);
+            }
+        } catch (IOException | RuntimeException e) {
+            return "(no thread dump: " + e + ")";
+        }
     }
 
     private boolean idle() throws IOException {
