@@ -27,7 +27,8 @@ class LocalComposedStoreTest {
         LocalBlobStore local = new LocalBlobStore(dir);
         try (ComposedStore store = local.composed()) {
             assertThat(store.blobs()).isSameAs(local);
-            assertThat(store.resumable()).isSameAs(local);
+            assertThat(store.resumable()).as("resumable blobs: their own store beside the committed ones")
+                    .isInstanceOf(LocalResumableStore.class);
             assertThat(store.hasLocalPaths()).isTrue();
             assertThat(store.hasAssembler()).as("tus concatenation copies bytes on local disk").isFalse();
             assertThat(store.hasPresigner()).as("presign falls back to Sluice-signed URLs").isFalse();

@@ -1,6 +1,7 @@
 package io.sluice.storage.local;
 
 import io.sluice.storage.BlobWriter;
+import io.sluice.storage.ResumableStore;
 import io.sluice.storage.ResumableWriter;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -62,10 +63,11 @@ class WritebackTest {
 
         // Appended in three requests (tus PATCHes), the second starting mid-interval, then promoted.
         String resumable = "writeback-tus-1";
-        store.createResumable(resumable);
+        ResumableStore growing = store.composed().resumable();
+        growing.createResumable(resumable);
         int[] cuts = {0, (int) (Writeback.INTERVAL / 2) + 7, 2 * (int) Writeback.INTERVAL + 3, SIZE};
         for (int i = 0; i + 1 < cuts.length; i++) {
-            try (ResumableWriter w = store.openAppend(resumable, cuts[i])) {
+            try (ResumableWriter w = growing.openAppend(resumable, cuts[i])) {
                 for (int at = cuts[i]; at < cuts[i + 1]; ) {
                     int n = Math.min(cuts[i + 1] - at, 65_536);
                     w.write(ByteBuffer.wrap(data, at, n));
@@ -73,9 +75,9 @@ class WritebackTest {
                 }
                 w.sync();
             }
-            assertThat(store.resumableLength(resumable)).isEqualTo(cuts[i + 1]);
+            assertThat(growing.resumableLength(resumable)).isEqualTo(cuts[i + 1]);
         }
-        store.promote(resumable);
+        growing.promote(resumable);
         assertThat(Files.readAllBytes(store.pathOf(resumable))).isEqualTo(data);
         assertThat(store.stagedCount()).isZero();
     }
