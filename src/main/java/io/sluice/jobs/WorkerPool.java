@@ -236,7 +236,8 @@ public final class WorkerPool implements AutoCloseable {
         long deadline = last.at() + fullerRoundWaitNanos;
         while (!stopping.get() && deadline - System.nanoTime() > 0 && !allEnded(last.runs())) {
             try {
-                seen = signal.await(seen, Duration.ofNanos(deadline - System.nanoTime())); // an ending handler signals
+                // A handler that ends signals (SuccessHandOff.offer, or the supervisor for other outcomes).
+                seen = signal.await(seen, Duration.ofNanos(deadline - System.nanoTime()));
             } catch (InterruptedException e) {
                 break; // nobody interrupts the poller (see pollLoop); if something does, go on with the round
             }
@@ -281,8 +282,8 @@ public final class WorkerPool implements AutoCloseable {
             if (ended.isEmpty() && free.isEmpty()) {
                 return;
             }
-            JobQueue.Round round = queue.succeedAndClaim(SuccessHandOff.successes(ended), workerId, Math.max(0, globalFree), free,
-                    JobQueue.AlsoWrite.NOTHING);
+            JobQueue.Round round = queue.succeedAndClaim(SuccessHandOff.successes(ended), workerId,
+                    Math.max(0, globalFree), free, JobQueue.AlsoWrite.NOTHING);
             List<JobRun> done = ended;
             ended = List.of();
             handOff.recorded(done, round.succeeded());
