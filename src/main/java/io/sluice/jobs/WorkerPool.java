@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,9 +41,11 @@ import java.util.function.BooleanSupplier;
  * attempt that replaced it. A job takes a worker slot while its handler runs. A success is handed to the poller,
  * which records it in the same transaction as its next claim ({@link JobQueue#succeedAndClaim}): one commit for the
  * jobs that ended and the jobs that take their slots; a round that fails records nothing and its successes are
- * recorded again, each on its own. Other outcomes (failures, cancels) are written by the supervisor while the
- * poller already claims for the slot. At most {@code workers} finished jobs wait for their outcome, and the lease
- * covers a job until its outcome has committed.
+ * recorded again, each on its own ({@link SuccessHandOff}). Before a round the poller waits a moment (at most
+ * {@link #FULLER_ROUND_WAIT} after the last round launched its jobs) for those jobs' handlers, so that short jobs
+ * fill a round instead of each ending one. Other outcomes (failures, cancels) are written by the supervisor while
+ * the poller already claims for the slot. At most {@code workers} finished jobs wait for their outcome, and the
+ * lease covers a job until its outcome has committed.
  *
  * <p>{@link #stop(Duration)} stops claiming, lets running jobs finish for a grace period, then interrupts the rest
  * and hands them back with {@link JobQueue#release}: queued again at once, the attempt not consumed. A job whose
@@ -57,6 +58,11 @@ public final class WorkerPool implements AutoCloseable {
     public static final Duration ABANDON_WAIT = Duration.ofSeconds(5);
     /** Finished jobs are pruned this often (and once at start). */
     public static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
+    /**
+     * How long after a round launched its jobs the next round may wait for their handlers to end, so that it
+     * records them all and claims for all their slots (docs/benchmarks.md, "fuller rounds").
+     */
+    static final Duration FULLER_ROUND_WAIT = Duration.ofNanos(300_000); // 0.3 ms
 
     private final JobQueue queue;
     private final Map<String, JobHandler> handlers;
@@ -74,17 +80,13 @@ public final class WorkerPool implements AutoCloseable {
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile Thread poller;
     private int rotation;
-    /**
-     * Successes whose handler has ended, for the poller to record in its next round's claim transaction; guarded by
-     * itself. Once {@link #pollerDone} is set, supervisors record their outcome themselves.
-     */
-    private final List<JobRun> succeeded = new ArrayList<>();
-    /**
-     * Successes of a round whose transaction failed (so none of it counts): recorded again next round, each on its
-     * own, so that one that cannot be written does not hold back every claim. Guarded by {@link #succeeded}.
-     */
-    private final List<JobRun> retrying = new ArrayList<>();
-    private boolean pollerDone;
+    private final SuccessHandOff handOff;
+    /** The jobs the latest round launched, and when: {@link #awaitLastRoundsHandlers} waits a moment for them. */
+    private Launched lastLaunched = new Launched(List.of(), System.nanoTime());
+    private final long fullerRoundWaitNanos;
+
+    private record Launched(List<JobRun> runs, long at) {
+    }
 
     /**
      * @param handlers     the pipelines this pool runs, each with its handler
@@ -102,6 +104,13 @@ public final class WorkerPool implements AutoCloseable {
      */
     public WorkerPool(JobQueue queue, Map<String, JobHandler> handlers, JobsConfig config,
                       BooleanSupplier memoryAllows, JobSignal signal, Runnable afterPrune) {
+        this(queue, handlers, config, memoryAllows, signal, afterPrune, FULLER_ROUND_WAIT);
+    }
+
+    /** @param fullerRoundWait see {@link #FULLER_ROUND_WAIT}; tests stretch it to show what it does */
+    WorkerPool(JobQueue queue, Map<String, JobHandler> handlers, JobsConfig config, BooleanSupplier memoryAllows,
+               JobSignal signal, Runnable afterPrune, Duration fullerRoundWait) {
+        this.fullerRoundWaitNanos = fullerRoundWait.toNanos();
         this.afterPrune = Objects.requireNonNull(afterPrune, "afterPrune");
         this.queue = Objects.requireNonNull(queue, "queue");
         this.handlers = Map.copyOf(handlers);
@@ -113,6 +122,7 @@ public final class WorkerPool implements AutoCloseable {
         byte[] random = new byte[6];
         ThreadLocalRandom.current().nextBytes(random);
         this.workerId = "w-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(random);
+        this.handOff = new SuccessHandOff(queue, signal, this::ended);
     }
 
     /** The lease owner this pool claims as. */
@@ -203,6 +213,7 @@ public final class WorkerPool implements AutoCloseable {
                     }
                 });
             }
+            seen = awaitLastRoundsHandlers(seen);
             guard("claiming jobs", this::claimRound);
             try {
                 seen = signal.await(seen, config.pollInterval());
@@ -211,101 +222,36 @@ public final class WorkerPool implements AutoCloseable {
                 // that has committed); if something does, carry on.
             }
         }
-        recordLastSuccesses();
+        handOff.close(workerId); // the last successes, claiming nothing; from now on supervisors record their own
     }
 
     /**
-     * Hands a success to the poller, which records it with its next claim (one transaction for both); false once
-     * the poller has ended, and the supervisor records it itself.
+     * Before a round, waits a moment (until {@link #fullerRoundWaitNanos} after their launch) for the handlers the
+     * last round launched: short jobs end within it, and a round that records them all and claims for all their
+     * slots costs one statement and commit instead of several. A handler still running past it (any real job) costs
+     * no further wait: the round then records what has ended, as without this wait.
      */
-    private boolean handToPoller(JobRun run) {
-        synchronized (succeeded) {
-            if (pollerDone) {
+    private long awaitLastRoundsHandlers(long seen) {
+        Launched last = lastLaunched;
+        long deadline = last.at() + fullerRoundWaitNanos;
+        while (!stopping.get() && deadline - System.nanoTime() > 0 && !allEnded(last.runs())) {
+            try {
+                // A handler that ends signals (SuccessHandOff.offer, or the supervisor for other outcomes).
+                seen = signal.await(seen, Duration.ofNanos(deadline - System.nanoTime()));
+            } catch (InterruptedException e) {
+                break; // nobody interrupts the poller (see pollLoop); if something does, go on with the round
+            }
+        }
+        return seen;
+    }
+
+    private static boolean allEnded(List<JobRun> runs) {
+        for (JobRun run : runs) {
+            if (!run.handlerEnded) {
                 return false;
             }
-            succeeded.add(run);
         }
-        signal.signal();
         return true;
-    }
-
-    private List<JobRun> takeSucceeded() {
-        synchronized (succeeded) {
-            List<JobRun> taken = List.copyOf(succeeded);
-            succeeded.clear();
-            return taken;
-        }
-    }
-
-    /** A round that failed recorded nothing (a failed transaction leaves nothing behind): they are retried. */
-    private void giveBack(List<JobRun> runs) {
-        synchronized (succeeded) {
-            retrying.addAll(runs);
-        }
-        signal.signal();
-    }
-
-    /**
-     * Records each success of a failed round in a transaction of its own. One that fails again is given up: the
-     * job stays running until its lease expires and is then retried, as after a crash (at-least-once).
-     */
-    private void recordRetries() {
-        List<JobRun> again;
-        synchronized (succeeded) {
-            again = List.copyOf(retrying);
-            retrying.clear();
-        }
-        for (JobRun run : again) {
-            try {
-                boolean applied = queue.succeed(run.lease(), ((JobHandler.Result) run.outcome()).json());
-                recorded(List.of(run), applied ? Set.of(run.lease()) : Set.of());
-            } catch (SQLException | RuntimeException e) {
-                log.warn("could not record the success of job {}; its lease will expire and it will be retried: {}",
-                        run.job().id(), e.toString());
-                ended(run);
-            }
-        }
-    }
-
-    /** The poller is ending: records what was handed to it, claiming nothing. */
-    private void recordLastSuccesses() {
-        List<JobRun> last;
-        synchronized (succeeded) {
-            pollerDone = true;
-            last = takeSucceeded();
-        }
-        if (!last.isEmpty()) {
-            try {
-                recorded(last, queue.succeedAndClaim(successes(last), workerId, 0, Map.of(),
-                        JobQueue.AlsoWrite.NOTHING).succeeded());
-            } catch (SQLException | RuntimeException e) {
-                log.warn("recording the success of {} job(s) at stop failed, trying each alone: {}", last.size(),
-                        e.toString());
-                giveBack(last);
-            }
-        }
-        recordRetries();
-    }
-
-    private static List<JobQueue.Success> successes(List<JobRun> runs) {
-        List<JobQueue.Success> out = new ArrayList<>(runs.size());
-        for (JobRun run : runs) {
-            out.add(new JobQueue.Success(run.lease(), ((JobHandler.Result) run.outcome()).json()));
-        }
-        return out;
-    }
-
-    /** The round that held {@code runs} has committed: logs each outcome and frees what the runs held. */
-    private void recorded(List<JobRun> runs, Set<Lease> applied) {
-        for (JobRun run : runs) {
-            if (applied.contains(run.lease())) {
-                log.debug("job {} succeeded", run.job().id());
-            } else {
-                log.warn("job {} attempt {} finished but was fenced out (lease lost); its result is discarded",
-                        run.job().id(), run.job().attempt());
-            }
-            ended(run);
-        }
     }
 
     /**
@@ -314,8 +260,8 @@ public final class WorkerPool implements AutoCloseable {
      * ended and those that take their slots.
      */
     private void claimRound() throws SQLException {
-        recordRetries();
-        List<JobRun> ended = takeSucceeded();
+        handOff.recordRetries();
+        List<JobRun> ended = handOff.take();
         try {
             // Outcomes still being recorded are bounded too (as many as there are workers), so a slow database
             // holds claims back instead of letting finished-but-unrecorded jobs pile up.
@@ -336,18 +282,22 @@ public final class WorkerPool implements AutoCloseable {
             if (ended.isEmpty() && free.isEmpty()) {
                 return;
             }
-            JobQueue.Round round = queue.succeedAndClaim(successes(ended), workerId, Math.max(0, globalFree), free,
-                    JobQueue.AlsoWrite.NOTHING);
+            JobQueue.Round round = queue.succeedAndClaim(SuccessHandOff.successes(ended), workerId,
+                    Math.max(0, globalFree), free, JobQueue.AlsoWrite.NOTHING);
             List<JobRun> done = ended;
             ended = List.of();
-            recorded(done, round.succeeded());
+            handOff.recorded(done, round.succeeded());
+            List<JobRun> launched = new ArrayList<>(round.claimed().size());
             for (Job job : round.claimed()) {
-                launch(job);
+                launched.add(launch(job));
+            }
+            if (!launched.isEmpty()) {
+                lastLaunched = new Launched(launched, System.nanoTime());
             }
         } finally {
             // A round that failed recorded none of them (nothing of a failed transaction counts): try again.
             if (!ended.isEmpty()) {
-                giveBack(ended);
+                handOff.giveBack(ended);
             }
         }
     }
@@ -376,7 +326,7 @@ public final class WorkerPool implements AutoCloseable {
         return count;
     }
 
-    private void launch(Job job) {
+    private JobRun launch(Job job) {
         JobRun run = new JobRun(queue, job);
         running.put(job.id(), run);
         try {
@@ -386,6 +336,7 @@ public final class WorkerPool implements AutoCloseable {
             log.error("could not start job {}; returning it to the queue", job.id(), e);
             guard("returning job " + job.id(), () -> queue.release(run.lease()));
         }
+        return run;
     }
 
     private void supervise(JobRun run) {
@@ -420,7 +371,7 @@ public final class WorkerPool implements AutoCloseable {
             // The slot is free once the handler has ended: the poller claims the next job now, and on SQLite that
             // claim and this outcome share a group commit (the lease is held, and fences, until the outcome commits).
             run.handlerEnded = true;
-            if (!run.released && run.outcome() instanceof JobHandler.Result && handToPoller(run)) {
+            if (!run.released && run.outcome() instanceof JobHandler.Result && handOff.offer(run)) {
                 handedOver = true;
                 return; // the poller records it with its next claim and ends the run
             }

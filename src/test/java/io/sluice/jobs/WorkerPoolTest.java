@@ -560,4 +560,108 @@ class WorkerPoolTest {
             recordGate.release(100);
         }
     }
+
+    /** The real queue; counts the successes each round records. */
+    private static final class CountedRounds extends ForwardingJobQueue {
+        final List<Integer> successesPerRound = Collections.synchronizedList(new ArrayList<>());
+
+        CountedRounds(JobQueue delegate) {
+            super(delegate);
+        }
+
+        @Override
+        public Round succeedAndClaim(List<Success> successes, String workerId, int max, Map<String, Integer> pipelines,
+                                     AlsoWrite alsoWrite) throws SQLException {
+            Round round = delegate.succeedAndClaim(successes, workerId, max, pipelines, alsoWrite);
+            if (!successes.isEmpty()) {
+                successesPerRound.add(successes.size());
+            }
+            return round;
+        }
+    }
+
+    /** Four jobs on four workers; D's handler ends only when {@code releaseD} opens (or the test ends). */
+    private WorkerPool fourJobsOneHeld(CountedRounds counted, Duration fullerRoundWait, List<String> ended,
+                                       CountDownLatch releaseD, List<Job> jobs) throws Exception {
+        WorkerPool pool = new WorkerPool(counted, Map.of("pdf", ctx -> {
+            if (ctx.job().uploadId().equals("D")) {
+                releaseD.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+            }
+            ended.add(ctx.job().uploadId());
+            return JobHandler.Result.json("{}");
+        }), JobTestSupport.config(4, Map.of(), Duration.ofMinutes(1), Duration.ofMillis(10), Duration.ofMillis(50)),
+                () -> true, signal, () -> { }, fullerRoundWait);
+        pools.add(pool);
+        for (String id : List.of("A", "B", "C", "D")) {
+            jobs.add(enqueueJob(id, "pdf", 3, LONG));
+        }
+        pool.start();
+        Await.until(WAIT, "A, B and C to end", () -> ended.size() == 3);
+        return pool;
+    }
+
+    @Test
+    void aRoundWaitsAMomentForTheHandlersTheLastRoundLaunchedAndRecordsThemTogether() throws Exception {
+        CountedRounds counted = new CountedRounds(queue);
+        List<String> ended = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch releaseD = new CountDownLatch(1);
+        List<Job> jobs = new ArrayList<>();
+        try {
+            // The wait stretched to a minute, so that D (held 300 ms after the others end) falls within it.
+            fourJobsOneHeld(counted, Duration.ofMinutes(1), ended, releaseD, jobs);
+            Thread.sleep(300);
+            assertThat(counted.successesPerRound).as("A, B and C wait for the round that records D too").isEmpty();
+            assertThat(find(queue, jobs.getFirst().id()).state()).as("their leases are held meanwhile")
+                    .isEqualTo(JobState.RUNNING);
+            releaseD.countDown();
+            for (Job j : jobs) {
+                awaitState(j, JobState.SUCCEEDED);
+            }
+            assertThat(counted.successesPerRound).as("one round for the four").containsExactly(4);
+        } finally {
+            releaseD.countDown();
+        }
+    }
+
+    @Test
+    void aHandlerStillRunningPastTheWaitDoesNotHoldBackTheOthersOutcomes() throws Exception {
+        CountedRounds counted = new CountedRounds(queue);
+        List<String> ended = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch releaseD = new CountDownLatch(1);
+        List<Job> jobs = new ArrayList<>();
+        try {
+            fourJobsOneHeld(counted, Duration.ofMillis(100), ended, releaseD, jobs);
+            for (Job j : jobs.subList(0, 3)) {
+                awaitState(j, JobState.SUCCEEDED);
+            }
+            assertThat(find(queue, jobs.get(3).id()).state()).isEqualTo(JobState.RUNNING);
+            releaseD.countDown();
+            awaitState(jobs.get(3), JobState.SUCCEEDED);
+            assertThat(counted.successesPerRound.stream().mapToInt(Integer::intValue).sum()).isEqualTo(4);
+        } finally {
+            releaseD.countDown();
+        }
+    }
+
+    @Test
+    void aStopDuringTheWaitRecordsTheSuccessesAndHandsBackTheRunningJob() throws Exception {
+        CountedRounds counted = new CountedRounds(queue);
+        List<String> ended = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch releaseD = new CountDownLatch(1);
+        List<Job> jobs = new ArrayList<>();
+        try {
+            WorkerPool pool = fourJobsOneHeld(counted, Duration.ofMinutes(1), ended, releaseD, jobs);
+            assertThat(pool.stop(Duration.ZERO)).as("D handed back").isEqualTo(1);
+            assertThat(pool.running()).isZero();
+            for (Job j : jobs.subList(0, 3)) {
+                assertThat(find(queue, j.id()).state()).as("recorded at stop, not after the wait: " + j.uploadId())
+                        .isEqualTo(JobState.SUCCEEDED);
+            }
+            Job d = find(queue, jobs.get(3).id());
+            assertThat(d.state()).isEqualTo(JobState.QUEUED);
+            assertThat(d.maxAttempts()).as("a release gives the attempt back").isEqualTo(4);
+        } finally {
+            releaseD.countDown();
+        }
+    }
 }
