@@ -60,7 +60,7 @@ public final class WorkerPool implements AutoCloseable {
     public static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
     /**
      * How long after a round launched its jobs the next round may wait for their handlers to end, so that it
-     * records them all and claims for all their slots (docs/benchmarks.md, "fuller rounds").
+     * records them all and claims for all their slots (docs/decisions.md, "Fuller claim rounds, not two in flight").
      */
     static final Duration FULLER_ROUND_WAIT = Duration.ofNanos(300_000); // 0.3 ms
 
