@@ -78,6 +78,7 @@ final class XlsxTable {
                 if (!out.hasHeader()) {
                     if (number >= options.headerRow() && !isEmpty(row)) {
                         out.header(number, headerTexts(row));
+                        reader.keepNumberText(false);
                     }
                     continue;
                 }
@@ -169,7 +170,8 @@ final class XlsxTable {
         }
         LocalDateTime t;
         try {
-            t = excelDate(Double.parseDouble(c.raw()), date1904);
+            // A whole number's text is not kept past the header; its double is the same as its text's.
+            t = excelDate(c.raw() != null ? Double.parseDouble(c.raw()) : ((Long) c.value()).doubleValue(), date1904);
         } catch (RuntimeException e) {
             return null; // not a representable date: keep the number
         }
