@@ -9,6 +9,7 @@ import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -103,7 +104,8 @@ final class SharedStrings implements Closeable {
      *
      * @param workDir where a table larger than the cache goes
      */
-    static SharedStrings read(GuardedInputStream in, String entry, SpreadsheetOptions options, Path workDir,
+    static <I extends InputStream & GuardedInput> SharedStrings read(I in, String entry, SpreadsheetOptions options,
+                                                                     Path workDir,
                               ProcessorContext.Scratch scratch) throws IOException, SheetException {
         Builder b = new Builder(options, workDir, scratch);
         try {
@@ -143,7 +145,7 @@ final class SharedStrings implements Closeable {
             this.scratch = scratch;
         }
 
-        void parse(XMLStreamReader r, GuardedInputStream in, String entry)
+        void parse(XMLStreamReader r, GuardedInput in, String entry)
                 throws XMLStreamException, SheetException, IOException {
             int depth = 0;
             while (r.hasNext()) {

@@ -9,6 +9,7 @@ import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -72,7 +73,7 @@ final class SheetReader implements Closeable {
     /** {@link #r} when it reads attributes as characters (aalto's does), else null: then every cell takes Strings. */
     private final XMLStreamReader2 typed;
     private final AttributeChars attribute = new AttributeChars();
-    private final GuardedInputStream in;
+    private final GuardedInput in;
     private final String entry;
     private final SharedStrings strings;
     private final XlsxPackage.Formats formats;
@@ -103,7 +104,8 @@ final class SheetReader implements Closeable {
     private long sharedFormulas;
     private long arrayFormulas;
 
-    SheetReader(GuardedInputStream in, String entry, SharedStrings strings, XlsxPackage.Formats formats)
+    <I extends InputStream & GuardedInput> SheetReader(I in, String entry, SharedStrings strings,
+                                                       XlsxPackage.Formats formats)
             throws SheetException, IOException {
         this.in = in;
         this.entry = entry;
