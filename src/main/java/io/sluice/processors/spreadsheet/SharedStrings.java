@@ -25,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The workbook's shared-strings table, read once, before the sheet, through a {@link GuardedInputStream}. A table
@@ -148,6 +149,9 @@ final class SharedStrings implements Closeable {
         void parse(XMLStreamReader r, GuardedInput in, String entry)
                 throws XMLStreamException, SheetException, IOException {
             int depth = 0;
+            // One refusal for every string (the one being read is count + 1), not a new one per string.
+            Supplier<SheetException> tooLarge = () -> SheetReader.elementTooLarge("shared string " + (count + 1),
+                    entry);
             while (r.hasNext()) {
                 int ev = r.next();
                 if (ev == XMLStreamConstants.START_ELEMENT) {
@@ -156,8 +160,7 @@ final class SharedStrings implements Closeable {
                     }
                     if ("si".equals(r.getLocalName())) {
                         long n = count + 1;
-                        in.element(SheetReader.MAX_ELEMENT_BYTES, () -> SheetReader.elementTooLarge(
-                                "shared string " + n, entry));
+                        in.element(SheetReader.MAX_ELEMENT_BYTES, tooLarge);
                         checkLimit(in.position(), n);
                         add(si(r, entry));
                         in.endElement();

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Streams the rows of one sheet part, checking the guards in the same pass, so the sheet's XML is inflated and
@@ -38,15 +39,60 @@ final class SheetReader implements Closeable {
     enum Kind { EMPTY, STRING, NUMBER, BOOLEAN, FORMULA, ERROR }
 
     /**
-     * One cell.
-     *
-     * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
-     * @param raw    the text as stored (a shared string's value for shared strings); null for a whole number read
-     *               while {@link #keepNumberText} is off
-     * @param row    1-based row number of the row holding it
-     * @param column 0-based
+     * One cell; the reader's, refilled for the same column of the next row (a row is consumed before the next is
+     * read), so a million rows make no million cells.
      */
-    record Cell(Kind kind, Object value, String raw, int row, int column, String formatId, String formatString) {
+    static final class Cell {
+        private Kind kind;
+        private Object value;
+        private String raw;
+        private int row;
+        private int column;
+        private String formatId;
+        private String formatString;
+
+        /**
+         * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
+         * @param raw    the text as stored (a shared string's value for shared strings); null for a whole number
+         *               read while {@link #keepNumberText} is off
+         * @param row    1-based row number of the row holding it
+         * @param column 0-based
+         */
+        Cell set(Kind kind, Object value, String raw, int row, int column, String formatId, String formatString) {
+            this.kind = kind;
+            this.value = value;
+            this.raw = raw;
+            this.row = row;
+            this.column = column;
+            this.formatId = formatId;
+            this.formatString = formatString;
+            return this;
+        }
+
+        Kind kind() {
+            return kind;
+        }
+
+        Object value() {
+            return value;
+        }
+
+        String raw() {
+            return raw;
+        }
+
+        int column() {
+            return column;
+        }
+
+        String formatId() {
+            return formatId;
+        }
+
+        String formatString() {
+            return formatString;
+        }
+
         /** Text for headers: the value's text, "" when there is none. */
         String text() {
             return value == null ? "" : value.toString();
@@ -63,10 +109,20 @@ final class SheetReader implements Closeable {
     }
 
     /**
-     * A row: its number (its {@code r}, else its position) and its cells by column, null where none; the list is
-     * the reader's, valid until the next row is read.
+     * A row: its number (its {@code r}, else its position) and its cells by column, null where none; the reader's,
+     * valid until the next row is read.
      */
-    record Row(int number, List<Cell> cells) {
+    static final class Row {
+        private int number;
+        private final List<Cell> cells = new ArrayList<>(16);
+
+        int number() {
+            return number;
+        }
+
+        List<Cell> cells() {
+            return cells;
+        }
     }
 
     private final XMLStreamReader r;
@@ -84,8 +140,11 @@ final class SheetReader implements Closeable {
     private boolean inSheetData;
     private boolean done;
     private int trackedRow;
-    /** The current row's cells, reused: a row is consumed before the next is read. */
-    private final List<Cell> cellsOfRow = new ArrayList<>(16);
+    /** The current row, and its cells by column, reused: a row is consumed before the next is read. */
+    private final Row current = new Row();
+    private Cell[] cellPool = new Cell[16];
+    /** The current row's {@link #MAX_ELEMENT_BYTES} refusal (the row being read is {@link #trackedRow}). */
+    private final Supplier<SheetException> rowTooLarge;
     /** The text {@link #valueChars()} collected, reused: a number or an index needs no String. */
     private char[] valueBuffer = new char[64];
     private int valueLength;
@@ -109,6 +168,7 @@ final class SheetReader implements Closeable {
             throws SheetException, IOException {
         this.in = in;
         this.entry = entry;
+        this.rowTooLarge = () -> elementTooLarge("row " + trackedRow, entry);
         this.strings = strings;
         this.formats = formats;
         try {
@@ -185,8 +245,8 @@ final class SheetReader implements Closeable {
         String ref = r.getAttributeValue(null, "r");
         int number = ref == null ? trackedRow : Integer.parseInt(ref);
         int rowOrdinal = trackedRow;
-        in.element(MAX_ELEMENT_BYTES, () -> elementTooLarge("row " + rowOrdinal, entry));
-        List<Cell> row = cellsOfRow;
+        in.element(MAX_ELEMENT_BYTES, rowTooLarge);
+        List<Cell> row = current.cells;
         row.clear();
         int index = 0;
         while (true) {
@@ -208,7 +268,8 @@ final class SheetReader implements Closeable {
             row.set(column, cell);
         }
         in.endElement();
-        return new Row(number, row);
+        current.number = number;
+        return current;
     }
 
     private Cell cell(int rowNumber, int index, int rowOrdinal) throws XMLStreamException, SheetException {
@@ -424,6 +485,19 @@ final class SheetReader implements Closeable {
         return v;
     }
 
+    /** The reader's cell for {@code column} (below {@link SpreadsheetOptions#EXCEL_MAX_COLUMNS}, checked before). */
+    private Cell cellAt(int column) {
+        if (column >= cellPool.length) {
+            cellPool = Arrays.copyOf(cellPool, Math.max(column + 1, cellPool.length * 2));
+        }
+        Cell c = cellPool[column];
+        if (c == null) {
+            c = new Cell();
+            cellPool[column] = c;
+        }
+        return c;
+    }
+
     /** A reference's column: letters then digits read here, anything else as fastexcel's CellAddress reads it. */
     private static int column(String ref) {
         int column = 0;
@@ -460,7 +534,8 @@ final class SheetReader implements Closeable {
                 }
             }
         }
-        return new Cell(formula == null ? Kind.STRING : Kind.FORMULA, value, value, rowNumber, column, null, null);
+        return cellAt(column).set(formula == null ? Kind.STRING : Kind.FORMULA, value, value, rowNumber, column, null,
+                null);
     }
 
     private Cell sharedString(int rowNumber, int column) throws XMLStreamException, SheetException {
@@ -468,7 +543,7 @@ final class SheetReader implements Closeable {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT
                     || ev == XMLStreamConstants.END_ELEMENT && "c".equals(local)) {
-                return new Cell(Kind.STRING, "", "", rowNumber, column, null, null);
+                return cellAt(column).set(Kind.STRING, "", "", rowNumber, column, null, null);
             }
             if (ev == XMLStreamConstants.START_ELEMENT && "v".equals(local)) {
                 break;
@@ -476,11 +551,11 @@ final class SheetReader implements Closeable {
         }
         valueChars();
         if (valueLength == 0) {
-            return new Cell(Kind.STRING, "", "", rowNumber, column, null, null);
+            return cellAt(column).set(Kind.STRING, "", "", rowNumber, column, null, null);
         }
         int index = digits(valueBuffer, 0, valueLength);
         String s = strings.get(index >= 0 ? index : Integer.parseInt(new String(valueBuffer, 0, valueLength)));
-        return new Cell(Kind.STRING, s, s, rowNumber, column, null, null);
+        return cellAt(column).set(Kind.STRING, s, s, rowNumber, column, null, null);
     }
 
     private Cell other(int rowNumber, int column, Kind type, String formatId, String formatString)
@@ -521,9 +596,10 @@ final class SheetReader implements Closeable {
             }
         }
         if (!formula && value == null && kind == Kind.NUMBER) {
-            return new Cell(Kind.EMPTY, null, raw, rowNumber, column, null, null);
+            return cellAt(column).set(Kind.EMPTY, null, raw, rowNumber, column, null, null);
         }
-        return new Cell(formula ? Kind.FORMULA : kind, value, raw, rowNumber, column, formatId, formatString);
+        return cellAt(column).set(formula ? Kind.FORMULA : kind, value, raw, rowNumber, column, formatId,
+                formatString);
     }
 
     /** A {@code <v>}'s value by its cell's kind, or null when it does not parse as that kind. */
