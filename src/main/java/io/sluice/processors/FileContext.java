@@ -90,7 +90,11 @@ public final class FileContext implements ProcessorContext, AutoCloseable {
             @Override
             public void write(Object row) throws IOException {
                 // Jackson escapes newlines inside strings, so one value is always one line.
-                if (row instanceof JsonSerializable) {
+                if (row instanceof JsonLine l) {
+                    // Plain generator calls, no provider: written as the JsonSerializable branch would write it.
+                    l.writeTo(generator());
+                    json.writeRaw((char) NEWLINE);
+                } else if (row instanceof JsonSerializable) {
                     // A value that writes itself (a spreadsheet row, a JsonNode) cannot fail half-way through for
                     // anything but I/O, which fails the attempt: streamed through one generator, no byte array.
                     writer.writeValue(generator(), row);

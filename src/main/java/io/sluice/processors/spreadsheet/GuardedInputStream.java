@@ -21,7 +21,7 @@ import java.util.function.Supplier;
  * <p>A limit that trips throws {@link Tripped} (an {@link IOException}); parsers wrap it, so callers ask
  * {@link #throwIfTripped()} after catching whatever the parser threw.
  */
-final class GuardedInputStream extends FilterInputStream {
+final class GuardedInputStream extends FilterInputStream implements GuardedInput {
 
     /** Longest start tag, end tag or processing instruction accepted. */
     static final int MAX_TAG_BYTES = 1 << 20;
@@ -46,7 +46,7 @@ final class GuardedInputStream extends FilterInputStream {
     private final long compressedSize;
     private final double maxRatio;
     private final InflateBudget budget;
-    private final Runnable tick;
+    private Runnable tick;
     private long partLimit = Long.MAX_VALUE;
     private Supplier<IOException> partLimitFailure;
     private long elementEnd = Long.MAX_VALUE;
@@ -92,19 +92,26 @@ final class GuardedInputStream extends FilterInputStream {
         return this;
     }
 
-    /**
-     * Refuses with {@code failure} once more than {@code bytes} are read from here on (one element: a row, a shared
-     * string), so that what a parser builds whole stays bounded while it is being built; {@link #endElement} lifts it.
-     */
-    GuardedInputStream element(long bytes, Supplier<SheetException> failure) {
+    @Override
+    public GuardedInputStream element(long bytes, Supplier<SheetException> failure) {
         this.elementEnd = position + bytes;
         this.elementFailure = failure;
         return this;
     }
 
-    /** Lifts the limit {@link #element} set. */
-    void endElement() {
+    @Override
+    public void endElement() {
         this.elementEnd = Long.MAX_VALUE;
+    }
+
+    /**
+     * Hands the {@code tick} over to the caller and stops running it here: a {@link ReadAhead} reads this stream on
+     * its own thread, where a checkpoint (which looks at the job thread's interrupt) must not run.
+     */
+    Runnable detachTick() {
+        Runnable t = tick;
+        tick = () -> { };
+        return t;
     }
 
     /** Turns the XML tag check on or off (off for parts that turned out not to be XML). */
@@ -113,13 +120,13 @@ final class GuardedInputStream extends FilterInputStream {
         return this;
     }
 
-    /** Inflated bytes read so far. */
-    long position() {
+    @Override
+    public long position() {
         return position;
     }
 
-    /** Rethrows what a limit threw, if one tripped; parsers may have wrapped it. */
-    void throwIfTripped() throws SheetException, IOException {
+    @Override
+    public void throwIfTripped() throws SheetException, IOException {
         if (stop != null) {
             throw stop;
         }

@@ -9,6 +9,7 @@ import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -24,6 +25,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The workbook's shared-strings table, read once, before the sheet, through a {@link GuardedInputStream}. A table
@@ -103,7 +105,8 @@ final class SharedStrings implements Closeable {
      *
      * @param workDir where a table larger than the cache goes
      */
-    static SharedStrings read(GuardedInputStream in, String entry, SpreadsheetOptions options, Path workDir,
+    static <I extends InputStream & GuardedInput> SharedStrings read(I in, String entry, SpreadsheetOptions options,
+                                                                     Path workDir,
                               ProcessorContext.Scratch scratch) throws IOException, SheetException {
         Builder b = new Builder(options, workDir, scratch);
         try {
@@ -143,9 +146,12 @@ final class SharedStrings implements Closeable {
             this.scratch = scratch;
         }
 
-        void parse(XMLStreamReader r, GuardedInputStream in, String entry)
+        void parse(XMLStreamReader r, GuardedInput in, String entry)
                 throws XMLStreamException, SheetException, IOException {
             int depth = 0;
+            // One refusal for every string (the one being read is count + 1), not a new one per string.
+            Supplier<SheetException> tooLarge = () -> SheetReader.elementTooLarge("shared string " + (count + 1),
+                    entry);
             while (r.hasNext()) {
                 int ev = r.next();
                 if (ev == XMLStreamConstants.START_ELEMENT) {
@@ -154,8 +160,7 @@ final class SharedStrings implements Closeable {
                     }
                     if ("si".equals(r.getLocalName())) {
                         long n = count + 1;
-                        in.element(SheetReader.MAX_ELEMENT_BYTES, () -> SheetReader.elementTooLarge(
-                                "shared string " + n, entry));
+                        in.element(SheetReader.MAX_ELEMENT_BYTES, tooLarge);
                         checkLimit(in.position(), n);
                         add(si(r, entry));
                         in.endElement();

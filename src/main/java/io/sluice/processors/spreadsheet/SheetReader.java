@@ -1,5 +1,7 @@
 package io.sluice.processors.spreadsheet;
 
+import org.codehaus.stax2.XMLStreamReader2;
+import org.codehaus.stax2.typed.TypedValueDecoder;
 import org.dhatim.fastexcel.reader.CellAddress;
 
 import javax.xml.stream.XMLStreamConstants;
@@ -7,10 +9,13 @@ import javax.xml.stream.XMLStreamException;
 import javax.xml.stream.XMLStreamReader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Streams the rows of one sheet part, checking the guards in the same pass, so the sheet's XML is inflated and
@@ -34,14 +39,60 @@ final class SheetReader implements Closeable {
     enum Kind { EMPTY, STRING, NUMBER, BOOLEAN, FORMULA, ERROR }
 
     /**
-     * One cell.
-     *
-     * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
-     * @param raw    the text as stored (a shared string's value for shared strings)
-     * @param row    1-based row number of the row holding it
-     * @param column 0-based
+     * One cell; the reader's, refilled for the same column of the next row (a row is consumed before the next is
+     * read), so a million rows make no million cells.
      */
-    record Cell(Kind kind, Object value, String raw, int row, int column, String formatId, String formatString) {
+    static final class Cell {
+        private Kind kind;
+        private Object value;
+        private String raw;
+        private int row;
+        private int column;
+        private String formatId;
+        private String formatString;
+
+        /**
+         * @param value  a String, Long, {@link ValueType.Decimal}, BigDecimal or Boolean, or null
+         * @param raw    the text as stored (a shared string's value for shared strings); null for a whole number
+         *               read while {@link #keepNumberText} is off
+         * @param row    1-based row number of the row holding it
+         * @param column 0-based
+         */
+        Cell set(Kind kind, Object value, String raw, int row, int column, String formatId, String formatString) {
+            this.kind = kind;
+            this.value = value;
+            this.raw = raw;
+            this.row = row;
+            this.column = column;
+            this.formatId = formatId;
+            this.formatString = formatString;
+            return this;
+        }
+
+        Kind kind() {
+            return kind;
+        }
+
+        Object value() {
+            return value;
+        }
+
+        String raw() {
+            return raw;
+        }
+
+        int column() {
+            return column;
+        }
+
+        String formatId() {
+            return formatId;
+        }
+
+        String formatString() {
+            return formatString;
+        }
+
         /** Text for headers: the value's text, "" when there is none. */
         String text() {
             return value == null ? "" : value.toString();
@@ -58,14 +109,27 @@ final class SheetReader implements Closeable {
     }
 
     /**
-     * A row: its number (its {@code r}, else its position) and its cells by column, null where none; the list is
-     * the reader's, valid until the next row is read.
+     * A row: its number (its {@code r}, else its position) and its cells by column, null where none; the reader's,
+     * valid until the next row is read.
      */
-    record Row(int number, List<Cell> cells) {
+    static final class Row {
+        private int number;
+        private final List<Cell> cells = new ArrayList<>(16);
+
+        int number() {
+            return number;
+        }
+
+        List<Cell> cells() {
+            return cells;
+        }
     }
 
     private final XMLStreamReader r;
-    private final GuardedInputStream in;
+    /** {@link #r} when it reads attributes as characters (aalto's does), else null: then every cell takes Strings. */
+    private final XMLStreamReader2 typed;
+    private final AttributeChars attribute = new AttributeChars();
+    private final GuardedInput in;
     private final String entry;
     private final SharedStrings strings;
     private final XlsxPackage.Formats formats;
@@ -76,16 +140,35 @@ final class SheetReader implements Closeable {
     private boolean inSheetData;
     private boolean done;
     private int trackedRow;
-    /** The current row's cells, reused: a row is consumed before the next is read. */
-    private final List<Cell> cellsOfRow = new ArrayList<>(16);
+    /** The current row, and its cells by column, reused: a row is consumed before the next is read. */
+    private final Row current = new Row();
+    private Cell[] cellPool = new Cell[16];
+    /** The current row's {@link #MAX_ELEMENT_BYTES} refusal (the row being read is {@link #trackedRow}). */
+    private final Supplier<SheetException> rowTooLarge;
+    /** The text {@link #valueChars()} collected, reused: a number or an index needs no String. */
+    private char[] valueBuffer = new char[64];
+    private int valueLength;
+    /** A number's text is kept in its cell only while asked for (the header row prints numbers as written). */
+    private boolean keepNumberText = true;
+    /** The current cell's attributes, as {@link #attributes} read them. */
+    private boolean hasRef;
+    private int refColumn;
+    private String refText;
+    private int typeCode;
+    private String typeText;
+    private boolean hasStyle;
+    private int styleNumber;
+    private String styleText;
     private long cells;
     private long sharedFormulas;
     private long arrayFormulas;
 
-    SheetReader(GuardedInputStream in, String entry, SharedStrings strings, XlsxPackage.Formats formats)
+    <I extends InputStream & GuardedInput> SheetReader(I in, String entry, SharedStrings strings,
+                                                       XlsxPackage.Formats formats)
             throws SheetException, IOException {
         this.in = in;
         this.entry = entry;
+        this.rowTooLarge = () -> elementTooLarge("row " + trackedRow, entry);
         this.strings = strings;
         this.formats = formats;
         try {
@@ -94,6 +177,15 @@ final class SheetReader implements Closeable {
             in.throwIfTripped();
             throw SheetException.malformed("the sheet cannot be read: " + e.getMessage(), e);
         }
+        this.typed = r instanceof XMLStreamReader2 r2 ? r2 : null;
+    }
+
+    /**
+     * Whether number cells keep their text ({@link Cell#raw()}): on until the header is found, whose numbers are
+     * printed as written ({@code 42.000}); off after it, where a whole number's raw text is never asked for.
+     */
+    void keepNumberText(boolean keep) {
+        this.keepNumberText = keep;
     }
 
     /** The next row, or null after the last; a parse failure is {@code malformed_file}, a guard its own code. */
@@ -153,8 +245,8 @@ final class SheetReader implements Closeable {
         String ref = r.getAttributeValue(null, "r");
         int number = ref == null ? trackedRow : Integer.parseInt(ref);
         int rowOrdinal = trackedRow;
-        in.element(MAX_ELEMENT_BYTES, () -> elementTooLarge("row " + rowOrdinal, entry));
-        List<Cell> row = cellsOfRow;
+        in.element(MAX_ELEMENT_BYTES, rowTooLarge);
+        List<Cell> row = current.cells;
         row.clear();
         int index = 0;
         while (true) {
@@ -176,10 +268,99 @@ final class SheetReader implements Closeable {
             row.set(column, cell);
         }
         in.endElement();
-        return new Row(number, row);
+        current.number = number;
+        return current;
     }
 
     private Cell cell(int rowNumber, int index, int rowOrdinal) throws XMLStreamException, SheetException {
+        attributes();
+        int column = !hasRef ? index : refText == null ? refColumn : column(refText);
+        cells++;
+        if (index >= SpreadsheetOptions.EXCEL_MAX_COLUMNS || column < 0
+                || column >= SpreadsheetOptions.EXCEL_MAX_COLUMNS) {
+            throw new SheetException(SheetException.TOO_MANY_COLUMNS, "row " + rowOrdinal + " of " + entry
+                    + " has a cell beyond column XFD (" + SpreadsheetOptions.EXCEL_MAX_COLUMNS + " columns), Excel's"
+                    + " limit", Map.of("entry", entry, "limit", SpreadsheetOptions.EXCEL_MAX_COLUMNS));
+        }
+        checkArrayWork();
+        String formatId = null;
+        String formatString = null;
+        if (hasStyle) {
+            int s = styleText == null ? styleNumber : Integer.parseInt(styleText);
+            if (s < formats.ids().size()) {
+                formatId = formats.ids().get(s);
+                formatString = formatId == null ? null : formats.codes().get(formatId);
+            }
+        }
+        return switch (typeCode) {
+            case T_NONE, T_N -> other(rowNumber, column, Kind.NUMBER, formatId, formatString);
+            case T_S -> sharedString(rowNumber, column);
+            case T_INLINE -> inlineString(rowNumber, column);
+            case T_STR -> other(rowNumber, column, Kind.FORMULA, formatId, formatString);
+            case T_B -> other(rowNumber, column, Kind.BOOLEAN, formatId, formatString);
+            case T_E -> other(rowNumber, column, Kind.ERROR, formatId, formatString);
+            default -> throw new IllegalStateException("Unknown cell type : " + typeText);
+        };
+    }
+
+    private static final int T_NONE = 0, T_S = 1, T_INLINE = 2, T_N = 3, T_STR = 4, T_B = 5, T_E = 6, T_OTHER = 7;
+    private static final char[] INLINE_STR = "inlineStr".toCharArray();
+    private static final char[] STR = "str".toCharArray();
+
+    /**
+     * Reads the cell's {@code r}, {@code t} and {@code s} into fields. The usual values ({@code B7}, {@code s},
+     * {@code 3}) are read from the parser's characters, without the Strings that asking for an attribute's value
+     * makes (the parser then builds one String of all values and one substring per value: half of the job's
+     * garbage); anything else, and any value the typed read might have trimmed, takes the Strings as before, so
+     * every cell reads as it did.
+     */
+    private void attributes() throws XMLStreamException {
+        hasRef = false;
+        refText = null;
+        typeCode = T_NONE;
+        typeText = null;
+        hasStyle = false;
+        styleText = null;
+        boolean slow = typed == null;
+        for (int i = 0, n = r.getAttributeCount(); i < n && !slow; i++) {
+            String ns = r.getAttributeNamespace(i);
+            if (ns != null && !ns.isEmpty()) {
+                continue;
+            }
+            String name = r.getAttributeLocalName(i);
+            int which = "r".equals(name) ? 'r' : "t".equals(name) ? 't' : "s".equals(name) ? 's' : 0;
+            if (which == 0) {
+                continue;
+            }
+            typed.getAttributeAs(i, attribute);
+            if (!attribute.exact()) {
+                slow = true;
+            } else if (which == 'r') {
+                hasRef = true;
+                refColumn = attribute.column();
+                slow = refColumn == Integer.MIN_VALUE;
+            } else if (which == 't') {
+                typeCode = attribute.type();
+                slow = typeCode == T_OTHER;
+            } else {
+                hasStyle = true;
+                styleNumber = attribute.smallNumber();
+                slow = styleNumber < 0;
+            }
+        }
+        if (slow) {
+            attributeStrings();
+        }
+    }
+
+    /** {@link #attributes()} the way every cell was read before: each value as a String. */
+    private void attributeStrings() {
+        hasRef = false;
+        refText = null;
+        typeCode = T_NONE;
+        typeText = null;
+        hasStyle = false;
+        styleText = null;
         String ref = null;
         String type = null;
         String style = null;
@@ -197,35 +378,124 @@ final class SheetReader implements Closeable {
                 }
             }
         }
-        int column = ref == null ? index : column(ref);
-        cells++;
-        if (index >= SpreadsheetOptions.EXCEL_MAX_COLUMNS || column < 0
-                || column >= SpreadsheetOptions.EXCEL_MAX_COLUMNS) {
-            throw new SheetException(SheetException.TOO_MANY_COLUMNS, "row " + rowOrdinal + " of " + entry
-                    + " has a cell beyond column XFD (" + SpreadsheetOptions.EXCEL_MAX_COLUMNS + " columns), Excel's"
-                    + " limit", Map.of("entry", entry, "limit", SpreadsheetOptions.EXCEL_MAX_COLUMNS));
+        if (ref != null) {
+            hasRef = true;
+            refText = ref;
         }
-        checkArrayWork();
-        String formatId = null;
-        String formatString = null;
         if (style != null) {
-            int s = Integer.parseInt(style);
-            if (s < formats.ids().size()) {
-                formatId = formats.ids().get(s);
-                formatString = formatId == null ? null : formats.codes().get(formatId);
+            hasStyle = true;
+            styleText = style;
+        }
+        if (type != null) {
+            typeText = type;
+            typeCode = "s".equals(type) ? T_S : "inlineStr".equals(type) ? T_INLINE : "n".equals(type) ? T_N
+                    : "str".equals(type) ? T_STR : "b".equals(type) ? T_B : "e".equals(type) ? T_E : T_OTHER;
+        }
+    }
+
+    /**
+     * One attribute value as the parser's characters. The typed read trims surrounding whitespace, which reading
+     * the String does not: a value with whitespace (or nothing) beside it in the parser's buffer, where the
+     * parser keeps the values one after another, is not {@link #exact()}, and the cell is read with Strings.
+     */
+    private static final class AttributeChars extends TypedValueDecoder {
+        private char[] buf;
+        private int start;
+        private int end;
+        private boolean exact;
+
+        @Override
+        public void decode(String value) {
+            exact = false; // a copy: whether it was trimmed cannot be told
+        }
+
+        @Override
+        public void decode(char[] b, int from, int to) {
+            buf = b;
+            start = from;
+            end = to;
+            exact = to > from && (from == 0 || b[from - 1] > ' ') && (to >= b.length || b[to] > ' ');
+        }
+
+        @Override
+        public void handleEmptyValue() {
+            exact = false;
+        }
+
+        boolean exact() {
+            return exact;
+        }
+
+        /** The column of a reference such as {@code AB12} (1-3 letters, then digits), else MIN_VALUE. */
+        int column() {
+            int i = start;
+            int column = 0;
+            while (i < end && i - start < 4 && buf[i] >= 'A' && buf[i] <= 'Z') {
+                column = column * 26 + (buf[i] - 'A' + 1);
+                i++;
             }
+            int letters = i - start;
+            int digits = i;
+            while (digits < end && buf[digits] >= '0' && buf[digits] <= '9') {
+                digits++;
+            }
+            if (letters == 0 || letters == 4 || digits == i || digits != end) {
+                return Integer.MIN_VALUE;
+            }
+            return column - 1;
         }
-        // equals, not a switch: a switch on a fresh String hashes it first.
-        if (type == null) {
-            return other(rowNumber, column, Kind.NUMBER, formatId, formatString);
+
+        /** The cell type's code; {@link #T_OTHER} for anything but the six types. */
+        int type() {
+            int n = end - start;
+            if (n == 1) {
+                return switch (buf[start]) {
+                    case 's' -> T_S;
+                    case 'n' -> T_N;
+                    case 'b' -> T_B;
+                    case 'e' -> T_E;
+                    default -> T_OTHER;
+                };
+            }
+            if (Arrays.equals(buf, start, end, INLINE_STR, 0, INLINE_STR.length)) {
+                return T_INLINE;
+            }
+            return Arrays.equals(buf, start, end, STR, 0, STR.length) ? T_STR : T_OTHER;
         }
-        if ("s".equals(type)) {
-            return sharedString(rowNumber, column);
+
+        /** 1-9 digits as an int, else -1. */
+        int smallNumber() {
+            return digits(buf, start, end);
         }
-        if ("inlineStr".equals(type)) {
-            return inlineString(rowNumber, column);
+    }
+
+    /** 1-9 ASCII digits as an int, else -1. */
+    private static int digits(char[] b, int from, int to) {
+        if (to <= from || to - from > 9) {
+            return -1;
         }
-        return other(rowNumber, column, kindOf(type), formatId, formatString);
+        int v = 0;
+        for (int i = from; i < to; i++) {
+            char c = b[i];
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
+    }
+
+    /** The reader's cell for {@code column} (below {@link SpreadsheetOptions#EXCEL_MAX_COLUMNS}, checked before). */
+    private Cell cellAt(int column) {
+        if (column >= cellPool.length) {
+            cellPool = Arrays.copyOf(cellPool, Math.max(column + 1, cellPool.length * 2));
+        }
+        Cell c = cellPool[column];
+        if (c == null) {
+            c = new Cell();
+            cellPool[column] = c;
+        }
+        return c;
     }
 
     /** A reference's column: letters then digits read here, anything else as fastexcel's CellAddress reads it. */
@@ -264,7 +534,8 @@ final class SheetReader implements Closeable {
                 }
             }
         }
-        return new Cell(formula == null ? Kind.STRING : Kind.FORMULA, value, value, rowNumber, column, null, null);
+        return cellAt(column).set(formula == null ? Kind.STRING : Kind.FORMULA, value, value, rowNumber, column, null,
+                null);
     }
 
     private Cell sharedString(int rowNumber, int column) throws XMLStreamException, SheetException {
@@ -272,34 +543,19 @@ final class SheetReader implements Closeable {
             int ev = advance();
             if (ev == XMLStreamConstants.END_DOCUMENT
                     || ev == XMLStreamConstants.END_ELEMENT && "c".equals(local)) {
-                return new Cell(Kind.STRING, "", "", rowNumber, column, null, null);
+                return cellAt(column).set(Kind.STRING, "", "", rowNumber, column, null, null);
             }
             if (ev == XMLStreamConstants.START_ELEMENT && "v".equals(local)) {
                 break;
             }
         }
-        String v = textUntilEnd();
-        if (v.isEmpty()) {
-            return new Cell(Kind.STRING, "", "", rowNumber, column, null, null);
+        valueChars();
+        if (valueLength == 0) {
+            return cellAt(column).set(Kind.STRING, "", "", rowNumber, column, null, null);
         }
-        String s = strings.get(Integer.parseInt(v));
-        return new Cell(Kind.STRING, s, s, rowNumber, column, null, null);
-    }
-
-    private static Kind kindOf(String type) {
-        if ("n".equals(type)) {
-            return Kind.NUMBER;
-        }
-        if ("str".equals(type)) {
-            return Kind.FORMULA;
-        }
-        if ("b".equals(type)) {
-            return Kind.BOOLEAN;
-        }
-        if ("e".equals(type)) {
-            return Kind.ERROR;
-        }
-        throw new IllegalStateException("Unknown cell type : " + type);
+        int index = digits(valueBuffer, 0, valueLength);
+        String s = strings.get(index >= 0 ? index : Integer.parseInt(new String(valueBuffer, 0, valueLength)));
+        return cellAt(column).set(Kind.STRING, s, s, rowNumber, column, null, null);
     }
 
     private Cell other(int rowNumber, int column, Kind type, String formatId, String formatString)
@@ -318,7 +574,15 @@ final class SheetReader implements Closeable {
                 continue;
             }
             if ("v".equals(local)) {
-                raw = textUntilEnd();
+                valueChars();
+                Long whole = kind == Kind.NUMBER ? wholeNumber(valueBuffer, valueLength) : null;
+                if (whole != null) {
+                    // The common case, a whole number: no String unless the header row may print it as written.
+                    value = whole;
+                    raw = keepNumberText ? new String(valueBuffer, 0, valueLength) : null;
+                    continue;
+                }
+                raw = new String(valueBuffer, 0, valueLength);
                 if (raw.isEmpty()) {
                     value = null;
                 } else {
@@ -332,9 +596,10 @@ final class SheetReader implements Closeable {
             }
         }
         if (!formula && value == null && kind == Kind.NUMBER) {
-            return new Cell(Kind.EMPTY, null, raw, rowNumber, column, null, null);
+            return cellAt(column).set(Kind.EMPTY, null, raw, rowNumber, column, null, null);
         }
-        return new Cell(formula ? Kind.FORMULA : kind, value, raw, rowNumber, column, formatId, formatString);
+        return cellAt(column).set(formula ? Kind.FORMULA : kind, value, raw, rowNumber, column, formatId,
+                formatString);
     }
 
     /** A {@code <v>}'s value by its cell's kind, or null when it does not parse as that kind. */
@@ -406,6 +671,70 @@ final class SheetReader implements Closeable {
 
     private static boolean isDigit(char c) {
         return c >= '0' && c <= '9';
+    }
+
+    /**
+     * A whole number's value, read as {@link #quickNumber} reads it ({@code -?\d{1,18}}, or that and {@code .0+}),
+     * from characters; null for any other text.
+     */
+    static Long wholeNumber(char[] b, int n) {
+        int i = n > 0 && b[0] == '-' ? 1 : 0;
+        int intStart = i;
+        long v = 0;
+        while (i < n && isDigit(b[i])) {
+            v = v * 10 + (b[i] - '0');
+            i++;
+        }
+        int intDigits = i - intStart;
+        if (intDigits == 0 || intDigits > 18) {
+            return null;
+        }
+        if (i < n) {
+            if (b[i] != '.' || i + 1 == n) {
+                return null;
+            }
+            for (int j = i + 1; j < n; j++) {
+                if (b[j] != '0') {
+                    return null;
+                }
+            }
+        }
+        return intStart == 1 ? -v : v;
+    }
+
+    /**
+     * {@link #textUntilEnd()} into {@link #valueBuffer} ({@link #valueLength} characters) instead of a String: the
+     * parser's characters are copied, and only a value that needs a String becomes one.
+     */
+    private void valueChars() throws XMLStreamException, SheetException {
+        int length = 0;
+        int open = 1;
+        while (true) {
+            int ev = advance();
+            switch (ev) {
+                case XMLStreamConstants.CHARACTERS, XMLStreamConstants.CDATA, XMLStreamConstants.SPACE -> {
+                    int n = r.getTextLength();
+                    if (length + n > valueBuffer.length) {
+                        valueBuffer = Arrays.copyOf(valueBuffer, Math.max(length + n, valueBuffer.length * 2));
+                    }
+                    System.arraycopy(r.getTextCharacters(), r.getTextStart(), valueBuffer, length, n);
+                    length += n;
+                }
+                case XMLStreamConstants.START_ELEMENT -> open++;
+                case XMLStreamConstants.END_ELEMENT -> {
+                    if (--open == 0) {
+                        valueLength = length;
+                        return;
+                    }
+                }
+                case XMLStreamConstants.END_DOCUMENT -> {
+                    valueLength = length;
+                    return;
+                }
+                default -> {
+                }
+            }
+        }
     }
 
     /** All text up to the end of the element just started (children's text included). */

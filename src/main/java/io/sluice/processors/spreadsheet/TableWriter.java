@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.JsonSerializable;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
+import io.sluice.processors.JsonLine;
 import io.sluice.processors.ProcessorContext;
 
 import java.io.IOException;
@@ -215,7 +216,7 @@ final class TableWriter {
      * handed over, then refilled for the next row. Each value is written with the generator call its
      * {@code ObjectNode} value node made (so the bytes are the same): numbers as numbers, dates as ISO text.
      */
-    private static final class Line implements JsonSerializable {
+    private static final class Line implements JsonSerializable, JsonLine {
         private final SerializedString[] names;
         final Object[] values;
 
@@ -229,6 +230,11 @@ final class TableWriter {
 
         @Override
         public void serialize(JsonGenerator g, SerializerProvider provider) throws IOException {
+            writeTo(g);
+        }
+
+        @Override
+        public void writeTo(JsonGenerator g) throws IOException {
             g.writeStartObject();
             for (int i = 0; i < names.length; i++) {
                 g.writeFieldName(names[i]);

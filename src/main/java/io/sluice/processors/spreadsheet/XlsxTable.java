@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * Reads an xlsx sheet into a {@link TableWriter} in one pass: the package and its small parts
  * ({@link XlsxPackage}), the shared strings ({@link SharedStrings}: on the heap, or in a file past the cache), then
- * the sheet's rows ({@link SheetReader}), every byte through a {@link GuardedInputStream}. Progress is the sheet's
+ * the sheet's rows ({@link SheetReader}), every byte through a {@link GuardedInputStream}, inflated and checked a
+ * few chunks ahead of the parser on a second thread ({@link ReadAhead}). Progress is the sheet's
  * inflated bytes read over its declared size.
  */
 final class XlsxTable {
@@ -55,8 +56,9 @@ final class XlsxTable {
         }
         ctx.progress(0, "reading shared strings", null);
         try (GuardedInputStream in = pkg.open(e).limit(options.maxSharedStringsSize(), () ->
-                new GuardedInputStream.Tripped(XlsxPackage.sharedStringsTooLarge(options.maxSharedStringsSize())))) {
-            return SharedStrings.read(in, e.getName(), options, ctx.workDir(), ctx.scratch());
+                new GuardedInputStream.Tripped(XlsxPackage.sharedStringsTooLarge(options.maxSharedStringsSize())));
+             ReadAhead ahead = new ReadAhead(in, e.getName())) {
+            return SharedStrings.read(ahead, e.getName(), options, ctx.workDir(), ctx.scratch());
         }
     }
 
@@ -66,7 +68,8 @@ final class XlsxTable {
         long declared = entry.getSize();
         boolean date1904 = pkg.date1904();
         try (GuardedInputStream in = pkg.open(entry);
-             SheetReader reader = new SheetReader(in, entry.getName(), strings, formats)) {
+             ReadAhead ahead = new ReadAhead(in, entry.getName());
+             SheetReader reader = new SheetReader(ahead, entry.getName(), strings, formats)) {
             TableWriter out = new TableWriter(ctx, options, false,
                     () -> declared <= 0 ? 0.0 : Math.min(1.0, (double) reader.position() / declared));
             SheetReader.Row row;
@@ -78,6 +81,7 @@ final class XlsxTable {
                 if (!out.hasHeader()) {
                     if (number >= options.headerRow() && !isEmpty(row)) {
                         out.header(number, headerTexts(row));
+                        reader.keepNumberText(false);
                     }
                     continue;
                 }
@@ -169,7 +173,8 @@ final class XlsxTable {
         }
         LocalDateTime t;
         try {
-            t = excelDate(Double.parseDouble(c.raw()), date1904);
+            // A whole number's text is not kept past the header; its double is the same as its text's.
+            t = excelDate(c.raw() != null ? Double.parseDouble(c.raw()) : ((Long) c.value()).doubleValue(), date1904);
         } catch (RuntimeException e) {
             return null; // not a representable date: keep the number
         }
