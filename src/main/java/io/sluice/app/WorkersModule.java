@@ -6,6 +6,7 @@ import io.sluice.jobs.JobHandler;
 import io.sluice.jobs.PipelineHandler;
 import io.sluice.jobs.Pipelines;
 import io.sluice.jobs.WorkerPool;
+import io.sluice.storage.local.Writeback;
 import io.sluice.upload.SqlUploadRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,9 +40,10 @@ public final class WorkersModule implements Module {
         this.grace = config.server().shutdownGrace();
         SqlUploadRepository uploads = new SqlUploadRepository(db);
         Map<String, JobHandler> handlers = new LinkedHashMap<>();
+        Writeback outputWriteback = Writeback.linux();
         for (Pipelines.Pipeline p : jobs.pipelines().all()) {
             handlers.put(p.name(), new PipelineHandler(p, uploads::find, storage.storage().files(), jobs.outputs(),
-                    jobs.children(), storage.disk()));
+                    jobs.children(), storage.disk(), outputWriteback));
         }
         // A job starts only while memory is below the watermark that admission applies to uploads. Right after a
         // prune, the pruned jobs' outputs go too.

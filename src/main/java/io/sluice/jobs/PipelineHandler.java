@@ -10,6 +10,7 @@ import io.sluice.processors.ProcessorException;
 import io.sluice.storage.BlobFiles;
 import io.sluice.storage.DiskFullException;
 import io.sluice.storage.DiskLedger;
+import io.sluice.storage.local.Writeback;
 import io.sluice.upload.Upload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,7 @@ public final class PipelineHandler implements JobHandler {
     private final IsolatedRunner isolated;
     private final DiskLedger disk;
     private final ChildProcesses children;
+    private final Writeback writeback;
 
     /**
      * @param children starts the attempts' processes (programs, child JVMs) and kills what earlier ones left
@@ -67,12 +69,24 @@ public final class PipelineHandler implements JobHandler {
      */
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
                            ChildProcesses children, DiskLedger disk) {
-        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm(), children, disk);
+        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm(), children, disk, Writeback.disabled());
+    }
+
+    /** @param writeback starts writing an attempt's output to disk as it grows (see {@link FileContext}) */
+    public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
+                           ChildProcesses children, DiskLedger disk, Writeback writeback) {
+        this(pipeline, uploads, files, outputs, IsolatedRunner.forThisJvm(), children, disk, writeback);
     }
 
     /** @param isolated runs the jobs of an isolated pipeline ({@link Pipelines.Pipeline#isolated()}) */
     public PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
                            IsolatedRunner isolated, ChildProcesses children, DiskLedger disk) {
+        this(pipeline, uploads, files, outputs, isolated, children, disk, Writeback.disabled());
+    }
+
+    private PipelineHandler(Pipelines.Pipeline pipeline, Uploads uploads, BlobFiles files, JobOutputs outputs,
+                            IsolatedRunner isolated, ChildProcesses children, DiskLedger disk, Writeback writeback) {
+        this.writeback = Objects.requireNonNull(writeback, "writeback");
         this.children = Objects.requireNonNull(children, "children");
         this.disk = Objects.requireNonNull(disk, "disk");
         this.isolated = Objects.requireNonNull(isolated, "isolated");
@@ -128,7 +142,7 @@ public final class PipelineHandler implements JobHandler {
                 lines = outcome.outputLines();
             } else {
                 try (FileContext fc = new FileContext(info(upload), file, workDir, temporary, context::progress,
-                        context::checkpoint, launcher, disk)) {
+                        context::checkpoint, launcher, disk, writeback)) {
                     Processor.Result result = pipeline.task().run(fc);
                     if (result != null) {
                         summary.putAll(result.summary());

@@ -2,6 +2,8 @@ package io.sluice.processors;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.sluice.api.Json;
+import io.sluice.storage.local.Writeback;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,6 +67,29 @@ class FileContextTest {
             assertThat(ctx.output().lines()).isEqualTo(2);
         }
         assertThat(Files.readString(out)).isEqualTo("{\"a\":1}\n{\"b\":2}\n");
+    }
+
+    @Test
+    void theOutputIsHandedToWriteBackWhileItGrowsAndKeepsEveryByte() throws Exception {
+        Writeback linux = Writeback.linux();
+        Assumptions.assumeTrue(linux.available(),
+                "sync_file_range is not reachable here (not Linux, or native access refused): nothing to check");
+        Path out = dir.resolve("big.ndjson");
+        ProcessorContext.UploadInfo info = new ProcessorContext.UploadInfo("01CTX", "x.bin", 0, "0".repeat(64),
+                "application/octet-stream", Map.of());
+        int rows = 40_000; // about 3.5 intervals of output
+        try (FileContext ctx = new FileContext(info, dir.resolve("in.bin"), dir.resolve("work"), out,
+                (p, s, e) -> { }, () -> { }, b -> { throw new AssertionError("no programs here"); }, null, linux)) {
+            for (int i = 0; i < rows; i++) {
+                ctx.output().write(Map.of("row", i, "text", "a line of output that is not short " + i));
+            }
+        }
+        assertThat(linux.requests()).as("write-back requested once per whole interval written")
+                .isGreaterThanOrEqualTo(Files.size(out) / Writeback.INTERVAL - 1).isPositive();
+        List<String> lines = Files.readAllLines(out);
+        assertThat(lines).hasSize(rows);
+        assertThat(lines.getLast()).isEqualTo(Json.mapper().writeValueAsString(
+                Map.of("row", rows - 1, "text", "a line of output that is not short " + (rows - 1))));
     }
 
     private FileContext context(Path out) throws Exception {

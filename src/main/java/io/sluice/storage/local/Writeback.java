@@ -29,10 +29,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * O_CLOEXEC)} serves as well. It is opened only once a file grows past {@link #INTERVAL} (a small file costs
  * nothing) and closed with the writer; it stays valid across the rename of a committed file.
  *
+ * <p>Used for blobs being received (committed and resumable) and for job outputs being written, whose publish
+ * fsyncs them whole ({@code FileContext}).
+ *
  * <p>Where any of this is missing (not Linux, no symbol, native access refused) {@link #available()} is false, the
  * reason is logged once, and writers work as before: every byte still reaches the disk at the final sync.
  */
-final class Writeback {
+public final class Writeback {
 
     private static final Logger log = LoggerFactory.getLogger(Writeback.class);
     /**
@@ -40,7 +43,7 @@ final class Writeback {
      * 256 KiB (one upload buffer) and waiting for older ranges were measured for 5 MiB PATCHes and not kept
      * (docs/benchmarks.md, "Issue 14, branch {@code chunked}").
      */
-    static final long INTERVAL = 1L << 20;
+    public static final long INTERVAL = 1L << 20;
     private static final int O_RDONLY = 0;
     private static final int O_CLOEXEC = 0x80000;
     private static final int SYNC_FILE_RANGE_WRITE = 2;
@@ -60,7 +63,7 @@ final class Writeback {
     }
 
     /** Linux's {@code sync_file_range} when this platform has it; otherwise the fallback, with the reason logged. */
-    static Writeback linux() {
+    public static Writeback linux() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         if (!os.contains("linux")) {
             log.info("early write-back of received bytes is off: sync_file_range is Linux-only (this is {})", os);
@@ -87,25 +90,25 @@ final class Writeback {
     }
 
     /** No early write-back: the final sync writes everything (other platforms, and tests of that path). */
-    static Writeback disabled() {
+    public static Writeback disabled() {
         return new Writeback(Optional.empty());
     }
 
-    boolean available() {
+    public boolean available() {
         return calls.isPresent();
     }
 
-    long requests() {
+    public long requests() {
         return requests.get();
     }
 
     /** Follows one file being written; {@code start} is where the writes begin (an append's offset). */
-    Tracker track(Path file, long start) {
+    public Tracker track(Path file, long start) {
         return new Tracker(file, start);
     }
 
     /** One file's write-back requests; not thread-safe (one writer per file), closed with the writer. */
-    final class Tracker implements AutoCloseable {
+    public final class Tracker implements AutoCloseable {
         private final Path file;
         /** Bytes before this were handed to write-back already (or were there before this writer). */
         private long requested;
@@ -119,7 +122,7 @@ final class Writeback {
         }
 
         /** The file now holds bytes up to {@code end}: start writing back what is new once it is worth a call. */
-        void written(long end) {
+        public void written(long end) {
             if (off || end - requested < INTERVAL) {
                 return;
             }
